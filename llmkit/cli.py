@@ -1,0 +1,147 @@
+"""The `llmkit` command: serve | doctor | course | chat | train.
+
+    llmkit serve [--host 127.0.0.1] [--port 8000] [--api-key KEY]
+    llmkit doctor            which providers are live or offline, and why (never a key)
+    llmkit course            the gateway plus JupyterLab opened on notebooks/
+    llmkit chat "question"   one question to the offline model, streamed to the terminal
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+
+def _serve(args) -> int:
+    from .server.background import serve
+
+    key = args.api_key or os.environ.get("LLMKIT_API_KEY") or None
+    if args.host not in ("127.0.0.1", "localhost", "::1") and not key:
+        print(f"warning: serving on {args.host} without --api-key: anyone who can reach it can use it",
+              file=sys.stderr)
+    print(f"llmkit gateway on http://{args.host}:{args.port}  (docs at /docs; Ctrl+C stops)", flush=True)
+    serve(args.host, args.port, api_key=key, log_level=args.log_level)
+    return 0
+
+
+def _doctor(args) -> int:
+    from . import config
+
+    env_file = config.load_dotenv_file()
+    decisions = config.decide(True if args.offline else None)
+    print(f"llmkit {__import__('llmkit').__version__} on Python {sys.version.split()[0]}")
+    print(f".env: {env_file or 'none found (keys come from the environment only)'}")
+    w = max(len(d.provider) for d in decisions)
+    for d in decisions:
+        print(f"  {d.provider.ljust(w)}  {'live   ' if d.live else 'offline'}  {d.why}")
+    print(f"real Ollama on 127.0.0.1:11434: {'answers' if config.ollama_answers() else 'not running'}")
+    sdks = []
+    for mod in ("openai", "anthropic", "google.genai", "groq", "ollama"):
+        from importlib import metadata
+
+        dist = {"google.genai": "google-genai"}.get(mod, mod)
+        try:
+            sdks.append(f"{dist} {metadata.version(dist)}")
+        except metadata.PackageNotFoundError:
+            sdks.append(f"{dist} MISSING")
+    print("SDKs: " + ", ".join(sdks))
+    try:
+        from .engine import get_engine
+
+        eng = get_engine()
+        print(f"offline model: {eng.name}, {eng.parameters:,} parameters, context {eng.context_length} tokens")
+    except Exception as e:  # doctor reports, never crashes
+        print(f"offline model: FAILED to load ({type(e).__name__}: {e})")
+        return 1
+    return 0
+
+
+def _course(args) -> int:
+    """Gateway in the background on --port, JupyterLab in the foreground."""
+    root = Path(args.root).resolve()
+    env = dict(os.environ)
+    gateway = subprocess.Popen([sys.executable, "-m", "llmkit", "serve", "--port", str(args.port),
+                                "--log-level", "warning"], env=env)
+    cmd = [sys.executable, "-m", "jupyter", "lab", f"--ServerApp.root_dir={root}",
+           f"--LabApp.default_url=/lab/tree/{args.open}"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")
+    if args.no_browser:
+        cmd.append("--no-browser")
+    cmd += args.jupyter_args
+    print(f"llmkit: gateway on http://127.0.0.1:{args.port}, JupyterLab on {root}", flush=True)
+    try:
+        return subprocess.call(cmd, env=env)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        gateway.send_signal(signal.SIGINT)
+        try:
+            gateway.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            gateway.kill()
+
+
+def _chat(args) -> int:
+    from .engine import SamplingParams, get_engine
+
+    question = " ".join(args.message) or sys.stdin.read()
+    eng = get_engine()
+    gen = eng.generate([{"role": "user", "content": question}],
+                       SamplingParams(temperature=args.temperature, max_tokens=args.max_tokens, seed=args.seed))
+    for t in gen:
+        print(t.text, end="", flush=True)
+    print(f"\n[{gen.prompt_tokens} tokens in, {gen.completion_tokens} out, finish: {gen.finish_reason}]")
+    return 0
+
+
+def _train(args) -> int:
+    from .engine.train import main
+
+    main([])
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="llmkit", description="The LLM APIs course's helper: gateway, doctor, course.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("serve", help="run the gateway in the foreground")
+    s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--api-key", default=None, help="require 'Authorization: Bearer KEY' (or set LLMKIT_API_KEY)")
+    s.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
+    s.set_defaults(func=_serve)
+
+    d = sub.add_parser("doctor", help="which providers are live or offline, and why")
+    d.add_argument("--offline", action="store_true", help="show what forcing offline would do")
+    d.set_defaults(func=_doctor)
+
+    c = sub.add_parser("course", help="start the gateway and JupyterLab on the course notebooks")
+    c.add_argument("--root", default=".", help="folder JupyterLab serves (default: here)")
+    c.add_argument("--open", default="notebooks/00_setup.ipynb", help="what JupyterLab opens first")
+    c.add_argument("--port", type=int, default=8000, help="the gateway's port")
+    c.add_argument("--no-browser", action="store_true")
+    c.add_argument("jupyter_args", nargs="*", help="passed on to jupyter lab")
+    c.set_defaults(func=_course)
+
+    ch = sub.add_parser("chat", help="ask the offline model one question")
+    ch.add_argument("message", nargs="*")
+    ch.add_argument("--temperature", type=float, default=0.7)
+    ch.add_argument("--max-tokens", type=int, default=256)
+    ch.add_argument("--seed", type=int, default=None)
+    ch.set_defaults(func=_chat)
+
+    t = sub.add_parser("train", help="retrain the offline model from the shipped corpus")
+    t.set_defaults(func=_train)
+
+    args = p.parse_args(argv)
+    return args.func(args) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

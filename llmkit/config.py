@@ -1,0 +1,89 @@
+"""Which providers are live and which offline, and why: keys, .env, a local Ollama.
+
+Reads only the environment (after loading a `.env` file if there is one) and probes
+127.0.0.1:11434 for a real Ollama with a short timeout. Never prints, logs or returns
+a key's value, only whether it is set.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+
+PROVIDERS = ("openai", "anthropic", "gemini", "groq", "ollama")
+KEY_VARS = {
+    "openai": ("OPENAI_API_KEY",),
+    "anthropic": ("ANTHROPIC_API_KEY",),
+    "gemini": ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
+    "groq": ("GROQ_API_KEY",),
+}
+DUMMY_KEY = "llmkit-offline"  # what setup() puts in a key variable for the offline gateway
+OLLAMA_DEFAULT = ("127.0.0.1", 11434)
+
+
+@dataclass
+class Decision:
+    provider: str
+    live: bool
+    why: str
+
+
+def truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def load_dotenv_file() -> str | None:
+    """Load the nearest .env (from the working directory up) without overriding variables
+    already set; returns its path, or None."""
+    try:
+        from dotenv import find_dotenv, load_dotenv
+    except ImportError:  # pragma: no cover - python-dotenv is a dependency
+        return None
+    path = find_dotenv(usecwd=True)
+    if path:
+        load_dotenv(path, override=False)
+    return path or None
+
+
+def key_set(provider: str, env=os.environ) -> str | None:
+    """The name of the variable holding this provider's real key, or None."""
+    for var in KEY_VARS.get(provider, ()):
+        value = env.get(var, "").strip()
+        if value and value != DUMMY_KEY:
+            return var
+    return None
+
+
+def ollama_answers(host: str = OLLAMA_DEFAULT[0], port: int = OLLAMA_DEFAULT[1], timeout: float = 0.25) -> bool:
+    """Whether a real Ollama server answers on host:port (GET /api/version)."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as s:
+            s.settimeout(timeout)
+            s.sendall(f"GET /api/version HTTP/1.0\r\nHost: {host}:{port}\r\n\r\n".encode())
+            head = s.recv(256)
+        return head.startswith(b"HTTP/") and b" 200 " in head.split(b"\r\n", 1)[0] + b" "
+    except OSError:
+        return False
+
+
+def decide(offline: bool | None = None, env=os.environ, probe_ollama: bool = True) -> list[Decision]:
+    """Live or offline, per provider, with the reason in words."""
+    forced = offline if offline is not None else truthy(env.get("LLMKIT_OFFLINE"))
+    out = []
+    for p in PROVIDERS:
+        if forced:
+            why = "setup(offline=True)" if offline else "LLMKIT_OFFLINE=1"
+            out.append(Decision(p, False, f"offline forced ({why})"))
+        elif p == "ollama":
+            if probe_ollama and ollama_answers():
+                out.append(Decision(p, True, "a real Ollama answers on 127.0.0.1:11434"))
+            else:
+                out.append(Decision(p, False, "no Ollama server on 127.0.0.1:11434"))
+        else:
+            var = key_set(p, env)
+            if var:
+                out.append(Decision(p, True, f"{var} is set"))
+            else:
+                out.append(Decision(p, False, f"no {' or '.join(KEY_VARS[p])}"))
+    return out

@@ -1,0 +1,79 @@
+"""The engine interface every offline model implements, and what a generation yields.
+
+The gateway's protocol adapters only ever see this: `engine.generate(messages, params)`
+returns a `Generation` to iterate for text deltas; when it is exhausted it carries the
+finish reason and token counts. Engines know nothing of HTTP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterator, Protocol
+
+import numpy as np
+
+
+class EngineInputError(ValueError):
+    """A request the engine cannot serve as given (e.g. prompt longer than the context)."""
+
+    def __init__(self, message: str, param: str | None = None, code: str | None = None):
+        super().__init__(message)
+        self.param = param
+        self.code = code
+
+
+@dataclass
+class SamplingParams:
+    max_tokens: int | None = None  # None: until the model ends its turn (or the context fills)
+    temperature: float = 1.0  # 0 = greedy
+    top_p: float = 1.0
+    top_k: int = 0  # 0 = off
+    seed: int | None = None
+    stop: list[str] = field(default_factory=list)
+    json_mode: bool = False
+    logprobs: int | None = None  # None: none; k >= 0: the chosen token's and k alternatives
+    repeat_penalty: float = 1.0  # Ollama's option; 1.0 = off
+
+
+@dataclass
+class Token:
+    """One generated token: its text delta and, when asked for, its log-probability."""
+
+    text: str
+    id: int
+    logprob: float | None = None
+    top: list[tuple[str, float]] | None = None
+
+
+class Generation:
+    """Iterate for `Token`s; afterwards `finish_reason`, `prompt_tokens`, `completion_tokens`."""
+
+    def __init__(self, tokens: Iterator[Token], prompt_tokens: int):
+        self._tokens = tokens
+        self.prompt_tokens = prompt_tokens
+        self.completion_tokens = 0
+        self.finish_reason: str | None = None  # "stop" | "length"
+        self.stop_sequence: str | None = None  # which stop string ended it, if any
+
+    def __iter__(self) -> Iterator[Token]:
+        return self._tokens
+
+    def text(self) -> str:
+        return "".join(t.text for t in self)
+
+
+class Engine(Protocol):
+    name: str  # e.g. "llmkit-ngram-v1": goes into the `backend` header
+    context_length: int
+    parameters: int  # how many numbers the model is made of
+    files: list  # the files it loads (their size and digest identify it)
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def count_chat_tokens(self, messages: list[dict]) -> int: ...
+
+    def decode(self, ids: list[int]) -> str: ...
+
+    def generate(self, messages: list[dict], params: SamplingParams) -> Generation: ...
+
+    def embed(self, texts: list[str], dimensions: int | None = None) -> np.ndarray: ...

@@ -1,0 +1,69 @@
+"""The text the offline models learn from: the course's glossary and question/answer sets.
+
+Every file under `corpus/` is JSON Lines. Q/A files hold {"q": [phrasings...], "a": answer,
+"topic": ...}; the glossary holds {"term", "definition", "lang"} and becomes questions
+("What is X?") answered by the definition. A deterministic split keeps one question
+phrasing of some entries out of training so answer quality can be measured on
+paraphrases the model never saw.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CORPUS_DIR = Path(__file__).parent / "corpus"
+
+_GLOSSARY_Q = {
+    "en": ["What is {t}?", "What does {t} mean?", "Define {t}.", "Explain {t}"],
+    "es": ["¿Qué es {t}?", "¿Qué significa {t}?", "Define {t}.", "Explícame {t}"],
+}
+
+
+@dataclass
+class Doc:
+    questions: list[str]
+    answer: str
+    topic: str = ""
+    lang: str = "en"
+    heldout: list[str] = field(default_factory=list)  # phrasings kept out of training
+
+
+def _lang_of(path: Path, row: dict) -> str:
+    if "lang" in row:
+        return row["lang"]
+    return "es" if path.stem.endswith("_es") else "en"
+
+
+def load(corpus_dir: Path = CORPUS_DIR, holdout_every: int = 5) -> list[Doc]:
+    """All documents; every `holdout_every`-th Q/A entry (by a stable hash) with 3+ phrasings
+    keeps its last phrasing out of `questions` and in `heldout`."""
+    docs: list[Doc] = []
+    for path in sorted(corpus_dir.glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            lang = _lang_of(path, row)
+            if "term" in row:
+                qs = [q.format(t=row["term"]) for q in _GLOSSARY_Q.get(lang, _GLOSSARY_Q["en"])]
+                docs.append(Doc(qs, row["definition"], "glossary", lang))
+                continue
+            qs = row["q"] if isinstance(row["q"], list) else [row["q"]]
+            doc = Doc(list(qs), row["a"], row.get("topic", path.stem), lang)
+            if holdout_every and len(qs) >= 3 and zlib.crc32(row["a"].encode()) % holdout_every == 0:
+                doc.heldout = [doc.questions.pop()]
+            docs.append(doc)
+    return docs
+
+
+def detect_lang(text: str) -> str:
+    """English or Spanish, by common function words and Spanish-only characters."""
+    low = f" {text.lower()} "
+    es = sum(low.count(w) for w in (" el ", " la ", " los ", " las ", " que ", " es ", " qué ", " cómo ",
+                                    " por ", " para ", " una ", " un ", " de ", " y ", " hola", "¿", "ñ", "ó", "á", "é"))
+    en = sum(low.count(w) for w in (" the ", " is ", " what ", " how ", " to ", " of ", " and ", " a ",
+                                    " are ", " do ", " does ", " can ", " i ", " you ", " hello", " hi "))
+    return "es" if es > en else "en"

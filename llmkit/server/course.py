@@ -1,0 +1,105 @@
+"""The course's own gateway API, shaped like the "LocalModels" gateway the course documents:
+GET / (what runs here), GET /health, GET /models, POST /chat, POST /chat/{model_name}.
+Errors are {"detail": "..."} with 400 (bad parameters), 404 (unknown model in the path),
+500 and 503.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import JSONResponse, StreamingResponse
+
+from .. import catalog
+from ..engine import SamplingParams
+from . import models
+from .common import SSE_HEADERS, complete, engine_of, sse, start, tokens
+from .errors import APIError
+from .validate import field, json_body
+
+router = APIRouter()
+DEFAULT_MODEL = catalog.default_for("offline")
+ENDPOINTS = {"chat": "/chat", "chat_with_model": "/chat/{model_name}", "chat_completions": "/v1/chat/completions",
+             "embeddings": "/v1/embeddings", "health": "/health", "models": "/models",
+             "anthropic_messages": "/v1/messages", "gemini": "/v1beta/models/{model}:generateContent",
+             "groq": "/openai/v1/chat/completions", "ollama_chat": "/api/chat", "docs": "/docs"}
+
+
+def _available() -> dict[str, dict]:
+    out = {}
+    for m in catalog.models():
+        if m.kind == "chat" and not m.retired:
+            out[m.id] = {"name": m.id, "description": f"{m.provider} model {m.id}, answered offline by the course model",
+                         "provider": m.provider, "aliases": list(m.aliases)}
+    return out
+
+
+@router.get("/")
+async def root(request: Request):
+    return {"message": "llmkit course gateway is running", "default_model": DEFAULT_MODEL,
+            "engine": engine_of(request).name, "available_models": _available(), "endpoints": ENDPOINTS}
+
+
+@router.get("/health")
+async def health(request: Request):
+    engine = engine_of(request)
+    return {"status": "healthy", "engine": engine.name, "engine_type": "llmkit-offline",
+            "default_model": DEFAULT_MODEL, "available_models": list(_available())}
+
+
+@router.get("/models")
+async def list_models(request: Request):
+    engine = engine_of(request)
+    names = [DEFAULT_MODEL] + [m.id for m in catalog.models() if m.provider == "ollama" and m.kind == "chat"]
+    names += [n for n in models.custom if n not in names]
+    return {"models": [models.tag_entry(n, engine) for n in names]}
+
+
+async def _chat(request: Request, model: str | None):
+    body = await json_body(request)
+    message = field(body, "message", str, required=True)
+    if not message.strip():
+        raise APIError(400, "Invalid 'message': it must not be empty.", param="message")
+    if model is None:
+        model = field(body, "model", str, None) or DEFAULT_MODEL
+        if not models.known(model):
+            raise APIError(400, f"Invalid 'model': model {model!r} is not available. "
+                                f"Available models: {', '.join(_available())}.", param="model")
+    max_tokens = field(body, "max_tokens", int, 512, minimum=1)
+    temperature = field(body, "temperature", float, 0.7, minimum=0, maximum=2)
+    reasoning = field(body, "reasoning", str, "medium", choices=("low", "medium", "high"))
+    stream = field(body, "stream", bool, False)
+    messages = [{"role": "system", "content": f"You are a helpful assistant. Reasoning: {reasoning}"},
+                {"role": "user", "content": message}]
+    params = SamplingParams(max_tokens=max_tokens, temperature=temperature)
+    engine = engine_of(request)
+    if stream:
+        gen = await start(engine, messages, params)
+
+        async def events():
+            async for t in tokens(gen):
+                yield sse({"response": t.text})
+            yield sse({"done": True, "model": model, "finish_reason": gen.finish_reason,
+                       "usage": _usage(gen)})
+            yield b"data: [DONE]\n\n"
+
+        return StreamingResponse(events(), media_type="text/event-stream", headers=SSE_HEADERS)
+    toks, gen = await complete(engine, messages, params)
+    return JSONResponse({"response": "".join(t.text for t in toks), "model": model,
+                         "finish_reason": gen.finish_reason, "usage": _usage(gen)})
+
+
+def _usage(gen) -> dict:
+    return {"prompt_tokens": gen.prompt_tokens, "completion_tokens": gen.completion_tokens,
+            "total_tokens": gen.prompt_tokens + gen.completion_tokens}
+
+
+@router.post("/chat")
+async def chat(request: Request):
+    return await _chat(request, None)
+
+
+@router.post("/chat/{model_name:path}")
+async def chat_with_model(request: Request, model_name: str):
+    if not models.known(model_name):
+        raise APIError(404, f"Model {model_name!r} not found. Available models: {', '.join(_available())}.")
+    return await _chat(request, model_name)

@@ -1,0 +1,97 @@
+"""Which model names the gateway answers to, and how it lists them.
+
+Offline, every chat model is the one offline engine under many names: the catalog's ids
+and aliases, any id shaped like a provider's own (gpt-..., claude-..., gemini-...,
+llama...), and models created through Ollama's /api/create (`custom`, filled by the
+Ollama adapter). A reply names the model that was asked for; the `backend` header says
+which engine really answered.
+"""
+
+from __future__ import annotations
+
+import time
+
+from .. import catalog
+from .errors import APIError
+
+custom: dict[str, dict] = {}  # name -> {"from": base, "system": str|None, "parameters": {...}}
+CREATED = int(time.time())
+
+
+def known(name: str) -> bool:
+    return name in custom or _strip_latest(name) in custom or catalog.accepted_offline(name)
+
+
+def _strip_latest(name: str) -> str:
+    return name[:-7] if name.endswith(":latest") else name
+
+
+def custom_model(name: str) -> dict | None:
+    return custom.get(name) or custom.get(_strip_latest(name))
+
+
+def require(name: str | None, param: str = "model") -> str:
+    """The model name if the gateway serves it; otherwise a 404 saying so."""
+    if not name or not isinstance(name, str):
+        raise APIError(400, f"Missing required parameter: '{param}'.", param=param, code="missing_required_parameter")
+    if not known(name):
+        raise APIError(404, f"The model `{name}` does not exist or you do not have access to it.",
+                       param=param, code="model_not_found")
+    return name
+
+
+def context_length(name: str, engine_context: int) -> int:
+    """What a model reports as its context: the engine's, since the engine answers."""
+    return engine_context
+
+
+def openai_list(engine_context: int) -> list[dict]:
+    """Entries for GET /v1/models: catalog chat and embedding models plus created ones."""
+    out = []
+    for m in catalog.models():
+        if m.retired:
+            continue
+        out.append({"id": m.id, "object": "model", "created": CREATED, "owned_by": m.provider,
+                    "max_model_len": engine_context, "aliases": list(m.aliases)})
+    for name in custom:
+        out.append({"id": name, "object": "model", "created": CREATED, "owned_by": "ollama",
+                    "max_model_len": engine_context, "aliases": []})
+    return out
+
+
+def openai_entry(name: str, engine_context: int) -> dict:
+    m = catalog.find(name)
+    return {"id": name, "object": "model", "created": CREATED, "owned_by": m.provider if m else "llmkit",
+            "max_model_len": engine_context, "aliases": list(m.aliases) if m else []}
+
+
+_digest_cache: dict[str, str] = {}
+
+
+def engine_digest(engine) -> str:
+    """sha256 of the engine's files: what Ollama calls a model's digest."""
+    import hashlib
+
+    if engine.name not in _digest_cache:
+        h = hashlib.sha256()
+        for f in engine.files:
+            h.update(f.read_bytes())
+        _digest_cache[engine.name] = h.hexdigest()
+    return _digest_cache[engine.name]
+
+
+def _human(n: int) -> str:
+    return f"{n / 1e9:.1f}B" if n >= 1e9 else f"{n / 1e6:.1f}M" if n >= 1e6 else f"{n / 1e3:.0f}K"
+
+
+def tag_entry(name: str, engine, modified_at: str | None = None) -> dict:
+    """One model as Ollama's /api/tags lists it (the course gateway's /models uses it too)."""
+    from datetime import datetime, timezone
+
+    size = sum(f.stat().st_size for f in engine.files)
+    when = modified_at or datetime.fromtimestamp(CREATED, timezone.utc).isoformat().replace("+00:00", "Z")
+    base = custom_model(name)
+    return {"name": name, "model": name, "modified_at": when, "size": size, "digest": engine_digest(engine),
+            "details": {"parent_model": base["from"] if base else "", "format": "npz",
+                        "family": engine.name, "families": [engine.name],
+                        "parameter_size": _human(engine.parameters), "quantization_level": "F32"}}

@@ -1,0 +1,311 @@
+"""OpenAI's protocol: /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models.
+
+The same routes answer under /openai/v1 for Groq (its API is OpenAI's at that prefix)
+and serve Ollama's OpenAI compatibility, which lives at /v1 on the Ollama host.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+
+import numpy as np
+from fastapi import APIRouter, Request
+from starlette.responses import JSONResponse, StreamingResponse
+
+from ..engine import SamplingParams, Token
+from . import models
+from .common import SSE_HEADERS, complete, engine_of, now, sse, start, tokens
+from .errors import APIError
+from .validate import field, json_body, sampling_numbers, stop_list
+
+router = APIRouter()
+ROLES = ("system", "assistant", "user", "function", "tool", "developer")
+FINGERPRINT = "fp_llmkit"
+
+
+def _text_of(content, label: str) -> str:
+    """Message content as text: a string, or the text parts of a list of content parts."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        out = []
+        for j, part in enumerate(content):
+            if not isinstance(part, dict) or "type" not in part:
+                raise APIError(400, f"Invalid '{label}[{j}]': each content part must be an object with a 'type'.",
+                               param=f"{label}[{j}]", code="invalid_type")
+            if part["type"] in ("text", "input_text"):
+                if not isinstance(part.get("text"), str):
+                    raise APIError(400, f"Invalid '{label}[{j}].text': expected a string.",
+                                   param=f"{label}[{j}].text", code="invalid_type")
+                out.append(part["text"])
+            elif part["type"] in ("image_url", "input_image", "input_audio", "file"):
+                out.append(f"[{part['type'].replace('_', ' ')} attached]")
+        return "\n".join(out)
+    raise APIError(400, f"Invalid type for '{label}': expected a string or an array of content parts.",
+                   param=label, code="invalid_type")
+
+
+def chat_messages(body: dict) -> list[dict]:
+    msgs = field(body, "messages", list, required=True)
+    if not msgs:
+        raise APIError(400, "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an "
+                            "empty array instead.", param="messages", code="empty_array")
+    out = []
+    for i, m in enumerate(msgs):
+        label = f"messages[{i}]"
+        if not isinstance(m, dict):
+            raise APIError(400, f"Invalid type for '{label}': expected an object.", param=label, code="invalid_type")
+        role = m.get("role")
+        if role not in ROLES:
+            if role is None:
+                raise APIError(400, f"Missing required parameter: '{label}.role'.", param=f"{label}.role",
+                               code="missing_required_parameter")
+            raise APIError(400, f"Invalid value: '{role}'. Supported values are: 'system', 'assistant', 'user', "
+                                f"'function', 'tool', and 'developer'.", param=f"{label}.role", code="invalid_value")
+        if "content" not in m and role != "assistant":
+            raise APIError(400, f"Missing required parameter: '{label}.content'.", param=f"{label}.content",
+                           code="missing_required_parameter")
+        text = _text_of(m.get("content"), f"{label}.content")
+        out.append({"role": {"developer": "system", "function": "tool"}.get(role, role), "content": text})
+    return out
+
+
+def sampling(body: dict, *, max_name: str = "max_tokens") -> SamplingParams:
+    nums = sampling_numbers(body)
+    max_tokens = field(body, max_name, int, None, minimum=1)
+    if max_name == "max_tokens" and max_tokens is None:
+        max_tokens = field(body, "max_completion_tokens", int, None, minimum=1)
+    for name in ("presence_penalty", "frequency_penalty"):
+        field(body, name, float, None, minimum=-2, maximum=2)
+    seed = field(body, "seed", int, None)
+    fmt = field(body, "response_format", dict, None)
+    json_mode = False
+    if fmt is not None:
+        kind = field(fmt, "type", str, required=True, choices=("text", "json_object", "json_schema"),
+                     label="response_format.type")
+        json_mode = kind != "text"
+    logprobs = None
+    if field(body, "logprobs", (bool, int), False):
+        logprobs = field(body, "top_logprobs", int, 0, minimum=0, maximum=20) or 0
+    elif body.get("top_logprobs") is not None:
+        raise APIError(400, "Invalid 'top_logprobs': 'logprobs' must be set to true when 'top_logprobs' is used.",
+                       param="top_logprobs", code="invalid_value")
+    t = nums["temperature"]
+    return SamplingParams(max_tokens=max_tokens, temperature=1.0 if t is None else t,
+                          top_p=1.0 if nums["top_p"] is None else nums["top_p"], seed=seed,
+                          stop=stop_list(body.get("stop")), json_mode=json_mode, logprobs=logprobs)
+
+
+def _usage(prompt: int, completion: int) -> dict:
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion,
+            "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+            "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
+                                          "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0}}
+
+
+def _logprob_entry(t: Token) -> dict:
+    return {"token": t.text, "logprob": t.logprob, "bytes": list(t.text.encode()),
+            "top_logprobs": [{"token": s, "logprob": lp, "bytes": list(s.encode())} for s, lp in (t.top or [])]}
+
+
+def _common(body: dict) -> tuple[str, int, bool, bool]:
+    model = models.require(field(body, "model", str, required=True))
+    n = field(body, "n", int, 1, minimum=1, maximum=16)
+    stream = field(body, "stream", bool, False)
+    opts = field(body, "stream_options", dict, None)
+    include_usage = False
+    if opts is not None:
+        if not stream:
+            raise APIError(400, "Invalid 'stream_options': only allowed when 'stream' is true.",
+                           param="stream_options", code="invalid_value")
+        include_usage = field(opts, "include_usage", bool, False, label="stream_options.include_usage")
+    return model, n, stream, include_usage
+
+
+def _with_seed(params: SamplingParams, i: int) -> SamplingParams:
+    if i == 0 or params.seed is None:
+        return params
+    return SamplingParams(**{**params.__dict__, "seed": params.seed + i})
+
+
+@router.post("/v1/chat/completions")
+@router.post("/openai/v1/chat/completions")
+async def chat_completions(request: Request):
+    body = await json_body(request)
+    model, n, stream, include_usage = _common(body)
+    messages = chat_messages(body)
+    params = sampling(body)
+    for name in ("tools", "functions"):
+        field(body, name, list, None)
+    engine = engine_of(request)
+    cid = "chatcmpl-" + uuid.uuid4().hex[:24]
+    created = now()
+    if stream:
+        gens = [await start(engine, messages, _with_seed(params, i)) for i in range(n)]
+        base = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
+                "system_fingerprint": FINGERPRINT}
+
+        def chunk(choices, usage=None):
+            d = {**base, "choices": choices}
+            if include_usage:
+                d["usage"] = usage
+            return sse(d)
+
+        async def events():
+            for i, gen in enumerate(gens):
+                yield chunk([{"index": i, "delta": {"role": "assistant", "content": "", "refusal": None},
+                              "logprobs": None, "finish_reason": None}])
+                async for t in tokens(gen):
+                    lp = {"content": [_logprob_entry(t)], "refusal": None} if params.logprobs is not None else None
+                    yield chunk([{"index": i, "delta": {"content": t.text}, "logprobs": lp, "finish_reason": None}])
+                yield chunk([{"index": i, "delta": {}, "logprobs": None, "finish_reason": gen.finish_reason}])
+            if include_usage:
+                yield chunk([], _usage(gens[0].prompt_tokens, sum(g.completion_tokens for g in gens)))
+            yield b"data: [DONE]\n\n"
+
+        return StreamingResponse(events(), media_type="text/event-stream", headers=SSE_HEADERS)
+    choices, completion = [], 0
+    prompt_tokens = 0
+    for i in range(n):
+        toks, gen = await complete(engine, messages, _with_seed(params, i))
+        prompt_tokens = gen.prompt_tokens
+        completion += gen.completion_tokens
+        lp = {"content": [_logprob_entry(t) for t in toks], "refusal": None} if params.logprobs is not None else None
+        choices.append({"index": i, "message": {"role": "assistant", "content": "".join(t.text for t in toks),
+                                                "refusal": None, "annotations": []},
+                        "logprobs": lp, "finish_reason": gen.finish_reason})
+    return JSONResponse({"id": cid, "object": "chat.completion", "created": created, "model": model,
+                         "choices": choices, "usage": _usage(prompt_tokens, completion),
+                         "service_tier": "default", "system_fingerprint": FINGERPRINT})
+
+
+@router.post("/v1/completions")
+@router.post("/openai/v1/completions")
+async def completions(request: Request):
+    body = await json_body(request)
+    model, n, stream, include_usage = _common(body)
+    prompt = body.get("prompt")
+    if isinstance(prompt, list) and len(prompt) == 1 and isinstance(prompt[0], str):
+        prompt = prompt[0]
+    if not isinstance(prompt, str):
+        raise APIError(400, "Invalid 'prompt': expected a string (or an array holding one string).",
+                       param="prompt", code="invalid_type")
+    params = sampling(body)
+    if params.max_tokens is None:
+        params.max_tokens = 16  # the legacy endpoint's documented default
+    messages = [{"role": "user", "content": prompt}]
+    engine = engine_of(request)
+    cid = "cmpl-" + uuid.uuid4().hex[:24]
+    created = now()
+    if stream:
+        gens = [await start(engine, messages, _with_seed(params, i)) for i in range(n)]
+
+        async def events():
+            for i, gen in enumerate(gens):
+                async for t in tokens(gen):
+                    yield sse({"id": cid, "object": "text_completion", "created": created, "model": model,
+                               "choices": [{"text": t.text, "index": i, "logprobs": None, "finish_reason": None}]})
+                yield sse({"id": cid, "object": "text_completion", "created": created, "model": model,
+                           "choices": [{"text": "", "index": i, "logprobs": None, "finish_reason": gen.finish_reason}]})
+            if include_usage:
+                u = _usage(gens[0].prompt_tokens, sum(g.completion_tokens for g in gens))
+                yield sse({"id": cid, "object": "text_completion", "created": created, "model": model,
+                           "choices": [], "usage": u})
+            yield b"data: [DONE]\n\n"
+
+        return StreamingResponse(events(), media_type="text/event-stream", headers=SSE_HEADERS)
+    choices, completion, prompt_tokens = [], 0, 0
+    for i in range(n):
+        toks, gen = await complete(engine, messages, _with_seed(params, i))
+        prompt_tokens = gen.prompt_tokens
+        completion += gen.completion_tokens
+        choices.append({"text": "".join(t.text for t in toks), "index": i, "logprobs": None,
+                        "finish_reason": gen.finish_reason})
+    return JSONResponse({"id": cid, "object": "text_completion", "created": created, "model": model,
+                         "choices": choices, "usage": _usage(prompt_tokens, completion),
+                         "system_fingerprint": FINGERPRINT})
+
+
+def embedding_inputs(value, engine, label: str = "input") -> list[str]:
+    """A string, an array of strings, or token arrays (decoded with the model's tokenizer)."""
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value:
+        raise APIError(400, f"Invalid '{label}': expected a non-empty string or array.", param=label,
+                       code="invalid_value")
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        value = [value]
+    out = []
+    for i, v in enumerate(value):
+        if isinstance(v, str):
+            if not v:
+                raise APIError(400, f"Invalid '{label}[{i}]': the input must not be an empty string.",
+                               param=label, code="invalid_value")
+            out.append(v)
+        elif isinstance(v, list) and v and all(isinstance(t, int) and not isinstance(t, bool) for t in v):
+            try:
+                out.append(engine.decode(v))
+            except Exception:
+                raise APIError(400, f"Invalid '{label}[{i}]': token ids must be below the model's vocabulary size.",
+                               param=label, code="invalid_value") from None
+        else:
+            raise APIError(400, f"Invalid type for '{label}[{i}]': expected a string or an array of token ids.",
+                           param=label, code="invalid_type")
+    if len(out) > 2048:
+        raise APIError(400, f"Invalid '{label}': at most 2048 inputs per request, got {len(out)}.", param=label,
+                       code="invalid_value")
+    return out
+
+
+@router.post("/v1/embeddings")
+@router.post("/openai/v1/embeddings")
+async def embeddings(request: Request):
+    body = await json_body(request)
+    model = models.require(field(body, "model", str, required=True))
+    engine = engine_of(request)
+    texts = embedding_inputs(body.get("input"), engine)
+    fmt = field(body, "encoding_format", str, "float", choices=("float", "base64"))
+    dims = field(body, "dimensions", int, None, minimum=1)
+    try:
+        vecs = engine.embed(texts, dims)
+    except ValueError as e:
+        raise APIError(400, f"Invalid 'dimensions': {e}.", param="dimensions", code="invalid_value") from None
+    data = []
+    for i, v in enumerate(vecs):
+        emb = base64.b64encode(np.asarray(v, dtype="<f4").tobytes()).decode() if fmt == "base64" else v.tolist()
+        data.append({"object": "embedding", "index": i, "embedding": emb})
+    used = sum(engine.count_tokens(t) for t in texts)
+    return JSONResponse({"object": "list", "data": data, "model": model,
+                         "usage": {"prompt_tokens": used, "total_tokens": used}})
+
+
+@router.get("/v1/models")
+@router.get("/openai/v1/models")
+async def list_models(request: Request):
+    from .errors import protocol_of
+
+    proto = protocol_of(request.url.path, request.headers, request.url.query)
+    if proto != "openai":
+        handler = getattr(request.app.state, f"{proto}_models", None)
+        if handler is not None:  # Anthropic's and Gemini's GET /v1/models share this path
+            return await handler(request)
+    return JSONResponse({"object": "list", "data": models.openai_list(engine_of(request).context_length)})
+
+
+@router.get("/v1/models/{model:path}")
+@router.get("/openai/v1/models/{model:path}")
+async def get_model(request: Request, model: str):
+    from .errors import protocol_of
+
+    proto = protocol_of(request.url.path, request.headers, request.url.query)
+    if proto != "openai":
+        handler = getattr(request.app.state, f"{proto}_model", None)
+        if handler is not None:
+            return await handler(request, model)
+    if not models.known(model):
+        raise APIError(404, f"The model `{model}` does not exist or you do not have access to it.",
+                       param="model", code="model_not_found")
+    return JSONResponse(models.openai_entry(model, engine_of(request).context_length))

@@ -1,0 +1,151 @@
+"""`llmkit.setup()`: point each official SDK at its real provider or at the offline gateway.
+
+Per provider: a key present (or a real Ollama running) leaves the SDK alone; otherwise
+the gateway is started once per process (background thread, 127.0.0.1, free port) and
+that SDK's own environment variables are set, so lesson code stays `OpenAI()` with no
+base_url and no fake key. Calling setup() again first restores what it changed.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+
+from . import config
+
+_saved: dict[str, str | None] = {}  # variables setup() changed -> their value before
+
+
+def _redirects(url: str, host_port: str) -> dict[str, dict[str, str]]:
+    return {
+        "openai": {"OPENAI_BASE_URL": f"{url}/v1", "OPENAI_API_KEY": config.DUMMY_KEY},
+        "anthropic": {"ANTHROPIC_BASE_URL": url, "ANTHROPIC_API_KEY": config.DUMMY_KEY},
+        "gemini": {"GOOGLE_GEMINI_BASE_URL": url, "GEMINI_API_KEY": config.DUMMY_KEY},
+        "groq": {"GROQ_BASE_URL": url, "GROQ_API_KEY": config.DUMMY_KEY},
+        "ollama": {"OLLAMA_HOST": host_port},
+    }
+
+
+@dataclass
+class Status:
+    """What setup() decided; its repr is the short table setup() shows."""
+
+    decisions: list[config.Decision]
+    gateway_url: str | None
+    engine: str | None = None
+    dotenv: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def live(self, provider: str) -> bool:
+        return any(d.live for d in self.decisions if d.provider == provider)
+
+    @property
+    def offline(self) -> list[str]:
+        return [d.provider for d in self.decisions if not d.live]
+
+    def __repr__(self) -> str:
+        lines = []
+        if self.gateway_url:
+            lines.append(f"llmkit gateway: {self.gateway_url} (offline model {self.engine})")
+        else:
+            lines.append("llmkit gateway: not started (every provider is live)")
+        w = max(len(d.provider) for d in self.decisions)
+        lines.append(f"{'provider'.ljust(max(w, 8))}  mode     why")
+        for d in self.decisions:
+            lines.append(f"{d.provider.ljust(max(w, 8))}  {'live' if d.live else 'offline':<7}  {d.why}")
+        if self.dotenv:
+            lines.append("keys read from .env (values never shown)")
+        lines.extend(f"note: {w}" for w in self.warnings)
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        import html
+
+        rows = "".join(f"<tr><td>{d.provider}</td><td><b>{'live' if d.live else 'offline'}</b></td>"
+                       f"<td>{html.escape(d.why)}</td></tr>" for d in self.decisions)
+        head = html.escape(repr(self).splitlines()[0])
+        notes = "".join(f"<div>note: {html.escape(w)}</div>" for w in self.warnings)
+        return (f"<div><code>{head}</code><table><tr><th>provider</th><th>mode</th><th>why</th></tr>"
+                f"{rows}</table>{notes}</div>")
+
+
+_status: Status | None = None
+
+
+def _restore() -> None:
+    for var, old in _saved.items():
+        if old is None:
+            os.environ.pop(var, None)
+        else:
+            os.environ[var] = old
+    _saved.clear()
+
+
+def _set(var: str, value: str) -> None:
+    if var not in _saved:
+        _saved[var] = os.environ.get(var)
+    os.environ[var] = value
+
+
+def setup(offline: bool | None = None, *, quiet: bool | None = None) -> Status:
+    """Decide live/offline per provider, start the gateway if any is offline, redirect SDKs.
+
+    offline=True (or LLMKIT_OFFLINE=1) forces every provider offline. Returns a Status;
+    outside IPython the table is also printed (in a notebook the returned value shows it).
+    """
+    global _status
+    _restore()
+    dotenv = config.load_dotenv_file()
+    decisions = config.decide(offline)
+    warnings: list[str] = []
+    url = engine_name = None
+    if any(not d.live for d in decisions):
+        external = os.environ.get("LLMKIT_GATEWAY_URL", "").rstrip("/")
+        if external:
+            url = external
+        else:
+            from .server.background import ensure_running
+
+            gw = ensure_running()
+            url = gw.url
+            engine_name = gw.app.state.engine.name
+        host_port = url.split("://", 1)[-1]
+        redirects = _redirects(url, host_port)
+        forced = offline if offline is not None else config.truthy(os.environ.get("LLMKIT_OFFLINE"))
+        for d in decisions:
+            if d.live:
+                continue
+            for var, value in redirects[d.provider].items():
+                if var.endswith("_API_KEY") and forced and config.key_set(d.provider):
+                    continue  # keep the user's key: it only travels to the local gateway
+                _set(var, value)
+        if "ollama" in sys.modules and not any(d.live for d in decisions if d.provider == "ollama"):
+            warnings.append("ollama was imported before setup(): its module-level functions keep the old host; "
+                            "restart the kernel or use ollama.Client()")
+    _status = Status(decisions, url, engine_name, dotenv, warnings)
+    if quiet is False or (quiet is None and not _in_ipython()):
+        print(repr(_status))
+    return _status
+
+
+def _in_ipython() -> bool:
+    ipy = sys.modules.get("IPython")
+    return bool(ipy and getattr(ipy, "get_ipython", lambda: None)())
+
+
+def status() -> Status | None:
+    """The last setup()'s decisions, or None before setup()."""
+    return _status
+
+
+def gateway_url() -> str:
+    """Base URL of the offline gateway (started now if setup() has not started it)."""
+    if _status is not None and _status.gateway_url:
+        return _status.gateway_url
+    external = os.environ.get("LLMKIT_GATEWAY_URL", "").rstrip("/")
+    if external:
+        return external
+    from .server.background import ensure_running
+
+    return ensure_running().url
