@@ -282,29 +282,37 @@ async def embeddings(request: Request):
                          "usage": {"prompt_tokens": used, "total_tokens": used}})
 
 
-@router.get("/v1/models")
-@router.get("/openai/v1/models")
-async def list_models(request: Request):
+def _other_protocol(request: Request, fn: str):
+    """GET /v1/models[/id] is also Anthropic's and Gemini's path: hand those callers (told
+    apart by their SDK's headers) to their adapter's `list_models` / `get_model`."""
+    import importlib
+
     from .errors import protocol_of
 
     proto = protocol_of(request.url.path, request.headers, request.url.query)
-    if proto != "openai":
-        handler = getattr(request.app.state, f"{proto}_models", None)
-        if handler is not None:  # Anthropic's and Gemini's GET /v1/models share this path
-            return await handler(request)
+    if proto in ("anthropic", "gemini"):
+        try:
+            return getattr(importlib.import_module(f"{__package__}.{proto}"), fn)
+        except (ModuleNotFoundError, AttributeError):
+            return None
+    return None
+
+
+@router.get("/v1/models")
+@router.get("/openai/v1/models")
+async def list_models(request: Request):
+    other = _other_protocol(request, "list_models")
+    if other is not None:
+        return await other(request)
     return JSONResponse({"object": "list", "data": models.openai_list(engine_of(request).context_length)})
 
 
 @router.get("/v1/models/{model:path}")
 @router.get("/openai/v1/models/{model:path}")
 async def get_model(request: Request, model: str):
-    from .errors import protocol_of
-
-    proto = protocol_of(request.url.path, request.headers, request.url.query)
-    if proto != "openai":
-        handler = getattr(request.app.state, f"{proto}_model", None)
-        if handler is not None:
-            return await handler(request, model)
+    other = _other_protocol(request, "get_model")
+    if other is not None:
+        return await other(request, model)
     if not models.known(model):
         raise APIError(404, f"The model `{model}` does not exist or you do not have access to it.",
                        param="model", code="model_not_found")
