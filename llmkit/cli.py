@@ -72,7 +72,7 @@ def _course(args) -> int:
         cmd.append("--allow-root")
     if args.no_browser:
         cmd.append("--no-browser")
-    cmd += args.jupyter_args
+    cmd += args.extra  # anything else is for jupyter lab (e.g. --ServerApp.port=8888)
     print(f"llmkit: gateway on http://127.0.0.1:{args.port}, JupyterLab on {root}", flush=True)
     try:
         return subprocess.call(cmd, env=env)
@@ -126,7 +126,6 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--open", default="notebooks/00_setup.ipynb", help="what JupyterLab opens first")
     c.add_argument("--port", type=int, default=8000, help="the gateway's port")
     c.add_argument("--no-browser", action="store_true")
-    c.add_argument("jupyter_args", nargs="*", help="passed on to jupyter lab")
     c.set_defaults(func=_course)
 
     ch = sub.add_parser("chat", help="ask the offline model one question")
@@ -139,7 +138,10 @@ def main(argv: list[str] | None = None) -> int:
     t = sub.add_parser("train", help="retrain the offline model from the shipped corpus")
     t.set_defaults(func=_train)
 
-    args = p.parse_args(argv)
+    args, extra = p.parse_known_args(argv)
+    if extra and args.command != "course":
+        p.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.extra = extra
     return args.func(args) or 0
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from . import config
 
-_saved: dict[str, str | None] = {}  # variables setup() changed -> their value before
+_saved: dict[str, tuple[str | None, str]] = {}  # variable -> (value before setup(), value it set)
 
 
 def _redirects(url: str, host_port: str) -> dict[str, dict[str, str]]:
@@ -74,7 +74,9 @@ _status: Status | None = None
 
 
 def _restore() -> None:
-    for var, old in _saved.items():
+    for var, (old, ours) in _saved.items():
+        if os.environ.get(var) != ours:
+            continue  # changed since by the user: theirs wins
         if old is None:
             os.environ.pop(var, None)
         else:
@@ -83,8 +85,7 @@ def _restore() -> None:
 
 
 def _set(var: str, value: str) -> None:
-    if var not in _saved:
-        _saved[var] = os.environ.get(var)
+    _saved[var] = (_saved[var][0] if var in _saved else os.environ.get(var), value)
     os.environ[var] = value
 
 

@@ -62,17 +62,18 @@ def fit(texts: list[str]) -> dict[str, np.ndarray]:
     idf = np.log((1 + len(texts)) / (1 + df)).astype(np.float32) + 1.0
     x = tf * idf
     x /= np.linalg.norm(x, axis=1, keepdims=True) + 1e-9
-    x -= x.mean(axis=0, keepdims=True)
-    _, s, vt = np.linalg.svd(x, full_matrices=False)
+    mean = x.mean(axis=0)
+    _, s, vt = np.linalg.svd(x - mean, full_matrices=False)
     k = min(LATENT_DIM, vt.shape[0])
     basis = vt[:k].T.astype(np.float32)  # HASH_DIM x k
-    return {"idf": idf, "basis": basis.astype(np.float16), "singular": s[:k].astype(np.float32)}
+    return {"idf": idf, "basis": basis.astype(np.float16), "mean": mean.astype(np.float32)}
 
 
 class Embedder:
-    def __init__(self, idf: np.ndarray, basis: np.ndarray):
+    def __init__(self, idf: np.ndarray, basis: np.ndarray, mean: np.ndarray):
         self.idf = idf.astype(np.float32)
         self.basis = basis.astype(np.float32)
+        self.offset = mean.astype(np.float32) @ self.basis  # centre the latent half as in fit()
         self.max_dim = LATENT_DIM + min(LATENT_DIM, self.basis.shape[1])
 
     def embed(self, texts: list[str], dimensions: int | None = None) -> np.ndarray:
@@ -90,7 +91,7 @@ class Embedder:
         lex /= np.linalg.norm(lex, axis=1, keepdims=True) + 1e-9
         parts = [lex]
         if n_lat:
-            lat = x @ self.basis[:, :n_lat]
+            lat = x @ self.basis[:, :n_lat] - self.offset[:n_lat]
             lat /= np.linalg.norm(lat, axis=1, keepdims=True) + 1e-9
             parts.append(lat)
         out = np.concatenate(parts, axis=1)

@@ -108,7 +108,7 @@ class NgramEngine:
         a = np.load(data_dir / "model.npz")
         self.vocab = int(a["vocab"])
         self.table = _Table.from_arrays(a, self.vocab)
-        self.embedder = Embedder(a["idf"], a["basis"])
+        self.embedder = Embedder(a["idf"], a["basis"], a["mean"])
         self.q_emb = a["q_emb"].astype(np.float32)
         self.q_doc = a["q_doc"]
         offs = a["ans_offsets"]
@@ -160,7 +160,7 @@ class NgramEngine:
         sims = self.q_emb @ q
         best = np.full(self.n_docs, -1.0, dtype=np.float32)
         np.maximum.at(best, self.q_doc, sims)
-        best += 0.03 * (self.doc_lang == lang)
+        best += 0.12 * (self.doc_lang == lang)  # answer in the language of the question
         top = np.argsort(-best)[:k]
         return [(int(i), float(best[i])) for i in top]
 

@@ -37,7 +37,7 @@ def train(out_dir: Path = DATA_DIR, vocab_size: int = 4096) -> dict:
     arrays = count_ngrams(seqs, tok.vocab_size)
 
     emb_fit = embed.fit(texts)
-    embedder = embed.Embedder(emb_fit["idf"], emb_fit["basis"])
+    embedder = embed.Embedder(emb_fit["idf"], emb_fit["basis"], emb_fit["mean"])
     q_texts = [q for d in docs for q in d.questions]
     q_doc = np.array([i for i, d in enumerate(docs) for _ in d.questions], dtype=np.int32)
     q_emb = embedder.embed(q_texts).astype(np.float16)
@@ -49,7 +49,7 @@ def train(out_dir: Path = DATA_DIR, vocab_size: int = 4096) -> dict:
     np.savez_compressed(
         out_dir / "model.npz",
         vocab=np.int32(tok.vocab_size),
-        idf=emb_fit["idf"], basis=emb_fit["basis"],
+        idf=emb_fit["idf"], basis=emb_fit["basis"], mean=emb_fit["mean"],
         q_emb=q_emb, q_doc=q_doc,
         ans_ids=np.concatenate([np.array(a, dtype=np.int32) for a in answers]),
         ans_offsets=offsets,

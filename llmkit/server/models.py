@@ -95,3 +95,53 @@ def tag_entry(name: str, engine, modified_at: str | None = None) -> dict:
             "details": {"parent_model": base["from"] if base else "", "format": "npz",
                         "family": engine.name, "families": [engine.name],
                         "parameter_size": _human(engine.parameters), "quantization_level": "F32"}}
+
+
+# Request fields of other protocols that stand for an Ollama option (a request that sets
+# one of them overrides the created model's value for that option).
+OPTION_ALIASES = {"num_predict": ("max_tokens", "max_completion_tokens", "max_output_tokens")}
+
+
+def to_sampling(options: dict, base):
+    """A copy of SamplingParams `base` with these Ollama options (by Ollama's names) applied."""
+    from dataclasses import replace
+
+    changes = {}
+    for key, field_name in (("temperature", "temperature"), ("top_p", "top_p"), ("top_k", "top_k"),
+                            ("repeat_penalty", "repeat_penalty")):
+        if options.get(key) is not None:
+            changes[field_name] = options[key]
+    if options.get("seed") is not None:
+        changes["seed"] = None if options["seed"] < 0 else options["seed"]  # Ollama: -1 = random
+    if options.get("stop") is not None:
+        changes["stop"] = [options["stop"]] if isinstance(options["stop"], str) else list(options["stop"])
+    if options.get("num_predict") is not None:
+        changes["max_tokens"] = None if options["num_predict"] < 0 else options["num_predict"]  # -1/-2: no cap
+    return replace(base, **changes)
+
+
+def apply_custom(name: str, messages: list[dict], overrides: dict | None = None, params=None):
+    """Apply a created model (Ollama's /api/create) the way Ollama does, for any protocol.
+
+    Its saved messages and system prompt go before the conversation (the system prompt only
+    when the conversation does not open with its own); its parameters are defaults under the
+    request's `overrides` (keyed by Ollama option names or the aliases above). Returns
+    (messages, merged options dict), or (messages, SamplingParams) when the request's
+    SamplingParams are passed as `params`: then the defaults fill what the request left out.
+    Any other model name comes back unchanged.
+    """
+    base = custom_model(name)
+    overrides = dict(overrides or {})
+    if not base:
+        return messages, (params if params is not None else overrides)
+    msgs = list(messages)
+    if msgs:
+        msgs = [dict(m) for m in base.get("messages") or []] + msgs
+        if base.get("system") and messages[0].get("role") != "system":
+            msgs.insert(0, {"role": "system", "content": base["system"]})
+    given = {k for k, v in overrides.items() if v is not None}
+    defaults = {k: v for k, v in (base.get("parameters") or {}).items()
+                if k not in given and not given.intersection(OPTION_ALIASES.get(k, ()))}
+    if params is not None:
+        return msgs, to_sampling(defaults, params)
+    return msgs, {**defaults, **{k: v for k, v in overrides.items() if v is not None}}

@@ -63,7 +63,7 @@ def chat_messages(body: dict) -> list[dict]:
             if role is None:
                 raise APIError(400, f"Missing required parameter: '{label}.role'.", param=f"{label}.role",
                                code="missing_required_parameter")
-            raise APIError(400, f"Invalid value: '{role}'. Supported values are: 'system', 'assistant', 'user', "
+            raise APIError(400, f"Invalid value for '{label}.role': '{role}'. Supported values are: 'system', 'assistant', 'user', "
                                 f"'function', 'tool', and 'developer'.", param=f"{label}.role", code="invalid_value")
         if "content" not in m and role != "assistant":
             raise APIError(400, f"Missing required parameter: '{label}.content'.", param=f"{label}.content",
@@ -138,6 +138,7 @@ async def chat_completions(request: Request):
     model, n, stream, include_usage = _common(body)
     messages = chat_messages(body)
     params = sampling(body)
+    messages, params = models.apply_custom(model, messages, body, params)  # Ollama-created models
     for name in ("tools", "functions"):
         field(body, name, list, None)
     engine = engine_of(request)

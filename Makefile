@@ -1,0 +1,34 @@
+# The course's two commands (see README):  make course   |   make test
+# Each creates .venv and installs the package with everything it needs the first time
+# (and again whenever pyproject.toml changes).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: course test setup train notebooks bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit("llmkit needs Python 3.10+") if sys.version_info < (3, 10) else None'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+course: $(STAMP)  ## set up, then JupyterLab on notebooks/ with the gateway running
+	$(BIN)/llmkit course
+
+test: $(STAMP)  ## set up, then the whole test suite
+	$(BIN)/python -m pytest
+
+train: $(STAMP)  ## retrain the offline model from llmkit/engine/corpus/
+	$(BIN)/llmkit train
+
+bench: $(STAMP)  ## benchmarks: print figures, never fail on them
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info
