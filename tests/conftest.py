@@ -6,7 +6,11 @@ import os
 
 import pytest
 
+import tempfile
+
 os.environ.setdefault("LLMKIT_OFFLINE", "1")  # tests never reach a real provider
+# created Ollama models go to a throw-away folder, never the user's real data folder
+os.environ.setdefault("LLMKIT_DATA_DIR", tempfile.mkdtemp(prefix="llmkit-test-data-"))
 
 
 @pytest.fixture(scope="session")

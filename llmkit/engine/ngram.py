@@ -13,6 +13,7 @@ corpus' own "I don't know that" answers, so the model says so instead of ramblin
 
 from __future__ import annotations
 
+import functools
 import threading
 from pathlib import Path
 
@@ -174,7 +175,10 @@ class NgramEngine:
         return q
 
     def _local_table(self, messages: list[dict]) -> _Table:
-        query = self._query(messages)
+        return self._local_for_query(self._query(messages))
+
+    @functools.lru_cache(maxsize=512)  # a pure function of the query: repeated questions are common
+    def _local_for_query(self, query: str) -> _Table:
         hits = self.nearest(query)
         if not hits or hits[0][1] < MIN_SIMILARITY:
             lang = 1 if corpus.detect_lang(query) == "es" else 0

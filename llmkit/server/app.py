@@ -74,7 +74,7 @@ class GatewayMiddleware:
                 what = "No API key provided" if not given else "Incorrect API key provided"
                 err = APIError(401, f"{what}. This gateway requires the key set in LLMKIT_API_KEY, sent as "
                                     "'Authorization: Bearer <key>'.", code="invalid_api_key",
-                               type="authentication_error" if proto != "openai" else None)
+                               type="authentication_error" if proto == "anthropic" else None)
                 status, hdrs, body = render(proto, err)
                 await send({"type": "http.response.start", "status": status,
                             "headers": [(k.encode(), v.encode()) for k, v in hdrs.items()] + extra})

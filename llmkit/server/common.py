@@ -10,13 +10,26 @@ import json
 import time
 from typing import AsyncIterator
 
-from anyio import to_thread
-from starlette.concurrency import iterate_in_threadpool
+from anyio import CapacityLimiter, to_thread
 from starlette.requests import Request
 
 from ..engine import Engine, Generation, SamplingParams, Token
 
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+_limiter: CapacityLimiter | None = None
+
+
+def _engine_limiter() -> CapacityLimiter:
+    """One engine thread at a time: the model is CPU-bound Python/numpy under the GIL, so
+    more threads only thrash; requests take turns at token granularity instead."""
+    global _limiter
+    if _limiter is None:
+        _limiter = CapacityLimiter(1)
+    return _limiter
+
+
+async def run(fn, *args):
+    return await to_thread.run_sync(fn, *args, limiter=_engine_limiter())
 
 
 def engine_of(request: Request) -> Engine:
@@ -26,20 +39,28 @@ def engine_of(request: Request) -> Engine:
 async def complete(engine: Engine, messages: list[dict], params: SamplingParams) -> tuple[list[Token], Generation]:
     """Generate a whole reply: (tokens, finished generation)."""
 
-    def run():
+    def run_all():
         gen = engine.generate(messages, params)
         return list(gen), gen
 
-    return await to_thread.run_sync(run)
+    return await run(run_all)
 
 
 async def start(engine: Engine, messages: list[dict], params: SamplingParams) -> Generation:
     """Begin a generation (prompt checks happen here, before any byte is sent)."""
-    return await to_thread.run_sync(engine.generate, messages, params)
+    return await run(engine.generate, messages, params)
+
+
+_DONE = object()
 
 
 async def tokens(gen: Generation) -> AsyncIterator[Token]:
-    async for t in iterate_in_threadpool(iter(gen)):
+    """Tokens as the engine makes them, one engine turn per token so streams interleave."""
+    it = iter(gen)
+    while True:
+        t = await run(next, it, _DONE)
+        if t is _DONE:
+            return
         yield t
 
 

@@ -1,0 +1,326 @@
+"""Gemini's protocol (generativelanguage REST, as the google-genai SDK speaks it).
+
+    POST /{v1beta,v1}/models/M:generateContent
+    POST /{v1beta,v1}/models/M:streamGenerateContent?alt=sse   (`data: {...}` chunks)
+    POST /{v1beta,v1}/models/M:countTokens | :embedContent | :batchEmbedContents
+    GET  /v1beta/models[?pageSize&pageToken], /v1beta/models/M
+    GET  /v1/models[/M] are shared with OpenAI: openai.py hands Gemini callers (told
+         apart by x-goog-api-key) to `list_models` / `get_model` here.
+
+The model and method share one path segment ("gemini-2.5-flash:generateContent"), so
+routes take the rest of the path and split on the last ':'. Google's JSON parser takes
+both camelCase and snake_case field names, and the SDK relies on it (it sends
+`inlineData: {"mime_type": ...}`), so every object is read through `_camel`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import uuid
+
+from fastapi import APIRouter, Request
+from starlette.responses import JSONResponse, StreamingResponse
+
+from .. import catalog
+from ..engine import SamplingParams
+from . import models
+from .common import SSE_HEADERS, complete, engine_of, sse, start, tokens
+from .errors import APIError
+from .validate import field, json_body, stop_list
+
+router = APIRouter()
+ROLES = {"user": "user", "model": "assistant", "function": "tool"}
+FINISH = {"stop": "STOP", "length": "MAX_TOKENS"}
+MIME_TYPES = ("text/plain", "application/json", "application/xml", "application/yaml", "text/x.enum")
+CHAT_METHODS = ["generateContent", "streamGenerateContent", "countTokens"]
+EMBED_METHODS = ["embedContent", "batchEmbedContents", "countTokens"]
+
+
+def _camel(obj: dict) -> dict:
+    """The object with snake_case keys spelled camelCase (both are valid on the wire)."""
+    return {re.sub(r"_([a-z])", lambda m: m.group(1).upper(), k): v for k, v in obj.items()}
+
+
+def _snake(name: str) -> str:
+    """Field names in messages are snake_case, as in the real API's errors and the SDK's kwargs."""
+    return re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), name)
+
+
+def _object(value, label: str) -> dict:
+    if not isinstance(value, dict):
+        raise APIError(400, f"Invalid value at '{label}': expected an object.", param=label)
+    return _camel(value)
+
+
+def _bare(name: str) -> str:
+    return name[len("models/"):] if name.startswith("models/") else name
+
+
+def _embeds(model: str) -> bool:
+    m = catalog.find(model)
+    return m.kind == "embedding" if m else "embedding" in model
+
+
+def _require(name: str, method: str, version: str) -> str:
+    """The model id if it serves `method`, else Gemini's own 404 wording."""
+    model = _bare(name)
+    tuned = name.startswith("tunedModels/")  # none exist offline
+    serves = method in (EMBED_METHODS if _embeds(model) else CHAT_METHODS)
+    if tuned or not models.known(model) or not serves:
+        shown = name if tuned else f"models/{model}"
+        raise APIError(404, f"{shown} is not found for API version {version}, or is not supported for {method}. "
+                            "Call ListModels to see the list of available models and their supported methods.",
+                       param="model")
+    return model
+
+
+# -- request: contents -> engine messages ----------------------------------------------
+def _part_text(part, label: str) -> str | None:
+    """One part as text for the engine; media become a short note (the model is text-only)."""
+    p = _object(part, label)
+    if p.get("thought"):
+        return None  # a previous turn's reasoning is not part of the conversation
+    if "text" in p:
+        return field(p, "text", str, "", label=f"{label}.text")
+    for key, what in (("inlineData", "data"), ("fileData", "fileUri")):
+        if key in p:
+            blob = _object(p[key], f"{label}.{key}")
+            mime = field(blob, "mimeType", str, required=True, label=f"{label}.{key}.mimeType")
+            field(blob, what, str, required=True, label=f"{label}.{key}.{what}")
+            kind = mime.split("/")[0] if mime.split("/")[0] in ("image", "audio", "video") else "file"
+            return f"[{kind} attached: {mime}]"
+    if "functionCall" in p:
+        call = _object(p["functionCall"], f"{label}.functionCall")
+        return f"[function call: {call.get('name')}({json.dumps(call.get('args', {}))})]"
+    if "functionResponse" in p:
+        resp = _object(p["functionResponse"], f"{label}.functionResponse")
+        return f"[function result from {resp.get('name')}: {json.dumps(resp.get('response'))}]"
+    if "executableCode" in p or "codeExecutionResult" in p:
+        return json.dumps(p.get("executableCode") or p.get("codeExecutionResult"))
+    raise APIError(400, f"Invalid value at '{label}': a part must hold one of text, inlineData, fileData, "
+                        "functionCall, functionResponse.", param=label)
+
+
+def _content_text(content, label: str) -> tuple[str, str]:
+    """(role, text) of one Content object."""
+    c = _object(content, label)
+    role = field(c, "role", str, "user", label=f"{label}.role") or "user"
+    if role not in ROLES:
+        raise APIError(400, f"Please use a valid role: user, model. Got '{role}' at '{label}.role'.",
+                       param=f"{label}.role")
+    parts = field(c, "parts", list, required=True, label=f"{label}.parts")
+    if not parts:
+        raise APIError(400, f"Invalid value at '{label}.parts': must not be empty.", param=f"{label}.parts")
+    texts = [_part_text(p, f"{label}.parts[{j}]") for j, p in enumerate(parts)]
+    return role, "\n".join(t for t in texts if t is not None)
+
+
+def _system(body: dict) -> list[dict]:
+    si = body.get("systemInstruction")
+    if si is None:
+        return []
+    text = si if isinstance(si, str) else _content_text(si, "system_instruction")[1]
+    return [{"role": "system", "content": text}]
+
+
+def messages_of(body: dict) -> list[dict]:
+    """systemInstruction + contents as the engine's chat messages."""
+    contents = field(body, "contents", list, required=True)
+    if not contents:
+        raise APIError(400, "* GenerateContentRequest.contents: contents is not specified", param="contents")
+    out = _system(body)
+    turns: list[dict] = []
+    for i, c in enumerate(contents):
+        role, text = _content_text(c, f"contents[{i}]")
+        if turns and turns[-1]["role"] == ROLES[role]:
+            # one turn split over contents, e.g. a chat's history of a streamed reply, chunk by chunk
+            turns[-1]["content"] += ("" if role == "model" else "\n") + text
+        else:
+            turns.append({"role": ROLES[role], "content": text})
+    return out + turns
+
+
+def sampling(body: dict) -> tuple[SamplingParams, int]:
+    """generationConfig -> (engine sampling params, candidateCount)."""
+    cfg = _object({} if body.get("generationConfig") is None else body["generationConfig"], "generation_config")
+    p = "generation_config."
+    temp = field(cfg, "temperature", float, None, minimum=0, maximum=2, label=p + "temperature")
+    top_p = field(cfg, "topP", float, None, minimum=0, maximum=1, label=p + "top_p")
+    top_k = field(cfg, "topK", int, None, minimum=0, label=p + "top_k")
+    max_tokens = field(cfg, "maxOutputTokens", int, None, minimum=1, label=p + "max_output_tokens")
+    n = field(cfg, "candidateCount", int, 1, minimum=1, maximum=8, label=p + "candidate_count")
+    mime = field(cfg, "responseMimeType", str, "text/plain", choices=MIME_TYPES, label=p + "response_mime_type")
+    for name, kind in (("responseSchema", dict), ("responseJsonSchema", dict), ("thinkingConfig", dict),
+                       ("presencePenalty", float), ("frequencyPenalty", float)):
+        field(cfg, name, kind, None, label=p + _snake(name))
+    for name, kind in (("safetySettings", list), ("tools", list), ("toolConfig", dict)):
+        field(body, name, kind, None, label=_snake(name))
+    params = SamplingParams(max_tokens=max_tokens, temperature=1.0 if temp is None else temp,
+                            top_p=1.0 if top_p is None else top_p, top_k=top_k or 0,
+                            seed=field(cfg, "seed", int, None, label=p + "seed"),
+                            stop=stop_list(cfg.get("stopSequences"), p + "stop_sequences", limit=5),
+                            json_mode=mime == "application/json")
+    return params, n
+
+
+# -- responses --------------------------------------------------------------------------
+def _usage(prompt: int, completion: int) -> dict:
+    return {"promptTokenCount": prompt, "candidatesTokenCount": completion, "totalTokenCount": prompt + completion,
+            "promptTokensDetails": [{"modality": "TEXT", "tokenCount": prompt}]}
+
+
+def _candidate(i: int, text: str, finish: str | None = None) -> dict:
+    c = {"content": {"parts": [{"text": text}], "role": "model"}, "index": i}
+    if finish:
+        c["finishReason"] = FINISH.get(finish, "OTHER")
+    return c
+
+
+def _with_seed(params: SamplingParams, i: int) -> SamplingParams:
+    return params if i == 0 or params.seed is None else SamplingParams(**{**params.__dict__, "seed": params.seed + i})
+
+
+async def generate(request: Request, model: str, body: dict, stream: bool):
+    params, n = sampling(body)
+    cfg = _camel(body.get("generationConfig") or {})
+    asked = {"temperature": cfg.get("temperature"), "top_p": cfg.get("topP"), "top_k": cfg.get("topK"),
+             "seed": cfg.get("seed"), "stop": cfg.get("stopSequences"), "max_output_tokens": cfg.get("maxOutputTokens")}
+    msgs, params = models.apply_custom(model, messages_of(body), asked, params)  # Ollama-created models
+    engine = engine_of(request)
+    base = {"modelVersion": model, "responseId": uuid.uuid4().hex[:22]}
+    if not stream:
+        cands, used, prompt = [], 0, 0
+        for i in range(n):
+            toks, gen = await complete(engine, msgs, _with_seed(params, i))
+            cands.append(_candidate(i, "".join(t.text for t in toks), gen.finish_reason))
+            used, prompt = used + gen.completion_tokens, gen.prompt_tokens
+        return JSONResponse({"candidates": cands, "usageMetadata": _usage(prompt, used), **base})
+    gens = [await start(engine, msgs, _with_seed(params, i)) for i in range(n)]  # errors before any byte
+    sse_mode = request.query_params.get("alt") == "sse"
+
+    async def chunks():
+        for i, gen in enumerate(gens):
+            async for t in tokens(gen):
+                yield {"candidates": [_candidate(i, t.text)], **base}
+            last = {"candidates": [_candidate(i, "", gen.finish_reason)], **base}
+            if i == n - 1:
+                last["usageMetadata"] = _usage(gen.prompt_tokens, sum(g.completion_tokens for g in gens))
+            yield last
+
+    async def events():
+        if sse_mode:
+            async for c in chunks():
+                yield sse(c)
+            return
+        sep = "["  # without alt=sse the API streams one JSON array
+        async for c in chunks():
+            yield (sep + json.dumps(c)).encode()
+            sep = ",\r\n"
+        yield b"]"
+
+    media = "text/event-stream" if sse_mode else "application/json"
+    return StreamingResponse(events(), media_type=media, headers=SSE_HEADERS)
+
+
+async def count_tokens(request: Request, model: str, body: dict):
+    inner = body.get("generateContentRequest")
+    if inner is not None and body.get("contents") is not None:
+        raise APIError(400, "Only one of 'contents' and 'generateContentRequest' may be set.", param="contents")
+    req = _object(inner, "generate_content_request") if inner is not None else body
+    msgs, _ = models.apply_custom(model, messages_of(req), {})
+    total = engine_of(request).count_chat_tokens(msgs)
+    return JSONResponse({"totalTokens": total, "promptTokensDetails": [{"modality": "TEXT", "tokenCount": total}]})
+
+
+def _embed_one(request: Request, model: str, req: dict, label: str) -> list[float]:
+    named = req.get("model")
+    if named is not None and (not isinstance(named, str) or _bare(named) != model):
+        raise APIError(400, f"Invalid value at '{label}.model': it must name the model in the URL, models/{model}.",
+                       param=f"{label}.model")
+    _, text = _content_text(req.get("content"), f"{label}.content")
+    if not text.strip():
+        raise APIError(400, f"Invalid value at '{label}.content': there is no text to embed.", param=f"{label}.content")
+    dims = field(req, "outputDimensionality", int, None, minimum=1, label=f"{label}.output_dimensionality")
+    field(req, "taskType", str, None, label=f"{label}.task_type")
+    try:
+        return engine_of(request).embed([text], dims)[0].tolist()
+    except ValueError as e:
+        raise APIError(400, f"Invalid '{label}.output_dimensionality': {e}.", param="output_dimensionality") from None
+
+
+async def embed_content(request: Request, model: str, body: dict):
+    return JSONResponse({"embedding": {"values": _embed_one(request, model, body, "request")}})
+
+
+async def batch_embed_contents(request: Request, model: str, body: dict):
+    reqs = field(body, "requests", list, required=True)
+    if not reqs:
+        raise APIError(400, "Invalid value at 'requests': must not be empty.", param="requests")
+    out = [{"values": _embed_one(request, model, _object(r, f"requests[{i}]"), f"requests[{i}]")}
+           for i, r in enumerate(reqs)]
+    return JSONResponse({"embeddings": out})
+
+
+METHODS = {"generateContent": lambda r, m, b: generate(r, m, b, False),
+           "streamGenerateContent": lambda r, m, b: generate(r, m, b, True),
+           "countTokens": count_tokens, "embedContent": embed_content, "batchEmbedContents": batch_embed_contents}
+
+
+@router.post("/v1beta/models/{target:path}")
+@router.post("/v1/models/{target:path}")
+@router.post("/v1beta/tunedModels/{target:path}")
+@router.post("/v1/tunedModels/{target:path}")
+async def model_method(request: Request, target: str):
+    """`models/M:method`: split on the last ':' (model ids never hold one)."""
+    version = request.url.path.split("/")[1]
+    name, _, method = target.rpartition(":")
+    if method not in METHODS or not name:
+        raise APIError(404, f"Unknown method '{method or target}' on {request.url.path}: use one of "
+                            f"{', '.join(METHODS)}.", param="method")
+    if "/tunedModels/" in request.url.path:
+        name = "tunedModels/" + name
+    model = _require(name, method, version)
+    return await METHODS[method](request, model, _camel(await json_body(request)))
+
+
+# -- models -----------------------------------------------------------------------------
+def _entry(model: str, engine) -> dict:
+    """A Model resource; limits are the offline engine's, since it is what answers."""
+    embeds = _embeds(model)
+    words = " ".join(w.capitalize() if not w[0].isdigit() else w for w in model.split("-"))
+    return {"name": f"models/{model}", "baseModelId": model, "version": "001", "displayName": words,
+            "description": f"Offline stand-in for {model}, answered by the llmkit offline model ({engine.name}).",
+            "inputTokenLimit": engine.context_length,
+            "outputTokenLimit": 1 if embeds else engine.context_length,
+            "supportedGenerationMethods": EMBED_METHODS if embeds else CHAT_METHODS,
+            **({} if embeds else {"temperature": 1, "topP": 1, "topK": 0, "maxTemperature": 2})}
+
+
+@router.get("/v1beta/models")
+async def list_models(request: Request):
+    q = request.query_params
+    try:
+        size = int(q.get("pageSize") or 50)
+        offset = int(base64.urlsafe_b64decode(q["pageToken"]).decode()) if q.get("pageToken") else 0
+    except ValueError:
+        raise APIError(400, "Invalid 'pageSize' or 'pageToken': expected a positive integer and a token from "
+                            "a previous page.", param="pageToken") from None
+    if size < 1 or offset < 0:
+        raise APIError(400, f"Invalid 'pageSize': {size}; it must be positive.", param="pageSize")
+    ids = [m.id for m in catalog.models() if m.provider == "gemini" and not m.retired]
+    page = ids[offset:offset + min(size, 1000)]
+    body = {"models": [_entry(m, engine_of(request)) for m in page]}
+    if offset + len(page) < len(ids):
+        body["nextPageToken"] = base64.urlsafe_b64encode(str(offset + len(page)).encode()).decode()
+    return JSONResponse(body)
+
+
+@router.get("/v1beta/models/{model:path}")
+async def get_model(request: Request, model: str):
+    model = _bare(model)
+    if ":" in model or not models.known(model):
+        raise APIError(404, f"models/{model} is not found for API version {request.url.path.split('/')[1]}.",
+                       param="model")
+    return JSONResponse(_entry(model, engine_of(request)))
