@@ -21,11 +21,17 @@ setup: $(STAMP)
 course: $(STAMP)  ## set up, then JupyterLab on notebooks/ with the gateway running
 	$(BIN)/llmkit course
 
-test: $(STAMP)  ## set up, then the whole test suite
-	$(BIN)/python -m pytest
+test: $(STAMP)  ## set up, then the whole test suite (package, SDKs, CLI, notebooks; then stored outputs)
+	LLMKIT_OFFLINE=1 $(BIN)/python -m pytest tests
+	LLMKIT_OFFLINE=1 $(BIN)/python -m pytest -p no:cacheprovider --nbval --nbval-sanitize-with notebooks/sanitize.cfg notebooks
 
 train: $(STAMP)  ## retrain the offline model from llmkit/engine/corpus/
 	$(BIN)/llmkit train
+
+notebooks: $(STAMP)  ## re-execute the lesson notebooks offline and store their fresh outputs
+	for nb in notebooks/*.ipynb; do \
+		LLMKIT_OFFLINE=1 $(BIN)/papermill --no-progress-bar -k python3 --cwd notebooks "$$nb" "$$nb" || exit 1; \
+	done
 
 bench: $(STAMP)  ## benchmarks: print figures, never fail on them
 	$(BIN)/python bench/run_all.py
