@@ -21,6 +21,7 @@ _LAZY = {
     "catalog": ("catalog", None),
     "config": ("config", None),
     "engine": ("engine", None),
+    "faults": ("faults", None),
 }
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -1,8 +1,9 @@
 """The gateway's app factory: one engine, one router per protocol.
 
 `create_app()` builds the FastAPI app; a small ASGI middleware in front of it adds the
-`id` and `backend` headers to every response and, when an API key is configured, turns
-away requests without it in the caller's own protocol format. Errors anywhere become
+`id` and `backend` headers to every response, turns away requests without the API key
+when one is configured, and serves scheduled faults (faults.py), all in the caller's
+own protocol format. Errors anywhere become
 `APIError`s rendered by `errors.render`, so a bad request never becomes a 500 and the
 server keeps serving.
 """
@@ -23,11 +24,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from ..engine import Engine, EngineInputError, get_engine
+from . import faults as faults_mod
 from .errors import APIError, protocol_of, render
 
 log = logging.getLogger("llmkit.server")
 
-ROUTERS = ["course", "openai", "anthropic", "gemini", "ollama", "admin"]  # modules with a `router`
+ROUTERS = ["course", "openai", "anthropic", "gemini", "ollama", "faults"]  # modules with a `router`
 
 
 @dataclass
@@ -51,12 +53,13 @@ def _key_from(headers: dict[str, str], query: str) -> str | None:
 
 
 class GatewayMiddleware:
-    """Adds `id`/`backend` headers; enforces the optional API key."""
+    """Adds `id`/`backend` headers; enforces the optional API key; serves injected faults."""
 
-    def __init__(self, app, settings: Settings, backend: str):
+    def __init__(self, app, settings: Settings, backend: str, faults: faults_mod.Schedule):
         self.app = app
         self.settings = settings
         self.backend = backend.encode()
+        self.faults = faults
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -64,22 +67,6 @@ class GatewayMiddleware:
         rid = uuid.uuid4().hex
         extra = [(b"id", rid.encode()), (b"x-request-id", rid.encode()), (b"request-id", rid.encode()),
                  (b"backend", self.backend)]
-        key = self.settings.api_key
-        if key and scope["path"] not in self.settings.open_paths:
-            headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-            query = scope.get("query_string", b"").decode("latin-1")
-            given = _key_from(headers, query)
-            if not given or not secrets.compare_digest(given.encode(), key.encode()):
-                proto = protocol_of(scope["path"], headers, query)
-                what = "No API key provided" if not given else "Incorrect API key provided"
-                err = APIError(401, f"{what}. This gateway requires the key set in LLMKIT_API_KEY, sent as "
-                                    "'Authorization: Bearer <key>'.", code="invalid_api_key",
-                               type="authentication_error" if proto == "anthropic" else None)
-                status, hdrs, body = render(proto, err)
-                await send({"type": "http.response.start", "status": status,
-                            "headers": [(k.encode(), v.encode()) for k, v in hdrs.items()] + extra})
-                await send({"type": "http.response.body", "body": body})
-                return
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
@@ -87,6 +74,32 @@ class GatewayMiddleware:
                 message["headers"] = list(message.get("headers", [])) + extra
             await send(message)
 
+        path = scope["path"]
+        key = self.settings.api_key
+        faults = self.faults.faults and scope["method"] == "POST" and not path.startswith("/admin/")
+        if not (key and path not in self.settings.open_paths) and not faults:
+            return await self.app(scope, receive, send_with_headers)  # the common case: nothing to check
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        query = scope.get("query_string", b"").decode("latin-1")
+        proto = protocol_of(path, headers, query)
+        if key and path not in self.settings.open_paths:
+            given = _key_from(headers, query)
+            if not given or not secrets.compare_digest(given.encode(), key.encode()):
+                what = "No API key provided" if not given else "Incorrect API key provided"
+                err = APIError(401, f"{what}. This gateway requires the key set in LLMKIT_API_KEY, sent as "
+                                    "'Authorization: Bearer <key>'.", code="invalid_api_key",
+                               type="authentication_error" if proto == "anthropic" else None)
+                status, hdrs, body = render(proto, err)
+                await send_with_headers({"type": "http.response.start", "status": status,
+                                         "headers": [(k.encode(), v.encode()) for k, v in hdrs.items()]})
+                await send_with_headers({"type": "http.response.body", "body": body})
+                return
+        if faults:
+            fault = self.faults.take(faults_mod.provider_of(path, proto))
+            if fault is not None:
+                log.info("injecting %s into %s %s", fault.kind, scope["method"], path)
+                return await faults_mod.apply(fault, proto, self.app, scope, receive, send_with_headers,
+                                              self.settings.retry_after)
         await self.app(scope, receive, send_with_headers)
 
 
@@ -106,6 +119,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
                               "Ollama's protocols and the course's own /chat API, answered by the offline model.")
     app.state.engine = engine
     app.state.settings = settings
+    app.state.faults = faults_mod.Schedule()
 
     @app.exception_handler(APIError)
     async def _api_error(request: Request, exc: APIError):
@@ -143,5 +157,5 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
 
     backend = json.dumps({"engine_type": "llmkit-offline", "engine": engine.name,
                           "machine_name": socket.gethostname()})
-    app.add_middleware(GatewayMiddleware, settings=settings, backend=backend)
+    app.add_middleware(GatewayMiddleware, settings=settings, backend=backend, faults=app.state.faults)
     return app

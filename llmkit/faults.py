@@ -1,0 +1,68 @@
+"""Make the offline gateway fail on purpose, to practise error handling.
+
+    import llmkit
+    llmkit.faults.inject("rate_limit", times=2)          # the next 2 model calls get 429
+    with llmkit.faults.injected("overloaded", provider="anthropic"):
+        ...                                              # cleared when the block ends
+    llmkit.faults.clear()
+
+Kinds: rate_limit, server_error, overloaded, auth, context_length, timeout, slow, cut.
+Each is rendered in the caller's own protocol, so every SDK raises its own exception.
+Talks to the gateway's /admin/faults endpoint (the one setup() started, or `url`).
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from typing import Iterator
+
+KINDS = ("rate_limit", "server_error", "overloaded", "auth", "context_length", "timeout", "slow", "cut")
+
+
+def _client(url: str | None):
+    import httpx
+
+    from .startup import gateway_url
+
+    headers = {}
+    if os.environ.get("LLMKIT_API_KEY"):
+        headers["Authorization"] = f"Bearer {os.environ['LLMKIT_API_KEY']}"
+    return httpx.Client(base_url=(url or gateway_url()).rstrip("/"), headers=headers, timeout=10)
+
+
+def inject(kind: str, times: int = 1, provider: str | None = None, *, retry_after: float | None = None,
+           delay: float | None = None, after: int | None = None, url: str | None = None) -> dict:
+    """Schedule `kind` for the next `times` model requests (of `provider` only, if given)."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown fault kind {kind!r}; choose one of {', '.join(KINDS)}")
+    body = {"kind": kind, "times": times, "provider": provider, "retry_after": retry_after, "delay": delay}
+    if after is not None:
+        body["after"] = after
+    with _client(url) as c:
+        r = c.post("/admin/faults", json={k: v for k, v in body.items() if v is not None})
+    if r.status_code != 200:
+        raise ValueError(f"the gateway refused the fault: {r.text}")
+    return r.json()
+
+
+def clear(url: str | None = None) -> dict:
+    """Remove every scheduled fault."""
+    with _client(url) as c:
+        return c.delete("/admin/faults").json()
+
+
+def pending(url: str | None = None) -> dict:
+    """What is still scheduled, and how many faults were served so far."""
+    with _client(url) as c:
+        return c.get("/admin/faults").json()
+
+
+@contextmanager
+def injected(kind: str, times: int = 1, provider: str | None = None, **kw) -> Iterator[dict]:
+    """`inject` for the duration of a with-block; whatever was not used is cleared after."""
+    state = inject(kind, times, provider, **kw)
+    try:
+        yield state
+    finally:
+        clear(kw.get("url"))
