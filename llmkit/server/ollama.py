@@ -32,7 +32,7 @@ from . import models, store
 from .common import engine_of, start, tokens
 from .common import run as run_engine
 from .errors import APIError
-from .validate import field, json_body, stop_list
+from .validate import field, json_body, message, stop_list
 
 router = APIRouter()
 VERSION = "0.12.6"  # the Ollama release whose API this adapter follows
@@ -266,15 +266,7 @@ def _chat_messages(body: dict) -> list[dict]:
     out = []
     for i, m in enumerate(msgs):
         label = f"messages[{i}]"
-        if not isinstance(m, dict):
-            raise APIError(400, f"Invalid type for '{label}': expected an object.", param=label, code="invalid_type")
-        role = m.get("role")
-        if role not in ROLES:
-            if role is None:
-                raise APIError(400, f"Missing required parameter: '{label}.role'.", param=f"{label}.role",
-                               code="missing_required_parameter")
-            raise APIError(400, f"Invalid value for '{label}.role': {json.dumps(role)}. Supported values are: "
-                                "'system', 'user', 'assistant' and 'tool'.", param=f"{label}.role", code="invalid_value")
+        role = message(m, label, ROLES)
         content = field(m, "content", str, "", label=f"{label}.content")
         content += _images(m.get("images"), f"{label}.images")
         out.append({"role": role, "content": content})

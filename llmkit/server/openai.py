@@ -17,7 +17,7 @@ from ..engine import SamplingParams, Token
 from . import models
 from .common import SSE_HEADERS, complete, engine_of, now, sse, start, tokens
 from .errors import APIError
-from .validate import field, json_body, sampling_numbers, stop_list
+from .validate import field, json_body, message, sampling_numbers, stop_list
 
 router = APIRouter()
 ROLES = ("system", "assistant", "user", "function", "tool", "developer")
@@ -56,15 +56,7 @@ def chat_messages(body: dict) -> list[dict]:
     out = []
     for i, m in enumerate(msgs):
         label = f"messages[{i}]"
-        if not isinstance(m, dict):
-            raise APIError(400, f"Invalid type for '{label}': expected an object.", param=label, code="invalid_type")
-        role = m.get("role")
-        if role not in ROLES:
-            if role is None:
-                raise APIError(400, f"Missing required parameter: '{label}.role'.", param=f"{label}.role",
-                               code="missing_required_parameter")
-            raise APIError(400, f"Invalid value for '{label}.role': '{role}'. Supported values are: 'system', 'assistant', 'user', "
-                                f"'function', 'tool', and 'developer'.", param=f"{label}.role", code="invalid_value")
+        role = message(m, label, ROLES)
         if "content" not in m and role != "assistant":
             raise APIError(400, f"Missing required parameter: '{label}.content'.", param=f"{label}.content",
                            code="missing_required_parameter")

@@ -91,3 +91,18 @@ def sampling_numbers(body: dict, *, temperature: str = "temperature", top_p: str
     if top_k:
         out["top_k"] = field(body, top_k, int, None, minimum=0, label=prefix + top_k)
     return out
+
+
+def message(m, label: str, roles: tuple[str, ...]) -> str:
+    """Check one chat message is an object with a known role; returns the role."""
+    if not isinstance(m, dict):
+        raise APIError(400, f"Invalid type for '{label}': expected an object.", param=label, code="invalid_type")
+    role = m.get("role")
+    if role not in roles:
+        if role is None:
+            raise APIError(400, f"Missing required parameter: '{label}.role'.", param=f"{label}.role",
+                           code="missing_required_parameter")
+        allowed = ", ".join(f"'{r}'" for r in roles[:-1]) + f" and '{roles[-1]}'"
+        raise APIError(400, f"Invalid value for '{label}.role': {json.dumps(role)}. Supported values are: {allowed}.",
+                       param=f"{label}.role", code="invalid_value")
+    return role
