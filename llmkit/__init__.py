@@ -22,10 +22,29 @@ _LAZY = {
     "config": ("config", None),
     "engine": ("engine", None),
     "faults": ("faults", None),
+    # the client layer: one call for every provider
+    "chat": ("client", "chat"),
+    "stream": ("client", "stream"),
+    "achat": ("client", "achat"),
+    "astream": ("client", "astream"),
+    "batch": ("client", "batch"),
+    "Reply": ("reply", "Reply"),
+    "count_tokens": ("tokens", "count_tokens"),
+    "ledger": ("usage", "ledger"),
+    "budget": ("usage", "budget"),
+    "errors": ("errors", None),
+    "usage": ("usage", None),
+    "client": ("client", None),
+    "LLMError": ("errors", "LLMError"),
 }
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .client import achat, astream, batch, chat, stream
+    from .errors import LLMError
+    from .reply import Reply
     from .startup import Status, gateway_url, setup, status
+    from .tokens import count_tokens
+    from .usage import budget, ledger
 
 
 def __getattr__(name: str) -> Any:
@@ -43,4 +62,5 @@ def __dir__() -> list[str]:
     return sorted(list(globals()) + list(_LAZY))
 
 
-__all__ = ["setup", "status", "gateway_url", "Status", "__version__"]
+__all__ = ["setup", "status", "gateway_url", "Status", "chat", "stream", "achat", "astream", "batch", "Reply",
+           "count_tokens", "ledger", "budget", "LLMError", "errors", "faults", "catalog", "__version__"]

@@ -1,0 +1,636 @@
+"""One call for every provider: `chat`, `stream`, `achat`, `astream` and `batch`.
+
+    import llmkit
+    reply = llmkit.chat("What is a token?", model="claude-haiku", max_tokens=200)
+    for chunk in (s := llmkit.stream("Explain streaming", model="gemini-flash")):
+        print(chunk, end="")
+    s.reply.usage
+
+Each call goes through the official SDK of the model's provider (llmkit.providers), to the
+real provider or to the offline gateway as llmkit.setup() decided (chat() runs setup()
+quietly if nobody has). Around the SDK call: the budget check (before anything is sent),
+llmkit's retry policy, the fallback chain, the ledger, and a provider-neutral Reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, AsyncIterator, Iterator, Sequence
+
+from . import usage
+from .errors import AuthenticationError, BudgetExceededError, LLMError, classify, from_sdk
+from .providers import Params, StreamState, Target, client_for, is_offline, resolve
+from .providers.anthropic import DEFAULT_MAX_TOKENS as ANTHROPIC_MAX_TOKENS
+from .providers.base import text_of
+from .reply import Attempt, Reply, Usage
+from .retry import RetryPolicy, log
+
+__all__ = ["chat", "stream", "achat", "astream", "batch", "Stream", "AsyncStream", "BatchResults"]
+
+DEFAULT_TIMEOUT = 120.0  # seconds per request: room for a long non-streamed answer (SDK defaults: 60-600 s)
+DEFAULT_MAX_TIME = 300.0  # seconds per model, retries and waits included
+_END = object()
+_setup_lock = threading.Lock()
+
+
+def ensure_setup() -> None:
+    """Run llmkit.setup() quietly if nobody has, so a bare chat() just works."""
+    from .startup import setup, status
+
+    if status() is None:
+        with _setup_lock:
+            if status() is None:
+                setup(quiet=True)
+
+
+def split_messages(prompt_or_messages: Any, system: str | None) -> tuple[str | None, list[dict]]:
+    """(system prompt, turns) from a string or a list of {"role", "content"} dicts (or
+    (role, content) pairs); system messages are joined into the system prompt."""
+    if isinstance(prompt_or_messages, str):
+        items: list = [{"role": "user", "content": prompt_or_messages}]
+    elif isinstance(prompt_or_messages, Sequence):
+        items = list(prompt_or_messages)
+    else:
+        raise TypeError(f"expected a prompt (str) or a list of messages, got {type(prompt_or_messages).__name__}")
+    systems = [system] if system else []
+    turns = []
+    for m in items:
+        if isinstance(m, (tuple, list)) and len(m) == 2:
+            m = {"role": m[0], "content": m[1]}
+        if not isinstance(m, dict) or "role" not in m or "content" not in m:
+            raise TypeError(f"each message needs 'role' and 'content', got {m!r}")
+        if m["role"] in ("system", "developer"):
+            systems.append(text_of(m["content"]))
+        else:
+            turns.append(dict(m))
+    if not turns:
+        raise ValueError("no user message to answer")
+    return ("\n\n".join(systems) or None), turns
+
+
+def _known_params() -> str:
+    return "model, system, max_tokens, temperature, top_p, top_k, stop, seed, timeout, retries, max_time, fallbacks"
+
+
+@dataclass
+class _Call:
+    """One chat()/stream() invocation, prepared: what to send, to whom, under which policy."""
+
+    system: str | None
+    turns: list[dict]
+    targets: list[Target]
+    params: Params
+    timeout: float | None
+    policy: RetryPolicy
+    attempts: list[Attempt] = field(default_factory=list)
+    t0: float = field(default_factory=time.perf_counter)
+    _params: dict = field(default_factory=dict)
+
+    @classmethod
+    def make(cls, prompt_or_messages: Any, model: Any, *, system: str | None = None, max_tokens: int | None = None,
+             temperature: float | None = None, top_p: float | None = None, top_k: int | None = None,
+             stop: str | Sequence[str] | None = None, seed: int | None = None,
+             timeout: float | None = DEFAULT_TIMEOUT, retries: int = 3, max_time: float = DEFAULT_MAX_TIME,
+             fallbacks: Sequence[str] | None = None, **extra: Any) -> "_Call":
+        ensure_setup()
+        sys_prompt, turns = split_messages(prompt_or_messages, system)
+        names = [model] + list(fallbacks or [])
+        targets = [m if isinstance(m, Target) else resolve(m, stacklevel=5) for m in names]
+        native = targets[0].adapter.native
+        for name in extra:
+            if name not in native:
+                raise TypeError(f"unexpected parameter {name!r}: not one of llmkit's ({_known_params()}) nor one "
+                                f"that the {targets[0].provider} SDK takes for {targets[0].model}")
+        if isinstance(stop, str):
+            stop = [stop]
+        if retries < 0:
+            raise ValueError("retries must be >= 0")
+        params = Params(max_tokens=max_tokens, temperature=temperature, top_p=top_p, top_k=top_k,
+                        stop=list(stop) if stop else None, seed=seed, extra=extra)
+        return cls(sys_prompt, turns, targets, params, timeout, RetryPolicy(retries=retries, max_time=max_time))
+
+    # -- per target ----------------------------------------------------------------------
+    def params_for(self, target: Target) -> Params:
+        """The parameters for this target: a fallback to another provider leaves out the
+        provider-native ones its SDK does not take (and says so)."""
+        if target is self.targets[0] or not self.params.extra:
+            return self.params
+        if id(target) not in self._params:
+            native = target.adapter.native
+            dropped = [k for k in self.params.extra if k not in native]
+            if dropped:
+                log.warning("llmkit: fallback %s does not take %s: left out", target.label, ", ".join(dropped))
+            self._params[id(target)] = Params(**{**self.params.__dict__,
+                                                 "extra": {k: v for k, v in self.params.extra.items() if k in native}})
+        return self._params[id(target)]
+
+    def request(self, target: Target, stream: bool) -> dict:
+        return target.adapter.request(target.model, self.system, self.turns, self.params_for(target), stream)
+
+    def reserve(self, target: Target, offline: bool) -> float | None:
+        """Check the budget before anything is sent; the amount reserved (None: no budget)."""
+        budget = usage.current_budget()
+        if budget is None or offline:
+            return None
+        from .tokens import count_tokens
+
+        p = self.params_for(target)
+        out = p.max_tokens
+        if out is None and target.provider == "anthropic":
+            out = ANTHROPIC_MAX_TOKENS
+        if out is None and target.entry is not None:
+            out = target.entry.max_output
+        what = f"this call to {target.label}"
+        if out is None:
+            budget.reserve(None, what, "no max_tokens and the catalog gives no maximum output for it: pass max_tokens")
+        messages = ([{"role": "system", "content": self.system}] if self.system else []) + self.turns
+        estimate = usage.cost(target.provider, target.entry, int(count_tokens(messages, target.label)), out)
+        budget.reserve(estimate, what + (f" (max_tokens={out})" if p.max_tokens is None else ""))
+        return estimate
+
+    def settle(self, reserved: float | None, actual: float | None, offline: bool) -> None:
+        budget = usage.current_budget()
+        if budget is None:
+            return
+        if offline:
+            budget.note_offline(actual)
+        elif reserved is not None:
+            budget.settle(reserved, actual)
+
+    def attempt_timeout(self, target: Target, started: float) -> float | None:
+        if target.adapter.timeout_on_client:
+            return self.timeout
+        left = max(0.5, self.policy.max_time - (time.perf_counter() - started))
+        return left if self.timeout is None else min(self.timeout, left)
+
+    def client(self, target: Target, aio: bool = False) -> Any:
+        try:
+            return client_for(target.adapter, aio=aio, timeout=self.timeout)
+        except Exception as e:
+            if not (from_sdk(e) or isinstance(e, ValueError)):
+                raise
+            raise AuthenticationError(f"could not build the {target.provider} client ({e}); set its API key or "
+                                      "run llmkit.setup()", provider=target.provider, model=target.model,
+                                      original=e) from e
+
+    def failed(self, target: Target, exc: BaseException, t: float, offline: bool) -> LLMError:
+        """Classify an SDK exception, note it in the attempts and the ledger; returns the error."""
+        err = classify(exc, target.provider, target.model)
+        if err.model is None:
+            err.model, err.provider = target.model, target.provider
+        lat = time.perf_counter() - t
+        self.attempts.append(Attempt(target.provider, target.model, type(err).__name__, err.message,
+                                     err.status_code, latency=lat))
+        usage.ledger().record(usage.Record(target.provider, target.model, offline, latency=lat,
+                                           error=type(err).__name__))
+        return err
+
+    def before_sleep(self, target: Target):
+        def note(rs: Any) -> None:
+            err = rs.outcome.exception()
+            wait = rs.next_action.sleep if rs.next_action else 0.0
+            if self.attempts:
+                self.attempts[-1].wait = wait
+            log.warning("llmkit: %s failed with %s%s; retry %d of %d in %.2fs", target.label, type(err).__name__,
+                        f" ({err.status_code})" if getattr(err, "status_code", None) not in (None, -1) else "",
+                        rs.attempt_number, self.policy.retries, wait)
+        return note
+
+    def reply(self, target: Target, text: str, st: StreamState | Any, raw: Any, t: float, offline: bool,
+              reserved: float | None, ttft: float | None = None) -> Reply:
+        now = time.perf_counter()
+        cost = usage.cost(target.provider, target.entry, st.input_tokens, st.output_tokens)
+        self.attempts.append(Attempt(target.provider, target.model, latency=now - t))
+        usage.ledger().record(usage.Record(target.provider, target.model, offline, st.input_tokens or 0,
+                                           st.output_tokens or 0, cost, now - t))
+        self.settle(reserved, cost, offline)
+        return Reply(text=text, provider=target.provider, model=target.model, finish_reason=st.finish_reason,
+                     usage=Usage(st.input_tokens, st.output_tokens), cost=cost, latency=now - self.t0, ttft=ttft,
+                     retries=len(self.attempts) - 1, attempts=list(self.attempts), offline=offline,
+                     requested=self.targets[0].requested, model_version=st.model_version,
+                     finish_raw=st.finish_raw, raw=raw)
+
+    def next_target(self, i: int, target: Target, err: LLMError) -> None:
+        if i + 1 < len(self.targets):
+            log.warning("llmkit: %s gave up with %s; falling back to %s", target.label, type(err).__name__,
+                        self.targets[i + 1].label)
+
+    def give_up(self, err: LLMError) -> LLMError:
+        err.attempts = list(self.attempts)
+        return err
+
+    # -- sync ----------------------------------------------------------------------------
+    def run(self) -> Reply:
+        last: LLMError | None = None
+        for i, target in enumerate(self.targets):
+            try:
+                return self._run_target(target)
+            except BudgetExceededError:
+                raise
+            except LLMError as err:
+                last = err
+                self.next_target(i, target, err)
+        raise self.give_up(last)  # type: ignore[arg-type]
+
+    def _run_target(self, target: Target) -> Reply:
+        adapter, offline = target.adapter, is_offline(target.provider)
+        req = self.request(target, stream=False)
+        reserved = self.reserve(target, offline)
+        started = time.perf_counter()
+
+        def once():
+            t = time.perf_counter()
+            try:
+                raw = adapter.send(self.client(target), req, self.attempt_timeout(target, started))
+                return raw, adapter.parse(raw), t
+            except Exception as e:
+                if not from_sdk(e):
+                    raise
+                raise self.failed(target, e, t, offline) from e
+
+        try:
+            raw, res, t = self.policy.call(once, self.before_sleep(target), started)
+        except BaseException:
+            self.settle(reserved, 0.0, offline)
+            raise
+        return self.reply(target, res.text, res, raw, t, offline, reserved)
+
+    def open_stream(self, target: Target, offline: bool):
+        """Send the request and read up to the first text (retrying as needed); returns
+        (sdk stream, iterator, state, first text or "", time of the attempt)."""
+        adapter = target.adapter
+        req = self.request(target, stream=True)
+        started = time.perf_counter()
+
+        def once():
+            t = time.perf_counter()
+            st, s = StreamState(), None
+            try:
+                s = adapter.open(self.client(target), req, self.attempt_timeout(target, started))
+                it = iter(s)
+                first = ""
+                while not first:
+                    chunk = next(it, _END)
+                    if chunk is _END:
+                        break
+                    first = adapter.feed(chunk, st)
+                    st.last = chunk  # type: ignore[attr-defined]
+                return s, it, st, first, t
+            except Exception as e:
+                if s is not None:
+                    adapter.close(s)
+                if not from_sdk(e):
+                    raise
+                raise self.failed(target, e, t, offline) from e
+
+        return self.policy.call(once, self.before_sleep(target), started)
+
+    def stream(self, holder: "Stream") -> Iterator[str]:
+        last: LLMError | None = None
+        for i, target in enumerate(self.targets):
+            offline = is_offline(target.provider)
+            reserved = self.reserve(target, offline)
+            try:
+                s, it, st, first, t = self.open_stream(target, offline)
+                break
+            except BudgetExceededError:
+                raise
+            except LLMError as err:
+                self.settle(reserved, 0.0, offline)
+                last = err
+                self.next_target(i, target, err)
+        else:
+            if last is not None and last.partial_text is None:
+                last.partial_text = ""
+            raise self.give_up(last)  # type: ignore[arg-type]
+        adapter, parts = target.adapter, []
+        ttft = time.perf_counter() - self.t0 if first else None
+        try:
+            if first:
+                parts.append(first)
+                holder.parts.append(first)
+                yield first
+            for chunk in it:
+                st.last = chunk  # type: ignore[attr-defined]
+                text = adapter.feed(chunk, st)
+                if text:
+                    if ttft is None:
+                        ttft = time.perf_counter() - self.t0
+                    parts.append(text)
+                    holder.parts.append(text)
+                    yield text
+        except GeneratorExit:
+            adapter.close(s)
+            self.settle(reserved, None, offline)  # stopped early: the tokens may have been billed
+            raise
+        except Exception as e:
+            adapter.close(s)
+            if not from_sdk(e):
+                raise
+            err = self.failed(target, e, t, offline)
+            err.partial_text = "".join(parts)
+            self.settle(reserved, None, offline)
+            raise self.give_up(err) from e
+        holder.reply = self.reply(target, "".join(parts), st, getattr(st, "last", None), t, offline, reserved, ttft)
+
+    # -- async ---------------------------------------------------------------------------
+    async def arun(self) -> Reply:
+        last: LLMError | None = None
+        for i, target in enumerate(self.targets):
+            try:
+                return await self._arun_target(target)
+            except BudgetExceededError:
+                raise
+            except LLMError as err:
+                last = err
+                self.next_target(i, target, err)
+        raise self.give_up(last)  # type: ignore[arg-type]
+
+    async def _arun_target(self, target: Target) -> Reply:
+        adapter, offline = target.adapter, is_offline(target.provider)
+        req = self.request(target, stream=False)
+        reserved = self.reserve(target, offline)
+        started = time.perf_counter()
+
+        async def once():
+            t = time.perf_counter()
+            try:
+                raw = await adapter.asend(self.client(target, aio=True), req, self.attempt_timeout(target, started))
+                return raw, adapter.parse(raw), t
+            except Exception as e:
+                if not from_sdk(e):
+                    raise
+                raise self.failed(target, e, t, offline) from e
+
+        try:
+            raw, res, t = await self.policy.acall(once, self.before_sleep(target), started)
+        except BaseException:
+            self.settle(reserved, 0.0, offline)
+            raise
+        return self.reply(target, res.text, res, raw, t, offline, reserved)
+
+    async def aopen_stream(self, target: Target, offline: bool):
+        adapter = target.adapter
+        req = self.request(target, stream=True)
+        started = time.perf_counter()
+
+        async def once():
+            t = time.perf_counter()
+            st, s = StreamState(), None
+            try:
+                s = await adapter.aopen(self.client(target, aio=True), req, self.attempt_timeout(target, started))
+                it = aiter(s)
+                first = ""
+                while not first:
+                    chunk = await anext(it, _END)
+                    if chunk is _END:
+                        break
+                    first = adapter.feed(chunk, st)
+                    st.last = chunk  # type: ignore[attr-defined]
+                return s, it, st, first, t
+            except Exception as e:
+                if s is not None:
+                    await _aclose(s)
+                if not from_sdk(e):
+                    raise
+                raise self.failed(target, e, t, offline) from e
+
+        return await self.policy.acall(once, self.before_sleep(target), started)
+
+    async def astream(self, holder: "AsyncStream") -> AsyncIterator[str]:
+        last: LLMError | None = None
+        for i, target in enumerate(self.targets):
+            offline = is_offline(target.provider)
+            reserved = self.reserve(target, offline)
+            try:
+                s, it, st, first, t = await self.aopen_stream(target, offline)
+                break
+            except BudgetExceededError:
+                raise
+            except LLMError as err:
+                self.settle(reserved, 0.0, offline)
+                last = err
+                self.next_target(i, target, err)
+        else:
+            if last is not None and last.partial_text is None:
+                last.partial_text = ""
+            raise self.give_up(last)  # type: ignore[arg-type]
+        adapter, parts = target.adapter, []
+        ttft = time.perf_counter() - self.t0 if first else None
+        try:
+            if first:
+                parts.append(first)
+                holder.parts.append(first)
+                yield first
+            async for chunk in it:
+                st.last = chunk  # type: ignore[attr-defined]
+                text = adapter.feed(chunk, st)
+                if text:
+                    if ttft is None:
+                        ttft = time.perf_counter() - self.t0
+                    parts.append(text)
+                    holder.parts.append(text)
+                    yield text
+        except GeneratorExit:
+            await _aclose(s)
+            self.settle(reserved, None, offline)
+            raise
+        except Exception as e:
+            await _aclose(s)
+            if not from_sdk(e):
+                raise
+            err = self.failed(target, e, t, offline)
+            err.partial_text = "".join(parts)
+            self.settle(reserved, None, offline)
+            raise self.give_up(err) from e
+        holder.reply = self.reply(target, "".join(parts), st, getattr(st, "last", None), t, offline, reserved, ttft)
+
+
+async def _aclose(s: Any) -> None:
+    for name in ("aclose", "close"):
+        fn = getattr(s, name, None)
+        if callable(fn):
+            try:
+                res = fn()
+                if asyncio.iscoroutine(res):
+                    await res
+            except Exception:  # pragma: no cover - best effort
+                pass
+            return
+
+
+# ---- public API ------------------------------------------------------------------------
+
+def chat(prompt_or_messages: Any, model: str | None = None, **params: Any) -> Reply:
+    """Ask `model` ("provider:model", or a catalog id/alias; None: the default) and wait for
+    the whole reply.
+
+    Parameters (all optional): system, max_tokens, temperature, top_p, top_k, stop, seed;
+    timeout (seconds per request, default 120), retries (default 3), max_time (seconds per
+    model, waits included, default 300), fallbacks (models to try in order when this one
+    fails after its retries). Any other keyword must be one the provider's SDK takes
+    (e.g. response_format for OpenAI, thinking for Anthropic, num_ctx for Ollama) and is
+    passed through unchanged; anything else is a TypeError.
+    """
+    return _Call.make(prompt_or_messages, model, **params).run()
+
+
+async def achat(prompt_or_messages: Any, model: str | None = None, **params: Any) -> Reply:
+    """chat() for asyncio code (the SDKs' async clients; no thread is blocked)."""
+    return await _Call.make(prompt_or_messages, model, **params).arun()
+
+
+class Stream:
+    """Iterate for text chunks. When the stream ends, `.reply` is the final Reply (usage,
+    cost, ttft); `get_final_reply()` reads whatever is left and returns it. A stream that
+    breaks after text arrived raises ConnectionError (or what the provider said) with the
+    text so far in `.partial_text`. Use it in a `with` block, or call close(), to stop early."""
+
+    def __init__(self, call: _Call) -> None:
+        self.parts: list[str] = []
+        self.reply: Reply | None = None
+        self._gen = call.stream(self)
+        # open it now, up to the first text: errors (and the budget check) surface at the
+        # call, as with the SDKs' own stream=True, and retries happen before anything is shown
+        self._pending: Any = next(self._gen, _END)
+
+    def __iter__(self) -> "Stream":
+        return self
+
+    def __next__(self) -> str:
+        if self._pending is not _END:
+            chunk, self._pending = self._pending, _END
+            return chunk
+        return next(self._gen)
+
+    @property
+    def text(self) -> str:
+        """The text received so far."""
+        return "".join(self.parts)
+
+    def get_final_reply(self) -> Reply:
+        for _ in self:
+            pass
+        if self.reply is None:
+            raise RuntimeError("the stream was closed before it finished")
+        return self.reply
+
+    def close(self) -> None:
+        self._gen.close()
+
+    def __enter__(self) -> "Stream":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "done" if self.reply is not None else f"{len(self.parts)} chunks so far"
+        return f"<llmkit.Stream {state}>"
+
+
+class AsyncStream:
+    """Stream for asyncio: `async for chunk in llmkit.astream(...)`; then `.reply`, or
+    `await s.get_final_reply()`."""
+
+    def __init__(self, call: _Call) -> None:
+        self.parts: list[str] = []
+        self.reply: Reply | None = None
+        self._gen = call.astream(self)
+
+    def __aiter__(self) -> "AsyncStream":
+        return self
+
+    async def __anext__(self) -> str:
+        return await self._gen.__anext__()
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+    async def get_final_reply(self) -> Reply:
+        async for _ in self:
+            pass
+        if self.reply is None:
+            raise RuntimeError("the stream was closed before it finished")
+        return self.reply
+
+    async def aclose(self) -> None:
+        await self._gen.aclose()
+
+    async def __aenter__(self) -> "AsyncStream":
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.aclose()
+
+
+def stream(prompt_or_messages: Any, model: str | None = None, **params: Any) -> Stream:
+    """Like chat(), but yields the text as it arrives; see `Stream`. The request is sent at
+    once (errors are raised here, as with the SDKs); retries and fallbacks apply only until
+    the first text chunk: after that, an error is raised, not hidden."""
+    return Stream(_Call.make(prompt_or_messages, model, **params))
+
+
+def astream(prompt_or_messages: Any, model: str | None = None, **params: Any) -> AsyncStream:
+    """stream() for asyncio: `async for chunk in llmkit.astream(...)`."""
+    return AsyncStream(_Call.make(prompt_or_messages, model, **params))
+
+
+class BatchResults(list):
+    """batch()'s results in input order: a Reply, or the LLMError that item ended with."""
+
+    @property
+    def errors(self) -> list[tuple[int, LLMError]]:
+        return [(i, r) for i, r in enumerate(self) if isinstance(r, BaseException)]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def texts(self) -> list[str | None]:
+        return [None if isinstance(r, BaseException) else r.text for r in self]
+
+
+def batch(prompts: Sequence[Any], model: str | None = None, *, concurrency: int = 4, progress: bool = True,
+          **params: Any) -> BatchResults:
+    """chat() for many prompts, `concurrency` at a time (threads), with a progress bar
+    (tqdm.auto: a widget in notebooks, text in terminals). Results keep the input order; a
+    failed item holds its LLMError instead of a Reply, and the others are kept. A mistake
+    in the parameters (TypeError/ValueError) is raised at once, before anything is sent."""
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
+    from tqdm.auto import tqdm
+
+    prompts = list(prompts)
+    if not prompts:
+        return BatchResults()
+    if concurrency < 1:
+        raise ValueError("concurrency must be >= 1")
+    first = _Call.make(prompts[0], model, **params)  # checks model and parameters once
+    targets = first.targets
+    fallbacks = targets[1:]
+    results: list[Any] = [None] * len(prompts)
+    failures = 0
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="llmkit-batch") as pool, \
+            tqdm(total=len(prompts), disable=not progress, desc=f"llmkit {targets[0].label}", unit="call") as bar:
+        futures = {pool.submit(chat, p, targets[0], **{**params, "fallbacks": fallbacks}): i
+                   for i, p in enumerate(prompts)}
+        try:
+            for f in as_completed(futures):
+                i = futures[f]
+                try:
+                    results[i] = f.result()
+                except LLMError as e:
+                    results[i] = e
+                    failures += 1
+                    bar.set_postfix(failed=failures)
+                bar.update(1)
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+    return BatchResults(results)

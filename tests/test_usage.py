@@ -1,0 +1,195 @@
+"""Tokens and money: catalog costs, count_tokens (exact offline, labelled estimates
+elsewhere, never a download), the session ledger and the budget that refuses a call
+before it is sent."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.machinery
+import sys
+import types
+
+import pytest
+from test_client import MODELS, PROVIDERS, Q, routed  # noqa: F401  (routed is a fixture)
+
+import llmkit
+from llmkit import catalog, faults, usage
+from llmkit.errors import BudgetExceededError, RateLimitError
+from llmkit.tokens import TokenCount, count_tokens
+
+
+@pytest.fixture()
+def live_openai(routed, monkeypatch):
+    """OpenAI treated as live (a real-looking key, setup() not pointing it at a gateway),
+    while its requests still reach the test gateway: so live calls cost money here."""
+    from llmkit import config, startup
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
+    decisions = [config.Decision(p, p == "openai", "test") for p in config.PROVIDERS]
+    monkeypatch.setattr(startup, "_status", startup.Status(decisions, None))
+    assert not llmkit.providers.is_offline("openai")
+    yield routed
+
+
+def test_cost_from_the_catalog():
+    mini = catalog.find("gpt-4o-mini")
+    assert usage.cost("openai", mini, 1000, 500) == pytest.approx((1000 * 0.15 + 500 * 0.6) / 1e6)
+    assert usage.cost("anthropic", catalog.find("claude-haiku"), 2_000_000, 1_000_000) == pytest.approx(7.0)
+    assert usage.cost("openai", None, 10, 10) is None  # unknown price: None, never a guess
+    assert usage.cost("openai", mini, None, 10) is None
+    assert usage.cost("ollama", None, 10**6, 10**6) == 0.0  # local models cost nothing
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_reply_cost_for_a_known_usage(routed, provider):
+    r = llmkit.chat(Q, model=MODELS[provider], max_tokens=10)
+    entry = catalog.find(MODELS[provider])
+    assert r.offline and r.cost == usage.cost(provider, entry, r.usage.input_tokens, r.usage.output_tokens)
+    assert ("would cost" in repr(r)) == (r.cost > 0)
+
+
+def test_unknown_price_is_none(routed):
+    r = llmkit.chat(Q, model="openai:gpt-4o-2099-01-01", max_tokens=3)  # an id the catalog does not list
+    assert r.cost is None and "cost unknown" in repr(r)
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_count_tokens_is_exact_offline(routed, provider):
+    from llmkit.engine import get_engine
+
+    n = count_tokens("What is a token?", MODELS[provider])
+    assert isinstance(n, TokenCount) and isinstance(n, int) and n.exact
+    assert n == get_engine().count_tokens("What is a token?") and "tokenizer" in n.method
+    messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": Q}]
+    r = llmkit.chat(messages, model=MODELS[provider], max_tokens=3)
+    assert count_tokens(messages, MODELS[provider]) == r.usage.input_tokens  # what the API bills
+    assert repr(n).startswith(f"{int(n)} tokens (exact") and str(n) == str(int(n)) and n + 1 == int(n) + 1
+
+
+def test_count_tokens_live_is_a_labelled_estimate(live_openai, monkeypatch):
+    monkeypatch.delitem(sys.modules, "tiktoken", raising=False)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "tiktoken" else _find(name, *a))
+    n = count_tokens("x" * 40, "gpt-4o-mini")
+    assert n == 10 and not n.exact and "characters per token" in n.method and repr(n).startswith("~10 tokens")
+    m = count_tokens([{"role": "user", "content": "x" * 40}], "gpt-4o-mini")
+    assert m > n and not m.exact
+
+
+_find = importlib.util.find_spec
+
+
+def test_tiktoken_is_used_only_when_its_file_is_cached(live_openai, monkeypatch, tmp_path):
+    calls = []
+    fake = types.ModuleType("tiktoken")
+    fake.__spec__ = importlib.machinery.ModuleSpec("tiktoken", None)
+    fake.model = types.SimpleNamespace(encoding_name_for_model=lambda m: "o200k_base")
+
+    class Enc:
+        name = "o200k_base"
+
+        def encode(self, text):
+            return text.split()
+
+    fake.get_encoding = lambda name: calls.append(name) or Enc()
+    monkeypatch.setitem(sys.modules, "tiktoken", fake)
+    monkeypatch.setitem(sys.modules, "tiktoken.model", fake.model)
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path))
+    n = count_tokens("one two three", "gpt-4o-mini")
+    assert not n.exact and calls == []  # no cached file: tiktoken never asked (it would download)
+    url = "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken"
+    (tmp_path / hashlib.sha1(url.encode()).hexdigest()).write_text("cached")
+    n = count_tokens("one two three", "gpt-4o-mini")
+    assert n == 3 and n.exact and n.method == "tiktoken o200k_base" and calls == ["o200k_base"]
+    assert not count_tokens([{"role": "user", "content": "one two"}], "gpt-4o-mini").exact
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test")  # Anthropic live too
+    assert not count_tokens("one two three", "claude-haiku").exact  # not an OpenAI model: estimate
+
+
+def test_ledger_totals(routed):
+    ledger = llmkit.ledger()
+    ledger.reset()
+    a = llmkit.chat(Q, model="gpt-4o-mini", max_tokens=5)
+    b = llmkit.chat(Q, model="gpt-4o-mini", max_tokens=7)
+    c = llmkit.chat(Q, model="claude-haiku", max_tokens=4)
+    faults.inject("rate_limit", provider="gemini", retry_after=0.01, url=routed)
+    d = llmkit.chat(Q, model="gemini-flash", max_tokens=3)  # one failed request, then an answer
+    assert ledger.calls == 5 and ledger.errors == 1
+    assert ledger.input_tokens == sum(r.usage.input_tokens for r in (a, b, c, d))
+    assert ledger.output_tokens == sum(r.usage.output_tokens for r in (a, b, c, d))
+    assert ledger.total_cost == 0  # offline calls spend nothing...
+    assert ledger.offline_cost == pytest.approx(a.cost + b.cost + c.cost + d.cost)  # ...but show their price
+    rows = {(r.provider, r.model): r for r in ledger.rows()}
+    assert rows[("openai", "gpt-4o-mini")].calls == 2
+    assert rows[("openai", "gpt-4o-mini")].output_tokens == a.usage.output_tokens + b.usage.output_tokens
+    assert rows[("gemini", "gemini-2.5-flash")].errors == 1
+    text = repr(ledger)
+    assert text.splitlines()[0].split()[:4] == ["provider", "model", "mode", "calls"]
+    assert "claude-haiku-4-5" in text and "offline" in text and catalog.prices_as_of() in text
+    assert "<table>" in ledger._repr_html_() and "gemini-2.5-flash" in ledger._repr_html_()
+    ledger.reset()
+    assert ledger.calls == 0 and llmkit.usage.ledger() is ledger
+
+
+def test_budget_refuses_before_sending(live_openai):
+    llmkit.budget(usd=0.001)
+    faults.inject("server_error", provider="openai", url=live_openai)  # would be consumed by any request
+    served = faults.pending(url=live_openai)["served"]
+    with pytest.raises(BudgetExceededError) as info:
+        llmkit.chat(Q, model="gpt-4o", max_tokens=1000)  # 1000 output tokens at $10/1M = $0.01
+    e = info.value
+    assert faults.pending(url=live_openai)["pending"] and faults.pending(url=live_openai)["served"] == served
+    assert e.limit == 0.001 and e.spent == 0 and e.estimate == pytest.approx(0.01, rel=0.01)
+    assert "$0.001" in str(e) and "could cost up to $0.010" in str(e) and "spent $0.00 of the $0.001 budget" in str(e)
+    assert llmkit.ledger().calls == 0  # nothing was sent
+    with pytest.raises(BudgetExceededError, match="max_tokens"):  # no max_tokens: the model's maximum output
+        llmkit.chat(Q, model="gpt-4o")
+    with pytest.raises(BudgetExceededError, match="price is unknown"):
+        llmkit.chat(Q, model="openai:gpt-4o-2099-01-01", max_tokens=5)
+    with pytest.raises(BudgetExceededError):
+        llmkit.stream(Q, model="gpt-4o", max_tokens=1000).get_final_reply()
+    assert faults.pending(url=live_openai)["served"] == served
+    llmkit.budget(None)
+    assert llmkit.budget() is None
+    with pytest.raises(Exception):  # the budget is gone: now the request is sent (and meets the fault)
+        llmkit.chat(Q, model="gpt-4o", max_tokens=5, retries=0)
+    assert faults.pending(url=live_openai)["pending"] == []
+
+
+def test_budget_tracks_live_spending(live_openai):
+    b = llmkit.budget(usd=0.05)
+    r = llmkit.chat(Q, model="gpt-4o-mini", max_tokens=20)
+    assert not r.offline and r.cost > 0
+    assert b.spent == pytest.approx(r.cost) and b.reserved == 0 and llmkit.ledger().total_cost == pytest.approx(r.cost)
+    s = llmkit.stream(Q, model="gpt-4o-mini", max_tokens=20)
+    final = s.get_final_reply()
+    assert b.spent == pytest.approx(r.cost + final.cost)
+    o = llmkit.chat(Q, model="claude-haiku", max_tokens=20)  # still offline: counts 0, shows its price
+    assert o.offline and b.spent == pytest.approx(r.cost + final.cost) and b.would_cost == pytest.approx(o.cost)
+    assert "would have cost" in repr(b) and "of $0.05" in repr(b)
+    llmkit.budget(usd=b.spent)  # a new budget starts from zero...
+    assert llmkit.budget().spent == 0
+
+
+def test_budget_holds_under_concurrency(live_openai):
+    one = usage.cost("openai", catalog.find("gpt-4o-mini"), int(count_tokens([{"role": "user", "content": Q}],
+                                                                            "gpt-4o-mini")), 2000)
+    b = llmkit.budget(usd=one * 2.5)  # room for two worst cases in flight at once
+    results = llmkit.batch([Q] * 8, model="gpt-4o-mini", max_tokens=2000, concurrency=8, progress=False)
+    refused = [e for _, e in results.errors]
+    assert all(isinstance(e, BudgetExceededError) for e in refused)
+    assert b.spent <= b.limit and b.reserved == pytest.approx(0, abs=1e-12)
+    assert len(refused) < 8
+
+
+def test_offline_calls_pass_a_zero_budget(routed):
+    llmkit.budget(usd=0)
+    r = llmkit.chat(Q, model="gpt-4o", max_tokens=5)
+    assert r.offline and llmkit.budget().spent == 0
+
+
+def test_rate_limit_in_a_budgeted_call_releases_the_reservation(live_openai):
+    b = llmkit.budget(usd=1)
+    faults.inject("rate_limit", provider="openai", times=3, retry_after=0.01, url=live_openai)
+    with pytest.raises(RateLimitError):
+        llmkit.chat(Q, model="gpt-4o-mini", max_tokens=10, retries=1)
+    assert b.reserved == 0 and b.spent == 0
