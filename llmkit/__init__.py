@@ -22,6 +22,7 @@ _LAZY = {
     "config": ("config", None),
     "engine": ("engine", None),
     "faults": ("faults", None),
+    "widgets": ("widgets", None),
     # the client layer: one call for every provider
     "chat": ("client", "chat"),
     "stream": ("client", "stream"),

@@ -138,6 +138,11 @@ def main(argv: list[str] | None = None) -> int:
     t = sub.add_parser("train", help="retrain the offline model from the shipped corpus")
     t.set_defaults(func=_train)
 
+    from .widgets import standalone as _ui  # stdlib only at import time
+
+    u = sub.add_parser("ui", help="the chat panel as a web page with no notebook code (Voilà)")
+    _ui.add_arguments(u)
+
     args, extra = p.parse_known_args(argv)
     if extra and args.command != "course":
         p.error(f"unrecognized arguments: {' '.join(extra)}")
