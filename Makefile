@@ -28,10 +28,9 @@ test: $(STAMP)  ## set up, then the whole test suite (package, SDKs, CLI, notebo
 train: $(STAMP)  ## retrain the offline model from llmkit/engine/corpus/
 	$(BIN)/llmkit train
 
-notebooks: $(STAMP)  ## re-execute the lesson notebooks offline and store their fresh outputs
-	for nb in notebooks/*.ipynb; do \
-		LLMKIT_OFFLINE=1 $(BIN)/papermill --no-progress-bar -k python3 --cwd notebooks "$$nb" "$$nb" || exit 1; \
-	done
+notebooks: $(STAMP)  ## regenerate exercises/ from solutions/, re-execute the lesson notebooks offline and store their outputs
+	$(BIN)/python tools/make_exercises.py
+	LLMKIT_OFFLINE=1 $(BIN)/python tools/run_notebooks.py
 
 bench: $(STAMP)  ## benchmarks: print figures, never fail on them
 	$(BIN)/python bench/run_all.py

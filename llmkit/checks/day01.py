@@ -1,0 +1,223 @@
+"""Checks for day 1 (APIs and HTTP): status codes, GET and POST with httpx, headers,
+bearer auth, the OpenAI wire format by hand. Status codes and bodies come from the
+gateway itself, so the answers are the server's, not a table in this file."""
+
+from __future__ import annotations
+
+from .. import faults
+from . import clients
+from .core import Incorrect, NotAttempted, Problem, call
+from .recording import recording
+
+WORDS = {2: "success", 3: "redirection", 4: "client error", 5: "server error"}
+
+
+def _live_codes() -> list[int]:
+    """Real status codes from the gateway: 200, 307, 400, 404, 405, 401, 429, 500, 503."""
+    import httpx
+
+    base = clients.gateway()
+    codes = []
+    with httpx.Client(base_url=base, timeout=30, headers={"Authorization": f"Bearer {clients.key()}"}) as c:
+        codes.append(c.get("/health").status_code)
+        codes.append(c.get("/health/").status_code)  # trailing slash: the server redirects
+        codes.append(c.post("/chat", json={}).status_code)
+        codes.append(c.get("/no/such/path").status_code)
+        codes.append(c.get("/chat").status_code)
+        for kind in ("auth", "rate_limit", "server_error", "overloaded"):
+            with faults.injected(kind, url=base):
+                codes.append(c.post("/chat", json={"message": "hi", "max_tokens": 1}).status_code)
+    return codes
+
+
+def _check_explain_status(explain_status) -> str:
+    codes = _live_codes() + [201, 204, 301, 302, 422, 502, 504]
+    for code in codes:
+        want = WORDS[code // 100]
+        got = call(explain_status, code)
+        if got != want:
+            raise Incorrect(f"explain_status({code}) returned {got!r}; expected {want!r}.")
+    for code in (99, 100, 600, 1000):
+        got = call(explain_status, code)
+        if got != "unknown":
+            raise Incorrect(f"explain_status({code}) returned {got!r}; expected 'unknown' (outside 200-599).")
+    return f"right for the gateway's own answers ({', '.join(map(str, sorted(set(codes[:9]))))}) and more."
+
+
+q1 = Problem(
+    "q1", "explain_status", _check_explain_status,
+    hint="The first digit decides: code // 100 is 2, 3, 4 or 5. Anything else is 'unknown'.",
+    solution='''
+    def explain_status(code):
+        return {2: "success", 3: "redirection", 4: "client error", 5: "server error"}.get(code // 100, "unknown")
+    ''')
+
+
+def _check_get_json(get_json) -> str:
+    base = clients.gateway()
+    for path in ("/health", "/models"):
+        with recording() as rec:
+            got = call(get_json, base, path)
+        sent = [e for e in rec if e.path == path]
+        if not sent:
+            raise Incorrect(f"get_json(base_url, {path!r}) sent no request to {path}: use httpx.get(base_url + path).")
+        if sent[-1].method != "GET":
+            raise Incorrect(f"the request used {sent[-1].method}; reading a resource is a GET.")
+        if got != sent[-1].response_json:
+            raise Incorrect(f"get_json(base_url, {path!r}) did not return the parsed JSON body (response.json()).")
+    with recording() as rec:
+        try:
+            got = get_json(base, "/no/such/path")
+        except NotImplementedError:
+            raise NotAttempted() from None
+        except Exception as e:
+            if type(e).__name__ != "HTTPStatusError":
+                raise Incorrect(f"for a 404, get_json raised {type(e).__name__}; expected httpx.HTTPStatusError "
+                                "(what response.raise_for_status() raises).") from None
+        else:
+            raise Incorrect(f"for a 404, get_json returned {str(got)[:60]!r} instead of raising: "
+                            "call response.raise_for_status() before response.json().")
+    return "GET, the JSON body parsed, and an error status raised instead of silently returned."
+
+
+q2 = Problem(
+    "q2", "get_json", _check_get_json,
+    hint="response = httpx.get(base_url + path); response.raise_for_status(); return response.json()",
+    solution='''
+    import httpx
+
+    def get_json(base_url, path):
+        response = httpx.get(base_url + path, timeout=30)
+        response.raise_for_status()
+        return response.json()
+    ''')
+
+
+def _check_chat(chat) -> str:
+    base = clients.gateway()
+    key = "course-key-for-the-check"
+    message = "What is a status code?"
+    with recording() as rec:
+        got = call(chat, base, message, key)
+    sent = [e for e in rec if e.path == "/chat"]
+    if not sent:
+        raise Incorrect("chat() sent no request to /chat: POST to base_url + '/chat'.")
+    ex = sent[-1]
+    if ex.method != "POST":
+        raise Incorrect(f"the request used {ex.method}; sending a message is a POST.")
+    if not ex.headers.get("content-type", "").startswith("application/json"):
+        raise Incorrect("the body was not sent as JSON: pass it as json={...} so httpx sets Content-Type.")
+    body = ex.json or {}
+    if body.get("message") != message:
+        raise Incorrect(f"the JSON body had message={body.get('message')!r}; expected the message passed in.")
+    if body.get("temperature") != 0:
+        raise Incorrect(f"the JSON body had temperature={body.get('temperature')!r}; the exercise asks for 0.")
+    auth = ex.headers.get("authorization")
+    if auth != f"Bearer {key}":
+        raise Incorrect("the Authorization header was " + ("missing" if auth is None else "not 'Bearer <api_key>'")
+                        + ": headers={'Authorization': f'Bearer {api_key}'}.")
+    if ex.status != 200:
+        raise Incorrect(f"the gateway answered {ex.status}: {ex.response_body[:120]!r}")
+    if got != (ex.response_json or {}).get("response"):
+        raise Incorrect("chat() did not return the reply text, the 'response' field of the JSON answer.")
+    return "POST with a JSON body and a bearer token, and the 'response' field returned."
+
+
+q3 = Problem(
+    "q3", "chat", _check_chat,
+    hint="httpx.post(base_url + '/chat', json={'message': message, 'temperature': 0}, "
+         "headers={'Authorization': f'Bearer {api_key}'}) and then .json()['response'].",
+    solution='''
+    def chat(base_url, message, api_key):
+        response = httpx.post(
+            base_url + "/chat",
+            json={"message": message, "temperature": 0},
+            headers={"Authorization": f"Bearer {api_key}"},
+            timeout=30,
+        )
+        response.raise_for_status()
+        return response.json()["response"]
+    ''')
+
+
+def _check_retry_after(retry_after) -> str:
+    import httpx
+
+    base = clients.gateway()
+    with httpx.Client(base_url=base, timeout=30, headers={"Authorization": f"Bearer {clients.key()}"}) as c:
+        ok = c.post("/chat", json={"message": "hi", "max_tokens": 1})
+        with faults.injected("rate_limit", url=base, retry_after=2):
+            limited = c.post("/chat", json={"message": "hi", "max_tokens": 1})
+        with faults.injected("overloaded", url=base, retry_after=3):
+            busy = c.post("/chat", json={"message": "hi", "max_tokens": 1})
+        with faults.injected("server_error", url=base):
+            failed = c.post("/chat", json={"message": "hi", "max_tokens": 1})
+    # and a few made by hand, for what the gateway does not send: a header on a 200, a 429 without one
+    made = [(httpx.Response(200, headers={"Retry-After": "5"}), None), (httpx.Response(429), None),
+            (httpx.Response(503, headers={"retry-after": "0.5"}), 0.5)]
+    for response, want in [(ok, None), (limited, 2.0), (busy, 3.0), (failed, None)] + made:
+        got = call(retry_after, response)
+        if got != want or (want is not None and not isinstance(got, float)):
+            raise Incorrect(f"for a {response.status_code} response (Retry-After: "
+                            f"{response.headers.get('retry-after', 'absent')}) retry_after returned {got!r}; "
+                            f"expected {want!r}.")
+    return "it reads Retry-After from 429 and 503 answers, as a float, and ignores it elsewhere."
+
+
+q4 = Problem(
+    "q4", "retry_after", _check_retry_after,
+    hint="Headers are case-insensitive in httpx: response.headers.get('retry-after'). "
+         "Only 429 and 503 count; convert with float().",
+    solution='''
+    def retry_after(response):
+        if response.status_code not in (429, 503):
+            return None
+        value = response.headers.get("retry-after")
+        return float(value) if value is not None else None
+    ''')
+
+
+def _check_complete(complete) -> str:
+    base = clients.gateway() + "/v1"
+    key = "sk-check-not-a-real-key"
+    question = "What is JSON?"
+    with recording() as rec:
+        got = call(complete, base, key, question)
+    sent = rec.to("/chat/completions")
+    if not sent:
+        raise Incorrect("complete() sent nothing to base_url + '/chat/completions'.")
+    ex = sent[-1]
+    if ex.method != "POST" or ex.path != "/v1/chat/completions":
+        raise Incorrect(f"the request was {ex.method} {ex.path}; expected POST {base.split('//')[-1].split('/', 1)[-1]}"
+                        "/chat/completions under the base_url given.")
+    if ex.headers.get("authorization") != f"Bearer {key}":
+        raise Incorrect("the request needs the header Authorization: Bearer <api_key>.")
+    body = ex.json or {}
+    if not isinstance(body.get("model"), str):
+        raise Incorrect("the JSON body needs a model, e.g. 'gpt-4o-mini'.")
+    msgs = body.get("messages")
+    if not (isinstance(msgs, list) and msgs and msgs[-1].get("role") == "user" and msgs[-1].get("content") == question):
+        raise Incorrect("the JSON body needs messages=[{'role': 'user', 'content': question}].")
+    if ex.status != 200:
+        raise Incorrect(f"the gateway answered {ex.status}: {ex.response_body[:160]!r}")
+    want = ex.response_json["choices"][0]["message"]["content"]
+    if got != want:
+        raise Incorrect("complete() should return response.json()['choices'][0]['message']['content'].")
+    return "the OpenAI protocol by hand: POST /chat/completions, bearer key, model and messages."
+
+
+q5 = Problem(
+    "q5", "complete", _check_complete,
+    hint="POST base_url + '/chat/completions' with json={'model': 'gpt-4o-mini', 'messages': [...]} and the "
+         "bearer header; the text is at ['choices'][0]['message']['content'].",
+    solution='''
+    def complete(base_url, api_key, question):
+        response = httpx.post(
+            base_url + "/chat/completions",
+            headers={"Authorization": f"Bearer {api_key}"},
+            json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": question}]},
+            timeout=30,
+        )
+        response.raise_for_status()
+        return response.json()["choices"][0]["message"]["content"]
+    ''')

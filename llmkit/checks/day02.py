@@ -1,0 +1,194 @@
+"""Checks for day 2 (chat completions with the OpenAI SDK): roles, a multi-turn helper,
+finish_reason, JSON mode, usage and cost. Each check hands the learner's function an
+OpenAI client on the offline gateway and inspects the requests it sent."""
+
+from __future__ import annotations
+
+import json
+import math
+
+from . import clients
+from .core import Incorrect, Problem, call
+from .recording import recording
+
+MODEL = "gpt-4o-mini"
+
+
+def _completions(rec) -> list:
+    sent = rec.to("/chat/completions")
+    if not sent:
+        raise Incorrect("no request reached /chat/completions: use client.chat.completions.create(...) "
+                        "on the client passed in.")
+    return sent
+
+
+def _reply(ex) -> str | None:
+    return (ex.response_json or {}).get("choices", [{}])[0].get("message", {}).get("content")
+
+
+def _check_ask(ask) -> str:
+    client = clients.openai()
+    with recording() as rec:
+        got = call(ask, client, "What is a system prompt?", system="Answer in one sentence.")
+    ex = _completions(rec)[-1]
+    msgs = (ex.json or {}).get("messages", [])
+    roles = [m.get("role") for m in msgs]
+    if roles != ["system", "user"]:
+        raise Incorrect(f"with a system prompt the messages' roles were {roles}; expected ['system', 'user'] "
+                        "(the system message goes first).")
+    if msgs[0].get("content") != "Answer in one sentence." or msgs[1].get("content") != "What is a system prompt?":
+        raise Incorrect("the system message should hold `system` and the user message `question`.")
+    if (ex.json or {}).get("temperature") != 0:
+        raise Incorrect(f"temperature was {(ex.json or {}).get('temperature')!r}; the exercise asks for 0.")
+    if got != _reply(ex):
+        raise Incorrect("ask() should return the reply text: response.choices[0].message.content.")
+    with recording() as rec:
+        call(ask, client, "What is a token?")
+    roles = [m.get("role") for m in (_completions(rec)[-1].json or {}).get("messages", [])]
+    if roles != ["user"]:
+        raise Incorrect(f"without a system prompt the roles were {roles}; expected only ['user'].")
+    return "system first when given, the question as the user message, and the reply text returned."
+
+
+q1 = Problem(
+    "q1", "ask", _check_ask,
+    hint="Build messages = [] ; if system: messages.append({'role': 'system', 'content': system}); then the "
+         "user message; call client.chat.completions.create(model=..., messages=messages, temperature=0).",
+    solution='''
+    def ask(client, question, system=None):
+        messages = []
+        if system:
+            messages.append({"role": "system", "content": system})
+        messages.append({"role": "user", "content": question})
+        response = client.chat.completions.create(model="gpt-4o-mini", messages=messages, temperature=0)
+        return response.choices[0].message.content
+    ''')
+
+
+def _check_chat_turn(chat_turn) -> str:
+    client = clients.openai()
+    history = [{"role": "system", "content": "You are a patient tutor."}]
+    with recording() as rec:
+        first = call(chat_turn, client, history, "What is an API?")
+        second = call(chat_turn, client, history, "And what is a token?")
+    sent = _completions(rec)
+    if len(sent) != 2:
+        raise Incorrect(f"two turns sent {len(sent)} requests; expected one request per turn.")
+    roles = [h.get("role") if isinstance(h, dict) else type(h).__name__ for h in history]
+    want = ["system", "user", "assistant", "user", "assistant"]
+    if roles != want:
+        raise Incorrect(f"after two turns history's roles were {roles}; expected {want}: append the user message "
+                        "before the call and the assistant's reply after it.")
+    if history[2].get("content") != first or history[4].get("content") != second:
+        raise Incorrect("the assistant messages in history should hold the replies chat_turn returned.")
+    second_roles = [m.get("role") for m in (sent[1].json or {}).get("messages", [])]
+    if second_roles != want[:4]:
+        raise Incorrect(f"the second request sent roles {second_roles}; it must send the whole conversation so far "
+                        f"{want[:4]}: the model remembers nothing between calls.")
+    if first != _reply(sent[0]) or second != _reply(sent[1]):
+        raise Incorrect("chat_turn() should return the reply text of its call.")
+    return "the conversation lives in your list, and every call sends all of it."
+
+
+q2 = Problem(
+    "q2", "chat_turn", _check_chat_turn,
+    hint="history.append({'role': 'user', 'content': text}); call with messages=history; "
+         "history.append({'role': 'assistant', 'content': reply}); return reply.",
+    solution='''
+    def chat_turn(client, history, text):
+        history.append({"role": "user", "content": text})
+        response = client.chat.completions.create(model="gpt-4o-mini", messages=history, temperature=0)
+        reply = response.choices[0].message.content
+        history.append({"role": "assistant", "content": reply})
+        return reply
+    ''')
+
+
+def _check_was_cut_off(was_cut_off) -> str:
+    client = clients.openai()
+    q = [{"role": "user", "content": "What is an LLM?"}]
+    short = client.chat.completions.create(model=MODEL, messages=q, max_tokens=3, temperature=0)
+    full = client.chat.completions.create(model=MODEL, messages=q, temperature=0)
+    stopped = client.chat.completions.create(model=MODEL, messages=q, stop=["."], temperature=0)
+    for response in (short, full, stopped):
+        want = response.choices[0].finish_reason == "length"
+        got = call(was_cut_off, response)
+        if got is not want:
+            raise Incorrect(f"for a response with finish_reason={response.choices[0].finish_reason!r}, "
+                            f"was_cut_off returned {got!r}; expected {want}.")
+    return "finish_reason 'length' means max_tokens cut the reply; 'stop' means it ended (or hit a stop sequence)."
+
+
+q3 = Problem(
+    "q3", "was_cut_off", _check_was_cut_off,
+    hint="Look at response.choices[0].finish_reason and return a bool.",
+    solution='''
+    def was_cut_off(response):
+        return response.choices[0].finish_reason == "length"
+    ''')
+
+
+def _check_ask_json(ask_json) -> str:
+    client = clients.openai()
+    with recording() as rec:
+        got = call(ask_json, client, "Describe the HTTP status code 404.")
+    ex = _completions(rec)[-1]
+    body = ex.json or {}
+    fmt = body.get("response_format") or {}
+    if fmt.get("type") != "json_object":
+        raise Incorrect("the request had no response_format={'type': 'json_object'}.")
+    if not any("json" in str(m.get("content", "")).lower() for m in body.get("messages", [])):
+        raise Incorrect("none of the messages mentions JSON: OpenAI rejects JSON mode unless a message asks for "
+                        "JSON (add it to the system prompt).")
+    if not isinstance(got, dict):
+        raise Incorrect(f"ask_json() returned {type(got).__name__}; expected the dict from json.loads(content).")
+    if got != json.loads(_reply(ex)):
+        raise Incorrect("ask_json() should return json.loads(response.choices[0].message.content).")
+    return "JSON mode on, JSON asked for in a message, and the reply parsed into a dict."
+
+
+q4 = Problem(
+    "q4", "ask_json", _check_ask_json,
+    hint="Add response_format={'type': 'json_object'} and a system message that says 'Answer in JSON'; "
+         "then json.loads(...) the content.",
+    solution='''
+    import json
+
+    def ask_json(client, question):
+        response = client.chat.completions.create(
+            model="gpt-4o-mini",
+            messages=[
+                {"role": "system", "content": "Answer with a JSON object."},
+                {"role": "user", "content": question},
+            ],
+            response_format={"type": "json_object"},
+            temperature=0,
+        )
+        return json.loads(response.choices[0].message.content)
+    ''')
+
+
+def _check_cost(cost) -> str:
+    client = clients.openai()
+    prices = [(0.15, 0.60), (2.5, 10.0), (0.0, 0.0)]
+    for question, (p_in, p_out) in zip(("What is a token?", "What is an embedding?", "What is Ollama?"), prices):
+        response = client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": question}],
+                                                  temperature=0)
+        u = response.usage
+        want = (u.prompt_tokens * p_in + u.completion_tokens * p_out) / 1_000_000
+        got = call(cost, response, p_in, p_out)
+        if not isinstance(got, (int, float)) or not math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-15):
+            raise Incorrect(f"with {u.prompt_tokens} tokens in, {u.completion_tokens} out at ${p_in}/${p_out} per 1M, "
+                            f"cost returned {got!r}; expected {want:.10f}.")
+    return "usage.prompt_tokens and usage.completion_tokens, each at its own price per million."
+
+
+q5 = Problem(
+    "q5", "cost", _check_cost,
+    hint="Prices are per 1,000,000 tokens, and input and output have different prices: "
+         "(prompt_tokens * price_in + completion_tokens * price_out) / 1_000_000.",
+    solution='''
+    def cost(response, price_in, price_out):
+        usage = response.usage
+        return (usage.prompt_tokens * price_in + usage.completion_tokens * price_out) / 1_000_000
+    ''')
