@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from ..engine import Engine, EngineInputError, get_engine
@@ -140,6 +141,10 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
         first = exc.errors()[0] if exc.errors() else {}
         loc = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
         return error_response(request, APIError(400, f"Invalid '{loc}': {first.get('msg', 'invalid value')}", param=loc))
+
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(request: Request, exc: ClientDisconnect):
+        return Response(status_code=499)  # the client left (e.g. its timeout): nothing to report
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
