@@ -10,7 +10,8 @@ import os
 
 from .base import Engine, EngineInputError, Generation, SamplingParams, Token
 
-ENGINES = {"ngram-v1": "llmkit.engine.ngram"}
+ENGINES = {"ngram-v1": "llmkit.engine.ngram",
+           "transformer-v2": "llmkit.engine.transformer"}
 DEFAULT = "ngram-v1"
 
 

@@ -1,0 +1,549 @@
+"""Train offline model v2 (the numpy transformer) from the shipped corpus.
+
+    pip install -e '.[train]'            # torch==2.13.0 (CPU build is enough)
+    python -m llmkit.engine.train_transformer            # the committed model: see docs/offline-model-v2.md
+    python -m llmkit.engine.train_transformer --steps 50 --out /tmp/tiny --d-model 64 --layers 2   # smoke run
+
+What it does, all from a seed (same seed, torch version and thread count: same weights):
+1. loads the corpus (`corpus.load()`, which holds one phrasing of some entries out) and
+   trains the byte-level BPE tokenizer exactly as v1 does (so per-token perplexities of
+   v1 and v2 are comparable);
+2. turns every (question phrasing, answer) pair into chat-template conversations
+   (sometimes with a system prompt, sometimes several turns, light case/punctuation
+   noise on questions), packs them into rows of `--block` tokens, and trains a
+   Llama-style decoder with cross-entropy on the assistant tokens only, plus a small
+   contrastive loss that pulls paraphrases (and a question and its answer) together in
+   the embedding head;
+3. evaluates the held-out phrasings as it goes (the loss curve), then writes the
+   Hugging Face folder (config.json, model.safetensors in float16, tokenizer files with
+   a chat template), the embedding head (`embed.npz`) and `info.json` (figures, curve).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from . import corpus
+from .hf_export import export
+from .tokenizer import Tokenizer
+from .transformer import DATA_DIR, read_safetensors
+
+SYSTEM_PROMPTS = {
+    "en": ["You are a helpful assistant.", "You are a helpful assistant for a course on LLM APIs.",
+           "You are a friendly tutor. Answer clearly.", "You are the course's offline assistant.",
+           "You are a helpful, concise assistant.", "Answer the student's questions about the course.",
+           "You are an expert Python and API tutor.", "Be helpful and accurate."],
+    "es": ["Eres un asistente útil.", "Eres un tutor amable del curso sobre APIs de LLM.",
+           "Responde a las preguntas del estudiante.", "Eres un asistente conciso y preciso."],
+}
+
+
+STOPWORDS = set("""a an the and or but if of to in on at by for with from as is are was were be been it its this that
+these those you your i me my we our they them their not no do does did can could will would should may might have has
+had so than then there here what which who when where why how all any each more most some such only own same too very
+just also into out up about both other because while after before between through one e g eg etc
+el la los las un una unos unas y o de del al en por para con sin que es son se su sus lo le les como más pero si ya
+muy este esta estos estas ese esa eso tu tus te mi mis nos cada cuando donde porque también otro otra hay ser está
+están tiene tienen puede pueden hace hacer solo""".split())
+_WORDS = re.compile(r"[\w][\w.\-/']*[\w]|\w", re.UNICODE)
+FRAMES = {
+    "en": ["{}", "{}", "{}?", "what about {}", "explain {}", "{} explained", "tell me about {}", "how does {} work",
+           "question about {}", "help with {}", "what is {}", "how do i {}"],
+    "es": ["{}", "{}", "¿{}?", "qué es {}", "explícame {}", "{} explicado", "háblame de {}", "cómo funciona {}",
+           "ayuda con {}", "pregunta sobre {}"],
+}
+
+
+# -- the network (names match Hugging Face's LlamaForCausalLM) ------------------------
+class RMSNorm(nn.Module):
+    def __init__(self, d: int, eps: float):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(d))
+        self.eps = eps
+
+    def forward(self, x):
+        xf = x.float()
+        return (xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + self.eps)).to(x.dtype) * self.weight.to(x.dtype)
+
+
+def rotate_half(x):
+    h = x.shape[-1] // 2
+    return torch.cat([-x[..., h:], x[..., :h]], dim=-1)
+
+
+class Attention(nn.Module):
+    def __init__(self, d: int, n_heads: int, n_kv: int):
+        super().__init__()
+        self.h, self.kv, self.hd = n_heads, n_kv, d // n_heads
+        self.q_proj = nn.Linear(d, n_heads * self.hd, bias=False)
+        self.k_proj = nn.Linear(d, n_kv * self.hd, bias=False)
+        self.v_proj = nn.Linear(d, n_kv * self.hd, bias=False)
+        self.o_proj = nn.Linear(n_heads * self.hd, d, bias=False)
+
+    def forward(self, x, cos, sin):
+        B, T, _ = x.shape
+        q = self.q_proj(x).view(B, T, self.h, self.hd).transpose(1, 2)
+        k = self.k_proj(x).view(B, T, self.kv, self.hd).transpose(1, 2)
+        v = self.v_proj(x).view(B, T, self.kv, self.hd).transpose(1, 2)
+        q = q * cos + rotate_half(q) * sin
+        k = k * cos + rotate_half(k) * sin
+        if self.kv != self.h:
+            k = k.repeat_interleave(self.h // self.kv, dim=1)
+            v = v.repeat_interleave(self.h // self.kv, dim=1)
+        a = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        return self.o_proj(a.transpose(1, 2).reshape(B, T, self.h * self.hd))
+
+
+class MLP(nn.Module):
+    def __init__(self, d: int, f: int):
+        super().__init__()
+        self.gate_proj = nn.Linear(d, f, bias=False)
+        self.up_proj = nn.Linear(d, f, bias=False)
+        self.down_proj = nn.Linear(f, d, bias=False)
+
+    def forward(self, x):
+        return self.down_proj(F.silu(self.gate_proj(x)) * self.up_proj(x))
+
+
+class Layer(nn.Module):
+    def __init__(self, cfg: dict):
+        super().__init__()
+        d = cfg["hidden_size"]
+        self.input_layernorm = RMSNorm(d, cfg["rms_norm_eps"])
+        self.self_attn = Attention(d, cfg["num_attention_heads"], cfg["num_key_value_heads"])
+        self.post_attention_layernorm = RMSNorm(d, cfg["rms_norm_eps"])
+        self.mlp = MLP(d, cfg["intermediate_size"])
+
+    def forward(self, x, cos, sin):
+        x = x + self.self_attn(self.input_layernorm(x), cos, sin)
+        return x + self.mlp(self.post_attention_layernorm(x))
+
+
+class Decoder(nn.Module):
+    def __init__(self, cfg: dict):
+        super().__init__()
+        d = cfg["hidden_size"]
+        self.embed_tokens = nn.Embedding(cfg["vocab_size"], d)
+        self.layers = nn.ModuleList([Layer(cfg) for _ in range(cfg["num_hidden_layers"])])
+        self.norm = RMSNorm(d, cfg["rms_norm_eps"])
+
+
+class Transformer(nn.Module):
+    """LlamaForCausalLM's layout: `model.*` and a tied `lm_head`; plus `embed_head` (ours)."""
+
+    def __init__(self, cfg: dict, embed_dim: int = 512):
+        super().__init__()
+        self.cfg = cfg
+        self.model = Decoder(cfg)
+        d = cfg["hidden_size"]
+        hd = d // cfg["num_attention_heads"]
+        inv = 1.0 / (cfg["rope_theta"] ** (torch.arange(0, hd, 2, dtype=torch.float64) / hd))
+        ang = torch.outer(torch.arange(cfg["max_position_embeddings"], dtype=torch.float64), inv)
+        ang = torch.cat([ang, ang], dim=-1)
+        self.register_buffer("cos", ang.cos().float(), persistent=False)
+        self.register_buffer("sin", ang.sin().float(), persistent=False)
+        self.embed_head = nn.Linear(2 * d, embed_dim)
+
+    def hidden(self, ids):
+        T = ids.shape[1]
+        x = self.model.embed_tokens(ids)
+        cos, sin = self.cos[:T].to(x.dtype), self.sin[:T].to(x.dtype)
+        mid = None
+        n = len(self.model.layers)
+        for i, layer in enumerate(self.model.layers):
+            x = layer(x, cos, sin)
+            if i == n // 2 - 1:
+                mid = x
+        return mid, self.model.norm(x)
+
+    def forward(self, ids):
+        """Logits (B, T, V)."""
+        _, h = self.hidden(ids)
+        return h @ self.model.embed_tokens.weight.to(h.dtype).T
+
+    def embed(self, ids, valid):
+        """Sentence embeddings (B, D), L2-normalised: mean over the valid tokens -> head."""
+        mid, last = self.hidden(ids)
+        m = valid.unsqueeze(-1).to(last.dtype)
+        pooled = torch.cat([(mid * m).sum(1), (last * m).sum(1)], dim=-1) / m.sum(1).clamp(min=1)
+        return F.normalize(self.embed_head(pooled.float()), dim=-1)
+
+
+def init_weights(model: Transformer, seed: int) -> None:
+    torch.manual_seed(seed)
+    n_layers = model.cfg["num_hidden_layers"]
+    for name, p in model.named_parameters():
+        if name.endswith("norm.weight"):
+            nn.init.ones_(p)
+        elif "embed_head" in name:
+            nn.init.normal_(p, std=0.02) if p.dim() > 1 else nn.init.zeros_(p)
+        elif name.endswith(("o_proj.weight", "down_proj.weight")):
+            nn.init.normal_(p, std=0.02 / math.sqrt(2 * n_layers))
+        else:
+            nn.init.normal_(p, std=0.02)
+
+
+def load_torch_model(hf_dir: Path, embed_npz: Path | None = None) -> Transformer:
+    """The committed weights in the torch network (for parity tests and fine-tuning)."""
+    cfg = json.loads((hf_dir / "config.json").read_text())
+    cfg.setdefault("rope_theta", (cfg.get("rope_parameters") or {}).get("rope_theta", 10000.0))
+    model = Transformer(cfg)
+    state = {k: torch.from_numpy(np.array(v, dtype=np.float32)) for k, v in read_safetensors(hf_dir / "model.safetensors").items()}
+    state.pop("lm_head.weight", None)
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    assert not unexpected and all(k.startswith("embed_head") for k in missing), (missing, unexpected)
+    return model.eval()
+
+
+# -- data ---------------------------------------------------------------------------
+class Data:
+    """Chat-template conversations from the corpus, packed into rows with a loss mask."""
+
+    def __init__(self, tok: Tokenizer, docs: list[corpus.Doc], block: int, seed: int,
+                 first_weight: float = 1.0, first_span: int = 0, prompt_weight: float = 0.0, synthetic_per_doc: int = 0):
+        self.tok, self.docs, self.block = tok, docs, block
+        self.first_weight, self.first_span, self.prompt_weight = first_weight, first_span, prompt_weight
+        self.synthetic_per_doc = synthetic_per_doc
+        self.rng = random.Random(seed)
+        self.sp = {k: tok.special[k] for k in ("<|system|>", "<|user|>", "<|assistant|>", "<|end|>", "<|pad|>")}
+        self.answers = [tok.encode(d.answer) for d in docs]
+        self.pairs = [(i, q) for i, d in enumerate(docs) for q in d.questions]
+        self._enc: dict[str, list[int]] = {}
+
+    def enc(self, text: str) -> list[int]:
+        ids = self._enc.get(text)
+        if ids is None:
+            ids = self._enc[text] = self.tok.encode(text)
+        return ids
+
+    def noisy(self, q: str) -> str:
+        """Light noise on a real phrasing: case, punctuation, a dropped word, keywords only."""
+        r = self.rng.random()
+        if r < 0.12:
+            return q.lower()
+        if r < 0.22:
+            return q.rstrip("?.!¿ ")
+        if r < 0.27:
+            return q[:1].upper() + q[1:]
+        words = q.split()
+        if r < 0.35 and len(words) >= 3:
+            del words[self.rng.randrange(len(words))]
+            return " ".join(words)
+        if r < 0.42:
+            keep = [w for w in words if w.lower().strip("?¿!.,") not in STOPWORDS]
+            return " ".join(keep) if keep else q
+        return q
+
+    def synthetic(self, doc: int) -> str:
+        """A made-up question from the answer's own content words (2-5 of them, in order, maybe
+        in a question frame): teaches which words point at which answer, so paraphrases that
+        share words with the answer rather than with the training phrasings find it."""
+        d = self.docs[doc]
+        words = [w for w in _WORDS.findall(d.answer) if w.lower() not in STOPWORDS and (len(w) > 2 or w.isdigit())]
+        if not words:
+            return self.rng.choice(d.questions)
+        n = min(len(words), self.rng.randint(2, 5))
+        start = self.rng.randrange(0, max(1, len(words) - 3 * n))
+        window = words[start:start + 3 * n]
+        picked = sorted(self.rng.sample(range(len(window)), min(n, len(window))))
+        text = " ".join(window[i] for i in picked)
+        if self.rng.random() < 0.5:
+            text = text.lower()
+        return self.rng.choice(FRAMES.get(d.lang, FRAMES["en"])).format(text)
+
+    def conversation(self, pairs) -> tuple[list[int], list[int]]:
+        sp = self.sp
+        ids, mask = [], []
+        lang = self.docs[pairs[0][0]].lang
+        if self.rng.random() < 0.3:
+            s = self.enc(self.rng.choice(SYSTEM_PROMPTS.get(lang, SYSTEM_PROMPTS["en"])))
+            ids += [sp["<|system|>"], *s, sp["<|end|>"]]
+            mask += [0] * (len(s) + 2)
+        for doc, q in pairs:
+            qi = self.enc(self.noisy(q))
+            ids += [sp["<|user|>"], *qi, sp["<|end|>"], sp["<|assistant|>"]]
+            mask += [0] + [self.prompt_weight] * len(qi) + [0, 0]
+            a = self.answers[doc] + [sp["<|end|>"]]
+            ids += a
+            span = min(self.first_span, len(a))  # the first answer tokens decide which answer it is
+            mask += [self.first_weight] * span + [1] * (len(a) - span)
+        return ids, mask
+
+    def epoch_rows(self) -> tuple[np.ndarray, np.ndarray]:
+        """One pass over every pair, grouped into conversations of 1-6 turns, packed into
+        rows of block+1 tokens (whole conversations; rows start a fresh conversation)."""
+        pairs = list(self.pairs) + [(i, self.synthetic(i)) for i in range(len(self.docs)) for _ in range(self.synthetic_per_doc)]
+        self.rng.shuffle(pairs)
+        convs, i = [], 0
+        while i < len(pairs):
+            k = self.rng.choice([1, 1, 1, 1, 2, 2, 3, 4, 6])
+            convs.append(self.conversation(pairs[i:i + k]))
+            i += k
+        self.rng.shuffle(convs)
+        L = self.block + 1
+        rows, masks = [], []
+        cur, cm = [], []
+        for ids, m in convs:
+            ids, m = ids[:L], m[:L]
+            if len(cur) + len(ids) > L:
+                rows.append(cur + [self.sp["<|pad|>"]] * (L - len(cur)))
+                masks.append(cm + [0] * (L - len(cm)))
+                cur, cm = [], []
+            cur, cm = cur + ids, cm + m
+        if cur:
+            rows.append(cur + [self.sp["<|pad|>"]] * (L - len(cur)))
+            masks.append(cm + [0] * (L - len(cm)))
+        order = list(range(len(rows)))
+        self.rng.shuffle(order)
+        return np.array(rows, dtype=np.int64)[order], np.array(masks, dtype=np.float32)[order]
+
+    def contrastive_batch(self, n: int, max_len: int = 32):
+        """n (anchor, positive) texts: two phrasings of one entry, or a phrasing and its answer."""
+        multi = [i for i, d in enumerate(self.docs) if len(d.questions) >= 2]
+        picks = self.rng.sample(multi, n)
+        a_ids, p_ids = [], []
+        for i in picks:
+            d = self.docs[i]
+            q1, q2 = self.rng.sample(d.questions, 2)
+            a_ids.append(self.enc(self.noisy(q1))[:max_len])
+            p_ids.append((self.enc(self.noisy(q2)) if self.rng.random() < 0.7 else self.answers[i])[:max_len])
+        return _pad(a_ids, self.sp["<|pad|>"]), _pad(p_ids, self.sp["<|pad|>"])
+
+    def decision_batch(self, n: int):
+        """n pairs of chat prompts ending in <|assistant|> that should lead to the same answer:
+        two phrasings of one entry, or a phrasing and a made-up question from its answer."""
+        multi = [i for i, d in enumerate(self.docs) if len(d.questions) >= 2]
+        picks = self.rng.sample(multi, n)
+        sp = self.sp
+        wrap = lambda q: [sp["<|user|>"], *self.enc(q)[:48], sp["<|end|>"], sp["<|assistant|>"]]  # noqa: E731
+        a_ids, p_ids = [], []
+        for i in picks:
+            q1, q2 = self.rng.sample(self.docs[i].questions, 2)
+            a_ids.append(wrap(self.noisy(q1)))
+            p_ids.append(wrap(self.noisy(q2) if self.rng.random() < 0.7 else self.synthetic(i)))
+        return _pad(a_ids, sp["<|pad|>"]), _pad(p_ids, sp["<|pad|>"])
+
+    def heldout(self) -> list[tuple[list[int], int]]:
+        """(prompt + answer ids, prompt length) for every held-out phrasing."""
+        out = []
+        for i, d in enumerate(self.docs):
+            for q in d.heldout:
+                prompt = self.tok.render_chat([{"role": "user", "content": q}])
+                out.append((prompt + self.answers[i] + [self.sp["<|end|>"]], len(prompt)))
+        return out
+
+
+def _pad(seqs: list[list[int]], pad: int):
+    T = max(len(s) for s in seqs)
+    ids = torch.full((len(seqs), T), pad, dtype=torch.long)
+    valid = torch.zeros((len(seqs), T), dtype=torch.bool)
+    for i, s in enumerate(seqs):
+        ids[i, :len(s)] = torch.tensor(s)
+        valid[i, :len(s)] = True
+    return ids, valid
+
+
+@torch.no_grad()
+def heldout_loss(model: Transformer, items, batch: int = 32) -> tuple[float, float, float]:
+    """On the held-out phrasings: mean NLL (nats/token) of the answer tokens (and <|end|>), the NLL
+    of the answer's first token alone, and how often that first token is the model's top choice."""
+    model.eval()
+    total, count, first, hits = 0.0, 0, 0.0, 0
+    for b in range(0, len(items), batch):
+        chunk = items[b:b + batch]
+        T = max(len(s) for s, _ in chunk)
+        ids = torch.zeros((len(chunk), T), dtype=torch.long)
+        mask = torch.zeros((len(chunk), T - 1))
+        for i, (s, p) in enumerate(chunk):
+            ids[i, :len(s)] = torch.tensor(s)
+            mask[i, p - 1:len(s) - 1] = 1
+        logits = model(ids[:, :-1]).float()
+        nll = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), ids[:, 1:].reshape(-1), reduction="none")
+        total += float((nll * mask.reshape(-1)).sum())
+        count += int(mask.sum())
+        nll = nll.view(len(chunk), T - 1)
+        for i, (s, p) in enumerate(chunk):
+            first += float(nll[i, p - 1])
+            hits += int(logits[i, p - 1].argmax()) == s[p]
+    model.train()
+    return total / max(count, 1), first / max(len(items), 1), hits / max(len(items), 1)
+
+
+# -- training -----------------------------------------------------------------------
+def train(args) -> dict:
+    t0, c0 = time.perf_counter(), time.process_time()
+    torch.set_num_threads(args.threads)
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+
+    docs = corpus.load()
+    texts = [q for d in docs for q in d.questions] + [d.answer for d in docs]  # as v1's train.py
+    tok = Tokenizer.train(texts, vocab_size=args.vocab_size)
+    cfg = {
+        "vocab_size": tok.vocab_size, "hidden_size": args.d_model, "intermediate_size": args.ffn,
+        "num_hidden_layers": args.layers, "num_attention_heads": args.heads, "num_key_value_heads": args.kv_heads,
+        "max_position_embeddings": args.block, "rms_norm_eps": 1e-5, "rope_theta": 10000.0,
+    }
+    model = Transformer(cfg, embed_dim=args.embed_dim)
+    init_weights(model, args.seed)
+    if args.init:  # continue from an exported model (experiments); the tokenizer must be the same
+        start = load_torch_model(Path(args.init) / "hf")
+        e = np.load(Path(args.init) / "embed.npz")
+        model.load_state_dict({**start.state_dict(), "embed_head.weight": torch.from_numpy(e["weight"].astype(np.float32).T),
+                               "embed_head.bias": torch.from_numpy(e["bias"].astype(np.float32))}, strict=False)
+    n_params = sum(p.numel() for n, p in model.named_parameters() if not n.startswith("embed_head"))
+    data = Data(tok, docs, args.block, args.seed, args.first_weight, args.first_span, args.prompt_weight, args.synthetic)
+    held = data.heldout()
+
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
+    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
+                             {"params": no_decay, "weight_decay": 0.0}], lr=args.lr, betas=(0.9, 0.95), eps=1e-8)
+
+    def lr_at(step: int) -> float:
+        if step < args.warmup:
+            return args.lr * (step + 1) / args.warmup
+        frac = (step - args.warmup) / max(1, args.steps - args.warmup)
+        return args.lr * (args.min_lr_frac + (1 - args.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * frac)))
+
+    rows = masks = None
+    pos, epochs = 0, 0
+    curve, window = [], []
+    tokens_seen = 0
+    print(f"params {n_params / 1e6:.2f}M, pairs {len(data.pairs)}, held-out {len(held)}", flush=True)
+    for step in range(args.steps):
+        if rows is None or pos + args.batch > len(rows):
+            rows, masks = data.epoch_rows()
+            pos, epochs = 0, epochs + 1
+            if step == 0:
+                print(f"rows per epoch {len(rows)} ({int(masks.sum())} loss tokens)", flush=True)
+        x = torch.from_numpy(rows[pos:pos + args.batch])
+        m = torch.from_numpy(masks[pos:pos + args.batch])[:, 1:]
+        pos += args.batch
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+            _, h = model.hidden(x[:, :-1])
+            wts = m.reshape(-1)
+            sel = wts > 0  # the output layer only where there is a loss (assistant tokens)
+            logits = h.reshape(-1, h.shape[-1])[sel] @ model.model.embed_tokens.weight.to(h.dtype).T
+            nll = F.cross_entropy(logits.float(), x[:, 1:].reshape(-1)[sel], reduction="none")
+            loss = (nll * wts[sel]).sum() / wts[sel].sum()
+            lm = nll.detach().mean()
+            if args.contrastive > 0 and step % args.contrastive_every == 0:
+                (ai, av), (pi, pv) = data.contrastive_batch(args.contrastive_batch)
+                za, zp = model.embed(ai, av), model.embed(pi, pv)
+                sim = za @ zp.T / args.tau
+                target = torch.arange(len(sim))
+                cl = 0.5 * (F.cross_entropy(sim, target) + F.cross_entropy(sim.T, target))
+                loss = loss + args.contrastive * cl
+            if args.decision_contrastive > 0 and step % args.contrastive_every == 0:
+                # the state that picks the answer (at <|assistant|>) should not depend on the phrasing
+                (ai, av), (pi, pv) = data.decision_batch(args.contrastive_batch)
+                za = F.normalize(model.hidden(ai)[1][torch.arange(len(ai)), av.sum(1) - 1].float(), dim=-1)
+                zp = F.normalize(model.hidden(pi)[1][torch.arange(len(pi)), pv.sum(1) - 1].float(), dim=-1)
+                sim = za @ zp.T / 0.1
+                target = torch.arange(len(sim))
+                loss = loss + args.decision_contrastive * 0.5 * (F.cross_entropy(sim, target) + F.cross_entropy(sim.T, target))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        tokens_seen += x.numel()
+        window.append(lm.item())
+        if (step + 1) % args.eval_every == 0 or step + 1 == args.steps:
+            hl, hf, ha = heldout_loss(model, held) if held else (float("nan"),) * 3
+            point = {"step": step + 1, "train_loss": round(sum(window) / len(window), 4), "heldout_loss": round(hl, 4),
+                     "heldout_first_nll": round(hf, 3), "heldout_first_acc": round(ha, 3),
+                     "epoch": epochs, "minutes": round((time.perf_counter() - t0) / 60, 2)}
+            window = []
+            curve.append(point)
+            print(json.dumps(point), flush=True)
+
+    model.eval()
+    out = Path(args.out)
+    weights = {k: v.detach().float().numpy() for k, v in model.state_dict().items()}
+    head_w = weights.pop("embed_head.weight").T  # (2d, D)
+    head_b = weights.pop("embed_head.bias")
+    # rotate the embedding head so its leading components carry the most variance
+    # (cosines are unchanged at full size; `dimensions=k` then keeps the best k)
+    with torch.no_grad():
+        sample = [data.enc(t)[:64] or [tok.end_id] for t in texts[:: max(1, len(texts) // 2000)]]
+        pooled = []
+        for b in range(0, len(sample), 64):
+            ids, valid = _pad(sample[b:b + 64], tok.pad_id)
+            mid, last = model.hidden(ids)
+            mm = valid.unsqueeze(-1).float()
+            pooled.append((torch.cat([(mid * mm).sum(1), (last * mm).sum(1)], -1) / mm.sum(1)).numpy())
+        z = np.concatenate(pooled) @ head_w + head_b
+        _, _, vt = np.linalg.svd(z, full_matrices=False)
+    rot = vt.T
+    info = {
+        "architecture": "Llama-style decoder (RMSNorm, rotary positions, SwiGLU, tied embeddings)",
+        "config": cfg, "parameters": int(n_params), "embed_head_parameters": int(head_w.size + head_b.size),
+        "documents": len(docs), "training_pairs": len(data.pairs), "heldout_phrasings": len(held),
+        "train_args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "torch": torch.__version__, "epochs": epochs, "tokens_seen": tokens_seen,
+        "minutes": round((time.perf_counter() - t0) / 60, 2),
+        "cpu_minutes": round((time.process_time() - c0) / 60, 2),
+        "final": curve[-1] if curve else {}, "curve": curve,
+    }
+    export(out, weights, cfg, tok, embed={"weight": (head_w @ rot).astype(np.float16),
+                                          "bias": (head_b @ rot).astype(np.float16)}, info=info)
+    return info
+
+
+def parse(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", type=Path, default=DATA_DIR)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--vocab-size", type=int, default=4096)
+    p.add_argument("--d-model", type=int, default=256)
+    p.add_argument("--layers", type=int, default=6)
+    p.add_argument("--heads", type=int, default=8)
+    p.add_argument("--kv-heads", type=int, default=8)
+    p.add_argument("--ffn", type=int, default=704)
+    p.add_argument("--block", type=int, default=1024, help="training row length = the context length")
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--steps", type=int, default=2000)
+    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--min-lr-frac", type=float, default=0.05)
+    p.add_argument("--warmup", type=int, default=100)
+    p.add_argument("--weight-decay", type=float, default=0.1)
+    p.add_argument("--embed-dim", type=int, default=512)
+    p.add_argument("--contrastive", type=float, default=0.1, help="weight of the paraphrase loss (0 = off)")
+    p.add_argument("--contrastive-batch", type=int, default=32)
+    p.add_argument("--decision-contrastive", type=float, default=0.0,
+                   help="weight of the loss aligning the <|assistant|> state across phrasings (0 = off)")
+    p.add_argument("--contrastive-every", type=int, default=2, help="add the paraphrase loss every N steps")
+    p.add_argument("--tau", type=float, default=0.05)
+    p.add_argument("--first-weight", type=float, default=1.0, help="loss weight of the first answer tokens")
+    p.add_argument("--first-span", type=int, default=0, help="how many first answer tokens get --first-weight")
+    p.add_argument("--prompt-weight", type=float, default=0.0, help="loss weight of the user's question tokens")
+    p.add_argument("--synthetic", type=int, default=0, help="made-up questions per entry and epoch, from the answer's words")
+    p.add_argument("--init", type=Path, default=None, help="start from this exported model instead of random")
+    p.add_argument("--eval-every", type=int, default=100)
+    p.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=True, help="bfloat16 autocast (CPU)")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    info = train(parse(argv))
+    print(json.dumps({k: v for k, v in info.items() if k != "curve"}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

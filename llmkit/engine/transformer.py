@@ -1,0 +1,346 @@
+"""Offline model v2: a small Llama-style decoder-only transformer, run in numpy.
+
+The network is the standard Llama block (RMSNorm, rotary positions, grouped attention
+with causal masking, SwiGLU feed-forward; tied input/output embeddings), trained by
+`python -m llmkit.engine.train_transformer` on the course corpus in chat-template form.
+Its weights are stored once, in Hugging Face format under `data/transformer-v2/hf/`
+(config.json, model.safetensors, tokenizer.json): this module reads the safetensors file
+itself, so inference needs numpy and `tokenizers` only, never torch.
+
+Generation reuses the shared decode loop (`sampling.decode`): this engine only supplies
+`next_probs(ids)`, which feeds the tokens the KV cache has not seen yet (the whole prompt
+on the first call, then one token per step) and returns the softmax of the last logits.
+Every generation owns its KV cache, so interleaved streams never mix. A token that would
+repeat a 6-gram already generated is blocked (no degenerate loops).
+
+Embeddings are the model's own: mean-pooled hidden states (a middle layer and the last
+one) through a small linear head trained contrastively on paraphrases, rotated so that
+the leading components carry the most variance (`dimensions=k` keeps the first k).
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from .base import EngineInputError, Generation, SamplingParams
+from .sampling import decode
+from .tokenizer import Tokenizer
+
+DATA_DIR = Path(__file__).parent / "data" / "transformer-v2"
+HF_DIR = DATA_DIR / "hf"
+NO_REPEAT_NGRAM = 6
+
+_DTYPES = {"F16": np.float16, "F32": np.float32, "F64": np.float64, "I64": np.int64, "I32": np.int32}
+
+
+def read_safetensors(path: str | Path) -> dict[str, np.ndarray]:
+    """Tensors of a .safetensors file (8-byte header length, JSON header, raw little-endian data)."""
+    raw = Path(path).read_bytes()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + n])
+    base = 8 + n
+    out = {}
+    for name, meta in header.items():
+        if name == "__metadata__":
+            continue
+        if meta["dtype"] == "BF16":
+            a, b = meta["data_offsets"]
+            u = np.frombuffer(raw, dtype="<u2", count=(b - a) // 2, offset=base + a).astype(np.uint32) << 16
+            out[name] = u.view(np.float32).reshape(meta["shape"])
+            continue
+        dt = np.dtype(_DTYPES[meta["dtype"]]).newbyteorder("<")
+        a, b = meta["data_offsets"]
+        out[name] = np.frombuffer(raw, dtype=dt, count=(b - a) // dt.itemsize, offset=base + a).reshape(meta["shape"])
+    return out
+
+
+def write_safetensors(path: str | Path, tensors: dict[str, np.ndarray], metadata: dict | None = None) -> None:
+    """Write numpy arrays as .safetensors (what `safetensors.numpy.save_file` writes)."""
+    names = {np.dtype(np.float16): "F16", np.dtype(np.float32): "F32", np.dtype(np.int64): "I64", np.dtype(np.int32): "I32"}
+    header: dict = {"__metadata__": metadata or {"format": "pt"}}
+    blobs, offset = [], 0
+    for name in sorted(tensors):
+        a = np.ascontiguousarray(tensors[name])
+        b = a.astype(a.dtype.newbyteorder("<")).tobytes()
+        header[name] = {"dtype": names[a.dtype], "shape": list(a.shape), "data_offsets": [offset, offset + len(b)]}
+        blobs.append(b)
+        offset += len(b)
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * (-len(h) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)))
+        f.write(h)
+        for b in blobs:
+            f.write(b)
+
+
+def rope_tables(n_pos: int, head_dim: int, theta: float) -> tuple[np.ndarray, np.ndarray]:
+    """cos/sin of the rotary angles, (n_pos, head_dim/2), Hugging Face's "rotate half" layout."""
+    inv = 1.0 / (theta ** (np.arange(0, head_dim, 2, dtype=np.float64) / head_dim))
+    ang = np.outer(np.arange(n_pos, dtype=np.float64), inv)
+    return np.cos(ang).astype(np.float32), np.sin(ang).astype(np.float32)
+
+
+class Weights:
+    """The network's arrays in float32, fused for few, large matrix products."""
+
+    def __init__(self, hf_dir: Path = HF_DIR):
+        cfg = json.loads((hf_dir / "config.json").read_text())
+        self.config = cfg
+        t = read_safetensors(hf_dir / "model.safetensors")
+        self.n_params = int(sum(a.size for k, a in t.items() if k != "lm_head.weight"))
+        self.d = cfg["hidden_size"]
+        self.n_layers = cfg["num_hidden_layers"]
+        self.n_heads = cfg["num_attention_heads"]
+        self.n_kv = cfg.get("num_key_value_heads") or self.n_heads
+        self.head_dim = cfg.get("head_dim") or self.d // self.n_heads
+        self.eps = float(cfg.get("rms_norm_eps", 1e-5))
+        self.vocab = cfg["vocab_size"]
+        self.n_pos = cfg["max_position_embeddings"]
+        theta = cfg.get("rope_theta") or (cfg.get("rope_parameters") or {}).get("rope_theta", 10000.0)
+        f32 = lambda k: np.ascontiguousarray(t[k], dtype=np.float32)  # noqa: E731
+        self.embed = f32("model.embed_tokens.weight")  # (V, d); also the output layer
+        self.lm_head = f32("lm_head.weight") if "lm_head.weight" in t else self.embed
+        self.final_norm = f32("model.norm.weight")
+        self.head = np.ascontiguousarray(self.lm_head * self.final_norm)  # final norm folded in, (V, d)
+        self.layers = []
+        for i in range(self.n_layers):
+            p = f"model.layers.{i}."
+            q, k, v = (f32(p + f"self_attn.{n}_proj.weight") for n in "qkv")
+            # RMSNorm's weight is folded into the matrix that follows it: (x/rms * g) @ W = (x/rms) @ (g[:, None] * W)
+            g_attn = f32(p + "input_layernorm.weight")[:, None]
+            g_mlp = f32(p + "post_attention_layernorm.weight")[:, None]
+            self.layers.append({
+                "qkv": np.ascontiguousarray(g_attn * np.concatenate([q, k, v]).T),  # (d, (H + 2 KV) hd)
+                "o": np.ascontiguousarray(f32(p + "self_attn.o_proj.weight").T),
+                "gate_up": np.ascontiguousarray(g_mlp * np.concatenate(
+                    [f32(p + "mlp.gate_proj.weight"), f32(p + "mlp.up_proj.weight")]).T),  # (d, 2F)
+                "down": np.ascontiguousarray(f32(p + "mlp.down_proj.weight").T),
+            })
+        self.ffn = self.layers[0]["down"].shape[0]
+        self.cos, self.sin = rope_tables(self.n_pos, self.head_dim, float(theta))
+
+
+def _rms(x: np.ndarray, eps: float) -> np.ndarray:
+    """RMSNorm without its gain (folded into the next matrix)."""
+    return x / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + eps)
+
+
+def _rope(x: np.ndarray, cos: np.ndarray, sin: np.ndarray) -> np.ndarray:
+    """x: (heads, T, hd); cos/sin: (T, hd/2)."""
+    h = x.shape[-1] // 2
+    x1, x2 = x[..., :h], x[..., h:]
+    return np.concatenate([x1 * cos - x2 * sin, x2 * cos + x1 * sin], axis=-1)
+
+
+class KVCache:
+    """Keys and values of the positions seen so far, per layer; grows in chunks."""
+
+    def __init__(self, w: Weights, capacity: int = 256):
+        self.w = w
+        self.n = 0
+        self.ids: list[int] = []
+        self.cap = 0
+        self.k: list[np.ndarray] = []
+        self.v: list[np.ndarray] = []
+        self._grow(capacity)
+
+    def _grow(self, need: int) -> None:
+        cap = min(max(need, 2 * self.cap, 64), self.w.n_pos)
+        if cap <= self.cap:
+            return
+        shape = (self.w.n_kv, cap, self.w.head_dim)
+        new_k = [np.empty(shape, dtype=np.float32) for _ in range(self.w.n_layers)]
+        new_v = [np.empty(shape, dtype=np.float32) for _ in range(self.w.n_layers)]
+        for i in range(len(self.k)):
+            new_k[i][:, :self.n] = self.k[i][:, :self.n]
+            new_v[i][:, :self.n] = self.v[i][:, :self.n]
+        self.k, self.v, self.cap = new_k, new_v, cap
+
+    def reserve(self, n: int) -> None:
+        if n > self.cap:
+            self._grow(n)
+
+
+def forward(w: Weights, ids: list[int], cache: KVCache | None = None, want: str = "last") -> np.ndarray:
+    """Run the new tokens `ids` after what `cache` holds (or from scratch without a cache).
+
+    want="last": logits of the last position (V,); "logits": all positions (T, V);
+    "hidden": (middle layer, final normed) hidden states, each (T, d), for embeddings.
+    """
+    T = len(ids)
+    start = cache.n if cache is not None else 0
+    if start + T > w.n_pos:
+        raise EngineInputError(f"sequence longer than the model's {w.n_pos} positions", param="messages",
+                               code="context_length_exceeded")
+    H, KV, hd = w.n_heads, w.n_kv, w.head_dim
+    group = H // KV
+    x = w.embed[np.asarray(ids, dtype=np.int64)]  # (T, d)
+    cos, sin = w.cos[start:start + T], w.sin[start:start + T]
+    scale = np.float32(1.0 / np.sqrt(hd))
+    if cache is not None:
+        cache.reserve(start + T)
+    mask = None
+    if T > 1:
+        mask = np.triu(np.full((T, start + T), -np.inf, dtype=np.float32), k=start + 1)
+    mid = None
+    for li, L in enumerate(w.layers):
+        h = _rms(x, w.eps)
+        qkv = h @ L["qkv"]  # (T, (H + 2KV) hd)
+        q = qkv[:, :H * hd].reshape(T, H, hd).transpose(1, 0, 2)
+        k = qkv[:, H * hd:(H + KV) * hd].reshape(T, KV, hd).transpose(1, 0, 2)
+        v = qkv[:, (H + KV) * hd:].reshape(T, KV, hd).transpose(1, 0, 2)
+        q = _rope(q, cos, sin)
+        k = _rope(k, cos, sin)
+        if cache is not None:
+            cache.k[li][:, start:start + T] = k
+            cache.v[li][:, start:start + T] = v
+            K, V = cache.k[li][:, :start + T], cache.v[li][:, :start + T]
+        else:
+            K, V = k, v
+        if group > 1:
+            K, V = np.repeat(K, group, axis=0), np.repeat(V, group, axis=0)
+        s = (q @ K.transpose(0, 2, 1)) * scale  # (H, T, S)
+        if mask is not None:
+            s = s + mask
+        s = np.exp(s - s.max(axis=-1, keepdims=True))
+        s /= s.sum(axis=-1, keepdims=True)
+        a = (s @ V).transpose(1, 0, 2).reshape(T, H * hd)
+        x = x + a @ L["o"]
+        h = _rms(x, w.eps)
+        gu = h @ L["gate_up"]
+        g, u = gu[:, :w.ffn], gu[:, w.ffn:]
+        x = x + (0.5 * g * (1.0 + np.tanh(0.5 * g)) * u) @ L["down"]  # SiLU(g) * u, overflow-free
+        if li == w.n_layers // 2 - 1:
+            mid = x
+    if cache is not None:
+        cache.n = start + T
+        cache.ids.extend(int(i) for i in ids)
+    x = _rms(x, w.eps)
+    if want == "hidden":
+        return mid, x * w.final_norm
+    if want == "logits":
+        return x @ w.head.T
+    return w.head @ x[-1]
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits.astype(np.float64)
+    z = np.exp(z - z.max())
+    return z / z.sum()
+
+
+class TransformerEngine:
+    name = "llmkit-transformer-v2"
+
+    def __init__(self, data_dir: Path = DATA_DIR):
+        hf = data_dir / "hf"
+        self.w = Weights(hf)
+        self.tok = Tokenizer.load(hf / "tokenizer.json")
+        self.vocab = self.w.vocab
+        self.context_length = self.w.n_pos
+        e = np.load(data_dir / "embed.npz")
+        self.emb_w = e["weight"].astype(np.float32)  # (2d, D), rotated by PCA
+        self.emb_b = e["bias"].astype(np.float32)
+        self.max_dim = self.emb_w.shape[1]
+        self.parameters = self.w.n_params + int(self.emb_w.size + self.emb_b.size)
+        self.files = [hf / "config.json", hf / "model.safetensors", hf / "tokenizer.json", data_dir / "embed.npz"]
+
+    # -- interface -------------------------------------------------------------------
+    def count_tokens(self, text: str) -> int:
+        return len(self.tok.encode(text))
+
+    def count_chat_tokens(self, messages: list[dict]) -> int:
+        return len(self.tok.render_chat(messages))
+
+    def decode(self, ids: list[int]) -> str:
+        if any(i < 0 or i >= self.vocab for i in ids):
+            raise ValueError(f"token ids must be in 0..{self.vocab - 1}")
+        return self.tok.decode(ids)
+
+    def generate(self, messages: list[dict], params: SamplingParams) -> Generation:
+        prompt = self.tok.render_chat(messages)
+        if len(prompt) >= self.context_length:
+            raise EngineInputError(
+                f"This model's maximum context length is {self.context_length} tokens. "
+                f"However, your messages resulted in {len(prompt)} tokens.",
+                param="messages", code="context_length_exceeded")
+        room = self.context_length - len(prompt)
+        want = room if params.max_tokens is None else min(room, max(params.max_tokens, 0))
+        return decode(self.tok, prompt, self.stepper(capacity=len(prompt) + min(want, 256) + 1),
+                      params, self.context_length, penalize=no_repeat(NO_REPEAT_NGRAM))
+
+    def stepper(self, capacity: int = 256):
+        """A `next_probs(ids)` with its own KV cache: feeds only the ids it has not seen."""
+        cache = KVCache(self.w, capacity)
+
+        def next_probs(ids: list[int]) -> np.ndarray:
+            nonlocal cache
+            n = cache.n
+            if len(ids) <= n or cache.ids != ids[:n]:  # not an extension of what we ran: start over
+                cache = KVCache(self.w, len(ids) + 64)
+                n = 0
+            return softmax(forward(self.w, ids[n:], cache))
+
+        return next_probs
+
+    def embed(self, texts: list[str], dimensions: int | None = None) -> np.ndarray:
+        k = dimensions or self.max_dim
+        if not 1 <= k <= self.max_dim:
+            raise ValueError(f"dimensions must be between 1 and {self.max_dim}, got {k}")
+        out = np.zeros((len(texts), k), dtype=np.float32)
+        for i, text in enumerate(texts):
+            out[i] = self.pooled_embedding(text)[:k]
+        out /= np.linalg.norm(out, axis=1, keepdims=True) + 1e-9
+        return out
+
+    def pooled_embedding(self, text: str) -> np.ndarray:
+        ids = self.tok.encode(text)[: self.context_length] or [self.tok.end_id]
+        mid, last = forward(self.w, ids, None, want="hidden")
+        pooled = np.concatenate([mid.mean(axis=0), last.mean(axis=0)])
+        return pooled @ self.emb_w + self.emb_b
+
+    # -- evaluation helpers ----------------------------------------------------------
+    def logits(self, ids: list[int]) -> np.ndarray:
+        """Logits at every position of `ids` (T, V), one pass without a cache."""
+        return forward(self.w, ids, None, want="logits")
+
+
+def no_repeat(n: int):
+    """Block a token that would repeat an n-gram already generated (no degenerate loops)."""
+    seen: dict[tuple, set] = {}
+
+    def penalize(probs: np.ndarray, out: list[int]) -> np.ndarray:
+        if len(out) >= n:
+            seen.setdefault(tuple(out[-n:-1]), set()).add(out[-1])
+        banned = seen.get(tuple(out[-(n - 1):])) if len(out) >= n - 1 else None
+        if banned:
+            probs = probs.copy()
+            probs[list(banned)] = 0.0
+            s = probs.sum()
+            if s <= 0:
+                return probs
+            probs /= s
+        return probs
+
+    return penalize
+
+
+_engine = None
+_engine_lock = threading.Lock()
+
+
+def get() -> TransformerEngine:
+    global _engine
+    with _engine_lock:
+        if _engine is None:
+            if not (HF_DIR / "model.safetensors").exists():
+                raise EngineInputError(f"model files missing in {DATA_DIR}: run "
+                                       "`python -m llmkit.engine.train_transformer` (needs the [train] extra)")
+            _engine = TransformerEngine()
+        return _engine
