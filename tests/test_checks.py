@@ -214,7 +214,7 @@ def _wrong(day: str, q: str, source: str):
 WRONG = [
     ("day00", "q1", "def key_status(name):\n    return os.environ.get(name) or 'not set'", "showed the key"),
     ("day00", "q4", "from openai import OpenAI\ndef first_call(q):\n"
-                    "    c = OpenAI(api_key='sk-hard-coded-in-the-code')\n"
+                    "    c = OpenAI(api_key='sk-hard.coded.in.the.code')\n"
                     "    return c.chat.completions.create(model='gpt-4o-mini', temperature=0,"
                     " messages=[{'role': 'user', 'content': q}]).choices[0].message.content", "OPENAI_API_KEY"),
     ("day01", "q1", "def explain_status(code):\n    return 'success' if code < 400 else 'client error' if code < 500"

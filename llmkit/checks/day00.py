@@ -13,7 +13,7 @@ from .recording import recording
 
 DUMMY = "llmkit-offline"  # what setup() puts in a key variable for the offline gateway
 _VAR = "LLMKIT_CHECK_DEMO_KEY"
-_CANARY = "sk-check-4f1d2c3b5a69e7d8c0b1"
+_CANARY = "sk-check.4f1d2c3b5a69e7d8c0b1"
 
 
 def _with_env(var: str, value: str | None, fn, *args):
@@ -65,8 +65,8 @@ q1 = Problem(
 
 def _check_mask(mask) -> str:
     cases = {
-        "sk-proj-abcdefghijklmnopqrstuvwxyz123456": "sk-...3456",
-        "gsk_0123456789ABCDEFGHIJ": "gsk...GHIJ",
+        "sk-proj.abcdefghijklmnopqrstuvwxyz123456": "sk-...3456",
+        "gsk_0123456789.ABCDEFGHIJ": "gsk...GHIJ",
         "AIzaSyA-short1": "AIz...ort1",
         "short-key": "***",
         "": "***",
@@ -91,7 +91,7 @@ q2 = Problem(
 
 
 _ENV_TEXT = """# keys for the course (never commit this file)
-OPENAI_API_KEY=sk-test-not-a-real-key-1234567890
+OPENAI_API_KEY=sk-test.not.a.real.key.1234567890
 export GROQ_API_KEY="gsk_test_not_real"
 
 ANTHROPIC_API_KEY='sk-ant-test'

@@ -179,7 +179,7 @@ q4 = Problem(
 
 def _check_complete(complete) -> str:
     base = clients.gateway() + "/v1"
-    key = "sk-check-not-a-real-key"
+    key = "sk-check.not.a.real.key"
     question = "What is JSON?"
     with recording() as rec:
         got = call(complete, base, key, question)
