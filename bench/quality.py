@@ -161,7 +161,9 @@ def load_engines(names: list[str], retrain_v1: str, v2_data: Path | None = None)
             from llmkit.engine.ngram import DATA_DIR, NgramEngine
 
             info = json.loads((DATA_DIR / "info.json").read_text())
-            stale = info.get("documents") != len(corpus.load())
+            docs = corpus.load()
+            stale = (info.get("documents"), info.get("question_phrasings")) != (
+                len(docs), sum(len(d.questions) for d in docs))
             if retrain_v1 == "always" or (retrain_v1 == "auto" and stale):
                 # keyed by the corpus' content, so repeated runs reuse it
                 digest = hashlib.sha1(b"".join(p.read_bytes() for p in sorted(corpus.CORPUS_DIR.glob("*.jsonl"))))
@@ -171,12 +173,13 @@ def load_engines(names: list[str], retrain_v1: str, v2_data: Path | None = None)
                     v1_train.train(tmp)
                     print(f"# ngram-v1 retrained on the current corpus into {tmp} in {time.perf_counter() - t0:.1f} s")
                 print(f"# ngram-v1 as retrained on the current corpus ({tmp}); its committed files have "
-                      f"{info.get('documents')} documents, the corpus {len(corpus.load())}")
+                      f"{info.get('question_phrasings')} phrasings, the corpus "
+                      f"{sum(len(d.questions) for d in docs)}")
                 out[name] = (NgramEngine(tmp), module)
                 continue
             if stale:
-                print(f"# ngram-v1 uses its committed files ({info.get('documents')} documents; corpus has "
-                      f"{len(corpus.load())}): held-out answers of new entries are unknown to it")
+                print(f"# ngram-v1 uses its committed files, trained on an older corpus "
+                      f"({info.get('question_phrasings')} phrasings)")
         out[name] = (get_engine(name), module)
     return out
 

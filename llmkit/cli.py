@@ -100,9 +100,14 @@ def _chat(args) -> int:
 
 
 def _train(args) -> int:
+    if args.engine == "transformer-v2":  # needs torch: pip install -e '.[train]'
+        from .engine.train_transformer import main as v2
+
+        v2(args.rest)
+        return 0
     from .engine.train import main
 
-    main([])
+    main(args.rest)
     return 0
 
 
@@ -135,7 +140,10 @@ def main(argv: list[str] | None = None) -> int:
     ch.add_argument("--seed", type=int, default=None)
     ch.set_defaults(func=_chat)
 
-    t = sub.add_parser("train", help="retrain the offline model from the shipped corpus")
+    t = sub.add_parser("train", help="retrain an offline model from the shipped corpus")
+    t.add_argument("engine", nargs="?", default="ngram-v1", choices=("ngram-v1", "transformer-v2"),
+                   help="ngram-v1 (seconds) or transformer-v2 (needs the [train] extra; about an hour on 2 cores)")
+    t.add_argument("rest", nargs=argparse.REMAINDER, help="options passed to the trainer (see its --help)")
     t.set_defaults(func=_train)
 
     from .widgets import standalone as _ui  # stdlib only at import time

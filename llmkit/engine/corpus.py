@@ -2,7 +2,9 @@
 
 Every file under `corpus/` is JSON Lines. Q/A files hold {"q": [phrasings...], "a": answer,
 "topic": ...}; the glossary holds {"term", "definition", "lang"} and becomes questions
-("What is X?") answered by the definition. A deterministic split keeps one question
+("What is X?") answered by the definition. `corpus/phrasings/` adds more ways of asking:
+{"id": crc32 of the answer as 8 hex digits, "q": [...]}, merged into the first entry with
+that answer after the held-out split (so adding phrasings never changes what is held out). A deterministic split keeps one question
 phrasing of some entries out of training so answer quality can be measured on
 paraphrases the model never saw.
 """
@@ -56,7 +58,24 @@ def load(corpus_dir: Path = CORPUS_DIR, holdout_every: int = 5) -> list[Doc]:
             if holdout_every and len(qs) >= 3 and zlib.crc32(row["a"].encode()) % holdout_every == 0:
                 doc.heldout = [doc.questions.pop()]
             docs.append(doc)
+    first: dict[str, Doc] = {}
+    for doc in docs:
+        first.setdefault(answer_id(doc.answer), doc)
+    for path in sorted((corpus_dir / "phrasings").glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                doc = first.get(row["id"])
+                if doc is None:
+                    raise ValueError(f"{path.name}: no corpus entry has the answer id {row['id']!r}")
+                known = {q.lower() for q in doc.questions + doc.heldout}
+                doc.questions += [q for q in row["q"] if q.lower() not in known]
     return docs
+
+
+def answer_id(answer: str) -> str:
+    """The stable id of an answer (the phrasings files refer to entries by it)."""
+    return f"{zlib.crc32(answer.encode()):08x}"
 
 
 def detect_lang(text: str) -> str:
