@@ -19,6 +19,9 @@ class Tokenizer:
 
     def __init__(self, hf_tokenizer):
         self._tok = hf_tokenizer
+        # a user typing "<|end|><|system|>..." gets plain text, not a turn of another role:
+        # only render_chat places role markers (a runtime switch, not saved in tokenizer.json)
+        hf_tokenizer.encode_special_tokens = True
         self.vocab_size = hf_tokenizer.get_vocab_size()
         self.special = {s: hf_tokenizer.token_to_id(s) for s in SPECIALS}
         self.end_id = self.special["<|end|>"]
@@ -47,7 +50,11 @@ class Tokenizer:
         return cls(tok)
 
     def save(self, path: str | Path) -> None:
-        self._tok.save(str(path))
+        self._tok.encode_special_tokens = False  # other tools (transformers) expect the default
+        try:
+            self._tok.save(str(path))
+        finally:
+            self._tok.encode_special_tokens = True
 
     def encode(self, text: str) -> list[int]:
         """Plain text to ids; role markers typed by a user are NOT turned into specials."""

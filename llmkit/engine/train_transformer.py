@@ -34,7 +34,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from . import corpus
+from . import corpus, guide
 from .hf_export import export
 from .tokenizer import Tokenizer
 from .transformer import DATA_DIR, read_safetensors
@@ -154,6 +154,7 @@ class Transformer(nn.Module):
         self.register_buffer("cos", ang.cos().float(), persistent=False)
         self.register_buffer("sin", ang.sin().float(), persistent=False)
         self.embed_head = nn.Linear(2 * d, embed_dim)
+        self.answer_head = None  # training only: which answer the <|assistant|> state points at
 
     def hidden(self, ids):
         T = ids.shape[1]
@@ -218,6 +219,9 @@ class Data:
         self.rng = random.Random(seed)
         self.sp = {k: tok.special[k] for k in ("<|system|>", "<|user|>", "<|assistant|>", "<|end|>", "<|pad|>")}
         self.answers = [tok.encode(d.answer) for d in docs]
+        first_of = {}
+        self.answer_class = [first_of.setdefault(d.answer, len(first_of)) for d in docs]  # same answer, same class
+        self.n_classes = len(first_of)
         self.pairs = [(i, q) for i, d in enumerate(docs) for q in d.questions]
         self._enc: dict[str, list[int]] = {}
 
@@ -262,9 +266,9 @@ class Data:
             text = text.lower()
         return self.rng.choice(FRAMES.get(d.lang, FRAMES["en"])).format(text)
 
-    def conversation(self, pairs) -> tuple[list[int], list[int]]:
+    def conversation(self, pairs) -> tuple[list[int], list[int], list[tuple[int, int]]]:
         sp = self.sp
-        ids, mask = [], []
+        ids, mask, decisions = [], [], []
         lang = self.docs[pairs[0][0]].lang
         if self.rng.random() < 0.3:
             s = self.enc(self.rng.choice(SYSTEM_PROMPTS.get(lang, SYSTEM_PROMPTS["en"])))
@@ -274,11 +278,12 @@ class Data:
             qi = self.enc(self.noisy(q))
             ids += [sp["<|user|>"], *qi, sp["<|end|>"], sp["<|assistant|>"]]
             mask += [0] + [self.prompt_weight] * len(qi) + [0, 0]
+            decisions.append((len(ids) - 1, self.answer_class[doc]))  # where the answer is decided
             a = self.answers[doc] + [sp["<|end|>"]]
             ids += a
             span = min(self.first_span, len(a))  # the first answer tokens decide which answer it is
             mask += [self.first_weight] * span + [1] * (len(a) - span)
-        return ids, mask
+        return ids, mask, decisions
 
     def epoch_rows(self) -> tuple[np.ndarray, np.ndarray]:
         """One pass over every pair, grouped into conversations of 1-6 turns, packed into
@@ -292,20 +297,24 @@ class Data:
             i += k
         self.rng.shuffle(convs)
         L = self.block + 1
-        rows, masks = [], []
-        cur, cm = [], []
-        for ids, m in convs:
+        rows, masks, decs = [], [], []
+        cur, cm, cd = [], [], []
+        for ids, m, dec in convs:
             ids, m = ids[:L], m[:L]
             if len(cur) + len(ids) > L:
                 rows.append(cur + [self.sp["<|pad|>"]] * (L - len(cur)))
                 masks.append(cm + [0] * (L - len(cm)))
-                cur, cm = [], []
+                decs.append(cd)
+                cur, cm, cd = [], [], []
+            cd = cd + [(len(cur) + p, c) for p, c in dec if p < len(ids) - 1]
             cur, cm = cur + ids, cm + m
         if cur:
             rows.append(cur + [self.sp["<|pad|>"]] * (L - len(cur)))
             masks.append(cm + [0] * (L - len(cm)))
+            decs.append(cd)
         order = list(range(len(rows)))
         self.rng.shuffle(order)
+        self.decisions = [decs[i] for i in order]  # per row: (position, answer class)
         return np.array(rows, dtype=np.int64)[order], np.array(masks, dtype=np.float32)[order]
 
     def contrastive_batch(self, n: int, max_len: int = 32):
@@ -404,6 +413,12 @@ def train(args) -> dict:
         model.load_state_dict({**start.state_dict(), "embed_head.weight": torch.from_numpy(e["weight"].astype(np.float32).T),
                                "embed_head.bias": torch.from_numpy(e["bias"].astype(np.float32))}, strict=False)
     n_params = sum(p.numel() for n, p in model.named_parameters() if not n.startswith("embed_head"))
+    data_classes = None
+    if args.answer_loss > 0:
+        data_classes = len({d.answer for d in docs})
+        model.answer_head = nn.Linear(args.d_model, data_classes)
+        nn.init.normal_(model.answer_head.weight, std=0.02)
+        nn.init.zeros_(model.answer_head.bias)
     data = Data(tok, docs, args.block, args.seed, args.first_weight, args.first_span, args.prompt_weight, args.synthetic)
     held = data.heldout()
 
@@ -423,7 +438,7 @@ def train(args) -> dict:
     curve, window = [], []
     tokens_seen = 0
     print(f"params {n_params / 1e6:.2f}M, pairs {len(data.pairs)}, held-out {len(held)}", flush=True)
-    for step in range(args.steps):
+    for step in range(0 if args.embed_only else args.steps):
         if rows is None or pos + args.batch > len(rows):
             rows, masks = data.epoch_rows()
             pos, epochs = 0, epochs + 1
@@ -442,6 +457,12 @@ def train(args) -> dict:
             nll = F.cross_entropy(logits.float(), x[:, 1:].reshape(-1)[sel], reduction="none")
             loss = (nll * wts[sel]).sum() / wts[sel].sum()
             lm = nll.detach().mean()
+            if args.answer_loss > 0:
+                # auxiliary: the <|assistant|> state must say which answer comes (a classifier over answers)
+                rr = [(r, p, c) for r, dec in enumerate(data.decisions[pos - args.batch:pos]) for p, c in dec]
+                if rr:
+                    r_i, p_i, c_i = (torch.tensor(v) for v in zip(*rr))
+                    loss = loss + args.answer_loss * F.cross_entropy(model.answer_head(h[r_i, p_i].float()), c_i)
             if args.contrastive > 0 and step % args.contrastive_every == 0:
                 (ai, av), (pi, pv) = data.contrastive_batch(args.contrastive_batch)
                 za, zp = model.embed(ai, av), model.embed(pi, pv)
@@ -474,22 +495,10 @@ def train(args) -> dict:
 
     model.eval()
     out = Path(args.out)
-    weights = {k: v.detach().float().numpy() for k, v in model.state_dict().items()}
-    head_w = weights.pop("embed_head.weight").T  # (2d, D)
-    head_b = weights.pop("embed_head.bias")
-    # rotate the embedding head so its leading components carry the most variance
-    # (cosines are unchanged at full size; `dimensions=k` then keeps the best k)
-    with torch.no_grad():
-        sample = [data.enc(t)[:64] or [tok.end_id] for t in texts[:: max(1, len(texts) // 2000)]]
-        pooled = []
-        for b in range(0, len(sample), 64):
-            ids, valid = _pad(sample[b:b + 64], tok.pad_id)
-            mid, last = model.hidden(ids)
-            mm = valid.unsqueeze(-1).float()
-            pooled.append((torch.cat([(mid * mm).sum(1), (last * mm).sum(1)], -1) / mm.sum(1)).numpy())
-        z = np.concatenate(pooled) @ head_w + head_b
-        _, _, vt = np.linalg.svd(z, full_matrices=False)
-    rot = vt.T
+    weights = {k: v.detach().float().numpy() for k, v in model.state_dict().items()
+               if not k.startswith(("answer_head", "embed_head"))}
+    t1 = time.perf_counter()
+    head_w, head_b, emb_figures = fit_embed_head(model, data, args.seed, args.embed_steps)
     info = {
         "architecture": "Llama-style decoder (RMSNorm, rotary positions, SwiGLU, tied embeddings)",
         "config": cfg, "parameters": int(n_params), "embed_head_parameters": int(head_w.size + head_b.size),
@@ -498,11 +507,77 @@ def train(args) -> dict:
         "torch": torch.__version__, "epochs": epochs, "tokens_seen": tokens_seen,
         "minutes": round((time.perf_counter() - t0) / 60, 2),
         "cpu_minutes": round((time.process_time() - c0) / 60, 2),
+        "embed_head": {**emb_figures, "minutes": round((time.perf_counter() - t1) / 60, 2)},
         "final": curve[-1] if curve else {}, "curve": curve,
     }
-    export(out, weights, cfg, tok, embed={"weight": (head_w @ rot).astype(np.float16),
-                                          "bias": (head_b @ rot).astype(np.float16)}, info=info)
+    if args.embed_only and args.init and (Path(args.init) / "info.json").exists():
+        before = json.loads((Path(args.init) / "info.json").read_text())  # the LM's own training figures
+        info = {**before, "embed_head": info["embed_head"], "embed_head_parameters": info["embed_head_parameters"],
+                "embed_head_refit": info["train_args"]}
+    export(out, weights, cfg, tok, embed={"weight": head_w.astype(np.float16), "bias": head_b.astype(np.float16)},
+           info=info)
+    guide.build(out)  # the retrieval index the engine's retrieval-augmented decoding uses
     return info
+
+
+def _pooled(model: Transformer, seqs: list[list[int]], pad: int) -> np.ndarray:
+    """Mean over the tokens of [middle layer, last layer] hidden states, (N, 2d): the head's input."""
+    out = []
+    with torch.no_grad():
+        for b in range(0, len(seqs), 64):
+            ids, valid = _pad(seqs[b:b + 64], pad)
+            mid, last = model.hidden(ids)
+            m = valid.unsqueeze(-1).float()
+            out.append((torch.cat([(mid.float() * m).sum(1), (last.float() * m).sum(1)], -1) / m.sum(1)).numpy())
+    return np.concatenate(out)
+
+
+def fit_embed_head(model: Transformer, data: Data, seed: int, steps: int = 1500, batch: int = 256,
+                   tau: float = 0.05, dim: int = 512) -> tuple[np.ndarray, np.ndarray, dict]:
+    """The embedding head, fitted on the frozen network: a linear map of the standardised pooled
+    hidden states trained with a contrastive loss (InfoNCE) so that texts of one corpus entry
+    (its phrasings, its answer, made-up questions from its answer) land together. Returned as
+    (weight (2d, dim), bias (dim)) with the standardisation folded in and the output rotated so
+    its leading components carry the most variance (`dimensions=k` keeps the best k)."""
+    rng = random.Random(seed + 1)
+    saved, data.rng = data.rng, rng  # made-up questions from a stream of their own
+    items = []
+    for i, d in enumerate(data.docs):
+        items += [(i, q) for q in d.questions] + [(i, d.answer)] + [(i, data.synthetic(i)) for _ in range(2)]
+    data.rng = saved
+    x = _pooled(model, [data.enc(t)[:64] or [data.tok.end_id] for _, t in items], data.tok.pad_id)
+    mu, sd = x.mean(0), x.std(0) + 1e-6
+    xn = torch.from_numpy((x - mu) / sd)
+    by_doc: dict[int, list[int]] = {}
+    for k, (i, _) in enumerate(items):
+        by_doc.setdefault(i, []).append(k)
+    multi = sorted(i for i in by_doc if len(by_doc[i]) >= 2)
+    torch.manual_seed(seed + 1)
+    head = nn.Linear(x.shape[1], dim)
+    with torch.no_grad():
+        head.weight.copy_(torch.eye(dim, x.shape[1]))
+        head.bias.zero_()
+    opt = torch.optim.Adam(head.parameters(), lr=1e-3)
+    n = min(batch, len(multi))
+    losses = []
+    for _ in range(steps):
+        a, p = zip(*[rng.sample(by_doc[i], 2) for i in rng.sample(multi, n)])
+        za, zp = F.normalize(head(xn[list(a)]), dim=-1), F.normalize(head(xn[list(p)]), dim=-1)
+        sim = za @ zp.T / tau
+        target = torch.arange(n)
+        loss = 0.5 * (F.cross_entropy(sim, target) + F.cross_entropy(sim.T, target))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    w = head.weight.detach().numpy().astype(np.float64)  # (dim, 2d)
+    b = head.bias.detach().numpy().astype(np.float64)
+    weight = (w / sd).T  # x @ weight + bias == head((x - mu) / sd)
+    bias = b - (mu / sd) @ w.T
+    z = x @ weight + bias
+    _, _, vt = np.linalg.svd(z, full_matrices=False)
+    rot = vt.T
+    return weight @ rot, bias @ rot, {"texts": len(items), "steps": steps, "final_loss": round(float(np.mean(losses[-50:])), 4)}
 
 
 def parse(argv=None):
@@ -518,7 +593,7 @@ def parse(argv=None):
     p.add_argument("--ffn", type=int, default=704)
     p.add_argument("--block", type=int, default=1024, help="training row length = the context length")
     p.add_argument("--batch", type=int, default=8)
-    p.add_argument("--steps", type=int, default=2000)
+    p.add_argument("--steps", type=int, default=1100)
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--min-lr-frac", type=float, default=0.05)
     p.add_argument("--warmup", type=int, default=100)
@@ -530,10 +605,14 @@ def parse(argv=None):
                    help="weight of the loss aligning the <|assistant|> state across phrasings (0 = off)")
     p.add_argument("--contrastive-every", type=int, default=2, help="add the paraphrase loss every N steps")
     p.add_argument("--tau", type=float, default=0.05)
-    p.add_argument("--first-weight", type=float, default=1.0, help="loss weight of the first answer tokens")
-    p.add_argument("--first-span", type=int, default=0, help="how many first answer tokens get --first-weight")
-    p.add_argument("--prompt-weight", type=float, default=0.0, help="loss weight of the user's question tokens")
-    p.add_argument("--synthetic", type=int, default=0, help="made-up questions per entry and epoch, from the answer's words")
+    p.add_argument("--first-weight", type=float, default=3.0, help="loss weight of the first answer tokens")
+    p.add_argument("--first-span", type=int, default=3, help="how many first answer tokens get --first-weight")
+    p.add_argument("--prompt-weight", type=float, default=0.1, help="loss weight of the user's question tokens")
+    p.add_argument("--synthetic", type=int, default=2, help="made-up questions per entry and epoch, from the answer's words")
+    p.add_argument("--answer-loss", type=float, default=0.5,
+                   help="weight of an auxiliary classifier of the answer from the <|assistant|> state (training only)")
+    p.add_argument("--embed-steps", type=int, default=1500, help="steps fitting the embedding head")
+    p.add_argument("--embed-only", action="store_true", help="with --init: only refit the embedding head")
     p.add_argument("--init", type=Path, default=None, help="start from this exported model instead of random")
     p.add_argument("--eval-every", type=int, default=100)
     p.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=True, help="bfloat16 autocast (CPU)")

@@ -13,6 +13,11 @@ on the first call, then one token per step) and returns the softmax of the last 
 Every generation owns its KV cache, so interleaved streams never mix. A token that would
 repeat a 6-gram already generated is blocked (no degenerate loops).
 
+Answers are retrieval-augmented by default (`guide.py`): the question's nearest corpus
+entries are reranked by the network and their answers mixed into each step's
+distribution. `TransformerEngine(retrieval=False)` (or LLMKIT_V2_RETRIEVAL=0) is the
+bare network, exactly what the Hugging Face export computes.
+
 Embeddings are the model's own: mean-pooled hidden states (a middle layer and the last
 one) through a small linear head trained contrastively on paraphrases, rotated so that
 the leading components carry the most variance (`dimensions=k` keeps the first k).
@@ -21,6 +26,7 @@ the leading components carry the most variance (`dimensions=k` keeps the first k
 from __future__ import annotations
 
 import json
+import os
 import struct
 import threading
 from pathlib import Path
@@ -28,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from .base import EngineInputError, Generation, SamplingParams
+from .guide import Guide
 from .sampling import decode
 from .tokenizer import Tokenizer
 
@@ -166,6 +173,15 @@ class KVCache:
         if n > self.cap:
             self._grow(n)
 
+    def fork(self, extra: int = 64) -> "KVCache":
+        """A copy to try a continuation on without disturbing this one."""
+        c = KVCache(self.w, self.n + extra)
+        for i in range(self.w.n_layers):
+            c.k[i][:, :self.n] = self.k[i][:, :self.n]
+            c.v[i][:, :self.n] = self.v[i][:, :self.n]
+        c.n, c.ids = self.n, list(self.ids)
+        return c
+
 
 def forward(w: Weights, ids: list[int], cache: KVCache | None = None, want: str = "last") -> np.ndarray:
     """Run the new tokens `ids` after what `cache` holds (or from scratch without a cache).
@@ -229,6 +245,20 @@ def forward(w: Weights, ids: list[int], cache: KVCache | None = None, want: str 
     return w.head @ x[-1]
 
 
+_blas = None
+
+
+def one_blas_thread():
+    """Run the network with one BLAS thread: its matrices are small, and with OpenBLAS's
+    default (a thread per core) a busy machine makes each step 10-100x slower."""
+    global _blas
+    if _blas is None:
+        from threadpoolctl import ThreadpoolController
+
+        _blas = ThreadpoolController()
+    return _blas.limit(limits=1, user_api="blas")
+
+
 def softmax(logits: np.ndarray) -> np.ndarray:
     z = logits.astype(np.float64)
     z = np.exp(z - z.max())
@@ -238,7 +268,7 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 class TransformerEngine:
     name = "llmkit-transformer-v2"
 
-    def __init__(self, data_dir: Path = DATA_DIR):
+    def __init__(self, data_dir: Path = DATA_DIR, retrieval: bool | None = None):
         hf = data_dir / "hf"
         self.w = Weights(hf)
         self.tok = Tokenizer.load(hf / "tokenizer.json")
@@ -250,6 +280,12 @@ class TransformerEngine:
         self.max_dim = self.emb_w.shape[1]
         self.parameters = self.w.n_params + int(self.emb_w.size + self.emb_b.size)
         self.files = [hf / "config.json", hf / "model.safetensors", hf / "tokenizer.json", data_dir / "embed.npz"]
+        if retrieval is None:
+            retrieval = os.environ.get("LLMKIT_V2_RETRIEVAL", "1") != "0"
+        index = data_dir / "retrieval.npz"
+        self.guide = Guide.load(index, self.tok) if retrieval and index.exists() else None
+        if index.exists():
+            self.files.append(index)
 
     # -- interface -------------------------------------------------------------------
     def count_tokens(self, text: str) -> int:
@@ -272,22 +308,44 @@ class TransformerEngine:
                 param="messages", code="context_length_exceeded")
         room = self.context_length - len(prompt)
         want = room if params.max_tokens is None else min(room, max(params.max_tokens, 0))
-        return decode(self.tok, prompt, self.stepper(capacity=len(prompt) + min(want, 256) + 1),
+        return decode(self.tok, prompt, self.stepper(capacity=len(prompt) + min(want, 256) + 1,
+                                                     query=question(messages)),
                       params, self.context_length, penalize=no_repeat(NO_REPEAT_NGRAM))
 
-    def stepper(self, capacity: int = 256):
-        """A `next_probs(ids)` with its own KV cache: feeds only the ids it has not seen."""
+    def stepper(self, capacity: int = 256, query: str | None = None):
+        """A `next_probs(ids)` with its own KV cache: feeds only the ids it has not seen.
+        With a `query` and retrieval on, the first call (the prompt) also retrieves and
+        reranks candidate answers, and every call mixes them in (`guide.py`)."""
         cache = KVCache(self.w, capacity)
+        guide = self.guide if query else None
+        weights: list[tuple[int, float]] | None = None
+        start = 0
 
         def next_probs(ids: list[int]) -> np.ndarray:
-            nonlocal cache
+            nonlocal cache, weights, start
             n = cache.n
             if len(ids) <= n or cache.ids != ids[:n]:  # not an extension of what we ran: start over
                 cache = KVCache(self.w, len(ids) + 64)
-                n = 0
-            return softmax(forward(self.w, ids[n:], cache))
+                n, weights = 0, None
+            with one_blas_thread():
+                p = softmax(forward(self.w, ids[n:], cache))
+                if guide is None:
+                    return p
+                if weights is None:  # the prompt: retrieve and rerank once
+                    start = len(ids)
+                    cands = guide.candidates(query)
+                    weights = guide.weigh(cands, np.log(np.maximum(p, 1e-30)),
+                                          lambda a: self._loglik(cache, a)) if cands else []
+            return guide.mix(p, guide.copy_probs(weights, ids[start:])) if weights else p
 
         return next_probs
+
+    def _loglik(self, cache: KVCache, ids: list[int]) -> float:
+        """log p(ids[1:] | what `cache` holds, ids[0]), on a fork of the cache."""
+        logits = forward(self.w, ids[:-1], cache.fork(len(ids)), want="logits").astype(np.float64)
+        logits -= logits.max(axis=1, keepdims=True)
+        logp = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+        return float(sum(logp[i, t] for i, t in enumerate(ids[1:])))
 
     def embed(self, texts: list[str], dimensions: int | None = None) -> np.ndarray:
         k = dimensions or self.max_dim
@@ -309,6 +367,15 @@ class TransformerEngine:
     def logits(self, ids: list[int]) -> np.ndarray:
         """Logits at every position of `ids` (T, V), one pass without a cache."""
         return forward(self.w, ids, None, want="logits")
+
+
+def question(messages: list[dict]) -> str:
+    """What retrieval looks up: the last user turn (the network reads the whole conversation)."""
+    def text(m):
+        c = m.get("content") or ""
+        return c if isinstance(c, str) else " ".join(p.get("text", "") for p in c if isinstance(p, dict))
+    users = [text(m) for m in messages if m.get("role") == "user"]
+    return users[-1] if users else ""
 
 
 def no_repeat(n: int):
