@@ -55,8 +55,11 @@ class Guide:
         z["answers"] = np.frombuffer(json.dumps(answers, ensure_ascii=False).encode(), dtype=np.uint8)
         np.savez_compressed(path, **z)
 
-    def candidates(self, query: str) -> list[tuple[int, float]]:
-        return [(e, s) for e, s in self.index.top(query, LEXICAL_TOP) if s >= MIN_SCORE]
+    def candidates(self, query: str | list[str]) -> list[tuple[int, float]]:
+        """The best entries for the query (for several queries: the one matching best)."""
+        tops = [self.index.top(q, LEXICAL_TOP) for q in ([query] if isinstance(query, str) else query)]
+        best = max(tops, key=lambda t: t[0][1] if t else -1.0, default=[])
+        return [(e, s) for e, s in best if s >= MIN_SCORE]
 
     def weigh(self, cands: list[tuple[int, float]], first_logp: np.ndarray, score_rest) -> list[tuple[int, float]]:
         """Candidates' weights: lexical score and the network's log-likelihood of each answer's

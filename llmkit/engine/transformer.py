@@ -312,7 +312,7 @@ class TransformerEngine:
                                                      query=question(messages)),
                       params, self.context_length, penalize=no_repeat(NO_REPEAT_NGRAM))
 
-    def stepper(self, capacity: int = 256, query: str | None = None):
+    def stepper(self, capacity: int = 256, query: str | list[str] | None = None):
         """A `next_probs(ids)` with its own KV cache: feeds only the ids it has not seen.
         With a `query` and retrieval on, the first call (the prompt) also retrieves and
         reranks candidate answers, and every call mixes them in (`guide.py`)."""
@@ -369,13 +369,18 @@ class TransformerEngine:
         return forward(self.w, ids, None, want="logits")
 
 
-def question(messages: list[dict]) -> str:
-    """What retrieval looks up: the last user turn (the network reads the whole conversation)."""
+def question(messages: list[dict]) -> list[str]:
+    """What retrieval looks up: the last user turn, and for a short follow-up ("tell me
+    more", "why?") also the turn before it with it; the better match wins (`Guide.candidates`)."""
     def text(m):
         c = m.get("content") or ""
         return c if isinstance(c, str) else " ".join(p.get("text", "") for p in c if isinstance(p, dict))
     users = [text(m) for m in messages if m.get("role") == "user"]
-    return users[-1] if users else ""
+    if not users:
+        return []
+    if len(users) > 1 and len(users[-1].split()) < 4:
+        return [users[-1], f"{users[-2]} {users[-1]}"]
+    return [users[-1]]
 
 
 def no_repeat(n: int):
