@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: course test setup train notebooks bench clean
+.PHONY: course test setup train train-v2 notebooks bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("llmkit needs Python 3.10+") if sys.version_info < (3, 10) else None'
@@ -25,8 +25,12 @@ test: $(STAMP)  ## set up, then the whole test suite (package, SDKs, CLI, notebo
 	LLMKIT_OFFLINE=1 $(BIN)/python -m pytest tests
 	LLMKIT_OFFLINE=1 $(BIN)/python -m pytest -p no:cacheprovider --nbval --nbval-sanitize-with notebooks/sanitize.cfg notebooks
 
-train: $(STAMP)  ## retrain the offline model from llmkit/engine/corpus/
+train: $(STAMP)  ## retrain offline model v1 (the n-gram model, seconds) from llmkit/engine/corpus/
 	$(BIN)/llmkit train
+
+train-v2: $(STAMP)  ## retrain offline model v2 (the transformer; installs torch, about an hour on 2 cores)
+	$(BIN)/python -m pip install --quiet -e '.[train]'
+	$(BIN)/llmkit train transformer-v2
 
 notebooks: $(STAMP)  ## regenerate exercises/ from solutions/, re-execute the lesson notebooks offline and store their outputs
 	$(BIN)/python tools/make_exercises.py

@@ -1,6 +1,6 @@
 """Answer quality and held-out perplexity of the offline models, side by side.
 
-    python bench/quality.py                       # v1 and v2 on every held-out phrasing
+    python bench/quality.py                       # v1, v2 and v2's bare network on every held-out phrasing
     python bench/quality.py --show 5              # also print a few answers
     python bench/quality.py --engines transformer-v2 --limit 50
 
@@ -151,6 +151,10 @@ def load_engines(names: list[str], retrain_v1: str, v2_data: Path | None = None)
 
     out = {}
     for name in names:
+        if name == "transformer-v2-bare":  # the network alone, without retrieval-augmented decoding
+            module = importlib.import_module(ENGINES["transformer-v2"])
+            out[name] = (module.TransformerEngine(v2_data or module.DATA_DIR, retrieval=False), module)
+            continue
         module = importlib.import_module(ENGINES[name])
         if name == "transformer-v2" and v2_data:
             out[name] = (module.TransformerEngine(v2_data), module)
@@ -192,7 +196,8 @@ def table(rows: list[tuple], header: tuple) -> str:
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--engines", default="ngram-v1,transformer-v2")
+    p.add_argument("--engines", default="ngram-v1,transformer-v2,transformer-v2-bare",
+                   help="transformer-v2-bare: v2's network without retrieval-augmented decoding")
     p.add_argument("--limit", type=int, default=0, help="only the first N held-out questions")
     p.add_argument("--max-tokens", type=int, default=200)
     p.add_argument("--show", type=int, default=0, help="print N example answers per engine")

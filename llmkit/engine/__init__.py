@@ -12,7 +12,7 @@ from .base import Engine, EngineInputError, Generation, SamplingParams, Token
 
 ENGINES = {"ngram-v1": "llmkit.engine.ngram",
            "transformer-v2": "llmkit.engine.transformer"}
-DEFAULT = "ngram-v1"
+DEFAULT = "transformer-v2"
 
 
 def get_engine(name: str | None = None) -> Engine:

@@ -63,12 +63,14 @@ class Guide:
 
     def weigh(self, cands: list[tuple[int, float]], first_logp: np.ndarray, score_rest) -> list[tuple[int, float]]:
         """Candidates' weights: lexical score and the network's log-likelihood of each answer's
-        first tokens (`first_logp`: log-probs after the prompt; `score_rest(ids)`: the log-probs
-        of ids[1:] given the prompt and ids[0])."""
+        first tokens (`first_logp`: log-probs after the prompt; `score_rest(seqs)`: for each
+        sequence, the log-prob of s[1:] given the prompt and s[0])."""
+        firsts = [list(self.answers[e][:RERANK_TOKENS]) for e, _ in cands]
+        rest = score_rest([a for a in firsts if len(a) > 1])
+        rest = iter(rest)
         logits = []
-        for e, s in cands:
-            a = self.answers[e][:RERANK_TOKENS]
-            ll = float(first_logp[a[0]]) + (score_rest(list(a)) if len(a) > 1 else 0.0)
+        for (e, s), a in zip(cands, firsts):
+            ll = float(first_logp[a[0]]) + (next(rest) if len(a) > 1 else 0.0)
             logits.append(s / LEXICAL_TEMPERATURE + ll)
         z = np.exp(np.array(logits) - max(logits))
         z /= z.sum()

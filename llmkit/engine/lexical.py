@@ -91,11 +91,10 @@ class LexicalIndex:
     def scores(self, text: str) -> np.ndarray:
         """Every entry's score for `text` (cosines; about 0 to 1.6)."""
         idx, w = _vector(features(text), self.idf)
-        sim = np.zeros(len(self.row_entry), dtype=np.float64)
-        for b, x in zip(idx, w):
-            lo, hi = self.colptr[b], self.colptr[b + 1]
-            if hi > lo:
-                sim[self.rows[lo:hi]] += x * self.vals[lo:hi]
+        lo, hi = self.colptr[idx].astype(np.int64), self.colptr[idx + 1].astype(np.int64)
+        n = hi - lo  # the query's buckets' posting lists, gathered in one go
+        flat = np.repeat(lo - np.cumsum(n) + n, n) + np.arange(n.sum())
+        sim = np.bincount(self.rows[flat], weights=self.vals[flat] * np.repeat(w, n), minlength=len(self.row_entry))
         best = np.zeros(self.n_entries)
         q = ~self.row_is_answer
         np.maximum.at(best, self.row_entry[q], sim[q])

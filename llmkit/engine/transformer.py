@@ -183,26 +183,29 @@ class KVCache:
         return c
 
 
-def forward(w: Weights, ids: list[int], cache: KVCache | None = None, want: str = "last") -> np.ndarray:
+def forward(w: Weights, ids: list[int], cache: KVCache | None = None, want: str = "last",
+            positions: np.ndarray | None = None, mask: np.ndarray | None = None) -> np.ndarray:
     """Run the new tokens `ids` after what `cache` holds (or from scratch without a cache).
 
     want="last": logits of the last position (V,); "logits": all positions (T, V);
     "hidden": (middle layer, final normed) hidden states, each (T, d), for embeddings.
+    `positions` and `mask` (T, cached + T) replace the usual consecutive positions and
+    causal mask: several continuations of one prompt can then run in one pass (`branches`).
     """
     T = len(ids)
     start = cache.n if cache is not None else 0
-    if start + T > w.n_pos:
+    pos = np.arange(start, start + T) if positions is None else positions
+    if start + T > w.n_pos or pos.max(initial=0) >= w.n_pos:
         raise EngineInputError(f"sequence longer than the model's {w.n_pos} positions", param="messages",
                                code="context_length_exceeded")
     H, KV, hd = w.n_heads, w.n_kv, w.head_dim
     group = H // KV
     x = w.embed[np.asarray(ids, dtype=np.int64)]  # (T, d)
-    cos, sin = w.cos[start:start + T], w.sin[start:start + T]
+    cos, sin = w.cos[pos], w.sin[pos]
     scale = np.float32(1.0 / np.sqrt(hd))
     if cache is not None:
         cache.reserve(start + T)
-    mask = None
-    if T > 1:
+    if mask is None and T > 1:
         mask = np.triu(np.full((T, start + T), -np.inf, dtype=np.float32), k=start + 1)
     mid = None
     for li, L in enumerate(w.layers):
@@ -257,6 +260,23 @@ def one_blas_thread():
 
         _blas = ThreadpoolController()
     return _blas.limit(limits=1, user_api="blas")
+
+
+def branches(w: Weights, cache: KVCache, seqs: list[list[int]]) -> np.ndarray:
+    """Logits (sum of lengths, V) of several continuations of what `cache` holds, in one
+    pass: each sequence sits at the positions right after the cache and attends to the
+    cache and to itself only (a block-diagonal causal mask). The cache is not changed."""
+    n = cache.n
+    lengths = [len(q) for q in seqs]
+    T = sum(lengths)
+    positions = np.concatenate([np.arange(n, n + k) for k in lengths])
+    mask = np.full((T, n + T), -np.inf, dtype=np.float32)
+    mask[:, :n] = 0.0
+    at = 0
+    for k in lengths:
+        mask[at:at + k, n + at:n + at + k] = np.triu(np.full((k, k), -np.inf, dtype=np.float32), k=1)
+        at += k
+    return forward(w, [t for q in seqs for t in q], cache.fork(T), want="logits", positions=positions, mask=mask)
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -335,17 +355,23 @@ class TransformerEngine:
                     start = len(ids)
                     cands = guide.candidates(query)
                     weights = guide.weigh(cands, np.log(np.maximum(p, 1e-30)),
-                                          lambda a: self._loglik(cache, a)) if cands else []
+                                          lambda seqs: self._loglik(cache, seqs)) if cands else []
             return guide.mix(p, guide.copy_probs(weights, ids[start:])) if weights else p
 
         return next_probs
 
-    def _loglik(self, cache: KVCache, ids: list[int]) -> float:
-        """log p(ids[1:] | what `cache` holds, ids[0]), on a fork of the cache."""
-        logits = forward(self.w, ids[:-1], cache.fork(len(ids)), want="logits").astype(np.float64)
+    def _loglik(self, cache: KVCache, seqs: list[list[int]]) -> list[float]:
+        """log p(s[1:] | what `cache` holds, s[0]) for each s, in one pass (`branches`)."""
+        if not seqs:
+            return []
+        logits = branches(self.w, cache, [s[:-1] for s in seqs]).astype(np.float64)
         logits -= logits.max(axis=1, keepdims=True)
         logp = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
-        return float(sum(logp[i, t] for i, t in enumerate(ids[1:])))
+        out, at = [], 0
+        for s in seqs:
+            out.append(float(sum(logp[at + i, t] for i, t in enumerate(s[1:]))))
+            at += len(s) - 1
+        return out
 
     def embed(self, texts: list[str], dimensions: int | None = None) -> np.ndarray:
         k = dimensions or self.max_dim
