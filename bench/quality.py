@@ -20,8 +20,11 @@ distribution each engine samples from at temperature 1 (its `next_probs`, specia
 other than <|end|> masked as in the decode loop; no repetition blocking). Per token and
 per word (exp of total NLL / words), the latter comparable across tokenizers.
 
+transformer-v2 is the engine as served (retrieval-augmented decoding, `engine/guide.py`);
+transformer-v2-bare is its network alone (what the Hugging Face export computes).
+
 v1 (the n-gram model) is evaluated as retrained on the current corpus when its committed
-files are older than the corpus (fewer documents): it is deterministic and takes seconds,
+files are older than the corpus (other document or phrasing counts): it is deterministic and takes a minute or two,
 so the comparison is like for like (same tokenizer, same held-out split).
 """
 

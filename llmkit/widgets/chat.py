@@ -317,7 +317,7 @@ class ChatPanel(W.VBox):
         if self.busy:
             self._set_status("A reply is still streaming: wait for it, or press Stop.")
             return
-        self.input.value = ""
+        self.input.clear()
         self.send(text)
 
     def _entry_widget(self, e: Entry) -> None:

@@ -172,7 +172,7 @@ class ComparePanel(W.VBox):
     def _on_submit(self, text: str) -> None:
         if not (text or "").strip() or self.busy:
             return
-        self.input.value = ""
+        self.input.clear()
         self.send(text)
 
     def _buttons(self) -> None:

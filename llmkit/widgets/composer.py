@@ -44,6 +44,11 @@ function render({ model, el }) {
   });
   model.on("msg:custom", (msg) => {
     if (msg && msg.event === "focus") ta.focus();
+    if (msg && msg.event === "clear") {  // a message, not only value="": a sync can lose the race with typing echoes
+      ta.value = "";
+      model.set("value", "");
+      model.save_changes();
+    }
     if (msg && msg.event === "download") {
       const bytes = Uint8Array.from(atob(msg.data), (c) => c.charCodeAt(0));
       const url = URL.createObjectURL(new Blob([bytes], { type: msg.mime }));
@@ -85,6 +90,11 @@ class Composer(anywidget.AnyWidget):
 
     def focus(self) -> None:
         self.send({"event": "focus"})
+
+    def clear(self) -> None:
+        """Empty the box (after a message was taken): in Python and, explicitly, in the browser."""
+        self.value = ""
+        self.send({"event": "clear"})
 
     def download(self, filename: str, content: str, mime: str = "text/plain") -> None:
         """Have the browser save `content` as `filename`."""
