@@ -53,7 +53,9 @@ def _doctor(args) -> int:
         from .engine import get_engine
 
         eng = get_engine()
-        print(f"offline model: {eng.name}, {eng.parameters:,} parameters, context {eng.context_length} tokens")
+        window = getattr(eng, "window", eng.context_length)
+        seen = f" (the network reads the latest {window:,})" if window < eng.context_length else ""
+        print(f"offline model: {eng.name}, {eng.parameters:,} parameters, context {eng.context_length:,} tokens{seen}")
     except Exception as e:  # doctor reports, never crashes
         print(f"offline model: FAILED to load ({type(e).__name__}: {e})")
         return 1

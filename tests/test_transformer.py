@@ -35,7 +35,7 @@ def gen(engine, messages=Q, **kw):
 
 def test_loads_with_its_files_and_sizes(engine):
     assert engine.name == "llmkit-transformer-v2"
-    assert 512 <= engine.context_length <= 2048
+    assert engine.window == 1024 and engine.context_length == 8192
     assert 1_000_000 < engine.parameters < 20_000_000
     assert all(f.exists() for f in engine.files)
     assert sum(f.stat().st_size for f in engine.files) < 30 * 2**20
@@ -113,6 +113,21 @@ def test_json_mode_gives_valid_json(engine):
     text, _ = gen(engine, temperature=0.7, seed=1, json_mode=True, max_tokens=60)
     if text.endswith('"}'):
         assert isinstance(json.loads(text), dict)
+
+
+def test_a_long_conversation_is_read_through_the_networks_window(engine):
+    turns = []
+    for i in range(40):  # ~1,800 tokens: more than the network's 1,024 positions
+        turns += [{"role": "user", "content": f"Question {i}: what is a token, and how are tokens billed?"},
+                  {"role": "assistant", "content": "A token is a piece of text; providers bill input and output tokens."}]
+    msgs = [{"role": "system", "content": "Be brief."}] + turns + [{"role": "user", "content": "What is HTTP?"}]
+    full = engine.tok.render_chat(msgs)
+    assert len(full) > engine.window
+    seen = engine.visible(full)
+    assert len(seen) <= engine.window - 256 and full[-len(seen):] == seen
+    assert seen[0] in (engine.tok.special["<|user|>"], engine.tok.special["<|assistant|>"])  # a whole turn
+    text, g = gen(engine, msgs, temperature=0, max_tokens=40)
+    assert g.prompt_tokens == len(full) and "HTTP" in text
 
 
 def test_context_overflow_is_an_input_error(engine):

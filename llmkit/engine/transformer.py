@@ -39,6 +39,8 @@ from .sampling import decode
 from .tokenizer import Tokenizer
 
 DATA_DIR = Path(__file__).parent / "data" / "transformer-v2"
+CONTEXT = 8192  # the context the APIs advertise and enforce (as v1); the network reads the latest turns (`visible`)
+REPLY_ROOM = 256  # tokens kept free for the reply when a long prompt is cut to the network's window
 HF_DIR = DATA_DIR / "hf"
 NO_REPEAT_NGRAM = 6
 
@@ -293,7 +295,8 @@ class TransformerEngine:
         self.w = Weights(hf)
         self.tok = Tokenizer.load(hf / "tokenizer.json")
         self.vocab = self.w.vocab
-        self.context_length = self.w.n_pos
+        self.window = self.w.n_pos  # positions the network was trained on (1,024)
+        self.context_length = max(CONTEXT, self.window)
         e = np.load(data_dir / "embed.npz")
         self.emb_w = e["weight"].astype(np.float32)  # (2d, D), rotated by PCA
         self.emb_b = e["bias"].astype(np.float32)
@@ -326,11 +329,24 @@ class TransformerEngine:
                 f"This model's maximum context length is {self.context_length} tokens. "
                 f"However, your messages resulted in {len(prompt)} tokens.",
                 param="messages", code="context_length_exceeded")
-        room = self.context_length - len(prompt)
+        seen = self.visible(prompt)
+        room = self.window - len(seen)
         want = room if params.max_tokens is None else min(room, max(params.max_tokens, 0))
-        return decode(self.tok, prompt, self.stepper(capacity=len(prompt) + min(want, 256) + 1,
-                                                     query=question(messages)),
-                      params, self.context_length, penalize=no_repeat(NO_REPEAT_NGRAM))
+        gen = decode(self.tok, seen, self.stepper(capacity=len(seen) + min(want, 256) + 1, query=question(messages)),
+                     params, self.window, penalize=no_repeat(NO_REPEAT_NGRAM))
+        gen.prompt_tokens = len(prompt)  # usage counts the whole prompt, as a provider bills it
+        return gen
+
+    def visible(self, prompt: list[int]) -> list[int]:
+        """What the network reads of a prompt: all of it when it fits its window with room for a
+        reply; else the latest turns that do (cut at a turn boundary, like Ollama's truncation)."""
+        keep = self.window - REPLY_ROOM
+        if len(prompt) + REPLY_ROOM <= self.window:
+            return prompt
+        tail = prompt[-keep:]
+        roles = {self.tok.special[r] for r in ("<|system|>", "<|user|>", "<|assistant|>")}
+        starts = [i for i, t in enumerate(tail[:-1]) if t in roles]  # not the final <|assistant|>
+        return tail[starts[0]:] if starts else tail
 
     def stepper(self, capacity: int = 256, query: str | list[str] | None = None):
         """A `next_probs(ids)` with its own KV cache: feeds only the ids it has not seen.
@@ -384,7 +400,7 @@ class TransformerEngine:
         return out
 
     def pooled_embedding(self, text: str) -> np.ndarray:
-        ids = self.tok.encode(text)[: self.context_length] or [self.tok.end_id]
+        ids = self.tok.encode(text)[: self.window] or [self.tok.end_id]
         mid, last = forward(self.w, ids, None, want="hidden")
         pooled = np.concatenate([mid.mean(axis=0), last.mean(axis=0)])
         return pooled @ self.emb_w + self.emb_b
