@@ -12,6 +12,7 @@ paraphrases the model never saw.
 from __future__ import annotations
 
 import json
+import re
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,9 +69,14 @@ def load(corpus_dir: Path = CORPUS_DIR, holdout_every: int = 5) -> list[Doc]:
                 doc = first.get(row["id"])
                 if doc is None:
                     raise ValueError(f"{path.name}: no corpus entry has the answer id {row['id']!r}")
-                known = {q.lower() for q in doc.questions + doc.heldout}
-                doc.questions += [q for q in row["q"] if q.lower() not in known]
+                known = {_norm(q) for q in doc.questions + doc.heldout}  # never a held-out one again
+                doc.questions += [q for q in row["q"] if _norm(q) not in known]
     return docs
+
+
+def _norm(text: str) -> str:
+    """A phrasing without case and punctuation: "Are you Gemini?" and "are you gemini" are one."""
+    return " ".join(re.findall(r"\w+", text.lower()))
 
 
 def answer_id(answer: str) -> str:

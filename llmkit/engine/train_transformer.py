@@ -593,7 +593,7 @@ def parse(argv=None):
     p.add_argument("--ffn", type=int, default=704)
     p.add_argument("--block", type=int, default=1024, help="training row length = the context length")
     p.add_argument("--batch", type=int, default=8)
-    p.add_argument("--steps", type=int, default=1100)
+    p.add_argument("--steps", type=int, default=1600)
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--min-lr-frac", type=float, default=0.05)
     p.add_argument("--warmup", type=int, default=100)
