@@ -20,8 +20,17 @@ _ESM = r"""
 function render({ model, el }) {
   const ta = document.createElement("textarea");
   ta.className = "llmkit-input";
+  let submitted = null;  // the text last sent with Enter, until the user types again
   const sync = () => {
-    if (ta.value !== model.get("value")) ta.value = model.get("value");
+    const v = model.get("value");
+    if (submitted !== null && v === submitted && ta.value === "") {
+      // a late echo of the text typed before Enter (sent after the submit message when the
+      // kernel was busy) must not bring a sent message back into the emptied box
+      model.set("value", "");
+      model.save_changes();
+    } else if (ta.value !== v) {
+      ta.value = v;
+    }
     ta.placeholder = model.get("placeholder");
     ta.disabled = model.get("disabled");
     ta.rows = model.get("rows");
@@ -31,12 +40,13 @@ function render({ model, el }) {
   model.on("change:placeholder", sync);
   model.on("change:disabled", sync);
   model.on("change:rows", sync);
-  ta.addEventListener("input", () => { model.set("value", ta.value); model.save_changes(); });
+  ta.addEventListener("input", () => { submitted = null; model.set("value", ta.value); model.save_changes(); });
   ta.addEventListener("keydown", (e) => {
     // keep JupyterLab's own shortcuts (Shift+Enter runs the cell, A/B/D D, ...) out of the box
     e.stopPropagation();
     if (e.key === "Enter" && !e.shiftKey && !e.altKey && !e.ctrlKey && !e.metaKey && !e.isComposing) {
       e.preventDefault();
+      submitted = ta.value;
       model.set("value", ta.value);
       model.save_changes();
       model.send({ event: "submit", value: ta.value });
