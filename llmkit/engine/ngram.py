@@ -22,7 +22,7 @@ import numpy as np
 from . import corpus
 from .base import EngineInputError, Generation, SamplingParams
 from .embed import Embedder
-from .sampling import decode
+from .sampling import decode, no_repeat
 from .tokenizer import Tokenizer
 
 ORDER = 4
@@ -151,7 +151,7 @@ class NgramEngine:
             return local.probs(ids, p, LOCAL_DISCOUNT, lowest=2)  # the retrieved answers sit on top
 
         return decode(self.tok, prompt, next_probs, params, self.context_length,
-                      penalize=_no_repeat(ORDER))
+                      penalize=no_repeat(ORDER))
 
     # -- retrieval -------------------------------------------------------------------
     def nearest(self, text: str, k: int = TOP_DOCS) -> list[tuple[int, float]]:
@@ -199,26 +199,6 @@ class NgramEngine:
                     row[seq[i]] = row.get(seq[i], 0.0) + float(weight)
         return _Table({n: {k: (np.fromiter(r.keys(), dtype=np.int64), np.fromiter(r.values(), dtype=np.float64))
                            for k, r in rows[n].items()} for n in rows})
-
-
-def _no_repeat(n: int):
-    """Block a token that would repeat an n-gram already generated (no degenerate loops)."""
-    seen: dict[tuple, set] = {}
-
-    def penalize(probs: np.ndarray, out: list[int]) -> np.ndarray:
-        if len(out) >= n:
-            seen.setdefault(tuple(out[-n:-1]), set()).add(out[-1])
-        banned = seen.get(tuple(out[-(n - 1):])) if len(out) >= n - 1 else None
-        if banned:
-            probs = probs.copy()
-            probs[list(banned)] = 0.0
-            s = probs.sum()
-            if s <= 0:
-                return probs  # everything banned: let the caller's argmax pick something
-            probs /= s
-        return probs
-
-    return penalize
 
 
 _engine = None

@@ -168,3 +168,23 @@ def _extra(gen: Generation, tok: Tokenizer, text: str) -> Token:
     """Text the decode loop adds itself (JSON framing): counted in usage like any output."""
     gen.completion_tokens += len(tok.encode(text))
     return Token(text, -1)
+
+
+def no_repeat(n: int):
+    """Block a token that would repeat an n-gram already generated (no degenerate loops)."""
+    seen: dict[tuple, set] = {}
+
+    def penalize(probs: np.ndarray, out: list[int]) -> np.ndarray:
+        if len(out) >= n:
+            seen.setdefault(tuple(out[-n:-1]), set()).add(out[-1])
+        banned = seen.get(tuple(out[-(n - 1):])) if len(out) >= n - 1 else None
+        if banned:
+            probs = probs.copy()
+            probs[list(banned)] = 0.0
+            s = probs.sum()
+            if s <= 0:
+                return probs  # everything banned: let the caller's argmax pick something
+            probs /= s
+        return probs
+
+    return penalize

@@ -35,7 +35,7 @@ import numpy as np
 
 from .base import EngineInputError, Generation, SamplingParams
 from .guide import Guide
-from .sampling import decode
+from .sampling import decode, no_repeat
 from .tokenizer import Tokenizer
 
 DATA_DIR = Path(__file__).parent / "data" / "transformer-v2"
@@ -423,26 +423,6 @@ def question(messages: list[dict]) -> list[str]:
     if len(users) > 1 and len(users[-1].split()) < 4:
         return [users[-1], f"{users[-2]} {users[-1]}"]
     return [users[-1]]
-
-
-def no_repeat(n: int):
-    """Block a token that would repeat an n-gram already generated (no degenerate loops)."""
-    seen: dict[tuple, set] = {}
-
-    def penalize(probs: np.ndarray, out: list[int]) -> np.ndarray:
-        if len(out) >= n:
-            seen.setdefault(tuple(out[-n:-1]), set()).add(out[-1])
-        banned = seen.get(tuple(out[-(n - 1):])) if len(out) >= n - 1 else None
-        if banned:
-            probs = probs.copy()
-            probs[list(banned)] = 0.0
-            s = probs.sum()
-            if s <= 0:
-                return probs
-            probs /= s
-        return probs
-
-    return penalize
 
 
 _engine = None
