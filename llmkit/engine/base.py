@@ -77,3 +77,18 @@ class Engine(Protocol):
     def generate(self, messages: list[dict], params: SamplingParams) -> Generation: ...
 
     def embed(self, texts: list[str], dimensions: int | None = None) -> np.ndarray: ...
+
+
+class TokenCounting:
+    """The Engine methods every engine with a `tok` (Tokenizer) and `vocab` shares."""
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tok.encode(text))
+
+    def count_chat_tokens(self, messages: list[dict]) -> int:
+        return len(self.tok.render_chat(messages))
+
+    def decode(self, ids: list[int]) -> str:
+        if any(i < 0 or i >= self.vocab for i in ids):
+            raise ValueError(f"token ids must be in 0..{self.vocab - 1}")
+        return self.tok.decode(ids)

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from . import corpus
-from .base import EngineInputError, Generation, SamplingParams
+from .base import EngineInputError, Generation, SamplingParams, TokenCounting
 from .embed import Embedder
 from .sampling import decode, no_repeat
 from .tokenizer import Tokenizer
@@ -100,7 +100,7 @@ class _Table:
         return p
 
 
-class NgramEngine:
+class NgramEngine(TokenCounting):
     name = "llmkit-ngram-v1"
     context_length = 8192
 
@@ -122,17 +122,6 @@ class NgramEngine:
         self.files = [data_dir / "tokenizer.json", data_dir / "model.npz"]
 
     # -- interface -------------------------------------------------------------------
-    def count_tokens(self, text: str) -> int:
-        return len(self.tok.encode(text))
-
-    def count_chat_tokens(self, messages: list[dict]) -> int:
-        return len(self.tok.render_chat(messages))
-
-    def decode(self, ids: list[int]) -> str:
-        if any(i < 0 or i >= self.vocab for i in ids):
-            raise ValueError(f"token ids must be in 0..{self.vocab - 1}")
-        return self.tok.decode(ids)
-
     def embed(self, texts: list[str], dimensions: int | None = None) -> np.ndarray:
         return self.embedder.embed(texts, dimensions)
 

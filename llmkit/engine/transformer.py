@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import EngineInputError, Generation, SamplingParams
+from .base import EngineInputError, Generation, SamplingParams, TokenCounting
 from .guide import Guide
 from .sampling import decode, no_repeat
 from .tokenizer import Tokenizer
@@ -287,7 +287,7 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return z / z.sum()
 
 
-class TransformerEngine:
+class TransformerEngine(TokenCounting):
     name = "llmkit-transformer-v2"
 
     def __init__(self, data_dir: Path = DATA_DIR, retrieval: bool | None = None):
@@ -311,17 +311,6 @@ class TransformerEngine:
             self.files.append(index)
 
     # -- interface -------------------------------------------------------------------
-    def count_tokens(self, text: str) -> int:
-        return len(self.tok.encode(text))
-
-    def count_chat_tokens(self, messages: list[dict]) -> int:
-        return len(self.tok.render_chat(messages))
-
-    def decode(self, ids: list[int]) -> str:
-        if any(i < 0 or i >= self.vocab for i in ids):
-            raise ValueError(f"token ids must be in 0..{self.vocab - 1}")
-        return self.tok.decode(ids)
-
     def generate(self, messages: list[dict], params: SamplingParams) -> Generation:
         prompt = self.tok.render_chat(messages)
         if len(prompt) >= self.context_length:
