@@ -6,7 +6,8 @@
         ...                                              # cleared when the block ends
     llmkit.faults.clear()
 
-Kinds: rate_limit, server_error, overloaded, auth, context_length, timeout, slow, cut.
+Kinds: rate_limit, server_error, overloaded, auth, permission, context_length, too_large,
+timeout, slow, cut.
 Each is rendered in the caller's own protocol, so every SDK raises its own exception.
 Talks to the gateway's /admin/faults endpoint (the one setup() started, or `url`).
 """
@@ -17,7 +18,8 @@ import os
 from contextlib import contextmanager
 from typing import Iterator
 
-KINDS = ("rate_limit", "server_error", "overloaded", "auth", "context_length", "timeout", "slow", "cut")
+KINDS = ("rate_limit", "server_error", "overloaded", "auth", "permission", "context_length", "too_large", "timeout",
+         "slow", "cut")
 
 
 def _client(url: str | None):

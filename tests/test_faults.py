@@ -152,3 +152,32 @@ def test_cut_fault_breaks_the_stream(sdk, gateway, fault):
 
         assert isinstance(err.value, ollama.ResponseError) and "cut" in str(err.value)
     assert call(sdk, gateway, stream=True)  # and the server keeps serving
+
+
+@pytest.mark.parametrize("kind, status", [("permission", 403), ("too_large", 413)])
+@pytest.mark.parametrize("sdk", SDKS)
+def test_permission_and_too_large_faults_raise_the_sdks_own_class(sdk, kind, status, gateway, fault):
+    import anthropic
+    import groq
+    import ollama
+    import openai
+    from google.genai import errors as gerr
+
+    fault(kind, provider=sdk)
+    names = {403: "PermissionDeniedError", 413: "APIStatusError"}
+    cls = {"openai": getattr(openai, names[status]), "groq": getattr(groq, names[status]),
+           "anthropic": anthropic.PermissionDeniedError if status == 403 else anthropic.RequestTooLargeError,
+           "gemini": gerr.ClientError, "ollama": ollama.ResponseError}[sdk]
+    with pytest.raises(cls) as err:
+        call(sdk, gateway)
+    assert (getattr(err.value, "status_code", None) or getattr(err.value, "code", None)) == status
+    assert "injected fault" in str(err.value)
+    assert call(sdk, gateway)
+
+
+def test_a_cut_stream_is_not_logged_as_a_gateway_failure(gateway, fault, caplog):
+    fault("cut", provider="openai", after=3)
+    with caplog.at_level("WARNING", logger="llmkit.server"), pytest.raises(Exception):
+        call("openai", gateway, stream=True)
+    time.sleep(0.2)  # the server thread logs after the client saw the cut
+    assert not [r for r in caplog.records if r.name == "llmkit.server"]

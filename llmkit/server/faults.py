@@ -2,8 +2,9 @@
 in the caller's own protocol so its SDK raises its own exception class.
 
 Kinds: rate_limit (429 + Retry-After), server_error (500), overloaded (503; 529 on the
-Anthropic protocol), auth (401), context_length (400 in each provider's wording),
-timeout (the request hangs past the client's timeout), slow (every chunk delayed),
+Anthropic protocol), auth (401), permission (403: a valid key that may not use this model),
+context_length (400 in each provider's wording), too_large (413: the request body is over
+the size limit), timeout (the request hangs past the client's timeout), slow (every chunk delayed),
 cut (the response stops mid-way: a broken stream; on Ollama an error line).
 
 Only model requests (POST outside /admin) consume faults; listing models or /health
@@ -24,7 +25,8 @@ from fastapi import APIRouter, Request
 from .errors import APIError, render
 from .validate import field as get, json_body
 
-KINDS = ("rate_limit", "server_error", "overloaded", "auth", "context_length", "timeout", "slow", "cut")
+KINDS = ("rate_limit", "server_error", "overloaded", "auth", "permission", "context_length", "too_large", "timeout",
+         "slow", "cut")
 PROVIDERS = ("openai", "anthropic", "gemini", "groq", "ollama", "course")
 
 
@@ -83,6 +85,7 @@ class _QuietCuts(logging.Filter):
 
 
 logging.getLogger("uvicorn.error").addFilter(_QuietCuts())
+logging.getLogger("llmkit.server").addFilter(_QuietCuts())  # a cut stream is on purpose, not a gateway failure
 
 
 def provider_of(path: str, protocol: str) -> str:
@@ -114,6 +117,16 @@ def error_for(fault: Fault, protocol: str, retry_after_default: float) -> APIErr
                "anthropic": "invalid x-api-key"}.get(protocol, "Incorrect API key provided.")
         return APIError(401, f"{msg} (injected fault)", code="invalid_api_key",
                         type="authentication_error" if protocol == "anthropic" else None)
+    if k == "permission":
+        msg = {"anthropic": "Your API key does not have permission to use the specified resource.",
+               "gemini": "The caller does not have permission.",
+               }.get(protocol, "You do not have access to this model. Ask your organization's owner for access.")
+        return APIError(403, f"{msg} (injected fault)", param="model", code="model_not_allowed")
+    if k == "too_large":
+        msg = {"anthropic": "Request exceeds the maximum allowed number of bytes.",
+               "gemini": "Request payload size exceeds the limit: 20971520 bytes.",
+               }.get(protocol, "Request body too large: the maximum is 20971520 bytes.")
+        return APIError(413, f"{msg} (injected fault)", code="request_too_large")
     if k == "context_length":
         msg = {"openai": "This model's maximum context length is 128000 tokens. However, your messages resulted "
                          "in 131072 tokens. Please reduce the length of the messages.",
