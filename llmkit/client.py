@@ -133,7 +133,7 @@ class _Call:
     def reserve(self, target: Target, offline: bool) -> float | None:
         """Check the budget before anything is sent; the amount reserved (None: no budget)."""
         budget = usage.current_budget()
-        if budget is None or offline:
+        if budget is None or not budget.counts(offline):
             return None
         from .tokens import count_tokens
 
@@ -155,7 +155,7 @@ class _Call:
         budget = usage.current_budget()
         if budget is None:
             return
-        if offline:
+        if not budget.counts(offline):
             budget.note_offline(actual)
         elif reserved is not None:
             budget.settle(reserved, actual)

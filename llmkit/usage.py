@@ -4,8 +4,11 @@
 Prices come from the catalog only (per 1M tokens, as read on `catalog.prices_as_of()`);
 a model without a price has cost None, never a guess. Ollama runs locally: 0.
 Offline calls (answered by the llmkit gateway) show what they *would* cost at the
-requested model's list price, but spend nothing: the ledger keeps them apart and the
-budget counts them as 0.
+requested model's list price (the catalog entry of the name asked for: offline "gpt-4o"
+is priced as gpt-4o), but spend nothing: the ledger keeps them apart. A budget counts
+them at that list price by default, so `budget(usd=...)` refuses a call offline exactly
+as it would with a key (a learner without keys sees the refusal too);
+`budget(usd=..., offline=False)` counts them as $0.
 """
 
 from __future__ import annotations
@@ -192,18 +195,27 @@ def ledger() -> Ledger:
 # ---- the budget ----------------------------------------------------------------------
 
 class Budget:
-    """A spending cap for live calls from the moment it is set. A call is refused before it
-    is sent when spent + reserved + its worst-case estimate would pass the limit;
-    concurrent calls reserve their estimate, so a batch cannot overshoot either."""
+    """A spending cap from the moment it is set. A call is refused before it is sent when
+    spent + reserved + its worst-case estimate would pass the limit; concurrent calls
+    reserve their estimate, so a batch cannot overshoot either.
 
-    def __init__(self, usd: float) -> None:
+    `offline=True` (the default): offline calls count at the list price of the model asked
+    for, as if they were live, so the budget behaves the same with or without keys.
+    `offline=False`: only live calls count; offline ones are noted in `would_cost`."""
+
+    def __init__(self, usd: float, offline: bool = True) -> None:
         if usd < 0:
             raise ValueError("a budget is a non-negative amount of USD")
         self.limit = float(usd)
+        self.offline = bool(offline)  # whether offline calls count at list price
         self.spent = 0.0
         self.reserved = 0.0
-        self.would_cost = 0.0  # offline calls: their list price, not counted
+        self.would_cost = 0.0  # offline calls not counted (offline=False): their list price
         self._lock = threading.Lock()
+
+    def counts(self, offline: bool) -> bool:
+        """Whether a call (offline or live) is checked against this budget."""
+        return self.offline or not offline
 
     @property
     def remaining(self) -> float:
@@ -235,19 +247,21 @@ class Budget:
 
     def __repr__(self) -> str:
         extra = f"; offline calls would have cost {usd(self.would_cost)} (not counted)" if self.would_cost else ""
-        return f"Budget(spent {usd(self.spent)} of {usd(self.limit)}, {usd(self.remaining)} left{extra})"
+        mode = "offline calls at list price" if self.offline else "live calls only"
+        return f"Budget(spent {usd(self.spent)} of {usd(self.limit)}, {usd(self.remaining)} left, {mode}{extra})"
 
 
 _budget: Budget | None = None
 _UNSET: Any = object()
 
 
-def budget(usd: float | None = _UNSET) -> Budget | None:
-    """budget(usd=0.50) caps live spending from now on; budget(None) removes the cap;
+def budget(usd: float | None = _UNSET, *, offline: bool = True) -> Budget | None:
+    """budget(usd=0.50) caps spending from now on, offline calls counted at the list price
+    of the model asked for (offline=False: live calls only); budget(None) removes the cap;
     budget() returns the current one (or None)."""
     global _budget
     if usd is not _UNSET:
-        _budget = None if usd is None else Budget(usd)
+        _budget = None if usd is None else Budget(usd, offline=offline)
     return _budget
 
 

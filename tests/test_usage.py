@@ -163,9 +163,14 @@ def test_budget_tracks_live_spending(live_openai):
     s = llmkit.stream(Q, model="gpt-4o-mini", max_tokens=20)
     final = s.get_final_reply()
     assert b.spent == pytest.approx(r.cost + final.cost)
-    o = llmkit.chat(Q, model="claude-haiku", max_tokens=20)  # still offline: counts 0, shows its price
-    assert o.offline and b.spent == pytest.approx(r.cost + final.cost) and b.would_cost == pytest.approx(o.cost)
-    assert "would have cost" in repr(b) and "of $0.05" in repr(b)
+    o = llmkit.chat(Q, model="claude-haiku", max_tokens=20)  # still offline: counted at claude-haiku's list price
+    assert o.offline and o.cost > 0 and b.spent == pytest.approx(r.cost + final.cost + o.cost) and b.would_cost == 0
+    assert "of $0.05" in repr(b) and "offline calls at list price" in repr(b)
+    b = llmkit.budget(usd=0.05, offline=False)  # opting out: offline calls count $0 and are only noted
+    o = llmkit.chat(Q, model="claude-haiku", max_tokens=20)
+    r = llmkit.chat(Q, model="gpt-4o-mini", max_tokens=20)
+    assert b.spent == pytest.approx(r.cost) and b.would_cost == pytest.approx(o.cost)
+    assert "would have cost" in repr(b) and "live calls only" in repr(b)
     llmkit.budget(usd=b.spent)  # a new budget starts from zero...
     assert llmkit.budget().spent == 0
 
@@ -181,10 +186,35 @@ def test_budget_holds_under_concurrency(live_openai):
     assert len(refused) < 8
 
 
-def test_offline_calls_pass_a_zero_budget(routed):
+def test_a_budget_refuses_offline_calls_at_list_price(routed):
+    """Without keys, a budget still refuses: offline gpt-4o is priced as gpt-4o."""
+    b = llmkit.budget(usd=0.001)
+    faults.inject("server_error", provider="openai", url=routed)  # would be consumed by any request
+    served = faults.pending(url=routed)["served"]
+    with pytest.raises(BudgetExceededError) as info:
+        llmkit.chat(Q, model="gpt-4o", max_tokens=1000)  # 1000 output tokens at $10/1M = $0.01
+    assert info.value.estimate == pytest.approx(0.01, rel=0.05) and "gpt-4o" in str(info.value)
+    with pytest.raises(BudgetExceededError):
+        llmkit.stream(Q, model="gpt-4o", max_tokens=1000)
+    assert faults.pending(url=routed)["served"] == served and llmkit.ledger().calls == 0  # nothing was sent
+    faults.clear(url=routed)
+    r = llmkit.chat(Q, model="gpt-4o-mini", max_tokens=5)  # a small call fits, and is counted
+    entry = catalog.find("gpt-4o-mini")
+    estimate = usage.cost("openai", entry, int(count_tokens([{"role": "user", "content": Q}], "gpt-4o-mini")), 5)
+    assert r.offline and r.cost > 0 and b.spent == pytest.approx(r.cost) and r.cost <= estimate and b.reserved == 0
+    small = llmkit.budget(usd=estimate * 1.5)  # room for one such call, not two
+    one = llmkit.chat(Q, model="gpt-4o-mini", max_tokens=5)
+    assert small.spent == pytest.approx(one.cost) and small.spent + estimate > small.limit
+    with pytest.raises(BudgetExceededError):  # the second is refused, as it would be live
+        llmkit.chat(Q, model="gpt-4o-mini", max_tokens=5)
     llmkit.budget(usd=0)
+    assert llmkit.chat(Q, model="llmkit-offline", max_tokens=5).cost == 0  # the offline model itself is free
+
+
+def test_offline_calls_pass_a_budget_that_opts_out(routed):
+    llmkit.budget(usd=0, offline=False)
     r = llmkit.chat(Q, model="gpt-4o", max_tokens=5)
-    assert r.offline and llmkit.budget().spent == 0
+    assert r.offline and r.cost > 0 and llmkit.budget().spent == 0 and llmkit.budget().would_cost == r.cost
 
 
 def test_rate_limit_in_a_budgeted_call_releases_the_reservation(live_openai):
