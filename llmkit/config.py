@@ -40,6 +40,8 @@ def load_dotenv_file() -> str | None:
         from dotenv import find_dotenv, load_dotenv
     except ImportError:  # pragma: no cover - python-dotenv is a dependency
         return None
+    if truthy(os.environ.get("LLMKIT_NO_DOTENV")):  # the tests: a learner's .env must not change their outputs
+        return None
     path = find_dotenv(usecwd=True)
     if path:
         load_dotenv(path, override=False)
@@ -68,22 +70,27 @@ def ollama_answers(host: str = OLLAMA_DEFAULT[0], port: int = OLLAMA_DEFAULT[1],
 
 
 def decide(offline: bool | None = None, env=os.environ, probe_ollama: bool = True) -> list[Decision]:
-    """Live or offline, per provider, with the reason in words."""
+    """Live or offline, per provider, with the reason in words.
+
+    Forcing offline only changes the answer for a provider that would have been live, so
+    only there does the reason say "forced": one with no key reads "no OPENAI_API_KEY"
+    either way, as a learner without keys sees it (the tests force offline on every run).
+    """
     forced = offline if offline is not None else truthy(env.get("LLMKIT_OFFLINE"))
+    how = "setup(offline=True)" if offline else "LLMKIT_OFFLINE=1"
     out = []
     for p in PROVIDERS:
-        if forced:
-            why = "setup(offline=True)" if offline else "LLMKIT_OFFLINE=1"
-            out.append(Decision(p, False, f"offline forced ({why})"))
-        elif p == "ollama":
-            if probe_ollama and ollama_answers():
-                out.append(Decision(p, True, "a real Ollama answers on 127.0.0.1:11434"))
-            else:
-                out.append(Decision(p, False, "no Ollama server on 127.0.0.1:11434"))
+        if p == "ollama":
+            live_because = "a real Ollama answers on 127.0.0.1:11434" if probe_ollama and ollama_answers() else None
+            offline_because = "no Ollama server on 127.0.0.1:11434"
         else:
             var = key_set(p, env)
-            if var:
-                out.append(Decision(p, True, f"{var} is set"))
-            else:
-                out.append(Decision(p, False, f"no {' or '.join(KEY_VARS[p])}"))
+            live_because = f"{var} is set" if var else None
+            offline_because = f"no {' or '.join(KEY_VARS[p])}"
+        if live_because and forced:
+            out.append(Decision(p, False, f"offline forced ({how}), though {live_because}"))
+        elif live_because:
+            out.append(Decision(p, True, live_because))
+        else:
+            out.append(Decision(p, False, offline_because))
     return out
