@@ -11,7 +11,9 @@ STAMP  := $(VENV)/.installed
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("llmkit needs Python 3.10+") if sys.version_info < (3, 10) else None'
-	$(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
+	  echo "make: '$(PYTHON) -m venv' failed. On Debian/Ubuntu the venv module is a package of its own:"; \
+	  echo "      sudo apt install python3-venv    (then run make again)"; exit 1; }
 	$(BIN)/python -m pip install --quiet --upgrade pip "setuptools>=70.1" wheel
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
@@ -21,9 +23,14 @@ setup: $(STAMP)
 course: $(STAMP)  ## set up, then JupyterLab on notebooks/ with the gateway running
 	$(BIN)/llmkit course
 
+# each pass runs hermetic: none of the shell's keys, base URLs or LLMKIT_* settings, offline forced,
+# a throw-away data folder, and no process may outlive it (see tools/hermetic.py)
+HERMETIC := $(BIN)/python tools/hermetic.py
+
 test: $(STAMP)  ## set up, then the whole test suite (package, SDKs, CLI, notebooks; then stored outputs)
-	LLMKIT_OFFLINE=1 $(BIN)/python -m pytest tests
-	LLMKIT_OFFLINE=1 $(BIN)/python -m pytest -p no:cacheprovider --nbval --nbval-sanitize-with notebooks/sanitize.cfg notebooks
+	$(HERMETIC) $(BIN)/python -m pytest --durations=15 tests
+	$(HERMETIC) --no-dotenv $(BIN)/python -m pytest -p no:cacheprovider --durations=15 \
+	  --nbval --nbval-sanitize-with notebooks/sanitize.cfg notebooks
 
 train: $(STAMP)  ## retrain offline model v1 (the n-gram model, seconds) from llmkit/engine/corpus/
 	$(BIN)/llmkit train
@@ -34,7 +41,7 @@ train-v2: $(STAMP)  ## retrain offline model v2 (the transformer; installs torch
 
 notebooks: $(STAMP)  ## regenerate exercises/ from solutions/, re-execute the lesson notebooks offline and store their outputs
 	$(BIN)/python tools/make_exercises.py
-	LLMKIT_OFFLINE=1 $(BIN)/python tools/run_notebooks.py
+	$(BIN)/python tools/run_notebooks.py
 
 bench: $(STAMP)  ## benchmarks: print figures, never fail on them
 	$(BIN)/python bench/run_all.py

@@ -3,8 +3,10 @@
     python tools/run_notebooks.py                       # every notebooks/*.ipynb
     python tools/run_notebooks.py notebooks/02_chat_completions.ipynb
 
-Each runs in a fresh kernel with LLMKIT_OFFLINE=1, as nbval re-runs them in `make test`,
-and no parameter is injected (the stored notebooks keep `OFFLINE = None`, so a learner
+Each runs in a fresh kernel in the environment nbval re-runs them in under `make test`
+(tools/hermetic.py: none of the shell's keys or LLMKIT_* settings, LLMKIT_OFFLINE=1, no
+`.env`, a throw-away data folder, so a key exported in the shell can never be stored in
+a notebook), and no parameter is injected (the stored notebooks keep `OFFLINE = None`, so a learner
 with keys gets live providers). Stream outputs are merged per cell, so a streamed reply
 is stored as one text and not as one output per token.
 """
@@ -12,7 +14,9 @@ is stored as one text and not as one output per token.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,15 +25,23 @@ ROOT = Path(__file__).resolve().parents[1]
 def main(argv: list[str]) -> int:
     import papermill
 
+    from hermetic import clean
+
+    paths = [Path(a).resolve().relative_to(ROOT) for a in argv]
     os.chdir(ROOT)
-    os.environ["LLMKIT_OFFLINE"] = "1"
-    os.environ.pop("LLMKIT_CHECKS_STRICT", None)
-    paths = [Path(a) for a in argv] or sorted(Path("notebooks").glob("*.ipynb"))
-    for path in paths:
-        path = path.resolve().relative_to(ROOT)
-        print(f"executing {path}", flush=True)
-        papermill.execute_notebook(str(path), str(path), kernel_name="python3", cwd=str(path.parent),
-                                   progress_bar=False, execution_timeout=120, coalesce_streams=True)
+    paths = paths or sorted(Path("notebooks").glob("*.ipynb"))
+    env = clean(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    data = tempfile.mkdtemp(prefix="llmkit-notebooks-data-")
+    os.environ.update(LLMKIT_OFFLINE="1", LLMKIT_NO_DOTENV="1", LLMKIT_DATA_DIR=data)
+    try:
+        for path in paths:
+            print(f"executing {path}", flush=True)
+            papermill.execute_notebook(str(path), str(path), kernel_name="python3", cwd=str(path.parent),
+                                       progress_bar=False, execution_timeout=120, coalesce_streams=True)
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
     return 0
 
 
