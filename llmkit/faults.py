@@ -28,8 +28,9 @@ def _client(url: str | None):
     from .startup import gateway_url
 
     headers = {}
-    if os.environ.get("LLMKIT_API_KEY"):
-        headers["Authorization"] = f"Bearer {os.environ['LLMKIT_API_KEY']}"
+    key = os.environ.get("LLMKIT_ADMIN_KEY") or os.environ.get("LLMKIT_API_KEY")  # /admin/ takes the admin key
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
     return httpx.Client(base_url=(url or gateway_url()).rstrip("/"), headers=headers, timeout=10)
 
 

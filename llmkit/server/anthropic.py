@@ -21,11 +21,12 @@ from starlette.responses import JSONResponse, StreamingResponse
 from .. import catalog
 from ..engine import SamplingParams
 from . import models
-from .common import SSE_HEADERS, complete, engine_of, sse, start, tokens
+from .common import SSE_HEADERS, complete, count_chat, engine_of, sse, start, tokens
 from .errors import APIError
-from .validate import _got, field, json_body
+from .validate import _got, field, json_body, stop_list
 
 router = APIRouter()
+MAX_STOP_SEQUENCES = 64  # the gateway's cap (each is checked at every token)
 ROLES = ("user", "assistant", "system")
 EFFORT_TEMPERATURE = {"low": 0.3, "medium": 0.7, "high": 1.0, "xhigh": 1.0, "max": 1.0}
 # Every input block type the SDK's ContentBlockParam knows; which of them the engine reads as text.
@@ -115,6 +116,7 @@ def sampling(body: dict) -> SamplingParams:
     for i, s in enumerate(stops):
         if not isinstance(s, str):
             raise _bad(f"stop_sequences.{i}", f"Input should be a valid string, got {_got(s)}.")
+    stops = stop_list(stops, "stop_sequences", limit=MAX_STOP_SEQUENCES, sep=".")
     json_mode = False
     config = field(body, "output_config", dict, {})
     effort = field(config, "effort", str, None, label="output_config.effort", choices=tuple(EFFORT_TEMPERATURE))
@@ -199,7 +201,7 @@ async def count_tokens(request: Request):
     body = await json_body(request)
     model = models.require(field(body, "model", str, required=True))
     messages, _ = models.apply_custom(model, chat_messages(body))
-    return JSONResponse({"input_tokens": engine_of(request).count_chat_tokens(messages)})
+    return JSONResponse({"input_tokens": await count_chat(engine_of(request), messages)})
 
 
 # -- GET /v1/models[/id], Anthropic's view ------------------------------------------------------
@@ -209,7 +211,7 @@ LINES = ("haiku", "sonnet", "opus")
 
 def _display_name(model_id: str) -> str:
     """claude-haiku-4-5 -> Claude Haiku 4.5; claude-3-haiku-20240307 -> Claude 3 Haiku."""
-    words, out = [w for w in model_id.split("-") if not (w.isdigit() and len(w) == 8)], []
+    words, out = [w for w in model_id.split("-") if w and not (w.isdigit() and len(w) == 8)], []
     for w in words:
         if w.isdigit() and out and out[-1][-1].isdigit():
             out[-1] += "." + w

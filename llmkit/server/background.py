@@ -14,7 +14,7 @@ _running: "Gateway | None" = None
 class Gateway:
     """A gateway serving in a daemon thread; `url` is its base URL."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, api_key: str | None = None):
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, api_key: str | None = None, settings=None):
         import uvicorn
 
         from .app import Settings, create_app
@@ -23,7 +23,7 @@ class Gateway:
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind((host, port))
         self.host, self.port = host, self.sock.getsockname()[1]
-        settings = Settings(api_key=api_key)
+        settings = settings or Settings(api_key=api_key)
         self.app = create_app(settings=settings)
         config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off",
                                 timeout_graceful_shutdown=1)
@@ -64,11 +64,17 @@ def current() -> Gateway | None:
     return _running
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000, api_key: str | None = None, log_level: str = "info") -> None:
+def serve(host: str = "127.0.0.1", port: int = 8000, api_key: str | None = None, log_level: str = "info",
+          admin_key: str | None = None, max_body_bytes: int | None = None) -> None:
     """Serve in the foreground until interrupted."""
     import uvicorn
 
     from .app import Settings, create_app
 
-    app = create_app(settings=Settings(api_key=api_key))
+    settings = Settings(api_key=api_key)
+    if admin_key:
+        settings.admin_key = admin_key
+    if max_body_bytes:
+        settings.max_body_bytes = max_body_bytes
+    app = create_app(settings=settings)
     uvicorn.run(app, host=host, port=port, log_level=log_level, lifespan="off")

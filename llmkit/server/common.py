@@ -1,7 +1,9 @@
 """Running the engine from async handlers, shared by every protocol adapter.
 
 The engine is synchronous numpy code; these helpers run it in the thread pool so the
-event loop keeps serving other requests while a reply is generated or streamed.
+event loop keeps serving other requests (and /health answers at once) while a reply is
+generated or streamed, texts are embedded or prompts are tokenized. A prompt far longer
+than the context is refused from its length in characters, before any tokenizing.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import AsyncIterator
 from anyio import CapacityLimiter, to_thread
 from starlette.requests import Request
 
-from ..engine import Engine, Generation, SamplingParams, Token
+from ..engine import Engine, EngineInputError, Generation, SamplingParams, Token
 
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 _limiter: CapacityLimiter | None = None
@@ -32,12 +34,69 @@ async def run(fn, *args):
     return await to_thread.run_sync(fn, *args, limiter=_engine_limiter())
 
 
+async def off_loop(fn, *args):
+    """Run `fn` in a worker thread (not the engine's turn: tokenizing, hashing, file writes)."""
+    return await to_thread.run_sync(fn, *args)
+
+
 def engine_of(request: Request) -> Engine:
     return request.app.state.engine
 
 
+_token_chars: dict[str, int] = {}
+
+
+def max_token_chars(engine: Engine) -> int:
+    """The most characters one token of this engine's vocabulary can stand for (+1 slack)."""
+    if engine.name not in _token_chars:
+        tok = getattr(engine, "tok", None)
+        try:
+            longest = max(len(tok.decode([i])) for i in range(tok.vocab_size)) if tok is not None else 63
+        except Exception:
+            longest = 63
+        _token_chars[engine.name] = longest + 1
+    return _token_chars[engine.name]
+
+
+def text_limit(engine: Engine) -> int:
+    """Characters beyond which a text surely holds more tokens than the context."""
+    return engine.context_length * max_token_chars(engine)
+
+
+def check_prompt_size(engine: Engine, messages: list[dict]) -> None:
+    """Refuse, without tokenizing, a prompt whose length alone proves it cannot fit."""
+    chars = sum(len(m.get("content") or "") for m in messages)
+    if chars > text_limit(engine):
+        raise EngineInputError(
+            f"This model's maximum context length is {engine.context_length} tokens. However, your messages are "
+            f"{chars:,} characters long: at least {chars // max_token_chars(engine):,} tokens.",
+            param="messages", code="context_length_exceeded")
+
+
+async def count_chat(engine: Engine, messages: list[dict]) -> int:
+    """Tokens in a templated conversation, counted off the event loop."""
+    check_prompt_size(engine, messages)
+    return await off_loop(engine.count_chat_tokens, messages)
+
+
+async def count_texts(engine: Engine, texts: list[str]) -> list[int]:
+    return await off_loop(lambda: [engine.count_tokens(t) for t in texts])
+
+
+async def embed(engine: Engine, texts: list[str], dimensions: int | None = None):
+    """Embeddings, one input per engine turn so other requests interleave; an input is cut
+    to `text_limit` characters (the model reads no further than its context anyway).
+    Raises ValueError for bad `dimensions`, as engine.embed does."""
+    import numpy as np
+
+    limit = text_limit(engine)
+    rows = [await run(engine.embed, [t[:limit]], dimensions) for t in texts]
+    return np.concatenate(rows, axis=0) if rows else np.zeros((0, dimensions or 1), dtype=np.float32)
+
+
 async def complete(engine: Engine, messages: list[dict], params: SamplingParams) -> tuple[list[Token], Generation]:
     """Generate a whole reply: (tokens, finished generation)."""
+    check_prompt_size(engine, messages)
 
     def run_all():
         gen = engine.generate(messages, params)
@@ -48,6 +107,7 @@ async def complete(engine: Engine, messages: list[dict], params: SamplingParams)
 
 async def start(engine: Engine, messages: list[dict], params: SamplingParams) -> Generation:
     """Begin a generation (prompt checks happen here, before any byte is sent)."""
+    check_prompt_size(engine, messages)
     return await run(engine.generate, messages, params)
 
 

@@ -76,8 +76,12 @@ async def _chat(request: Request, model: str | None):
         gen = await start(engine, messages, params)
 
         async def events():
-            async for t in tokens(gen):
-                yield sse({"response": t.text})
+            try:
+                async for t in tokens(gen):
+                    yield sse({"response": t.text})
+            except Exception as e:  # headers are sent: say so in the stream
+                yield sse({"error": f"The generation failed: {type(e).__name__}: {e}"})
+                return
             yield sse({"done": True, "model": model, "finish_reason": gen.finish_reason,
                        "usage": _usage(gen)})
             yield b"data: [DONE]\n\n"

@@ -9,8 +9,9 @@ status, headers and body that protocol's real server would send:
     ollama          {"error": "..."}
     course          {"detail": "..."}
 
-`protocol_of(path, headers)` tells which protocol a request speaks (paths are shared:
-GET /v1/models is OpenAI's, Anthropic's and Gemini's, told apart by their headers).
+`protocol_of(path, headers, query)` tells which protocol a request speaks (paths are shared:
+GET /v1/models is OpenAI's, Anthropic's and Gemini's, told apart by their headers and by
+Gemini's `?key=`).
 """
 
 from __future__ import annotations
@@ -79,7 +80,16 @@ def protocol_of(path: str, headers: Mapping[str, str], query: str = "") -> str:
     if path.startswith("/v1/"):
         if path.startswith("/v1/messages") or "anthropic-version" in headers:
             return "anthropic"
-        if "x-goog-api-key" in headers or "key=" in query or "x-goog-api-client" in headers:
+        if "x-goog-api-key" in headers or "x-goog-api-client" in headers:
             return "gemini"
+        if (path == "/v1/models" or path.startswith("/v1/models/")) and "key" in query_names(query):
+            return "gemini"  # Gemini's ?key=; only a parameter named exactly that, on its paths
         return "openai"
     return "course"
+
+
+def query_names(query: str) -> set[str]:
+    """The parameter names in a query string (`monkey=1` is not `key`)."""
+    from urllib.parse import parse_qsl
+
+    return {k for k, _ in parse_qsl(query, keep_blank_values=True)}

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import threading
 from dataclasses import asdict, dataclass, field
 
@@ -27,6 +28,8 @@ from .validate import field as get, json_body
 
 KINDS = ("rate_limit", "server_error", "overloaded", "auth", "permission", "context_length", "too_large", "timeout",
          "slow", "cut")
+MAX_SECONDS = 3600.0  # delay / retry_after: an hour at most
+MAX_TIMES = 10_000  # times / after
 PROVIDERS = ("openai", "anthropic", "gemini", "groq", "ollama", "course")
 
 
@@ -69,8 +72,12 @@ class Schedule:
         return None
 
     def describe(self) -> dict:
+        """What is pending, JSON-safe whatever was stored (a non-finite number shows as null)."""
+        def safe(v):
+            return None if isinstance(v, float) and not math.isfinite(v) else v
+
         with self.lock:
-            return {"pending": [{k: v for k, v in asdict(f).items() if k != "served"} for f in self.faults],
+            return {"pending": [{k: safe(v) for k, v in asdict(f).items() if k != "served"} for f in self.faults],
                     "served": self.served}
 
 
@@ -155,11 +162,11 @@ async def list_faults(request: Request):
 async def add_fault(request: Request):
     body = await json_body(request)
     fault = Fault(kind=get(body, "kind", str, required=True, choices=KINDS),
-                  times=get(body, "times", int, 1, minimum=1),
+                  times=get(body, "times", int, 1, minimum=1, maximum=MAX_TIMES),
                   provider=get(body, "provider", str, None, choices=PROVIDERS),
-                  retry_after=get(body, "retry_after", float, None, minimum=0),
-                  delay=get(body, "delay", float, None, minimum=0),
-                  after=get(body, "after", int, 3, minimum=0))
+                  retry_after=get(body, "retry_after", float, None, minimum=0, maximum=MAX_SECONDS),
+                  delay=get(body, "delay", float, None, minimum=0, maximum=MAX_SECONDS),
+                  after=get(body, "after", int, 3, minimum=0, maximum=MAX_TIMES))
     request.app.state.faults.add(fault)
     return request.app.state.faults.describe()
 

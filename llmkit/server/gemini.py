@@ -26,9 +26,9 @@ from starlette.responses import JSONResponse, StreamingResponse
 from .. import catalog
 from ..engine import SamplingParams
 from . import models
-from .common import SSE_HEADERS, complete, engine_of, sse, start, tokens
+from .common import SSE_HEADERS, complete, count_chat, embed, engine_of, sse, start, tokens
 from .errors import APIError
-from .validate import field, json_body, stop_list
+from .validate import MAX_EMBED_INPUTS, field, json_body, stop_list
 
 router = APIRouter()
 ROLES = {"user": "user", "model": "assistant", "function": "tool"}
@@ -201,13 +201,17 @@ async def generate(request: Request, model: str, body: dict, stream: bool):
     sse_mode = request.query_params.get("alt") == "sse"
 
     async def chunks():
-        for i, gen in enumerate(gens):
-            async for t in tokens(gen):
-                yield {"candidates": [_candidate(i, t.text)], **base}
-            last = {"candidates": [_candidate(i, "", gen.finish_reason)], **base}
-            if i == n - 1:
-                last["usageMetadata"] = _usage(gen.prompt_tokens, sum(g.completion_tokens for g in gens))
-            yield last
+        try:
+            for i, gen in enumerate(gens):
+                async for t in tokens(gen):
+                    yield {"candidates": [_candidate(i, t.text)], **base}
+                last = {"candidates": [_candidate(i, "", gen.finish_reason)], **base}
+                if i == n - 1:
+                    last["usageMetadata"] = _usage(gen.prompt_tokens, sum(g.completion_tokens for g in gens))
+                yield last
+        except Exception as e:  # headers are sent: end with an error object, as the API does
+            yield {"error": {"code": 500, "message": f"The generation failed: {type(e).__name__}: {e}",
+                             "status": "INTERNAL"}}
 
     async def events():
         if sse_mode:
@@ -230,11 +234,12 @@ async def count_tokens(request: Request, model: str, body: dict):
         raise APIError(400, "Only one of 'contents' and 'generateContentRequest' may be set.", param="contents")
     req = _object(inner, "generate_content_request") if inner is not None else body
     msgs, _ = models.apply_custom(model, messages_of(req), {})
-    total = engine_of(request).count_chat_tokens(msgs)
+    total = await count_chat(engine_of(request), msgs)
     return JSONResponse({"totalTokens": total, "promptTokensDetails": [{"modality": "TEXT", "tokenCount": total}]})
 
 
-def _embed_one(request: Request, model: str, req: dict, label: str) -> list[float]:
+def _embed_text(model: str, req: dict, label: str) -> tuple[str, int | None]:
+    """One EmbedContentRequest checked: (its text, outputDimensionality)."""
     named = req.get("model")
     if named is not None and (not isinstance(named, str) or _bare(named) != model):
         raise APIError(400, f"Invalid value at '{label}.model': it must name the model in the URL, models/{model}.",
@@ -244,23 +249,36 @@ def _embed_one(request: Request, model: str, req: dict, label: str) -> list[floa
         raise APIError(400, f"Invalid value at '{label}.content': there is no text to embed.", param=f"{label}.content")
     dims = field(req, "outputDimensionality", int, None, minimum=1, label=f"{label}.output_dimensionality")
     field(req, "taskType", str, None, label=f"{label}.task_type")
-    try:
-        return engine_of(request).embed([text], dims)[0].tolist()
-    except ValueError as e:
-        raise APIError(400, f"Invalid '{label}.output_dimensionality': {e}.", param="output_dimensionality") from None
+    return text, dims
+
+
+async def _embed_all(request: Request, items: list[tuple[str, int | None]], labels: list[str]) -> list[list[float]]:
+    """Embed each text at its own dimensionality, off the event loop."""
+    out = []
+    for (text, dims), label in zip(items, labels):
+        try:
+            out.append((await embed(engine_of(request), [text], dims))[0].tolist())
+        except ValueError as e:
+            raise APIError(400, f"Invalid '{label}.output_dimensionality': {e}.",
+                           param=f"{label}.output_dimensionality") from None
+    return out
 
 
 async def embed_content(request: Request, model: str, body: dict):
-    return JSONResponse({"embedding": {"values": _embed_one(request, model, body, "request")}})
+    values = await _embed_all(request, [_embed_text(model, body, "request")], ["request"])
+    return JSONResponse({"embedding": {"values": values[0]}})
 
 
 async def batch_embed_contents(request: Request, model: str, body: dict):
     reqs = field(body, "requests", list, required=True)
     if not reqs:
         raise APIError(400, "Invalid value at 'requests': must not be empty.", param="requests")
-    out = [{"values": _embed_one(request, model, _object(r, f"requests[{i}]"), f"requests[{i}]")}
-           for i, r in enumerate(reqs)]
-    return JSONResponse({"embeddings": out})
+    if len(reqs) > MAX_EMBED_INPUTS:
+        raise APIError(400, f"Invalid value at 'requests': at most {MAX_EMBED_INPUTS} requests are allowed in a "
+                            f"batch, got {len(reqs)}.", param="requests")
+    labels = [f"requests[{i}]" for i in range(len(reqs))]
+    items = [_embed_text(model, _object(r, lb), lb) for r, lb in zip(reqs, labels)]
+    return JSONResponse({"embeddings": [{"values": v} for v in await _embed_all(request, items, labels)]})
 
 
 METHODS = {"generateContent": lambda r, m, b: generate(r, m, b, False),
@@ -289,7 +307,7 @@ async def model_method(request: Request, target: str):
 def _entry(model: str, engine) -> dict:
     """A Model resource; limits are the offline engine's, since it is what answers."""
     embeds = _embeds(model)
-    words = " ".join(w.capitalize() if not w[0].isdigit() else w for w in model.split("-"))
+    words = " ".join(w.capitalize() if not w[:1].isdigit() else w for w in model.split("-") if w)
     return {"name": f"models/{model}", "baseModelId": model, "version": "001", "displayName": words,
             "description": f"Offline stand-in for {model}, answered by the llmkit offline model ({engine.name}).",
             "inputTokenLimit": engine.context_length,

@@ -9,6 +9,7 @@ which engine really answered.
 
 from __future__ import annotations
 
+import re
 import time
 
 from .. import catalog
@@ -18,8 +19,35 @@ custom: dict[str, dict] = {}  # name -> {"from": base, "system": str|None, "para
 CREATED = int(time.time())
 
 
+MAX_NAME = 256  # characters in a model name
+_WELL_FORMED = re.compile(r"[A-Za-z0-9][\w.:/@+]*(?:-[\w.:/@+]+)*")  # no empty part between dashes
+
+
 def known(name: str) -> bool:
-    return name in custom or _strip_latest(name) in custom or catalog.accepted_offline(name)
+    if not isinstance(name, str) or len(name) > MAX_NAME:
+        return False
+    if name in custom or _strip_latest(name) in custom or catalog.find(name):
+        return True
+    return bool(_WELL_FORMED.fullmatch(name)) and catalog.accepted_offline(name)
+
+
+def lineage(name: str, limit: int = 64) -> list[str]:
+    """`name` and the models it was created FROM, nearest first; stops at a model the
+    gateway serves itself, at a cycle (a saved file may hold one) or after `limit` steps."""
+    chain, seen = [name], {_strip_latest(name)}
+    while len(chain) <= limit:
+        made = custom_model(chain[-1])
+        parent = made.get("from") if made else None
+        if not isinstance(parent, str) or not parent or _strip_latest(parent) in seen:
+            break
+        seen.add(_strip_latest(parent))
+        chain.append(parent)
+    return chain
+
+
+def creates_cycle(name: str, parent: str) -> bool:
+    """Whether making `name` FROM `parent` would make a model its own ancestor."""
+    return _strip_latest(name) in {_strip_latest(n) for n in lineage(parent)}
 
 
 def _strip_latest(name: str) -> str:

@@ -18,6 +18,7 @@ import base64
 import binascii
 import hashlib
 import json
+import math
 import re
 import time
 from datetime import datetime, timedelta, timezone
@@ -29,10 +30,10 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from .. import catalog
 from ..engine import Generation, SamplingParams, Token
 from . import models, store
-from .common import engine_of, start, tokens
+from .common import check_prompt_size, count_texts, embed as embed_texts, engine_of, off_loop, start, text_limit, tokens
 from .common import run as run_engine
 from .errors import APIError
-from .validate import field, json_body, message, stop_list
+from .validate import embed_count, field, json_body, message, stop_list
 
 router = APIRouter()
 VERSION = "0.12.6"  # the Ollama release whose API this adapter follows
@@ -108,23 +109,32 @@ def _line(data: dict) -> bytes:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
 
 
+MAX_KEEP_ALIVE = 100 * 365 * 86400  # seconds; longer is "forever", as a negative value is
+
+
 def _keep_alive(body: dict) -> timedelta | None:
-    """Ollama's keep_alive: seconds, or a Go duration ("5m", "1h30m"); negative = forever (None)."""
+    """Ollama's keep_alive: seconds, or a Go duration ("5m", "1h30m"); negative = forever (None).
+    Durations past MAX_KEEP_ALIVE also mean forever (no overflow, whatever the number)."""
     value = body.get("keep_alive")
     if value is None:
         return timedelta(minutes=5)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        secs = float(value)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise APIError(400, f"Invalid 'keep_alive': {json.dumps(value)} is not a finite number.",
+                           param="keep_alive", code="invalid_value")
+        secs = float(min(max(value, -1), MAX_KEEP_ALIVE + 1))
     elif isinstance(value, str) and re.fullmatch(r"-?(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+|-?\d+(\.\d+)?", value.strip()):
         v = value.strip()
         sign = -1 if v.startswith("-") else 1
         units = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
         parts = re.findall(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)?", v.lstrip("-"))
         secs = sign * sum(float(n) * units.get(u or "s", 1) for n, u in parts)
+        if not math.isfinite(secs):
+            secs = sign * (MAX_KEEP_ALIVE + 1)
     else:
         raise APIError(400, f"Invalid 'keep_alive': time: invalid duration {json.dumps(value)} "
                             "(use seconds or a duration such as \"5m\").", param="keep_alive", code="invalid_value")
-    return None if secs < 0 else timedelta(seconds=secs)
+    return None if secs < 0 or secs > MAX_KEEP_ALIVE else timedelta(seconds=secs)
 
 
 def _touch(name: str, keep: timedelta | None) -> None:
@@ -221,6 +231,8 @@ async def _answer(request: Request, model: str, messages: list[dict], params: Sa
         return {"message": {"role": "assistant", "content": text}} if kind == "chat" else {"response": text}
 
     if not stream:
+        check_prompt_size(engine, messages)
+
         def run():
             gen, toks, first = engine.generate(messages, params), [], None
             for t in gen:
@@ -386,6 +398,7 @@ async def embed(request: Request):
     if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
         raise APIError(400, "Invalid 'input': invalid input type; expected a string or an array of strings.",
                        param="input", code="invalid_type")
+    embed_count(len(texts))
     truncate = field(body, "truncate", bool, True)
     dims = field(body, "dimensions", int, None, minimum=1)
     _options(body)
@@ -394,12 +407,16 @@ async def embed(request: Request):
     t_loaded = time.perf_counter_ns()
     if not texts:
         return _json({"model": model, "embeddings": []})
-    counts = [engine.count_tokens(t) for t in texts]
+    limit = text_limit(engine)
+    if not truncate and max(len(t) for t in texts) > limit:  # surely too long: no need to tokenize
+        raise APIError(400, "Invalid 'input': the input length exceeds the context length "
+                            f"(over {limit:,} characters) and truncate is false.", param="input")
+    counts = await count_texts(engine, [t[:limit] for t in texts])
     if not truncate and max(counts) > engine.context_length:
         raise APIError(400, f"Invalid 'input': the input length exceeds the context length "
                             f"({max(counts)} > {engine.context_length} tokens) and truncate is false.", param="input")
     try:
-        vecs = engine.embed(texts, dims)
+        vecs = await embed_texts(engine, texts, dims)
     except ValueError as e:
         raise APIError(400, f"Invalid 'dimensions': {e}.", param="dimensions", code="invalid_value") from None
     return _json({"model": model, "embeddings": [v.tolist() for v in vecs], "total_duration": _ns(t0),
@@ -415,7 +432,7 @@ async def embeddings(request: Request):
     _touch(model, _keep_alive(body))
     if not prompt:
         return _json({"embedding": []})
-    return _json({"embedding": engine_of(request).embed([prompt])[0].tolist()})
+    return _json({"embedding": (await embed_texts(engine_of(request), [prompt]))[0].tolist()})
 
 
 # -- models ----------------------------------------------------------------------------
@@ -483,9 +500,7 @@ def _modelfile(name: str, d: dict, engine) -> str:
 
 
 def _capabilities(name: str) -> list[str]:
-    root = name
-    while models.custom_model(root):
-        root = models.custom_model(root)["from"]
+    root = models.lineage(name)[-1]  # bounded: a saved file may hold a cycle
     m = catalog.find(root)
     return ["embedding"] if m and m.kind == "embedding" else ["completion"]
 
@@ -584,8 +599,26 @@ def _stream_statuses(statuses: list[dict], stream: bool):
     return StreamingResponse(iter([_line(s) for s in statuses]), media_type=NDJSON)
 
 
-def _save() -> None:
-    store.save(models.custom)
+async def _save(key: str, previous: dict | None) -> None:
+    """Save every model, in a thread; when the file would pass its limit, undo the change
+    to `key` (back to `previous`) and answer 413."""
+    try:
+        await off_loop(store.save, models.custom)
+    except store.StoreFull as e:
+        if previous is None:
+            models.custom.pop(key, None)
+        else:
+            models.custom[key] = previous
+        raise APIError(413, f"cannot save the model: {e} (delete models with /api/delete to make room)",
+                       param="model", code="request_too_large") from None
+
+
+def _no_cycle(name: str, parent: str, label: str) -> None:
+    """A model may not be made FROM itself, nor FROM one that comes from it (A -> B -> A)."""
+    if models.creates_cycle(name, parent):
+        chain = " -> ".join([name] + models.lineage(parent))
+        raise APIError(400, f"invalid '{label}': model '{name}' cannot be created from itself ({chain})",
+                       param=label, code="invalid_value")
 
 
 @router.post("/api/create")
@@ -611,6 +644,7 @@ async def create(request: Request):
         raise APIError(400, "neither 'from' or 'files' was specified", param="from", code="missing_required_parameter")
     if not models.known(parent):
         raise APIError(404, _offline_pull_error(parent), param="from", code="model_not_found")
+    _no_cycle(name, parent, "from")
     for key in field(body, "parameters", dict, None) or {}:
         if key not in OPTION_KINDS and key != "stop":
             raise APIError(400, f"unknown parameter '{key}'", param=f"parameters.{key}", code="invalid_value")
@@ -637,11 +671,12 @@ async def create(request: Request):
     for part in ("template", "system", "license", "parameters", "messages"):
         if definition.get(part):
             statuses.append({"status": f"creating {part} layer"})
-    digest = models.engine_digest(engine_of(request))
+    digest = await off_loop(models.engine_digest, engine_of(request))
     statuses += [{"status": f"using already created layer sha256:{digest}"}, {"status": "writing manifest"},
                  {"status": "success"}]
+    previous = models.custom.get(_key(name))
     models.custom[_key(name)] = definition
-    _save()
+    await _save(_key(name), previous)
     return _stream_statuses(statuses, stream)
 
 
@@ -653,8 +688,11 @@ async def copy(request: Request):
     if not models.known(source):
         raise APIError(404, f'model "{source}" not found', param="source", code="model_not_found")
     made = models.custom_model(source)
-    models.custom[_key(dest)] = {**(made or {"from": source, "parameters": {}}), "modified_at": _stamp()}
-    _save()
+    copied = {**(made or {"from": source, "parameters": {}}), "modified_at": _stamp()}
+    _no_cycle(dest, copied["from"], "destination")
+    previous = models.custom.get(_key(dest))
+    models.custom[_key(dest)] = copied
+    await _save(_key(dest), previous)
     return Response(status_code=200)
 
 
@@ -669,9 +707,9 @@ async def delete(request: Request):
             raise APIError(400, f"model '{name}' is the gateway's built-in offline model and cannot be deleted; "
                                 "only models made with /api/create or /api/copy can.", param="model")
         raise _not_found(name)
-    del models.custom[_key(name)]
+    previous = models.custom.pop(_key(name))
     _loaded.pop(_key(name), None)
-    _save()
+    await _save(_key(name), previous)
     return Response(status_code=200)
 
 
@@ -691,9 +729,9 @@ async def pull(request: Request):
                                  media_type=NDJSON)
     engine = engine_of(request)
     statuses = [{"status": "pulling manifest"}]
-    for f in engine.files:
-        digest = hashlib.sha256(f.read_bytes()).hexdigest()
-        size = f.stat().st_size
+    hashed = await off_loop(lambda: [(hashlib.sha256(f.read_bytes()).hexdigest(), f.stat().st_size)
+                                     for f in engine.files])
+    for digest, size in hashed:
         statuses.append({"status": f"pulling {digest[:12]}", "digest": f"sha256:{digest}", "total": size,
                          "completed": size})
     statuses += [{"status": "verifying sha256 digest"}, {"status": "writing manifest"},

@@ -7,6 +7,7 @@ and serve Ollama's OpenAI compatibility, which lives at /v1 on the Ollama host.
 from __future__ import annotations
 
 import base64
+import logging
 import uuid
 
 import numpy as np
@@ -15,10 +16,11 @@ from starlette.responses import JSONResponse, StreamingResponse
 
 from ..engine import SamplingParams, Token
 from . import models
-from .common import SSE_HEADERS, complete, engine_of, now, sse, start, tokens
+from .common import SSE_HEADERS, complete, count_texts, embed, engine_of, now, off_loop, sse, start, tokens
 from .errors import APIError
-from .validate import field, json_body, message, sampling_numbers, stop_list
+from .validate import embed_count, field, json_body, message, sampling_numbers, stop_list
 
+log = logging.getLogger("llmkit.server")
 router = APIRouter()
 ROLES = ("system", "assistant", "user", "function", "tool", "developer")
 FINGERPRINT = "fp_llmkit"
@@ -117,6 +119,18 @@ def _common(body: dict) -> tuple[str, int, bool, bool]:
     return model, n, stream, include_usage
 
 
+async def stream_errors(events):
+    """A failure after the headers went out ends the stream with an `error` event, as OpenAI
+    does (the SDK raises it as an APIError), instead of a torn connection."""
+    try:
+        async for e in events:
+            yield e
+    except Exception as e:
+        log.exception("stream failed")
+        yield sse({"error": {"message": f"The generation failed: {type(e).__name__}: {e}", "type": "server_error",
+                             "param": None, "code": None}})
+
+
 def _with_seed(params: SamplingParams, i: int) -> SamplingParams:
     if i == 0 or params.seed is None:
         return params
@@ -159,7 +173,7 @@ async def chat_completions(request: Request):
                 yield chunk([], _usage(gens[0].prompt_tokens, sum(g.completion_tokens for g in gens)))
             yield b"data: [DONE]\n\n"
 
-        return StreamingResponse(events(), media_type="text/event-stream", headers=SSE_HEADERS)
+        return StreamingResponse(stream_errors(events()), media_type="text/event-stream", headers=SSE_HEADERS)
     choices, completion = [], 0
     prompt_tokens = 0
     for i in range(n):
@@ -209,7 +223,7 @@ async def completions(request: Request):
                            "choices": [], "usage": u})
             yield b"data: [DONE]\n\n"
 
-        return StreamingResponse(events(), media_type="text/event-stream", headers=SSE_HEADERS)
+        return StreamingResponse(stream_errors(events()), media_type="text/event-stream", headers=SSE_HEADERS)
     choices, completion, prompt_tokens = [], 0, 0
     for i in range(n):
         toks, gen = await complete(engine, messages, _with_seed(params, i))
@@ -231,6 +245,7 @@ def embedding_inputs(value, engine, label: str = "input") -> list[str]:
                        code="invalid_value")
     if all(isinstance(v, int) and not isinstance(v, bool) for v in value):
         value = [value]
+    embed_count(len(value), label)
     out = []
     for i, v in enumerate(value):
         if isinstance(v, str):
@@ -247,9 +262,6 @@ def embedding_inputs(value, engine, label: str = "input") -> list[str]:
         else:
             raise APIError(400, f"Invalid type for '{label}[{i}]': expected a string or an array of token ids.",
                            param=label, code="invalid_type")
-    if len(out) > 2048:
-        raise APIError(400, f"Invalid '{label}': at most 2048 inputs per request, got {len(out)}.", param=label,
-                       code="invalid_value")
     return out
 
 
@@ -259,18 +271,18 @@ async def embeddings(request: Request):
     body = await json_body(request)
     model = models.require(field(body, "model", str, required=True))
     engine = engine_of(request)
-    texts = embedding_inputs(body.get("input"), engine)
     fmt = field(body, "encoding_format", str, "float", choices=("float", "base64"))
     dims = field(body, "dimensions", int, None, minimum=1)
+    texts = await off_loop(embedding_inputs, body.get("input"), engine)  # token arrays are decoded
     try:
-        vecs = engine.embed(texts, dims)
+        vecs = await embed(engine, texts, dims)
     except ValueError as e:
         raise APIError(400, f"Invalid 'dimensions': {e}.", param="dimensions", code="invalid_value") from None
     data = []
     for i, v in enumerate(vecs):
         emb = base64.b64encode(np.asarray(v, dtype="<f4").tobytes()).decode() if fmt == "base64" else v.tolist()
         data.append({"object": "embedding", "index": i, "embedding": emb})
-    used = sum(engine.count_tokens(t) for t in texts)
+    used = sum(await count_texts(engine, texts))
     return JSONResponse({"object": "list", "data": data, "model": model,
                          "usage": {"prompt_tokens": used, "total_tokens": used}})
 

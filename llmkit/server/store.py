@@ -4,7 +4,10 @@ One JSON file in a per-user data folder: `$LLMKIT_DATA_DIR`, else `$XDG_DATA_HOM
 else `~/.local/share/llmkit`. The folder is looked up on every call (not at import) so a
 test or a notebook can point it elsewhere at any time. Writes go to a temporary file in
 the same folder and then `os.replace` it, so a crash never leaves half a file behind; a
-file that cannot be read is reported and skipped rather than stopping the gateway.
+file that cannot be read is reported and skipped rather than stopping the gateway. A
+temporary file left by a killed process (its name carries the writer's PID) is removed at
+the next start. The file is bounded (`MAX_BYTES`): a save that would pass it raises
+`StoreFull` and writes nothing.
 """
 
 from __future__ import annotations
@@ -18,7 +21,14 @@ from pathlib import Path
 
 log = logging.getLogger("llmkit.server")
 FILENAME = "ollama-models.json"
+MAX_BYTES = 8 * 1024 * 1024  # the saved-models file's limit (8 MiB)
+TMP_PREFIX = ".ollama-models-"
+STALE_AFTER = 3600  # seconds: a temp file this old is stale whoever wrote it
 _lock = threading.Lock()
+
+
+class StoreFull(Exception):
+    """Saving would make the models file larger than MAX_BYTES."""
 
 
 def data_dir() -> Path:
@@ -32,9 +42,52 @@ def path() -> Path:
     return data_dir() / FILENAME
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists (another user's), or cannot tell: leave its file alone
+    return True
+
+
+def clean_stale(folder: Path | None = None) -> list[Path]:
+    """Remove temp files of writes that never finished (their writer was killed)."""
+    import time
+
+    folder = folder or data_dir()
+    removed = []
+    try:
+        candidates = list(folder.glob(TMP_PREFIX + "*.tmp"))
+    except OSError:
+        return removed
+    for f in candidates:
+        pid = f.name[len(TMP_PREFIX):].split("-", 1)[0]
+        try:
+            old = time.time() - f.stat().st_mtime > STALE_AFTER
+            if old or (pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid))) or not pid.isdigit():
+                f.unlink()
+                removed.append(f)
+        except OSError:
+            continue
+    if removed:
+        log.info("removed %d unfinished model-store temp file(s) in %s", len(removed), folder)
+    return removed
+
+
 def load() -> dict[str, dict]:
     """The saved models (name -> definition); {} when there are none or the file is unreadable."""
     p = path()
+    clean_stale(p.parent)
+    try:
+        if p.stat().st_size > MAX_BYTES:
+            log.warning("ignoring model store %s: larger than %d bytes", p, MAX_BYTES)
+            return {}
+    except FileNotFoundError:
+        return {}
+    except OSError:
+        pass
     try:
         data = json.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -50,14 +103,19 @@ def load() -> dict[str, dict]:
 
 
 def save(models: dict[str, dict]) -> Path:
-    """Write all models atomically (temp file in the same folder, then os.replace)."""
+    """Write all models atomically (temp file in the same folder, then os.replace). `models`
+    is read under the lock, so concurrent saves each write the state current at that time;
+    raises StoreFull (writing nothing) past MAX_BYTES. Blocking: call it from a thread."""
     p = path()
     with _lock:
+        data = json.dumps({"version": 1, "models": dict(models)}, indent=2, ensure_ascii=False).encode()
+        if len(data) > MAX_BYTES:
+            raise StoreFull(f"the saved models would take {len(data):,} bytes, over the limit of {MAX_BYTES:,}")
         p.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".ollama-models-", suffix=".tmp", dir=p.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{os.getpid()}-", suffix=".tmp", dir=p.parent)
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump({"version": 1, "models": models}, f, indent=2, ensure_ascii=False)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, p)

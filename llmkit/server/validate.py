@@ -1,14 +1,30 @@
 """Request validation shared by the protocol adapters: every failure is an `APIError`
-(400) that names the field and says what was expected, never a 500."""
+(400) that names the field and says what was expected, never a 500.
+
+Hostile bodies are refused before any work: `json_body` enforces the body-size limit
+(413), parses large bodies off the event loop, and rejects what Python's json accepts
+but nothing downstream can use: NaN/Infinity, nesting deeper than `MAX_DEPTH`, lone
+UTF-16 surrogates. The limits on per-request work (stop sequences, embedding inputs)
+live here too, so every protocol applies the same ones.
+"""
 
 from __future__ import annotations
 
 import json
+import math
+import re
 from typing import Any
 
+from anyio import to_thread
 from starlette.requests import Request
 
 from .errors import APIError
+
+MAX_DEPTH = 64  # JSON nesting; real requests stay under ~10 (content parts inside messages)
+MAX_STOP_CHARS = 500  # characters in one stop sequence
+MAX_EMBED_INPUTS = 100  # inputs per embeddings call (Gemini's own batch limit; OpenAI allows 2,048)
+_INLINE_PARSE = 256 * 1024  # bodies above this are parsed in a worker thread
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 _TYPE_NAMES = {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "an array",
                dict: "an object"}
@@ -21,15 +37,64 @@ def _got(value: Any) -> str:
             dict: "an object"}.get(type(value), type(value).__name__)
 
 
+def _path(parts: list) -> str:
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out or "body"
+
+
+def check_json(value: Any) -> None:
+    """Reject NaN/Infinity, nesting deeper than MAX_DEPTH and lone surrogates, naming the
+    field. Iterative, so a hostile body cannot exhaust the stack here either."""
+    todo = [(value, [], 0)]
+    while todo:
+        v, where, depth = todo.pop()
+        if isinstance(v, float):
+            if not math.isfinite(v):
+                label = _path(where)
+                raise APIError(400, f"Invalid '{label}': {json.dumps(v)} is not a finite number (JSON has no NaN "
+                                    "or Infinity).",
+                               param=label, code="invalid_value")
+        elif isinstance(v, str):
+            if _SURROGATE.search(v):
+                label = _path(where)
+                raise APIError(400, f"Invalid '{label}': the string holds a lone UTF-16 surrogate, which is not "
+                                    "valid Unicode.", param=label, code="invalid_value")
+        elif isinstance(v, (dict, list)):
+            if depth >= MAX_DEPTH:
+                label = _path(where)
+                raise APIError(400, f"Invalid '{label}': the JSON is nested more than {MAX_DEPTH} levels deep.",
+                               param=label, code="invalid_value")
+            items = v.items() if isinstance(v, dict) else enumerate(v)
+            for k, item in items:
+                if isinstance(k, str) and _SURROGATE.search(k):
+                    raise APIError(400, f"Invalid '{_path(where)}': a key holds a lone UTF-16 surrogate.",
+                                   param=_path(where), code="invalid_value")
+                if isinstance(item, (dict, list, str, float)):
+                    todo.append((item, where + [k], depth + 1))
+
+
+def parse_json(raw: bytes) -> Any:
+    """Parse and check a JSON document; every failure is a 400."""
+    try:
+        value = json.loads(raw)
+    except RecursionError:
+        raise APIError(400, f"The request body is nested too deeply (more than {MAX_DEPTH} levels).",
+                       code="invalid_json") from None
+    except (ValueError, UnicodeDecodeError) as e:
+        raise APIError(400, f"The request body is not valid JSON ({e}).", code="invalid_json") from None
+    check_json(value)
+    return value
+
+
 async def json_body(request: Request) -> dict:
-    """The request body as a JSON object, or a 400 saying why it is not one."""
+    """The request body as a JSON object, or a 400 saying why it is not one (413 when it is
+    over the gateway's body limit: enforced while reading, in app.GatewayMiddleware)."""
     raw = await request.body()
     if not raw.strip():
         raise APIError(400, "The request body is empty: send a JSON object.", code="invalid_json")
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise APIError(400, f"The request body is not valid JSON ({e}).", code="invalid_json") from None
+    body = parse_json(raw) if len(raw) <= _INLINE_PARSE else await to_thread.run_sync(parse_json, raw)
     if not isinstance(body, dict):
         raise APIError(400, f"The request body must be a JSON object, got {_got(body)}.", code="invalid_json")
     return body
@@ -49,6 +114,9 @@ def field(body: dict, name: str, kind: type | tuple, default: Any = None, *, req
     ok = isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
     if not ok and float in kinds and isinstance(value, int) and not isinstance(value, bool):
         ok = True
+    if ok and isinstance(value, float) and not math.isfinite(value):
+        raise APIError(400, f"Invalid '{label}': {json.dumps(value)} is not a finite number.", param=label,
+                       code="invalid_value")
     if not ok:
         want = " or ".join(_TYPE_NAMES.get(k, k.__name__) for k in kinds)
         raise APIError(400, f"Invalid type for '{label}': expected {want}, but got {_got(value)} instead.",
@@ -66,19 +134,32 @@ def field(body: dict, name: str, kind: type | tuple, default: Any = None, *, req
     return value
 
 
-def stop_list(value: Any, label: str = "stop", limit: int = 4) -> list[str]:
-    """A stop parameter given as a string or a list of strings."""
+def stop_list(value: Any, label: str = "stop", limit: int = 4, sep: str = "[]") -> list[str]:
+    """A stop parameter given as a string or a list of strings: at most `limit` of them, each
+    at most MAX_STOP_CHARS long (every generated token is checked against each one)."""
     if value is None:
         return []
     if isinstance(value, str):
-        return [value]
-    if isinstance(value, list) and all(isinstance(s, str) for s in value):
-        if len(value) > limit:
-            raise APIError(400, f"Invalid '{label}': at most {limit} stop sequences are allowed, got {len(value)}.",
-                           param=label, code="invalid_value")
-        return list(value)
-    raise APIError(400, f"Invalid type for '{label}': expected a string or an array of strings, but got {_got(value)} instead.",
-                   param=label, code="invalid_type")
+        value = [value]
+    elif not (isinstance(value, list) and all(isinstance(s, str) for s in value)):
+        raise APIError(400, f"Invalid type for '{label}': expected a string or an array of strings, but got "
+                            f"{_got(value)} instead.", param=label, code="invalid_type")
+    if len(value) > limit:
+        raise APIError(400, f"Invalid '{label}': at most {limit} stop sequences are allowed, got {len(value)}.",
+                       param=label, code="invalid_value")
+    for i, s in enumerate(value):
+        if len(s) > MAX_STOP_CHARS:
+            where = f"{label}[{i}]" if sep == "[]" else f"{label}.{i}"
+            raise APIError(400, f"Invalid '{where}': a stop sequence may be at most {MAX_STOP_CHARS} characters, "
+                                f"got {len(s)}.", param=where, code="invalid_value")
+    return list(value)
+
+
+def embed_count(n: int, label: str = "input", limit: int = MAX_EMBED_INPUTS) -> None:
+    """At most `limit` inputs per embeddings call: each is a full pass of the model."""
+    if n > limit:
+        raise APIError(400, f"Invalid '{label}': at most {limit} inputs per request, got {n}; send them in "
+                            "several requests.", param=label, code="invalid_value")
 
 
 def sampling_numbers(body: dict, *, temperature: str = "temperature", top_p: str = "top_p",
