@@ -1,9 +1,9 @@
 """The `llmkit` command: serve | doctor | course | chat | train.
 
-    llmkit serve [--host 127.0.0.1] [--port 8000] [--api-key KEY]
+    llmkit serve [--host 127.0.0.1] [--port 8000] [--api-key KEY] [--admin-key KEY] [--max-body-bytes N]
     llmkit doctor            which providers are live or offline, and why (never a key)
-    llmkit course            the gateway plus JupyterLab opened on notebooks/
-    llmkit chat "question"   one question to the offline model, streamed to the terminal
+    llmkit course            the gateway plus JupyterLab opened on notebooks/ (Ctrl+C stops both)
+    llmkit chat ["question"] the offline model in the terminal: one question, or a prompt
 """
 
 from __future__ import annotations
@@ -20,12 +20,30 @@ def _serve(args) -> int:
     from .server.background import serve
 
     key = args.api_key or os.environ.get("LLMKIT_API_KEY") or None
-    if args.host not in ("127.0.0.1", "localhost", "::1") and not key:
-        print(f"warning: serving on {args.host} without --api-key: anyone who can reach it can use it",
-              file=sys.stderr)
+    if not _is_loopback_host(args.host) and not key:
+        if not args.insecure_no_key:
+            print(f"llmkit serve: refusing to serve on {args.host} without an API key: anyone who can reach "
+                  "this address could use the gateway and create or delete its models.\n"
+                  "  Give one with --api-key KEY (or LLMKIT_API_KEY), bind 127.0.0.1, or, if you really mean "
+                  "it, add --insecure-no-key.", file=sys.stderr)
+            return 2
+        print("=" * 72 + f"\nWARNING: serving on {args.host} WITHOUT AN API KEY (--insecure-no-key):\n"
+              "anyone who can reach this address can use this gateway.\n" + "=" * 72, file=sys.stderr, flush=True)
     print(f"llmkit gateway on http://{args.host}:{args.port}  (docs at /docs; Ctrl+C stops)", flush=True)
-    serve(args.host, args.port, api_key=key, log_level=args.log_level)
+    serve(args.host, args.port, api_key=key, log_level=args.log_level, admin_key=args.admin_key,
+          max_body_bytes=args.max_body_bytes)
     return 0
+
+
+def _is_loopback_host(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to any interface
 
 
 def _doctor(args) -> int:
@@ -121,6 +139,14 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     s.add_argument("--port", type=int, default=8000)
     s.add_argument("--api-key", default=None, help="require 'Authorization: Bearer KEY' (or set LLMKIT_API_KEY)")
+    s.add_argument("--admin-key", default=None,
+                   help="key for /admin/ routes such as faults (or set LLMKIT_ADMIN_KEY); without one they "
+                        "answer only to this machine, and the API key never opens them")
+    s.add_argument("--max-body-bytes", type=int, default=None,
+                   help="largest request body accepted, in bytes (default 4 MiB, or LLMKIT_MAX_BODY_BYTES); "
+                        "larger ones get a 413")
+    s.add_argument("--insecure-no-key", action="store_true",
+                   help="allow a non-loopback --host without an API key (anyone who can reach it can use it)")
     s.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
     s.set_defaults(func=_serve)
 
