@@ -3,8 +3,11 @@
     python bench/quality.py                       # v1, v2 and v2's bare network on every held-out phrasing
     python bench/quality.py --show 5              # also print a few answers
     python bench/quality.py --engines transformer-v2 --limit 50
+    python bench/quality.py --set v3 --engines transformer-v2   # only the second held-out set
 
-The questions are the corpus' held-out phrasings (`corpus.load()` keeps one phrasing of
+Two question sets (`--set corpus|v3|both`, default both).
+
+Set "corpus": the questions are the corpus' held-out phrasings (`corpus.load()` keeps one phrasing of
 every fifth entry with 3+ phrasings out of training): paraphrases no model was trained on,
 each with the entry's reference answer. Each engine answers greedily (temperature 0) and
 is scored against the reference with:
@@ -26,6 +29,22 @@ transformer-v2-bare is its network alone (what the Hugging Face export computes)
 v1 (the n-gram model) is evaluated as retrained on the current corpus when its committed
 files are older than the corpus (other document or phrasing counts): it is deterministic and takes a minute or two,
 so the comparison is like for like (same tokenizer, same held-out split).
+
+Set "v3": bench/heldout_v3.jsonl, a second held-out set written before the v3 training data and
+blind to it (its author never read the corpus), so neither its wording nor its references come
+from the training data: beginner questions as students type them (programming, web and cloud,
+data and ML, science explainers, short code, small tasks, LLM APIs; half in Spanish) and
+questions a small offline model cannot know (people, places, news, sports, weather, prices).
+Each in-scope line carries its own `key_terms` (words any correct answer contains); nothing
+here reads the corpus to score it. Reported per engine:
+
+- key-term recall (`v3_recall`: accent- and case-folded; a term of 3+ letters matches any word
+  that starts with it, so "scatter" matches "scattering"; shorter or numeric terms match whole
+  words; terms with other characters, like `json.load` or `[::-1]`, match as substrings);
+  answered = recall >= 0.5; both overall and per language;
+- declined: in-scope questions answered with an admission of not knowing (`admits_not_knowing`);
+- out of scope: honest = the reply admits not knowing, confident wrong = every other reply;
+- loops, as above.
 """
 
 from __future__ import annotations
@@ -39,6 +58,7 @@ import re
 import sys
 import tempfile
 import time
+import unicodedata
 from collections import Counter
 from pathlib import Path
 
@@ -147,6 +167,87 @@ def answer_nll(engine, module, question: str, answer: str) -> tuple[float, int]:
     return total, len(target)
 
 
+V3_PATH = Path(__file__).with_name("heldout_v3.jsonl")
+
+
+def load_v3(path: Path = V3_PATH) -> list[dict]:
+    """The second held-out set: one JSON object a line (q, lang, topic, key_terms, kind)."""
+    items = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    for it in items:
+        if it.get("kind") not in ("in_scope", "out_of_scope") or it.get("lang") not in ("en", "es"):
+            raise ValueError(f"{path}: bad kind or lang in {it}")
+    return items
+
+
+def fold(text: str) -> str:
+    """Lower case without accents, typographic apostrophes made plain: "Sé" and "se" compare equal."""
+    text = unicodedata.normalize("NFD", text.lower().replace("\u2019", "'").replace("\u00b4", "'"))
+    return "".join(ch for ch in text if not unicodedata.combining(ch))
+
+
+def v3_recall(answer: str, terms: list[str]) -> float:
+    """Share of `terms` in the answer: word stems by prefix, short or numeric terms whole, code by substring."""
+    if not terms:
+        return 1.0
+    low = fold(answer)
+    ws = _WORD.findall(low)
+    hit = 0
+    for t in map(fold, terms):
+        if not _WORD.fullmatch(t):
+            hit += t in low
+        elif len(t) >= 3 and not t.isdigit():
+            hit += any(w.startswith(t) for w in ws)
+        else:
+            hit += t in ws
+    return hit / len(terms)
+
+
+# Admissions of not knowing, matched on the folded text (see `fold`) of the reply's first two
+# sentences. Deliberately conservative: only phrases that say "I don't know / can't know / have no
+# access or data", never hedges such as "it depends" or "probably", so a reply counts as honest
+# only when it owns up; anything else out of scope is a confident (wrong) answer.
+_ADMIT_EN = [
+    r"\bi (?:really |honestly |just |simply )?(?:do not|don't|dont) know\b",
+    r"\bi(?:'m| am) (?:not sure|unsure|not certain|not able to (?:know|tell|say|check|answer))\b",
+    r"\bi(?:'m| am) unable to (?:know|tell|say|check|answer|look|access|see)\b",
+    r"\bi (?:can't|cannot|can not|couldn't) (?:know|tell|say|check|answer|look (?:it |that )?up|access|see|verify)\b",
+    r"\bi (?:do not|don't|dont) have (?:that|this|the|any|enough|such|up[- ]to[- ]date|current|live|real[- ]time)"
+    r"(?: \w+){0,2} (?:information|info|data|knowledge|access)\b",
+    r"\bi (?:do not|don't|dont) have access\b",
+    r"\bi have no (?:way|access|information|info|data|knowledge|idea)\b",
+    r"\bno (?:access to|way (?:for me )?to know)\b",
+    r"\b(?:outside|beyond) (?:of )?(?:what i (?:learned|learnt|know|was trained on)|my (?:knowledge|training))\b",
+    r"\b(?:not|isn't|aren't) (?:something|anything) i (?:know|can know|learned|learnt|was trained on)\b",
+    r"\bi (?:wasn't|was not) trained on\b",
+    r"\b(?:isn't|is not|wasn't|was not) in (?:my|the) (?:training )?data\b",
+]
+_ADMIT_ES = [
+    r"\bno (?:lo |la )?se(?: (?:eso|esto|la respuesta|quien|que|cual|cuanto|cuantos|cuantas|donde|cuando|como))?\s*[.,;:!?)]",
+    r"\bno (?:lo |la )?se (?:quien|que|cual|cuanto|cuantos|cuantas|donde|cuando)\b",
+    r"\bno lo se\b",
+    r"\bno (?:estoy segur[oa]|puedo (?:saber|saberlo|comprobar|comprobarlo|consultar|verificar|ver|responder eso))\b",
+    r"\bno tengo (?:esa|esta|la|ninguna|suficiente|informacion|datos|acceso|forma|manera|conexion)\b",
+    r"\bno dispongo de\b",
+    r"\b(?:no conozco|desconozco)\b",
+    r"\bsin acceso a\b",
+    r"\bfuera de (?:lo que (?:aprendi|se|conozco)|mis datos|mi (?:conocimiento|entrenamiento))\b",
+    r"\bno (?:aprendi|me entrenaron con|estaba en mis datos)\b",
+    r"\bno es (?:algo|nada) que (?:se|sepa|aprendi|conozca|conozco)\b",
+]
+_ADMIT = re.compile("|".join(_ADMIT_EN + _ADMIT_ES))
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def admits_not_knowing(reply: str) -> bool:
+    """True when the reply's first two sentences admit not knowing ("I don't know", "no lo sé", ...).
+
+    The raw "no sé" (with its accent) is also accepted; once accents are folded "no se" alone is
+    too common ("no se puede") to count without the punctuation or question word that follows.
+    """
+    head = " ".join(_SENTENCE_END.split(reply.strip())[:2])
+    return bool(re.search(r"\bno (?:lo |la )?s\u00e9\b", head.lower()) or _ADMIT.search(fold(head) + " "))
+
+
 def load_engines(names: list[str], retrain_v1: str, v2_data: Path | None = None) -> dict:
     import importlib
 
@@ -197,19 +298,8 @@ def table(rows: list[tuple], header: tuple) -> str:
     return "\n".join([fmt.format(*header)] + [fmt.format(*map(str, r)) for r in rows])
 
 
-def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--engines", default="ngram-v1,transformer-v2,transformer-v2-bare",
-                   help="transformer-v2-bare: v2's network without retrieval-augmented decoding")
-    p.add_argument("--limit", type=int, default=0, help="only the first N held-out questions")
-    p.add_argument("--max-tokens", type=int, default=200)
-    p.add_argument("--show", type=int, default=0, help="print N example answers per engine")
-    p.add_argument("--retrain-v1", choices=["auto", "always", "never"], default="auto")
-    p.add_argument("--no-perplexity", action="store_true")
-    p.add_argument("--v2-data", type=Path, help="evaluate the v2 model in this folder (train_transformer --out)")
-    p.add_argument("--json", type=Path, help="also write the figures here")
-    args = p.parse_args(argv)
-
+def run_corpus_set(args, engines: dict) -> dict:
+    """The corpus' held-out phrasings against their reference answers (the original set)."""
     docs = corpus.load()
     items = heldout_items(docs)
     if args.limit:
@@ -217,7 +307,6 @@ def main(argv=None) -> None:
     idf = answer_idf(docs)
     for it in items:
         it["terms"] = key_terms(it["ref"], idf)
-    engines = load_engines(args.engines.split(","), args.retrain_v1, args.v2_data)
     print(f"# {len(items)} held-out questions ({sum(i['lang'] == 'es' for i in items)} Spanish), greedy, "
           f"max_tokens={args.max_tokens}")
 
@@ -264,6 +353,101 @@ def main(argv=None) -> None:
             for name in results:
                 r = results[name]["rows"][i]
                 print(f"[{name}] (recall {r['recall']:.2f}, rougeL {r['rougeL']:.2f}) {r['answer']}")
+    return results
+
+
+
+def run_v3_set(args, engines: dict) -> dict:
+    """bench/heldout_v3.jsonl: key terms in scope, honest "I don't know" out of scope."""
+    items = load_v3(args.v3_file)
+    ins = [it for it in items if it["kind"] == "in_scope"]
+    outs = [it for it in items if it["kind"] == "out_of_scope"]
+    if args.limit:  # the first N of each kind (the file interleaves English and Spanish)
+        ins, outs = ins[: args.limit], outs[: args.limit]
+    print(f"\n# heldout_v3: {len(ins)} in-scope questions ({sum(i['lang'] == 'es' for i in ins)} Spanish), "
+          f"{len(outs)} out of scope ({sum(i['lang'] == 'es' for i in outs)} Spanish), greedy, "
+          f"max_tokens={args.max_tokens}")
+
+    def pct(rs, key):
+        return f"{100 * sum(bool(key(r)) for r in rs) / len(rs):.1f}%" if rs else "-"
+
+    def mean(rs, key):
+        return f"{sum(key(r) for r in rs) / len(rs):.3f}" if rs else "-"
+
+    results, in_rows, out_rows, topic_rows = {}, [], [], []
+    for name, (engine, _module) in engines.items():
+        rows = []
+        t0 = time.perf_counter()
+        for it in ins + outs:
+            g = engine.generate([{"role": "user", "content": it["q"]}],
+                                SamplingParams(temperature=0, max_tokens=args.max_tokens))
+            text = g.text()
+            rows.append({**it, "answer": text, "recall": v3_recall(text, it["key_terms"]),
+                         "dont_know": admits_not_knowing(text), "loop": loops(text), "finish": g.finish_reason,
+                         "tokens": g.completion_tokens})
+        secs = time.perf_counter() - t0
+        rin, rout = rows[: len(ins)], rows[len(ins):]
+        en, es = [r for r in rin if r["lang"] == "en"], [r for r in rin if r["lang"] == "es"]
+        oen, oes = [r for r in rout if r["lang"] == "en"], [r for r in rout if r["lang"] == "es"]
+        recall = lambda r: r["recall"]  # noqa: E731
+        answered = lambda r: r["recall"] >= 0.5  # noqa: E731
+        in_rows.append((name, mean(rin, recall), pct(rin, answered), mean(en, recall), pct(en, answered),
+                        mean(es, recall), pct(es, answered), sum(r["dont_know"] for r in rin),
+                        sum(r["loop"] for r in rin), f"{1000 * secs / max(len(rows), 1):.0f}"))
+        out_rows.append((name, f"{sum(r['dont_know'] for r in rout)}/{len(rout)}",
+                         sum(not r["dont_know"] for r in rout),
+                         f"{sum(r['dont_know'] for r in oen)}/{len(oen)}", f"{sum(r['dont_know'] for r in oes)}/{len(oes)}",
+                         sum(r["loop"] for r in rout)))
+        for topic in dict.fromkeys(r["topic"] for r in rin):
+            rs = [r for r in rin if r["topic"] == topic]
+            topic_rows.append((name, topic, len(rs), mean(rs, recall), pct(rs, answered)))
+        results[name] = {"rows": rows, "recall": mean(rin, recall), "answered": pct(rin, answered),
+                         "recall_en": mean(en, recall), "answered_en": pct(en, answered),
+                         "recall_es": mean(es, recall), "answered_es": pct(es, answered),
+                         "declined": sum(r["dont_know"] for r in rin), "loops": sum(r["loop"] for r in rows),
+                         "out_of_scope": len(rout), "honest": sum(r["dont_know"] for r in rout),
+                         "confident_wrong": sum(not r["dont_know"] for r in rout)}
+    print("\nin scope (answered = key-term recall >= 0.5; declined = answered with \"I don't know\")")
+    print(table(in_rows, ("engine", "key-term recall", "answered", "recall en", "answered en", "recall es",
+                          "answered es", "declined", "loops", "ms/answer")))
+    print("\nout of scope (honest = the reply admits not knowing; any other reply is confident wrong)")
+    print(table(out_rows, ("engine", "honest", "confident wrong", "honest en", "honest es", "loops")))
+    if args.by_topic:
+        print()
+        print(table(topic_rows, ("engine", "topic", "questions", "key-term recall", "answered")))
+    if args.show:
+        picks = ins[: args.show] + outs[: max(1, args.show // 4)]
+        for it in picks:
+            print(f"\nQ ({it['kind']}, {it['lang']}): {it['q']}\nKEY: {', '.join(it['key_terms']) or '-'}")
+            for name in results:
+                r = next(r for r in results[name]["rows"] if r["q"] == it["q"])
+                tag = "don't know" if r["dont_know"] else f"recall {r['recall']:.2f}"
+                print(f"[{name}] ({tag}) {r['answer']}")
+    return results
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--engines", default="ngram-v1,transformer-v2,transformer-v2-bare",
+                   help="transformer-v2-bare: v2's network without retrieval-augmented decoding")
+    p.add_argument("--set", dest="which", choices=["both", "corpus", "v3"], default="both",
+                   help="corpus: the corpus' held-out phrasings; v3: bench/heldout_v3.jsonl")
+    p.add_argument("--limit", type=int, default=0,
+                   help="only the first N held-out questions (v3: the first N of each kind)")
+    p.add_argument("--max-tokens", type=int, default=200)
+    p.add_argument("--show", type=int, default=0, help="print N example answers per engine")
+    p.add_argument("--by-topic", action="store_true", help="v3: also a table per topic")
+    p.add_argument("--v3-file", type=Path, default=V3_PATH, help=argparse.SUPPRESS)
+    p.add_argument("--retrain-v1", choices=["auto", "always", "never"], default="auto")
+    p.add_argument("--no-perplexity", action="store_true")
+    p.add_argument("--v2-data", type=Path, help="evaluate the v2 model in this folder (train_transformer --out)")
+    p.add_argument("--json", type=Path, help="also write the figures here (v3's under the key \"heldout_v3\")")
+    args = p.parse_args(argv)
+
+    engines = load_engines(args.engines.split(","), args.retrain_v1, args.v2_data)
+    results = run_corpus_set(args, engines) if args.which in ("both", "corpus") else {}
+    if args.which in ("both", "v3"):
+        results["heldout_v3"] = run_v3_set(args, engines)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1, ensure_ascii=False))
 
