@@ -11,7 +11,8 @@ import os
 from .base import Engine, EngineInputError, Generation, SamplingParams, Token
 
 ENGINES = {"ngram-v1": "llmkit.engine.ngram",
-           "transformer-v2": "llmkit.engine.transformer"}
+           "transformer-v2": "llmkit.engine.transformer",
+           "transformer-v3": "llmkit.engine.transformer"}
 DEFAULT = "transformer-v2"
 
 
@@ -21,7 +22,8 @@ def get_engine(name: str | None = None) -> Engine:
     name = name or os.environ.get("LLMKIT_ENGINE") or DEFAULT
     if name not in ENGINES:
         raise ValueError(f"unknown engine {name!r}; choose one of {sorted(ENGINES)}")
-    return importlib.import_module(ENGINES[name]).get()
+    module = importlib.import_module(ENGINES[name])
+    return module.get(name) if name.startswith("transformer") else module.get()
 
 
 __all__ = ["Engine", "EngineInputError", "Generation", "SamplingParams", "Token", "get_engine"]

@@ -88,7 +88,9 @@ def detect_lang(text: str) -> str:
     """English or Spanish, by common function words and Spanish-only characters."""
     low = f" {text.lower()} "
     es = sum(low.count(w) for w in (" el ", " la ", " los ", " las ", " que ", " es ", " qué ", " cómo ",
-                                    " por ", " para ", " una ", " un ", " de ", " y ", " hola", "¿", "ñ", "ó", "á", "é"))
+                                    " por ", " para ", " una ", " un ", " de ", " y ", " hola", "¿", "ñ", "ó", "á", "é",
+                                    " cuenta ", " hasta ", " escribe ", " dime ", " explica ", " cuál ", " cuánto ",
+                                    " dame ", " hazme ", " quién ", " dónde ", " cuándo "))
     en = sum(low.count(w) for w in (" the ", " is ", " what ", " how ", " to ", " of ", " and ", " a ",
                                     " are ", " do ", " does ", " can ", " i ", " you ", " hello", " hi "))
     return "es" if es > en else "en"

@@ -37,7 +37,7 @@ import torch.nn.functional as F
 from . import corpus, guide
 from .hf_export import export
 from .tokenizer import Tokenizer
-from .transformer import DATA_DIR, read_safetensors
+from .transformer import DATA_DIR, DATA_DIRS, read_safetensors
 
 SYSTEM_PROMPTS = {
     "en": ["You are a helpful assistant.", "You are a helpful assistant for a course on LLM APIs.",
@@ -398,8 +398,11 @@ def train(args) -> dict:
     torch.manual_seed(args.seed)
 
     docs = corpus.load()
-    texts = [q for d in docs for q in d.questions] + [d.answer for d in docs]  # as v1's train.py
-    tok = Tokenizer.train(texts, vocab_size=args.vocab_size)
+    if args.init:  # continuing a model: its tokenizer (and so its embeddings) stay as they are
+        tok = Tokenizer.load(Path(args.init) / "hf" / "tokenizer.json")
+    else:
+        texts = [q for d in docs for q in d.questions] + [d.answer for d in docs]  # as v1's train.py
+        tok = Tokenizer.train(texts, vocab_size=args.vocab_size)
     cfg = {
         "vocab_size": tok.vocab_size, "hidden_size": args.d_model, "intermediate_size": args.ffn,
         "num_hidden_layers": args.layers, "num_attention_heads": args.heads, "num_key_value_heads": args.kv_heads,
@@ -407,7 +410,7 @@ def train(args) -> dict:
     }
     model = Transformer(cfg, embed_dim=args.embed_dim)
     init_weights(model, args.seed)
-    if args.init:  # continue from an exported model (experiments); the tokenizer must be the same
+    if args.init:  # continue from an exported model (v3 continues v2); same tokenizer, see above
         start = load_torch_model(Path(args.init) / "hf")
         e = np.load(Path(args.init) / "embed.npz")
         model.load_state_dict({**start.state_dict(), "embed_head.weight": torch.from_numpy(e["weight"].astype(np.float32).T),
@@ -439,6 +442,9 @@ def train(args) -> dict:
     tokens_seen = 0
     print(f"params {n_params / 1e6:.2f}M, pairs {len(data.pairs)}, held-out {len(held)}", flush=True)
     for step in range(0 if args.embed_only else args.steps):
+        if args.max_minutes and time.perf_counter() - t0 > 60 * args.max_minutes:
+            print(f"stopping at step {step}: --max-minutes {args.max_minutes} reached", flush=True)
+            break
         if rows is None or pos + args.batch > len(rows):
             rows, masks = data.epoch_rows()
             pos, epochs = 0, epochs + 1
@@ -580,6 +586,12 @@ def fit_embed_head(model: Transformer, data: Data, seed: int, steps: int = 1500,
     return weight @ rot, bias @ rot, {"texts": len(items), "steps": steps, "final_loss": round(float(np.mean(losses[-50:])), 4)}
 
 
+# `llmkit train transformer-v3`: v2's network and tokenizer trained on the v3 corpus (the v2 corpus plus
+# beginners' everyday questions and the "I don't know" set); later options on the command line win.
+V3_ARGS = ["--init", str(DATA_DIRS["transformer-v2"]), "--out", str(DATA_DIRS["transformer-v3"]),
+           "--steps", "540", "--warmup", "30", "--lr", "2e-3"]
+
+
 def parse(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", type=Path, default=DATA_DIR)
@@ -615,6 +627,9 @@ def parse(argv=None):
     p.add_argument("--embed-only", action="store_true", help="with --init: only refit the embedding head")
     p.add_argument("--init", type=Path, default=None, help="start from this exported model instead of random")
     p.add_argument("--eval-every", type=int, default=100)
+    p.add_argument("--max-minutes", type=float, default=None,
+                   help="stop the training loop after this long and export (a safety net; the result then "
+                        "depends on the machine's speed)")
     p.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=True, help="bfloat16 autocast (CPU)")
     return p.parse_args(argv)
 

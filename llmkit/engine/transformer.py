@@ -39,6 +39,8 @@ from .sampling import decode, no_repeat
 from .tokenizer import Tokenizer
 
 DATA_DIR = Path(__file__).parent / "data" / "transformer-v2"
+DATA_DIRS = {"transformer-v2": DATA_DIR,  # v3 is v2's network trained on, with the same code and tokenizer
+             "transformer-v3": Path(__file__).parent / "data" / "transformer-v3"}
 CONTEXT = 8192  # the context the APIs advertise and enforce (as v1); the network reads the latest turns (`visible`)
 REPLY_ROOM = 256  # tokens kept free for the reply when a long prompt is cut to the network's window
 HF_DIR = DATA_DIR / "hf"
@@ -291,6 +293,9 @@ class TransformerEngine(TokenCounting):
     name = "llmkit-transformer-v2"
 
     def __init__(self, data_dir: Path = DATA_DIR, retrieval: bool | None = None):
+        data_dir = Path(data_dir)
+        if data_dir.name in DATA_DIRS:
+            self.name = f"llmkit-{data_dir.name}"
         hf = data_dir / "hf"
         self.w = Weights(hf)
         self.tok = Tokenizer.load(hf / "tokenizer.json")
@@ -414,16 +419,17 @@ def question(messages: list[dict]) -> list[str]:
     return [users[-1]]
 
 
-_engine = None
+_engines: dict[str, TransformerEngine] = {}
 _engine_lock = threading.Lock()
 
 
-def get() -> TransformerEngine:
-    global _engine
+def get(name: str = "transformer-v2") -> TransformerEngine:
+    """The engine `name` (a key of DATA_DIRS), loaded once per process."""
     with _engine_lock:
-        if _engine is None:
-            if not (HF_DIR / "model.safetensors").exists():
-                raise EngineInputError(f"model files missing in {DATA_DIR}: run "
-                                       "`python -m llmkit.engine.train_transformer` (needs the [train] extra)")
-            _engine = TransformerEngine()
-        return _engine
+        if name not in _engines:
+            data_dir = DATA_DIRS[name]
+            if not (data_dir / "hf" / "model.safetensors").exists():
+                raise EngineInputError(f"model files missing in {data_dir}: run "
+                                       f"`llmkit train {name}` (needs the [train] extra)")
+            _engines[name] = TransformerEngine(data_dir)
+        return _engines[name]
