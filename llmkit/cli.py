@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -80,43 +81,243 @@ def _doctor(args) -> int:
     return 0
 
 
-def _course(args) -> int:
-    """Gateway in the background on --port, JupyterLab in the foreground."""
-    root = Path(args.root).resolve()
-    env = dict(os.environ)
-    gateway = subprocess.Popen([sys.executable, "-m", "llmkit", "serve", "--port", str(args.port),
-                                "--log-level", "warning"], env=env)
-    cmd = [sys.executable, "-m", "jupyter", "lab", f"--ServerApp.root_dir={root}",
-           f"--LabApp.default_url=/lab/tree/{args.open}"]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        cmd.append("--allow-root")
-    if args.no_browser:
-        cmd.append("--no-browser")
-    cmd += args.extra  # anything else is for jupyter lab (e.g. --ServerApp.port=8888)
-    print(f"llmkit: gateway on http://127.0.0.1:{args.port}, JupyterLab on {root}", flush=True)
-    try:
-        return subprocess.call(cmd, env=env)
-    except KeyboardInterrupt:
-        return 0
-    finally:
-        gateway.send_signal(signal.SIGINT)
+class _Stop(Exception):
+    """A stop signal (SIGINT, SIGTERM, SIGHUP) reached `llmkit course`."""
+
+
+class _StopOnSignal:
+    """Turns the first SIGINT, SIGTERM or SIGHUP into _Stop; later ones (during the clean-up) are ignored."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+    def __enter__(self):
+        self.stopping = False
+        self.old = {sig: signal.signal(sig, self._handle) for sig in self.SIGNALS}
+        return self
+
+    def _handle(self, signum, _frame):
+        if not self.stopping:
+            self.stopping = True
+            raise _Stop(signum)
+
+    def __exit__(self, *exc):
+        for sig, old in self.old.items():
+            signal.signal(sig, old)
+        return exc[0] is _Stop
+
+
+def _port_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
         try:
-            gateway.wait(timeout=5)
+            s.bind((host, port))
+            return True
+        except OSError:
+            return False
+
+
+def _any_free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """Linux: the child gets SIGTERM if `llmkit course` itself is killed (even with SIGKILL)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
+def _spawn(cmd: list[str], env: dict, **kw) -> subprocess.Popen:
+    """A child in a session of its own (a terminal's Ctrl+C reaches only `llmkit course`, which
+    then stops each child in order), reading nothing from the terminal."""
+    return subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, start_new_session=True, **kw,
+                            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
+
+
+def _stop_children(procs: list[subprocess.Popen], grace: float = 10.0) -> None:
+    """SIGTERM each child (JupyterLab then shuts its kernels down), SIGKILL what is left after
+    `grace` seconds: the children's process groups and every process they started."""
+    import time
+
+    try:
+        import psutil  # a dependency of ipykernel
+
+        family = [c for p in procs if p.poll() is None for c in psutil.Process(p.pid).children(recursive=True)]
+    except Exception:
+        psutil, family = None, []
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+    deadline = time.monotonic() + grace
+    for p in procs:
+        try:
+            p.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            gateway.kill()
+            pass
+    for p in procs:
+        if p.poll() is None:
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except OSError:
+                p.kill()
+            p.wait()
+    if psutil is not None:
+        _, alive = psutil.wait_procs(family, timeout=max(0.1, deadline - time.monotonic()))
+        for c in alive:
+            try:
+                c.kill()
+            except psutil.Error:
+                pass
+
+
+def _wait_gateway(proc: subprocess.Popen, url: str, timeout: float = 120.0) -> bool:
+    import time
+
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None and time.monotonic() < deadline:
+        try:
+            if httpx.get(url + "/health", timeout=2).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    return False
+
+
+def _wait_lab(proc: subprocess.Popen, timeout: float = 180.0) -> dict | None:
+    """JupyterLab's server info (url, token, root_dir), from the file it writes once it listens."""
+    import json
+    import time
+
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    info = Path(jupyter_runtime_dir()) / f"jpserver-{proc.pid}.json"
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None and time.monotonic() < deadline:
+        try:
+            return json.loads(info.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            time.sleep(0.2)
+    return None
+
+
+LAB_CONFIG = Path(__file__).resolve().parent / "jupyter_config"  # labconfig/: no Jupyter news pop-up
+
+
+def _course(args) -> int:
+    """The gateway and JupyterLab, stopped together by Ctrl+C, SIGTERM or SIGHUP."""
+    import secrets
+    from urllib.parse import quote
+
+    root = Path(args.root).resolve()
+    port = args.port
+    if not _port_free(port):
+        port = _any_free_port()
+        print(f"llmkit: port {args.port} is taken (another gateway or program uses it); "
+              f"the gateway uses port {port} instead", flush=True)
+    env = dict(os.environ)
+    env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(filter(None, [str(LAB_CONFIG), env.get("JUPYTER_CONFIG_PATH")]))
+    if not env.get("JUPYTER_TOKEN") and not any(".token=" in a for a in args.extra):
+        env["JUPYTER_TOKEN"] = secrets.token_hex(24)  # ours, so Jupyter prints no banner after our lines
+    gw_cmd = [sys.executable, "-m", "llmkit", "serve", "--port", str(port), "--log-level", "warning"]
+    lab_cmd = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={root}",  # warnings and errors only:
+               f"--LabApp.default_url=/lab/tree/{args.open}", "--Application.log_level=WARN"]  # our lines come last
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        lab_cmd.append("--allow-root")
+    if args.no_browser:
+        lab_cmd.append("--no-browser")
+    lab_cmd += args.extra  # anything else is for jupyter lab (e.g. --ServerApp.port=8888)
+
+    procs: list[subprocess.Popen] = []
+    with _StopOnSignal() as stop:
+        try:
+            print(f"llmkit: starting the gateway (port {port}) and JupyterLab on {root} ...", flush=True)
+            procs.append(_spawn(gw_cmd, env, stdout=subprocess.DEVNULL))  # its banner; errors go to stderr
+            procs.append(_spawn(lab_cmd, env))
+            gateway, lab = procs
+            gw_url = f"http://127.0.0.1:{port}"
+            if not _wait_gateway(gateway, gw_url):
+                print(f"llmkit: the gateway did not start on port {port} (see the messages above)", file=sys.stderr)
+                return 1
+            info = _wait_lab(lab)
+            if info is None:
+                print("llmkit: JupyterLab did not start (see the messages above)", file=sys.stderr)
+                return 1
+            url = info["url"].rstrip("/") + "/lab/tree/" + quote(args.open)
+            if info.get("token"):
+                url += "?token=" + info["token"]
+            print(f"\nllmkit course is running (gateway {gw_url}, docs at {gw_url}/docs).\n"
+                  f"Open this address in your browser{'' if args.no_browser else ' (if it did not open by itself)'}:\n"
+                  f"    {url}\n"
+                  f"To stop: press Ctrl+C here (or run `kill {os.getpid()}`); the gateway, JupyterLab and its "
+                  "kernels stop with it.", flush=True)
+            lab.wait()  # until a signal, or File > Shut Down in JupyterLab
+        finally:
+            stop.stopping = True  # from here on, a second Ctrl+C cannot cut the clean-up short
+            if procs:
+                print("\nllmkit: stopping JupyterLab, its kernels and the gateway ...", flush=True)
+            _stop_children(procs)
+    return 0
 
 
 def _chat(args) -> int:
-    from .engine import SamplingParams, get_engine
+    """One question (arguments or piped text), or a conversation at a prompt in a terminal."""
+    from .engine import SamplingParams
 
-    question = " ".join(args.message) or sys.stdin.read()
-    eng = get_engine()
-    gen = eng.generate([{"role": "user", "content": question}],
-                       SamplingParams(temperature=args.temperature, max_tokens=args.max_tokens, seed=args.seed))
+    if args.message or not sys.stdin.isatty():
+        question = " ".join(args.message) if args.message else sys.stdin.read()
+        if not question.strip():
+            print("llmkit chat: empty message, nothing sent: give a question, e.g. llmkit chat \"What is a token?\"",
+                  file=sys.stderr)
+            return 2
+        _answer([{"role": "user", "content": question}], args, SamplingParams)
+        return 0
+    try:
+        import readline  # noqa: F401 - line editing and history for input()
+    except ImportError:  # pragma: no cover - Windows
+        pass
+    print("llmkit chat with the offline model: type a question and press Enter. "
+          "Ctrl+D (or 'exit') quits; the conversation is kept until then.", flush=True)
+    messages: list[dict] = []
+    while True:
+        try:
+            line = input("you> ")
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        if line.strip() in ("exit", "quit"):
+            return 0
+        if not line.strip():
+            print("(empty message, not sent: type a question, or Ctrl+D to quit)", flush=True)
+            continue
+        messages.append({"role": "user", "content": line})
+        print("model> ", end="", flush=True)
+        try:
+            messages.append({"role": "assistant", "content": _answer(messages, args, SamplingParams)})
+        except KeyboardInterrupt:  # Ctrl+C stops this reply, not the conversation
+            print("\n(reply interrupted)")
+            messages.pop()
+
+
+def _answer(messages: list[dict], args, SamplingParams) -> str:
+    """Stream the offline model's reply to the terminal; return its text."""
+    from .engine import get_engine
+
+    gen = get_engine().generate(messages, SamplingParams(temperature=args.temperature, max_tokens=args.max_tokens,
+                                                         seed=args.seed))
+    parts = []
     for t in gen:
+        parts.append(t.text)
         print(t.text, end="", flush=True)
-    print(f"\n[{gen.prompt_tokens} tokens in, {gen.completion_tokens} out, finish: {gen.finish_reason}]")
-    return 0
+    print(f"\n[{gen.prompt_tokens} tokens in, {gen.completion_tokens} out, finish: {gen.finish_reason}]", flush=True)
+    return "".join(parts)
 
 
 def _train(args) -> int:
@@ -154,18 +355,29 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("--offline", action="store_true", help="show what forcing offline would do")
     d.set_defaults(func=_doctor)
 
-    c = sub.add_parser("course", help="start the gateway and JupyterLab on the course notebooks")
+    c = sub.add_parser("course", help="start the gateway and JupyterLab on the course notebooks",
+                       description="Start the gateway and JupyterLab on the course notebooks; Ctrl+C (or SIGTERM) "
+                                   "stops both, and JupyterLab's kernels. Options it does not know go to "
+                                   "jupyter lab (e.g. --ServerApp.port=8889).")
     c.add_argument("--root", default=".", help="folder JupyterLab serves (default: here)")
-    c.add_argument("--open", default="notebooks/00_setup.ipynb", help="what JupyterLab opens first")
-    c.add_argument("--port", type=int, default=8000, help="the gateway's port")
-    c.add_argument("--no-browser", action="store_true")
+    c.add_argument("--open", default="notebooks/00_setup.ipynb",
+                   help="notebook JupyterLab opens first, relative to --root (default: %(default)s)")
+    c.add_argument("--port", type=int, default=8000,
+                   help="the gateway's port (default 8000; if it is taken, a free one is used and printed)")
+    c.add_argument("--no-browser", action="store_true", help="print the address to open instead of opening a browser")
     c.set_defaults(func=_course)
 
-    ch = sub.add_parser("chat", help="ask the offline model one question")
-    ch.add_argument("message", nargs="*")
-    ch.add_argument("--temperature", type=float, default=0.7)
-    ch.add_argument("--max-tokens", type=int, default=256)
-    ch.add_argument("--seed", type=int, default=None)
+    ch = sub.add_parser("chat", help="talk to the offline model in the terminal",
+                        description="Ask the offline model a question, streamed to the terminal. With no question "
+                                    "in a terminal: a prompt, one question per line, the conversation kept until "
+                                    "Ctrl+D or 'exit'. With no question and piped input: that text is the question.")
+    ch.add_argument("message", nargs="*", help="the question (its words are joined with spaces)")
+    ch.add_argument("--temperature", type=float, default=0.7,
+                    help="sampling temperature: 0 always picks the most likely token (default %(default)s)")
+    ch.add_argument("--max-tokens", type=int, default=256,
+                    help="most tokens in a reply; a longer one stops with finish 'length' (default %(default)s)")
+    ch.add_argument("--seed", type=int, default=None,
+                    help="seed for sampling: the same seed and question give the same reply (default: random)")
     ch.set_defaults(func=_chat)
 
     t = sub.add_parser("train", help="retrain an offline model from the shipped corpus")
