@@ -38,10 +38,52 @@ def async_openai():
     return AsyncOpenAI(base_url=gateway() + "/v1", api_key=key(), max_retries=0)
 
 
-def anthropic():
-    from anthropic import Anthropic
+def anthropic(*, split_text: bool = False):
+    """An Anthropic client on the gateway. With split_text, a reply's text comes in two text
+    blocks, as real replies often do (citations, text around a tool call), so a check can tell
+    code that reads every block from code that reads `content[0]` only."""
+    from anthropic import Anthropic, DefaultHttpxClient
 
-    return Anthropic(base_url=gateway(), api_key=key(), max_retries=0)
+    http_client = DefaultHttpxClient(transport=_SplitTextBlocks()) if split_text else None
+    return Anthropic(base_url=gateway(), api_key=key(), max_retries=0, http_client=http_client)
+
+
+def _split(text: str) -> list[str]:
+    """Two pieces, cut after the first sentence (or at the middle word boundary)."""
+    cut = text.find(". ") + 2 if 0 < text.find(". ") < len(text) - 2 else text.rfind(" ", 0, len(text) // 2 + 1)
+    return [text[:cut], text[cut:]] if 0 < cut < len(text) else [text]
+
+
+def _SplitTextBlocks():
+    import json
+
+    import httpx2
+
+    class SplitTextBlocks(httpx2.HTTPTransport):
+        """Rewrites a non-streamed Messages reply: one text block becomes two, same text."""
+
+        def handle_request(self, request):
+            response = super().handle_request(request)
+            if not request.url.path.endswith("/v1/messages") or response.status_code != 200:
+                return response
+            response.read()
+            try:
+                data = json.loads(response.content)
+            except ValueError:
+                return response
+            blocks = []
+            for block in data.get("content") or []:
+                if block.get("type") == "text" and len(_split(block.get("text", ""))) == 2:
+                    blocks += [{**block, "text": piece} for piece in _split(block["text"])]
+                else:
+                    blocks.append(block)
+            data["content"] = blocks
+            headers = [(k, v) for k, v in response.headers.items() if k.lower() not in ("content-length",
+                                                                                       "content-encoding")]
+            return httpx2.Response(response.status_code, headers=headers, content=json.dumps(data).encode(),
+                                   request=request, extensions=response.extensions)
+
+    return SplitTextBlocks()
 
 
 def gemini():

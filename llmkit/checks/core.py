@@ -46,7 +46,12 @@ class NotAttempted(Exception):
 
 
 class Incorrect(Exception):
-    """The learner's code ran but did something wrong; the message says what."""
+    """The learner's code ran but did something wrong; the message says what. `error` is the
+    learner's own exception when that is what went wrong (a check may explain it further)."""
+
+    def __init__(self, message: str = "", error: BaseException | None = None):
+        super().__init__(message)
+        self.error = error
 
 
 def strict() -> bool:
@@ -119,6 +124,7 @@ def call(fn: Callable, *args, **kwargs):
     any other exception becomes Incorrect with the error in it."""
     if _is_placeholder(fn):
         raise NotAttempted()
+    name = getattr(fn, "__name__", "your function")
     try:
         result = fn(*args, **kwargs)
     except NotImplementedError:
@@ -126,19 +132,41 @@ def call(fn: Callable, *args, **kwargs):
     except (Incorrect, NotAttempted):
         raise
     except Exception as e:  # the learner's code failed: say how, in one line
-        where = _last_frame(e)
-        raise Incorrect(f"calling {getattr(fn, '__name__', 'your function')}() raised "
-                        f"{type(e).__name__}: {e}{where}") from None
+        raise Incorrect(failure(name, e), e) from None
     if _is_placeholder(result):
         raise NotAttempted()
+    if inspect.isawaitable(result):
+        if inspect.iscoroutine(result):
+            result.close()  # never awaited: close it so Python does not warn later
+        raise Incorrect(f"{name}() returned a coroutine, not a value: it is an `async def` function, or it "
+                        "returned an async call without `await`. Here write a plain `def` and call the "
+                        "synchronous client (no await needed).")
     return result
+
+
+def failure(name: str, e: BaseException) -> str:
+    """One line on the learner's exception, with what to do for the mistakes that have a
+    known cause (a missing await, text that is not JSON)."""
+    text = f"calling {name}() raised {type(e).__name__}: {e}{_last_frame(e)}"
+    if "coroutine" in str(e) and isinstance(e, (TypeError, AttributeError)):
+        text += (". A coroutine is what an async method returns when it is not awaited: write "
+                 "`await client....create(...)` inside an `async def` function.")
+    elif type(e).__name__ == "JSONDecodeError":
+        doc = getattr(e, "doc", "")
+        text += (f". json.loads was given text that is not JSON ({doc[:60]!r}): print what you parse, and "
+                 "parse only JSON text (a reply you asked to be JSON, a `data:` payload).")
+    return text
 
 
 def _last_frame(exc: BaseException) -> str:
     """' (line N of your cell)' for the innermost frame that is the learner's code."""
+    import sysconfig
+
+    stdlib = sysconfig.get_paths()["stdlib"]
     tb = traceback.extract_tb(exc.__traceback__)
     for fr in reversed(tb):
-        if "site-packages" in fr.filename or "/llmkit/" in fr.filename.replace("\\", "/"):
+        if "site-packages" in fr.filename or "/llmkit/" in fr.filename.replace("\\", "/") \
+                or fr.filename.startswith(stdlib):
             continue
         return f" (at line {fr.lineno}: {fr.line.strip()})" if fr.line else ""
     return ""

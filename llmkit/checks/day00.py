@@ -138,23 +138,47 @@ q3 = Problem(
 
 
 def _check_first_call(first_call) -> str:
+    """Runs first_call with OPENAI_API_KEY and OPENAI_BASE_URL changed to values the learner has
+    never seen (a fresh key; the gateway's OpenAI-compatible route under /openai/v1): a client
+    built with OpenAI() follows them, a key or address written in the code cannot."""
+    import secrets
+
+    from . import clients
+
     question = "What is an API key?"
-    with recording() as rec:
-        got = call(first_call, question)
+    key = os.environ.get("LLMKIT_API_KEY") or f"llmkit-check-{secrets.token_hex(8)}"
+    base = clients.gateway() + "/openai/v1"
+    env = {"OPENAI_API_KEY": key, "OPENAI_BASE_URL": base}
+    old = {k: os.environ.get(k) for k in env}
+    out = io.StringIO()
+    try:
+        os.environ.update(env)
+        with recording() as rec, redirect_stdout(out):
+            got = call(first_call, question)
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    if key in out.getvalue() or key[-10:] in out.getvalue():
+        raise Incorrect("first_call() printed the API key: never print a key, not even while testing.")
     calls = rec.to("/chat/completions")
     if not calls:
         raise Incorrect("first_call() sent no request to /chat/completions: use "
                         "client.chat.completions.create(...).")
     ex = calls[-1]
     body = ex.json or {}
-    expected_base = os.environ.get("OPENAI_BASE_URL", "https://api.openai.com/v1").rstrip("/")
-    if not ex.url.startswith(expected_base):
-        raise Incorrect(f"the request went to {ex.url.split('/chat')[0]}, not to the address OpenAI() takes from "
-                        "the environment: create the client as OpenAI(), with no base_url.")
-    env_key = os.environ.get("OPENAI_API_KEY", "")
-    if ex.headers.get("authorization") != f"Bearer {env_key}":
-        raise Incorrect("the request did not carry the key from OPENAI_API_KEY: create the client as OpenAI() "
-                        "and let it read the key from the environment (never write a key in code).")
+    if not ex.url.startswith(base + "/"):
+        raise Incorrect("the request did not go to the address in OPENAI_BASE_URL (the check changed it, and "
+                        f"the request still went to {ex.url.rsplit('/chat', 1)[0]}): the address is fixed in your "
+                        "code, or the client was made before first_call ran. Create the client inside "
+                        "first_call as OpenAI(), with no base_url.")
+    if ex.headers.get("authorization") != f"Bearer {key}":
+        raise Incorrect("the request did not carry the key in OPENAI_API_KEY (the check changed it, and the "
+                        "request still sent another one): the key is written in your code, or the client was "
+                        "made before first_call ran. Create the client inside first_call as OpenAI(), and let "
+                        "it read the key from the environment; never write a key in code.")
     users = [m for m in body.get("messages", []) if m.get("role") == "user"]
     if not users or users[-1].get("content") != question:
         raise Incorrect("the question was not sent as the user message: "

@@ -4,6 +4,9 @@ gateway itself, so the answers are the server's, not a table in this file."""
 
 from __future__ import annotations
 
+import io
+from contextlib import redirect_stdout
+
 from .. import faults
 from . import clients
 from .core import Incorrect, NotAttempted, Problem, call
@@ -77,12 +80,37 @@ def _check_get_json(get_json) -> str:
         else:
             raise Incorrect(f"for a 404, get_json returned {str(got)[:60]!r} instead of raising: "
                             "call response.raise_for_status() before response.json().")
-    return "GET, the JSON body parsed, and an error status raised instead of silently returned."
+    # a server that cannot be reached: httpx raises ConnectError (a RequestError); it must not become a value
+    down = _closed_port_url()
+    try:
+        with redirect_stdout(io.StringIO()):
+            got = get_json(down, "/health")
+    except NotImplementedError:
+        raise NotAttempted() from None
+    except Exception:
+        pass
+    else:
+        raise Incorrect(f"when the server cannot be reached ({down}), get_json returned {repr(got)[:60]}: an "
+                        "error must not turn into a value. Note that `except httpx.RequestError` catches only "
+                        "such transport failures (no connection, a timeout), never the HTTPStatusError that "
+                        "raise_for_status() raises for a 404 or a 500: let both propagate (or re-raise).")
+    return "GET, the JSON body parsed, and errors (a 404, a server that is down) raised instead of returned."
+
+
+def _closed_port_url() -> str:
+    """http://127.0.0.1:PORT where nothing listens (a port the system just handed out and took back)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
 
 
 q2 = Problem(
     "q2", "get_json", _check_get_json,
-    hint="response = httpx.get(base_url + path); response.raise_for_status(); return response.json()",
+    hint="response = httpx.get(base_url + path); response.raise_for_status(); return response.json(). "
+         "No try/except: an error you cannot handle here should reach the caller.",
     solution='''
     import httpx
 
@@ -93,12 +121,26 @@ q2 = Problem(
     ''')
 
 
+def _call_showing_errors(rec, fn, *args):
+    """call(), and when the learner's code failed after the server refused the request, say
+    what the server answered: that is where the cause is."""
+    try:
+        return call(fn, *args)
+    except Incorrect as e:
+        refused = [ex for ex in rec if ex.status and ex.status >= 400]
+        if not refused:
+            raise
+        ex = refused[-1]
+        raise Incorrect(f"{e}. The gateway had answered {ex.status} to {ex.method} {ex.path}: "
+                        f"{ex.response_body[:200].decode('utf-8', 'replace')}") from None
+
+
 def _check_chat(chat) -> str:
     base = clients.gateway()
     key = "course-key-for-the-check"
     message = "What is a status code?"
     with recording() as rec:
-        got = call(chat, base, message, key)
+        got = _call_showing_errors(rec, chat, base, message, key)
     sent = [e for e in rec if e.path == "/chat"]
     if not sent:
         raise Incorrect("chat() sent no request to /chat: POST to base_url + '/chat'.")
@@ -182,7 +224,7 @@ def _check_complete(complete) -> str:
     key = "sk-check.not.a.real.key"
     question = "What is JSON?"
     with recording() as rec:
-        got = call(complete, base, key, question)
+        got = _call_showing_errors(rec, complete, base, key, question)
     sent = rec.to("/chat/completions")
     if not sent:
         raise Incorrect("complete() sent nothing to base_url + '/chat/completions'.")

@@ -33,9 +33,9 @@ def _check_ask(ask) -> str:
     ex = _completions(rec)[-1]
     msgs = (ex.json or {}).get("messages", [])
     roles = [m.get("role") for m in msgs]
-    if roles != ["system", "user"]:
+    if roles not in (["system", "user"], ["developer", "user"]):
         raise Incorrect(f"with a system prompt the messages' roles were {roles}; expected ['system', 'user'] "
-                        "(the system message goes first).")
+                        "(the system message goes first; OpenAI's newer name for it, 'developer', is fine too).")
     if msgs[0].get("content") != "Answer in one sentence." or msgs[1].get("content") != "What is a system prompt?":
         raise Incorrect("the system message should hold `system` and the user message `question`.")
     if (ex.json or {}).get("temperature") != 0:
@@ -65,6 +65,14 @@ q1 = Problem(
     ''')
 
 
+def _field(message, name: str):
+    """A message's role or content, whether it is a dict or the SDK's own message object
+    (`response.choices[0].message`, which the SDK sends back as it is)."""
+    if isinstance(message, dict):
+        return message.get(name)
+    return getattr(message, name, type(message).__name__)
+
+
 def _check_chat_turn(chat_turn) -> str:
     client = clients.openai()
     history = [{"role": "system", "content": "You are a patient tutor."}]
@@ -74,12 +82,12 @@ def _check_chat_turn(chat_turn) -> str:
     sent = _completions(rec)
     if len(sent) != 2:
         raise Incorrect(f"two turns sent {len(sent)} requests; expected one request per turn.")
-    roles = [h.get("role") if isinstance(h, dict) else type(h).__name__ for h in history]
+    roles = [_field(h, "role") for h in history]
     want = ["system", "user", "assistant", "user", "assistant"]
     if roles != want:
         raise Incorrect(f"after two turns history's roles were {roles}; expected {want}: append the user message "
                         "before the call and the assistant's reply after it.")
-    if history[2].get("content") != first or history[4].get("content") != second:
+    if _field(history[2], "content") != first or _field(history[4], "content") != second:
         raise Incorrect("the assistant messages in history should hold the replies chat_turn returned.")
     second_roles = [m.get("role") for m in (sent[1].json or {}).get("messages", [])]
     if second_roles != want[:4]:
@@ -104,19 +112,37 @@ q2 = Problem(
     ''')
 
 
+def _with_finish(response, reason: str, **message):
+    """A copy of a real completion with another finish_reason (and message fields): the gateway's
+    model never calls tools or trips a content filter, real models do."""
+    data = response.model_dump()
+    data["choices"][0]["finish_reason"] = reason
+    data["choices"][0]["message"].update(message)
+    return type(response).model_validate(data)
+
+
 def _check_was_cut_off(was_cut_off) -> str:
     client = clients.openai()
     q = [{"role": "user", "content": "What is an LLM?"}]
     short = client.chat.completions.create(model=MODEL, messages=q, max_tokens=3, temperature=0)
     full = client.chat.completions.create(model=MODEL, messages=q, temperature=0)
     stopped = client.chat.completions.create(model=MODEL, messages=q, stop=["."], temperature=0)
-    for response in (short, full, stopped):
-        want = response.choices[0].finish_reason == "length"
+    tool = _with_finish(full, "tool_calls", content=None, tool_calls=[{
+        "id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Lima"}'}}])
+    filtered = _with_finish(full, "content_filter", content="")
+    cases = [(short, "max_tokens ran out"), (full, "the reply ended"), (stopped, "a stop sequence was hit"),
+             (tool, "the model asked to call a tool"), (filtered, "the provider's content filter stopped it")]
+    for response, why in cases:
+        reason = response.choices[0].finish_reason
+        want = reason == "length"
         got = call(was_cut_off, response)
         if got is not want:
-            raise Incorrect(f"for a response with finish_reason={response.choices[0].finish_reason!r}, "
-                            f"was_cut_off returned {got!r}; expected {want}.")
-    return "finish_reason 'length' means max_tokens cut the reply; 'stop' means it ended (or hit a stop sequence)."
+            raise Incorrect(f"for a response with finish_reason={reason!r} ({why}), was_cut_off returned "
+                            f"{got!r}; expected {want}."
+                            + ("" if want else " Only 'length' means max_tokens cut the reply: test for it, "
+                               "not for `!= 'stop'`."))
+    return ("only finish_reason 'length' means max_tokens cut the reply; 'stop', 'tool_calls' and "
+            "'content_filter' are other endings.")
 
 
 q3 = Problem(
@@ -131,7 +157,16 @@ q3 = Problem(
 def _check_ask_json(ask_json) -> str:
     client = clients.openai()
     with recording() as rec:
-        got = call(ask_json, client, "Describe the HTTP status code 404.")
+        try:
+            got = call(ask_json, client, "Describe the HTTP status code 404.")
+        except Incorrect as e:
+            if type(e.error).__name__ != "JSONDecodeError" or not rec.to("/chat/completions"):
+                raise
+            fmt = (_completions(rec)[-1].json or {}).get("response_format") or {}
+            raise Incorrect(f"json.loads failed on the reply ({e.error}), so the model answered in prose: "
+                            + ("ask for JSON mode with response_format={'type': 'json_object'}, and say 'JSON' "
+                               "in a message." if fmt.get("type") != "json_object" else
+                               "parse response.choices[0].message.content, the reply's text.")) from None
     ex = _completions(rec)[-1]
     body = ex.json or {}
     fmt = body.get("response_format") or {}

@@ -27,21 +27,35 @@ def _gemini_text(ex) -> str:
 
 
 def _check_ask_claude(ask_claude) -> str:
-    client = clients.anthropic()
+    client = clients.anthropic(split_text=True)  # replies come in two text blocks, as real ones often do
     with recording() as rec:
         got = call(ask_claude, client, "What is a content block?", "Answer briefly.")
     ex = _one(rec, "/v1/messages", "use client.messages.create(...).")
     body = ex.json or {}
-    if body.get("system") != "Answer briefly.":
-        raise Incorrect("the system prompt must go in the top-level `system` parameter, not in messages.")
     if any(m.get("role") == "system" for m in body.get("messages", [])):
         raise Incorrect("messages held a 'system' turn: Anthropic takes the system prompt as system=...")
+    if _system_text(body.get("system")) != "Answer briefly.":
+        raise Incorrect("the system prompt must go in the top-level `system` parameter (a string, or a list of "
+                        "text blocks), not in messages.")
     if not isinstance(body.get("max_tokens"), int):
         raise Incorrect("max_tokens is required by Anthropic's API.")
+    blocks = [b for b in (ex.response_json or {}).get("content", []) if b.get("type") == "text"]
+    if len(blocks) > 1 and got == blocks[0].get("text"):
+        raise Incorrect(f"this reply came in {len(blocks)} text blocks and ask_claude() returned only the first: "
+                        "Claude's content is a list of blocks (several text blocks with citations or around a "
+                        "tool call). Join them: ''.join(block.text for block in response.content "
+                        "if block.type == 'text').")
     if got != _anthropic_text(ex):
         raise Incorrect("ask_claude() should return the text of the content blocks: "
                         "''.join(block.text for block in response.content if block.type == 'text').")
-    return "system as a parameter, max_tokens given, and the text blocks joined."
+    return "system as a parameter, max_tokens given, and every text block joined."
+
+
+def _system_text(system) -> str | None:
+    """Anthropic's `system`: a string, or a list of text blocks (how cache_control is attached)."""
+    if isinstance(system, list) and all(isinstance(b, dict) and b.get("type") == "text" for b in system):
+        return "".join(b.get("text", "") for b in system)
+    return system if isinstance(system, str) else None
 
 
 q1 = Problem(
@@ -99,7 +113,7 @@ def _check_ask_any(ask_any) -> str:
     question = "What is an SDK?"
     cases = [("OpenAI", clients.openai(), "/v1/chat/completions"),
              ("Groq", clients.groq(), "/openai/v1/chat/completions"),
-             ("Anthropic", clients.anthropic(), "/v1/messages"),
+             ("Anthropic", clients.anthropic(split_text=True), "/v1/messages"),
              ("Gemini", clients.gemini(), ":generateContent")]
     for name, client, path in cases:
         with recording() as rec:
@@ -152,7 +166,8 @@ def _check_ollama_openai(ollama_openai) -> str:
             client.chat.completions.create(model="llama3.1", messages=[{"role": "user", "content": "hi"}],
                                            max_tokens=5)
         except Exception as e:
-            raise Incorrect(f"a call with the client you built failed: {type(e).__name__}: {e}") from None
+            went = f" (it went to {rec.last.url}; expected http://{host}/v1/chat/completions)" if rec.last else ""
+            raise Incorrect(f"a call with the client you built failed: {type(e).__name__}: {e}{went}") from None
     ex = _one(rec, "/chat/completions", "")
     if ex.url != f"http://{host}/v1/chat/completions":
         raise Incorrect(f"the call went to {ex.url}; expected http://{host}/v1/chat/completions: "

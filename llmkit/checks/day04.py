@@ -11,9 +11,47 @@ import threading
 import time
 from contextlib import redirect_stdout
 
+from .. import faults
 from . import clients
-from .core import Incorrect, NotAttempted, Problem, call
+from .core import Incorrect, NotAttempted, Problem, call, failure
 from .recording import recording
+
+
+class _TimedOutput(io.TextIOBase):
+    """stdout for the learner's code that remembers when each piece was printed."""
+
+    def __init__(self) -> None:
+        self.writes: list[tuple[float, str]] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self.writes.append((time.perf_counter(), text))
+        return len(text)
+
+    def getvalue(self) -> str:
+        return "".join(text for _, text in self.writes)
+
+    def before(self, moment: float) -> str:
+        return "".join(text for at, text in self.writes if at < moment)
+
+
+def _slow(provider: str, delay: float):
+    """The gateway drips the next response of `provider`: every chunk `delay` seconds apart."""
+    return faults.injected("slow", provider=provider, delay=delay, url=clients.gateway())
+
+
+def _printed_as_it_arrived(out: _TimedOutput, text_times: list[float], text: str, name: str) -> None:
+    """Incorrect unless most of the text was printed before its last piece arrived."""
+    if not out.getvalue().strip():
+        raise Incorrect(f"{name}() printed nothing: print each piece as it arrives "
+                        "(print(piece, end='', flush=True)), then return the whole text.")
+    early = out.before(text_times[-1]) if text_times else ""
+    if len(early.strip()) < len(text.strip()) / 2:
+        raise Incorrect(f"{name}() printed the text only after the stream had ended (the check made the server "
+                        "send one piece at a time, slowly): print each piece inside the loop, as it arrives, "
+                        "not the collected text at the end.")
 
 
 def _stream_of(rec, part: str):
@@ -40,8 +78,8 @@ def _openai_deltas(ex) -> list[str]:
 
 def _check_stream_print(stream_print) -> str:
     client = clients.openai()
-    out = io.StringIO()
-    with recording() as rec, redirect_stdout(out):
+    out = _TimedOutput()
+    with _slow("openai", 0.02), recording() as rec, redirect_stdout(out):
         got = call(stream_print, client, "What is streaming?")
     ex = _stream_of(rec, "/chat/completions")
     deltas = _openai_deltas(ex)
@@ -53,10 +91,20 @@ def _check_stream_print(stream_print) -> str:
     if count != len(deltas):
         raise Incorrect(f"the count was {count!r}; the stream carried {len(deltas)} chunks with text "
                         "(count only chunks whose delta.content is not empty).")
+    _printed_as_it_arrived(out, [at for at, e in ex.timed_sse() if _text_of(e)], text, "stream_print")
     printed = out.getvalue()
     if printed.rstrip("\n") != text:
         raise Incorrect("what was printed differs from the text: print each piece with end='' as it arrives.")
     return f"printed as it arrived and counted {count} chunks, one token each offline."
+
+
+def _text_of(event) -> str:
+    """The text an OpenAI chunk or an Anthropic content_block_delta event carries ('' if none)."""
+    if not isinstance(event, dict):
+        return ""
+    if event.get("type") == "content_block_delta":
+        return (event.get("delta") or {}).get("text") or ""
+    return "".join((c.get("delta") or {}).get("content") or "" for c in event.get("choices") or [])
 
 
 q1 = Problem(
@@ -106,7 +154,13 @@ def _check_parse_sse(parse_sse) -> str:
                 if payload == "[DONE]":
                     break
                 want.append(json.loads(payload))
-        got = call(parse_sse, list(lines + ["data: {\"after\": \"done\"}"] if name == "OpenAI" else lines))
+        try:
+            got = call(parse_sse, list(lines + ["data: {\"after\": \"done\"}"] if name == "OpenAI" else lines))
+        except Incorrect as e:
+            if "[DONE]" in str(getattr(e.error, "doc", "")):
+                raise Incorrect("parse_sse() passed `data: [DONE]` to json.loads: it is not JSON but the end of "
+                                "OpenAI's stream. Stop there (break) before parsing.") from None
+            raise
         if not isinstance(got, list):
             raise Incorrect(f"parse_sse() returned {type(got).__name__}; expected a list of dicts.")
         if got != want:
@@ -137,22 +191,64 @@ q2 = Problem(
     ''')
 
 
-def _check_measure(measure) -> str:
+def _timed_measure(measure, fault: str, **kw) -> tuple[dict, object, float, float]:
+    """Run measure() under a gateway fault; its result, the exchange, and when the call began/ended."""
     client = clients.openai()
-    started = time.perf_counter()
-    with recording() as rec, redirect_stdout(io.StringIO()):
+    with faults.injected(fault, provider="openai", url=clients.gateway(), **kw), recording() as rec, \
+            redirect_stdout(io.StringIO()):
+        began = time.perf_counter()
         got = call(measure, client, "What is time to first token?")
-    elapsed = time.perf_counter() - started
-    _stream_of(rec, "/chat/completions")
+        ended = time.perf_counter()
+    ex = _stream_of(rec, "/chat/completions")
     if not isinstance(got, dict) or set(got) != {"first_token", "total"}:
         raise Incorrect(f"measure() returned {got!r}; expected a dict with the keys 'first_token' and 'total'.")
-    first, total = got["first_token"], got["total"]
-    if not all(isinstance(v, float) for v in (first, total)):
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in got.values()):
         raise Incorrect("both times should be floats, in seconds (time.perf_counter() differences).")
-    if not 0 < first <= total <= elapsed + 0.01:
-        raise Incorrect(f"the times do not add up: first_token={first:.4f}, total={total:.4f}, but the call took "
-                        f"{elapsed:.4f} s. Start the clock before the request; stop it at the first text and at the end.")
-    return "time to first token and total time, both measured around one streamed request."
+    return got, ex, began, ended
+
+
+def _check_measure(measure) -> str:
+    """Two streams the check can time: one that drips (each chunk 0.06 s after the last, the
+    role-only chunk first), one whose headers come 0.3 s late. The learner's clock must start
+    before the request is sent and stop when the first chunk with text is read: so first_token is
+    at least (first text read - request sent) and less than (next chunk read - call began)."""
+    drip, hang = 0.06, 0.3
+    got, ex, began, ended = _timed_measure(measure, "slow", delay=drip)
+    late, ex_late, _, _ = _timed_measure(measure, "timeout", delay=hang)
+    events = [(at, e) for at, e in ex.timed_sse() if isinstance(e, dict)]
+    texts = [at for at, e in events if _text_of(e)]
+    if not texts:
+        raise Incorrect("the stream carried no text; try again.")
+    first, total = got["first_token"], got["total"]
+    t_text, t_role = texts[0], events[0][0]
+    t_next = next((at for at, _ in events if at > t_text), ex.times[-1])
+    late_text = [at for at, e in ex_late.timed_sse() if _text_of(e)]
+    if late_text and late["first_token"] < late_text[0] - ex_late.sent_at - hang / 2:
+        raise Incorrect(f"the server took {hang} s to answer and measure() reported first_token="
+                        f"{late['first_token']:.3f} s: the clock started after the request was sent. Start it "
+                        "(start = time.perf_counter()) before calling create(...).")
+    if first < t_text - ex.sent_at:
+        stopped = ex.sent_at + first
+        where = ("when create() returned: with stream=True, create() returns as soon as the response headers "
+                 "arrive, before any text" if stopped < t_role - drip / 2 else
+                 "at the first chunk, which carries only the role ('assistant') and no text")
+        raise Incorrect(f"first_token was {first:.3f} s but the first text arrived {t_text - ex.sent_at:.3f} s after "
+                        f"the request: the clock stopped {where}. Stop it in the loop, at the first chunk whose "
+                        "choices[0].delta.content is not empty.")
+    if late_text and late["first_token"] < late_text[0] - ex_late.sent_at:
+        raise Incorrect("first_token came out shorter than the wait for the first text: start the clock just "
+                        "before create(...), and stop it at the first chunk with text.")
+    if first > t_next - began:
+        raise Incorrect(f"first_token was {first:.3f} s, later than the second chunk with text "
+                        f"({t_next - began:.3f} s): keep the time of the first chunk with text only "
+                        "(if first is None: first = ...).")
+    if not texts[-1] - ex.sent_at <= total <= ended - began + 0.01:
+        raise Incorrect(f"total was {total:.3f} s, but the stream ended {ex.times[-1] - ex.sent_at:.3f} s after the "
+                        f"request and the call took {ended - began:.3f} s: stop the clock after the loop.")
+    if first > total:
+        raise Incorrect(f"first_token ({first:.3f} s) is larger than total ({total:.3f} s).")
+    return (f"first text after {first:.2f} s of a slow stream (the role-only chunk came before it), "
+            f"{total:.2f} s in all: the clock started before the request.")
 
 
 q3 = Problem(
@@ -178,7 +274,8 @@ q3 = Problem(
 
 def _check_claude_stream(claude_stream) -> str:
     client = clients.anthropic()
-    with recording() as rec, redirect_stdout(io.StringIO()):
+    out = _TimedOutput()
+    with _slow("anthropic", 0.02), recording() as rec, redirect_stdout(out):
         got = call(claude_stream, client, "What is a text stream?")
     ex = _stream_of(rec, "/v1/messages")
     want = "".join(e["delta"].get("text", "") for e in ex.sse_data
@@ -186,7 +283,10 @@ def _check_claude_stream(claude_stream) -> str:
     if got != want:
         raise Incorrect("claude_stream() should return all the text of the stream joined: "
                         "iterate over stream.text_stream.")
-    return "messages.stream(...) as a context manager, and its text_stream joined."
+    _printed_as_it_arrived(out, [at for at, e in ex.timed_sse() if _text_of(e)], want, "claude_stream")
+    if out.getvalue().strip() != want.strip():
+        raise Incorrect("what was printed differs from the text: print each piece of text_stream with end=''.")
+    return "messages.stream(...) as a context manager, its text printed as it came and returned joined."
 
 
 q4 = Problem(
@@ -229,8 +329,13 @@ def _run_coroutine_function(fn, *args_factory):
         e = box["error"]
         if isinstance(e, NotImplementedError):
             raise NotAttempted()
-        raise Incorrect(f"awaiting your coroutine raised {type(e).__name__}: {e}")
-    return box.get("result")
+        raise Incorrect("awaiting " + failure(getattr(fn, "__name__", "your coroutine"), e).removeprefix("calling "))
+    result = box.get("result")
+    if inspect.iscoroutine(result):
+        result.close()
+        raise Incorrect(f"{getattr(fn, '__name__', 'your function')}() returned a coroutine: an async call "
+                        "inside it was not awaited. Write `await` before it (stream = await client...create(...)).")
+    return result
 
 
 def _check_astream(astream) -> str:

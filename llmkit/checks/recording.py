@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 import json
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Iterator
@@ -37,6 +38,26 @@ class Exchange:
     response_headers: dict[str, str] = field(default_factory=dict)
     chunks: list[bytes] = field(default_factory=list)
     streamed: bool = False
+    sent_at: float = 0.0  # time.perf_counter() when the request was handed to the transport
+    headers_at: float = 0.0  # ... when the response's status and headers came back
+    times: list[float] = field(default_factory=list)  # ... when each of `chunks` was read
+
+    def timed_sse(self) -> list[tuple[float, Any]]:
+        """(arrival time, parsed `data:` payload) for each server-sent event: the time is when
+        the bytes that completed the event were read, so a check can tell what came when."""
+        out, buffer = [], ""
+        for at, chunk in zip(self.times, self.chunks):
+            buffer += chunk.decode("utf-8", "replace").replace("\r\n", "\n")
+            *events, buffer = buffer.split("\n\n")
+            for event in events:
+                for line in event.splitlines():
+                    if line.startswith("data:"):
+                        payload = line[5:].strip()
+                        try:
+                            out.append((at, json.loads(payload)))
+                        except ValueError:
+                            out.append((at, payload))
+        return out
 
     @property
     def path(self) -> str:
@@ -117,12 +138,13 @@ class Recording:
 
 def _tee_classes(mod):
     class SyncTee(mod.SyncByteStream):
-        def __init__(self, inner, sink: list[bytes]):
-            self.inner, self.sink = inner, sink
+        def __init__(self, inner, ex: Exchange):
+            self.inner, self.ex = inner, ex
 
         def __iter__(self):
             for chunk in self.inner:
-                self.sink.append(bytes(chunk))
+                self.ex.times.append(time.perf_counter())
+                self.ex.chunks.append(bytes(chunk))
                 yield chunk
 
         def close(self):
@@ -131,12 +153,13 @@ def _tee_classes(mod):
                 close()
 
     class AsyncTee(mod.AsyncByteStream):
-        def __init__(self, inner, sink: list[bytes]):
-            self.inner, self.sink = inner, sink
+        def __init__(self, inner, ex: Exchange):
+            self.inner, self.ex = inner, ex
 
         async def __aiter__(self):
             async for chunk in self.inner:
-                self.sink.append(bytes(chunk))
+                self.ex.times.append(time.perf_counter())
+                self.ex.chunks.append(bytes(chunk))
                 yield chunk
 
         async def aclose(self):
@@ -157,13 +180,15 @@ def _exchange(request) -> Exchange:
 
 
 def _attach(ex: Exchange, response, tee) -> None:
+    ex.headers_at = time.perf_counter()
     ex.status = response.status_code
     ex.response_headers = {k.lower(): v for k, v in response.headers.items()}
     if hasattr(response, "_content"):  # already read (send(stream=False))
+        ex.times.append(ex.headers_at)
         ex.chunks.append(bytes(response._content))
     else:
         ex.streamed = True
-        response.stream = tee(response.stream, ex.chunks)
+        response.stream = tee(response.stream, ex)
 
 
 @contextmanager
@@ -183,6 +208,7 @@ def recording() -> Iterator[Recording]:
             def send(self, request, *args, _orig=orig_send, _tee=SyncTee, **kwargs):
                 ex = _exchange(request)
                 rec.exchanges.append(ex)
+                ex.sent_at = time.perf_counter()
                 response = _orig(self, request, *args, **kwargs)
                 _attach(ex, response, _tee)
                 return response
@@ -190,6 +216,7 @@ def recording() -> Iterator[Recording]:
             async def asend(self, request, *args, _orig=orig_asend, _tee=AsyncTee, **kwargs):
                 ex = _exchange(request)
                 rec.exchanges.append(ex)
+                ex.sent_at = time.perf_counter()
                 response = await _orig(self, request, *args, **kwargs)
                 _attach(ex, response, _tee)
                 return response
