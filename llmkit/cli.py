@@ -217,7 +217,7 @@ def _course(args) -> int:
     from urllib.parse import quote
 
     root = Path(args.root).resolve()
-    port = args.port
+    port = args.port or _any_free_port()  # --port 0: any free port
     if not _port_free(port):
         port = _any_free_port()
         print(f"llmkit: port {args.port} is taken (another gateway or program uses it); "
