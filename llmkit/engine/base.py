@@ -79,6 +79,22 @@ class Engine(Protocol):
     def embed(self, texts: list[str], dimensions: int | None = None) -> np.ndarray: ...
 
 
+def require_text(messages: list[dict]) -> None:
+    """A user turn with no text (empty or only white space) is a client error, not a question:
+    answering it would only be a guess. Parts other than text (images, tool results) count as content."""
+    for m in messages:
+        if m.get("role") != "user":
+            continue
+        c = m.get("content")
+        if isinstance(c, list):
+            if any(not isinstance(p, dict) or p.get("type", "text") != "text" for p in c):
+                continue
+            c = "".join(str(p.get("text") or "") for p in c)
+        if not isinstance(c, str) or not c.strip():
+            raise EngineInputError("A user message is empty: its content must contain some text.",
+                                   param="messages.content", code="empty_message")
+
+
 class TokenCounting:
     """The Engine methods every engine with a `tok` (Tokenizer) and `vocab` shares."""
 

@@ -13,6 +13,16 @@ the way production systems do (RAG), without touching the network:
    distribution that continues the weighted candidate answers where the generated text
    matches them (lambda = `MIX`, scaled by the weight of the candidates that match).
 
+Knowing what it does not know (v3): the index also holds the corpus' vocabulary and how many
+entries use each word. A candidate whose answer lacks a rare word of the question (one that
+fewer than `RARE_DF` entries use: it names a specific thing, like "Australia" in "capital of
+Australia" against "Paris is the capital of France") is not about the question and is dropped,
+unless it is itself an answer that says it cannot know. When no candidate is left, nothing
+matches, or more than `UNKNOWN_SHARE` of the question's content words were never seen (up to
+one typo), the only candidate is the corpus' "I don't know that" answer in the question's
+language: a 6M-parameter model asked about a person, a place or a term it never read would
+otherwise copy the nearest answer it knows, confidently and wrongly.
+
 The network still writes every token, sampling parameters keep their meaning (they act on
 the mixed distribution, which is also what `logprobs` report), and with retrieval off
 (`TransformerEngine(retrieval=False)`, LLMKIT_V2_RETRIEVAL=0) the engine is the bare
@@ -22,6 +32,8 @@ network that the Hugging Face export reproduces.
 from __future__ import annotations
 
 import json
+import re
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -34,32 +46,103 @@ LEXICAL_TEMPERATURE = 0.1
 RERANK_TOKENS = 8
 MIX = 0.6
 MATCH_MAX = 6  # longest generated suffix looked up in a candidate answer
+UNKNOWN_SHARE = 0.5  # more than this share of a question's content words never seen in the corpus: "I don't know"
+RARE_DF = 12  # a word used by fewer entries than this names something specific: the answer must have it
+HONEST_TOPICS = ("unknowable", "no_realtime", "out_of_scope", "fallback")  # answers that say they can't know
+_WORD = re.compile(r"[^\W\d_]{3,}", re.UNICODE)  # words of 3+ letters
+# function words and the words questions are made of: they say how something is asked, not what about
+_STOP = set("""the and for are was were you your yours this that these those with from what which who whom whose
+when where why how does did done can could would should will shall may might must have has had not but about
+tell explain give show please some any all its into than then there here they them their our ours she his her
+him hers let lets make write say know want need like just also very much many more most one two three four five
+six seven eight nine ten simple simply terms words sentences sentence short shortly brief briefly quick quickly
+example examples mean means meaning define definition describe difference between vs versus really actually
+is it me my we us an of to in on at by or as be if do so up no yes ok okay hey hi hello thanks thank
+los las del una unos unas por para con sin que qué quien quién quienes cual cuál cuales como cómo cuando cuándo
+donde dónde porque por qué sobre entre este esta estos estas ese esa eso esos esas algo alguna alguno mas más
+muy pero tambien también dime explica explícame explicame cuenta cuéntame cuentame dame hazme escribe muestra
+significa significado define definicion definición describe diferencia frases oraciones palabras breve
+corto simple sencillo ejemplo ejemplos favor hola gracias son está están era fue ser hay tiene tienen puedo
+puedes quiero necesito sabes saber conoces""".split())
+_STOP_FOLDED = {"".join(c for c in unicodedata.normalize("NFKD", w) if not unicodedata.combining(c)) for w in _STOP}
 
 
 class Guide:
     """The retrieval index plus every entry's answer as token ids."""
 
-    def __init__(self, index: LexicalIndex, answers: list[list[int]], end_id: int, vocab: int):
+    def __init__(self, index: LexicalIndex, answers: list[list[int]], end_id: int, vocab: int,
+                 known: np.ndarray | None = None, unknown_entry: dict[str, int] | None = None):
         self.index, self.answers, self.end_id, self.vocab = index, [tuple(a) for a in answers], end_id, vocab
+        self.known = known  # sorted hashes of the corpus' words and their one-letter deletions (None: v2)
+        self.unknown_entry = unknown_entry or {}  # language -> the "I don't know that" entry
+        self.rare: dict[int, int] = {}  # hash of a rare word -> entries using it
+        self.honest: set[int] = set()  # entries whose answer says it cannot know
+        self.folded: list[str] = []  # each answer folded, to look rare words up in
 
     @classmethod
     def load(cls, path: Path, tok) -> "Guide":
         index = LexicalIndex.load(path)
-        texts = json.loads(bytes(np.load(path)["answers"]).decode())
-        return cls(index, [tok.encode(t) for t in texts], tok.end_id, tok.vocab_size)
+        z = np.load(path)
+        texts = json.loads(bytes(z["answers"]).decode())
+        known = z["known"] if "known" in z.files else None
+        unknown = json.loads(bytes(z["unknown_entry"]).decode()) if "unknown_entry" in z.files else None
+        guide = cls(index, [tok.encode(t) for t in texts], tok.end_id, tok.vocab_size, known, unknown)
+        if "rare_hash" in z.files:
+            guide.rare = dict(zip(z["rare_hash"].tolist(), z["rare_df"].tolist()))
+            guide.honest = set(z["honest"].tolist())
+            guide.folded = [_fold(t) for t in texts]
+        return guide
 
     @staticmethod
-    def save(path: Path, index: LexicalIndex, answers: list[str]) -> None:
+    def save(path: Path, index: LexicalIndex, answers: list[str], df: dict[str, int] | None = None,
+             unknown_entry: dict[str, int] | None = None, honest: list[int] | None = None) -> None:
+        """`df`: each word of the corpus -> how many entries use it (v3's knowing what it doesn't)."""
         index.save(path)
         z = dict(np.load(path))
         z["answers"] = np.frombuffer(json.dumps(answers, ensure_ascii=False).encode(), dtype=np.uint8)
+        if df is not None:
+            z["known"] = np.unique(np.array([_hash(v) for w in df for v in _variants(w)], dtype=np.uint32))
+            rare = sorted((_hash(w), n) for w, n in df.items() if n < RARE_DF)
+            z["rare_hash"] = np.array([h for h, _ in rare], dtype=np.uint32)
+            z["rare_df"] = np.array([n for _, n in rare], dtype=np.uint16)
+            z["honest"] = np.array(sorted(honest or []), dtype=np.int32)
+        if unknown_entry:
+            z["unknown_entry"] = np.frombuffer(json.dumps(unknown_entry).encode(), dtype=np.uint8)
         np.savez_compressed(path, **z)
 
     def candidates(self, query: str | list[str]) -> list[tuple[int, float]]:
-        """The best entries for the query (for several queries: the one matching best)."""
-        tops = [self.index.top(q, LEXICAL_TOP) for q in ([query] if isinstance(query, str) else query)]
+        """The best entries for the query (for several queries: the one matching best); the
+        "I don't know" entry alone when the (last) question is mostly about words never seen."""
+        queries = [query] if isinstance(query, str) else query
+        tops = [self.index.top(q, LEXICAL_TOP) for q in queries]
         best = max(tops, key=lambda t: t[0][1] if t else -1.0, default=[])
-        return [(e, s) for e, s in best if s >= MIN_SCORE]
+        found = [(e, s) for e, s in best if s >= MIN_SCORE]
+        if queries and self.rare:
+            rare = [w for w in content_words(queries[0]) if _hash(w) in self.rare]
+            found = [(e, s) for e, s in found if e in self.honest or all(w[:5] in self.folded[e] for w in rare)]
+        if queries and self.unknown_entry and (not found or self.unknown_share(queries[0]) > UNKNOWN_SHARE):
+            from .corpus import detect_lang
+
+            entry = self.unknown_entry.get(detect_lang(queries[0]), self.unknown_entry.get("en"))
+            return [(entry, 1.0)] if entry is not None else found
+        return found
+
+    def unknown_share(self, text: str) -> float:
+        """The share of the text's content words that the corpus never used (a typo of a known
+        word counts as known); 0 when the text has no content words or the index has no vocabulary."""
+        if self.known is None:
+            return 0.0
+        words = content_words(text)
+        if not words:
+            return 0.0
+        unknown = sum(1 for w in words if not self._known(w))
+        return unknown / len(words)
+
+    def _known(self, word: str) -> bool:
+        keys = np.array([_hash(v) for v in _variants(word)], dtype=np.uint32)
+        at = np.searchsorted(self.known, keys)
+        at[at >= len(self.known)] = 0
+        return bool((self.known[at] == keys).any())
 
     def weigh(self, cands: list[tuple[int, float]], first_logp: np.ndarray, score_rest) -> list[tuple[int, float]]:
         """Candidates' weights: lexical score and the network's log-likelihood of each answer's
@@ -114,6 +197,30 @@ class Guide:
         return (1.0 - lam) * p_lm + lam * p_copy
 
 
+def _fold(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
+
+
+def content_words(text: str) -> list[str]:
+    """The words that say what a question is about: folded (lower case, no accents), 3+ letters,
+    no function or question words."""
+    return [w for w in _WORD.findall(_fold(text)) if w not in _STOP_FOLDED]
+
+
+def _variants(word: str) -> list[str]:
+    """The word and, for 5+ letters, its one-letter deletions: two words match when they share a
+    variant, i.e. they differ by one inserted, deleted, replaced or swapped letter (SymSpell's idea)."""
+    if len(word) < 5:
+        return [word]
+    return [word] + [word[:i] + word[i + 1:] for i in range(len(word))]
+
+
+def _hash(text: str) -> int:
+    import zlib
+
+    return zlib.crc32(text.encode())
+
+
 def build(out_dir: Path) -> dict:
     """Write `retrieval.npz` for the current corpus (training phrasings only) into `out_dir`."""
     from . import corpus
@@ -121,14 +228,27 @@ def build(out_dir: Path) -> dict:
     answers: list[str] = []
     entry: dict[str, int] = {}
     questions = []
+    words: dict[int, set[str]] = {}
+    unknown: dict[str, int] = {}
+    honest: set[int] = set()
     for d in corpus.load():
         e = entry.setdefault(d.answer, len(answers))
         if e == len(answers):
             answers.append(d.answer)
         questions += [(e, q) for q in d.questions]
+        for text in d.questions + [d.answer]:  # training text only: held-out phrasings stay unseen
+            words.setdefault(e, set()).update(content_words(text))
+        if d.topic == "fallback":
+            unknown.setdefault(d.lang, e)
+        if d.topic.startswith(HONEST_TOPICS):
+            honest.add(e)
+    df: dict[str, int] = {}
+    for ws in words.values():
+        for w in ws:
+            df[w] = df.get(w, 0) + 1
     path = Path(out_dir) / "retrieval.npz"
-    Guide.save(path, LexicalIndex.build(questions, answers), answers)
-    return {"entries": len(answers), "phrasings": len(questions), "bytes": path.stat().st_size}
+    Guide.save(path, LexicalIndex.build(questions, answers), answers, df, unknown, sorted(honest))
+    return {"entries": len(answers), "phrasings": len(questions), "words": len(df), "bytes": path.stat().st_size}
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from . import corpus
-from .base import EngineInputError, Generation, SamplingParams, TokenCounting
+from .base import EngineInputError, Generation, SamplingParams, TokenCounting, require_text
 from .embed import Embedder
 from .sampling import decode, no_repeat
 from .tokenizer import Tokenizer
@@ -126,6 +126,7 @@ class NgramEngine(TokenCounting):
         return self.embedder.embed(texts, dimensions)
 
     def generate(self, messages: list[dict], params: SamplingParams) -> Generation:
+        require_text(messages)
         prompt = self.tok.render_chat(messages)
         if len(prompt) >= self.context_length:
             raise EngineInputError(

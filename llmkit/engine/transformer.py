@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import EngineInputError, Generation, SamplingParams, TokenCounting
+from .base import EngineInputError, Generation, SamplingParams, TokenCounting, require_text
 from .guide import Guide
 from .sampling import decode, no_repeat
 from .tokenizer import Tokenizer
@@ -317,6 +317,7 @@ class TransformerEngine(TokenCounting):
 
     # -- interface -------------------------------------------------------------------
     def generate(self, messages: list[dict], params: SamplingParams) -> Generation:
+        require_text(messages)
         prompt = self.tok.render_chat(messages)
         if len(prompt) >= self.context_length:
             raise EngineInputError(
