@@ -437,7 +437,7 @@ def main(argv=None) -> None:
     p.add_argument("--max-tokens", type=int, default=200)
     p.add_argument("--show", type=int, default=0, help="print N example answers per engine")
     p.add_argument("--by-topic", action="store_true", help="v3: also a table per topic")
-    p.add_argument("--v3-file", type=Path, default=V3_PATH, help=argparse.SUPPRESS)
+    p.add_argument("--v3-file", type=Path, default=V3_PATH, help="the v3 question file (default %(default)s)")
     p.add_argument("--retrain-v1", choices=["auto", "always", "never"], default="auto")
     p.add_argument("--no-perplexity", action="store_true")
     p.add_argument("--v2-data", type=Path, help="evaluate the v2 model in this folder (train_transformer --out)")
