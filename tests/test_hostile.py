@@ -159,7 +159,6 @@ def small_gateway():
 def client(small_gateway):
     with httpx.Client(base_url=small_gateway.url, timeout=20) as c:
         yield c
-    c.__class__  # closed by the with-block
 
 
 def test_there_are_at_least_60_cases():
@@ -348,9 +347,9 @@ def test_admin_key_is_required_and_the_api_key_does_not_open_admin():
             assert ok.status_code == 200 and ok.json()["pending"] == []
             assert c.post("/v1/chat/completions", json=BASE["openai"][1],
                           headers={"authorization": "Bearer api-secret"}).status_code == 200
-        from llmkit import faults
-
         import os
+
+        from llmkit import faults
 
         old = os.environ.get("LLMKIT_ADMIN_KEY")
         os.environ["LLMKIT_ADMIN_KEY"] = "admin-secret"
