@@ -88,7 +88,7 @@ class _Stop(Exception):
 class _StopOnSignal:
     """Turns the first SIGINT, SIGTERM or SIGHUP into _Stop; later ones (during the clean-up) are ignored."""
 
-    SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
     def __enter__(self):
         self.stopping = False
@@ -163,7 +163,7 @@ def _stop_children(procs: list[subprocess.Popen], grace: float = 10.0) -> None:
         if p.poll() is None:
             try:
                 os.killpg(p.pid, signal.SIGKILL)
-            except OSError:
+            except (OSError, AttributeError):  # AttributeError: Windows has no process groups
                 p.kill()
             p.wait()
     if psutil is not None:
