@@ -1,0 +1,393 @@
+"""OpenAI's Responses API: POST /v1/responses (plain and streamed), GET and DELETE
+/v1/responses/{id}, GET /v1/responses/{id}/input_items.
+
+Shaped after what the openai SDK's `client.responses.create / stream / retrieve / delete`
+send and parse (openai/types/responses/): `input` as a string or a list of items (messages
+with input_text/output_text parts; earlier function calls and their outputs are read as
+text), `instructions` as the system turn, `max_output_tokens` (status "incomplete" with
+reason max_output_tokens when it is reached), and the streamed event sequence
+response.created, response.in_progress, response.output_item.added,
+response.content_part.added, response.output_text.delta..., response.output_text.done,
+response.content_part.done, response.output_item.done, then response.completed (or
+response.incomplete), each with its `sequence_number`.
+
+Stored responses (`store`, default true) live on the app (`app.state.responses`), bounded
+by count and by characters, oldest dropped first; `previous_response_id` continues the
+stored conversation (its instructions are not carried over, as OpenAI documents). Sampling
+goes through the chat adapter's `sampling`, so `text.format` means what `response_format`
+means there.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import OrderedDict
+
+from fastapi import APIRouter, Request
+from starlette.responses import JSONResponse, StreamingResponse
+
+from . import models
+from . import openai as chat
+from .common import SSE_HEADERS, complete, engine_of, sse, start, tokens
+from .errors import APIError
+from .validate import field, json_body
+
+router = APIRouter()
+MAX_STORED = 1000  # responses kept for previous_response_id / GET
+MAX_STORED_CHARS = 16_000_000  # characters of conversation kept in all (oldest responses dropped first)
+MIN_OUTPUT_TOKENS = 16  # the real API refuses a smaller max_output_tokens
+ROLES = ("user", "assistant", "system", "developer")
+INPUT_PARTS = {"input_text", "output_text", "refusal", "input_image", "input_file", "input_audio"}
+SKIPPED_ITEMS = {"reasoning"}  # earlier reasoning items are not re-read (the offline model has none)
+ITEM_TYPES = ("message", "function_call", "function_call_output", "reasoning")
+NO_THINKING = (None, "none", "minimal")  # reasoning efforts that ask for no thinking phase
+
+
+class Store:
+    """The stored responses, oldest first, within MAX_STORED and MAX_STORED_CHARS."""
+
+    def __init__(self):
+        self.items: OrderedDict[str, dict] = OrderedDict()
+        self.chars = 0
+
+    def put(self, rid: str, record: dict) -> None:
+        record["chars"] = sum(len(m["content"]) for m in record["conversation"])
+        self.drop(rid)
+        self.items[rid] = record
+        self.chars += record["chars"]
+        while self.items and (len(self.items) > MAX_STORED or self.chars > MAX_STORED_CHARS):
+            self.drop(next(iter(self.items)))
+
+    def get(self, rid: str) -> dict | None:
+        return self.items.get(rid)
+
+    def drop(self, rid: str) -> dict | None:
+        record = self.items.pop(rid, None)
+        if record is not None:
+            self.chars -= record["chars"]
+        return record
+
+
+def store_of(request: Request) -> Store:
+    state = request.app.state
+    if getattr(state, "responses", None) is None:
+        state.responses = Store()
+    return state.responses
+
+
+# -- request ---------------------------------------------------------------------------------
+def _part_text(part, label: str) -> str | None:
+    if not isinstance(part, dict) or not isinstance(part.get("type"), str):
+        raise APIError(400, f"Invalid '{label}': each content part must be an object with a 'type'.",
+                       param=label, code="invalid_type")
+    kind = part["type"]
+    if kind not in INPUT_PARTS:
+        allowed = ", ".join(f"'{t}'" for t in sorted(INPUT_PARTS))
+        raise APIError(400, f"Invalid value for '{label}.type': '{kind}'. Supported values are: {allowed}.",
+                       param=f"{label}.type",
+                       code="invalid_value")
+    if kind in ("input_text", "output_text", "refusal"):
+        key = "refusal" if kind == "refusal" else "text"
+        if not isinstance(part.get(key), str):
+            raise APIError(400, f"Invalid type for '{label}.{key}': expected a string.", param=f"{label}.{key}",
+                           code="invalid_type")
+        return part[key]
+    return f"[{kind.removeprefix('input_')} attached]"  # the text-only offline model is told one was sent
+
+
+def _content(content, label: str) -> str:
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, list):
+        raise APIError(400, f"Invalid type for '{label}': expected a string or an array of content parts.",
+                       param=label, code="invalid_type")
+    return "\n".join(t for j, p in enumerate(content) if (t := _part_text(p, f"{label}[{j}]")) is not None)
+
+
+def _item(item, label: str) -> dict | None:
+    """One input item as an engine chat turn (None for items that are not re-read)."""
+    if not isinstance(item, dict):
+        raise APIError(400, f"Invalid type for '{label}': expected an object.", param=label, code="invalid_type")
+    kind = item.get("type", "message")
+    if kind not in ITEM_TYPES:
+        allowed = ", ".join(f"'{t}'" for t in ITEM_TYPES)
+        raise APIError(400, f"Invalid value for '{label}.type': {kind!r}. Supported values are: {allowed} (the "
+                            "offline gateway keeps "
+                            "no other item types).", param=f"{label}.type", code="invalid_value")
+    if kind in SKIPPED_ITEMS:
+        return None
+    if kind == "function_call":
+        name = field(item, "name", str, required=True, label=f"{label}.name")
+        args = field(item, "arguments", str, "", label=f"{label}.arguments")
+        return {"role": "assistant", "content": f"[tool call {name}: {args}]"}
+    if kind == "function_call_output":
+        output = item.get("output")
+        text = output if isinstance(output, str) else _content(output, f"{label}.output")
+        return {"role": "tool", "content": text}
+    role = item.get("role")
+    if role not in ROLES:
+        if role is None:
+            raise APIError(400, f"Missing required parameter: '{label}.role'.", param=f"{label}.role",
+                           code="missing_required_parameter")
+        allowed = ", ".join(f"'{r}'" for r in ROLES)
+        raise APIError(400, f"Invalid value for '{label}.role': {role!r}. Supported values are: {allowed}.",
+                       param=f"{label}.role",
+                       code="invalid_value")
+    if "content" not in item:
+        raise APIError(400, f"Missing required parameter: '{label}.content'.", param=f"{label}.content",
+                       code="missing_required_parameter")
+    return {"role": "system" if role == "developer" else role, "content": _content(item["content"], f"{label}.content")}
+
+
+def input_messages(value) -> list[dict]:
+    """`input` (a string, or a list of items) as engine chat turns."""
+    if isinstance(value, str):
+        return [{"role": "user", "content": value}]
+    if value is None:
+        raise APIError(400, "Missing required parameter: 'input'.", param="input", code="missing_required_parameter")
+    if not isinstance(value, list):
+        raise APIError(400, "Invalid type for 'input': expected a string or an array of input items.",
+                       param="input", code="invalid_type")
+    if not value:
+        raise APIError(400, "Invalid 'input': empty array. Expected an array with minimum length 1.",
+                       param="input", code="empty_array")
+    return [m for i, item in enumerate(value) if (m := _item(item, f"input[{i}]")) is not None]
+
+
+_RENAMED = {"max_tokens": "max_output_tokens", "response_format": "text.format"}
+
+
+def _text_format(text: dict | None) -> dict | None:
+    """Responses' `text.format` as chat completions' `response_format` (same meaning)."""
+    if text is None:
+        return None
+    fmt = field(text, "format", dict, None, label="text.format")
+    field(text, "verbosity", str, None, label="text.verbosity", choices=("low", "medium", "high"))
+    if fmt is None or fmt.get("type") != "json_schema":
+        return fmt
+    inner = {k: v for k, v in fmt.items() if k != "type"}
+    return {"type": "json_schema", "json_schema": inner}
+
+
+def sampling(body: dict):
+    """The engine's SamplingParams for this request, via the chat adapter (errors name the
+    Responses field: max_output_tokens, text.format)."""
+    max_out = field(body, "max_output_tokens", int, None, minimum=MIN_OUTPUT_TOKENS)
+    text = field(body, "text", dict, None)
+    reasoning = field(body, "reasoning", dict, None)
+    if reasoning is not None:
+        effort = field(reasoning, "effort", str, None, label="reasoning.effort",
+                       choices=("none", "minimal", "low", "medium", "high", "xhigh"))
+        if effort not in NO_THINKING:
+            raise APIError(400, f"Unsupported parameter: 'reasoning.effort' is not supported with this model: the "
+                                f"offline model has no thinking phase (use 'none' or leave it out).",
+                           param="reasoning.effort", code="unsupported_parameter")
+        field(reasoning, "summary", str, None, label="reasoning.summary")
+    include = field(body, "include", list, []) or []
+    top = field(body, "top_logprobs", int, None, minimum=0, maximum=20)
+    want_logprobs = "message.output_text.logprobs" in include
+    chat_body = {"temperature": body.get("temperature"), "top_p": body.get("top_p"), "max_tokens": max_out,
+                 "response_format": _text_format(text)}
+    if want_logprobs:
+        chat_body.update(logprobs=True, top_logprobs=top or 0)
+    try:
+        return chat.sampling(chat_body)
+    except APIError as e:
+        for old, new in _RENAMED.items():
+            if e.param and e.param.startswith(old):
+                e.param = new + e.param[len(old):]
+                e.message = e.message.replace(old, new)
+        raise
+
+
+def _check_unsupported(body: dict) -> None:
+    if field(body, "background", bool, False):
+        raise APIError(400, "Invalid 'background': the offline gateway answers every response in the foreground; "
+                            "leave 'background' out.", param="background", code="invalid_value")
+    if body.get("conversation") is not None:
+        raise APIError(400, "Invalid 'conversation': the offline gateway has no Conversations API; chain responses "
+                            "with 'previous_response_id' instead.", param="conversation", code="invalid_value")
+    if body.get("prompt") is not None:
+        raise APIError(400, "Invalid 'prompt': stored prompt templates live on OpenAI's servers; send 'input' and "
+                            "'instructions' instead.", param="prompt", code="invalid_value")
+    metadata = field(body, "metadata", dict, None)
+    if metadata is not None:
+        if len(metadata) > 16 or not all(isinstance(k, str) and len(k) <= 64 and isinstance(v, str)
+                                         and len(v) <= 512 for k, v in metadata.items()):
+            raise APIError(400, "Invalid 'metadata': at most 16 string keys (64 characters) with string values "
+                                "(512 characters).", param="metadata", code="invalid_value")
+    field(body, "tools", list, None)
+    field(body, "tool_choice", (str, dict), None)
+    field(body, "parallel_tool_calls", bool, None)
+    field(body, "truncation", str, None, choices=("auto", "disabled"))
+    field(body, "user", str, None)
+    field(body, "instructions", str, None)
+
+
+# -- response objects --------------------------------------------------------------------------
+def _usage(prompt: int, completion: int) -> dict:
+    return {"input_tokens": prompt, "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+            "output_tokens": completion, "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": prompt + completion}
+
+
+def _logprobs(toks) -> list[dict]:
+    return [{"token": t.text, "logprob": t.logprob, "bytes": list(t.text.encode()),
+             "top_logprobs": [{"token": s, "logprob": lp, "bytes": list(s.encode())} for s, lp in (t.top or [])]}
+            for t in toks]
+
+
+def _text_part(text: str, logprobs: list | None = None) -> dict:
+    return {"type": "output_text", "text": text, "annotations": [], "logprobs": logprobs or []}
+
+
+def _message_item(mid: str, status: str, parts: list[dict]) -> dict:
+    return {"id": mid, "type": "message", "status": status, "role": "assistant", "content": parts}
+
+
+def _response(rid: str, body: dict, model: str, created: float, status: str, output: list, usage=None,
+              incomplete: bool = False) -> dict:
+    done = status in ("completed", "incomplete")
+    fmt = (body.get("text") or {}).get("format") or {"type": "text"}
+    return {"id": rid, "object": "response", "created_at": created, "status": status,
+            "completed_at": time.time() if done else None, "background": False, "error": None,
+            "incomplete_details": {"reason": "max_output_tokens"} if incomplete else None,
+            "instructions": body.get("instructions"), "max_output_tokens": body.get("max_output_tokens"),
+            "max_tool_calls": None, "model": model, "output": output,
+            "parallel_tool_calls": body.get("parallel_tool_calls", True),
+            "previous_response_id": body.get("previous_response_id"),
+            "reasoning": {"effort": (body.get("reasoning") or {}).get("effort"), "summary": None},
+            "service_tier": "default", "store": body.get("store", True) is not False,
+            "temperature": body.get("temperature", 1.0), "text": {"format": fmt, "verbosity": "medium"},
+            "tool_choice": body.get("tool_choice", "auto"), "tools": body.get("tools") or [],
+            "top_logprobs": body.get("top_logprobs", 0), "top_p": body.get("top_p", 1.0),
+            "truncation": body.get("truncation", "disabled"), "usage": usage, "user": body.get("user"),
+            "metadata": body.get("metadata") or {}}
+
+
+def _not_found(rid: str) -> APIError:
+    return APIError(404, f"Response with id '{rid}' not found.", param="response_id", code="not_found")
+
+
+# -- routes ----------------------------------------------------------------------------------------
+@router.post("/v1/responses")
+async def create(request: Request):
+    body = await json_body(request)
+    model = models.require(field(body, "model", str, required=True))
+    stream = field(body, "stream", bool, False)
+    if field(body, "stream_options", dict, None) is not None and not stream:
+        raise APIError(400, "Invalid 'stream_options': only allowed when 'stream' is true.",
+                       param="stream_options", code="invalid_value")
+    keep = field(body, "store", bool, True)
+    _check_unsupported(body)
+    params = sampling(body)
+    store = store_of(request)
+    earlier: list[dict] = []
+    prev = field(body, "previous_response_id", str, None)
+    if prev is not None:
+        record = store.get(prev)
+        if record is None:
+            raise APIError(400, f"Invalid 'previous_response_id': previous response with id '{prev}' not found.",
+                           param="previous_response_id", code="previous_response_not_found")
+        earlier = list(record["conversation"])
+    new = input_messages(body.get("input"))
+    raw_items = body["input"] if isinstance(body["input"], list) else [
+        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": body["input"]}]}]
+    system = [{"role": "system", "content": body["instructions"]}] if body.get("instructions") else []
+    messages, params = models.apply_custom(model, system + earlier + new, body, params)  # Ollama-created models
+    engine = engine_of(request)
+    rid = "resp_" + uuid.uuid4().hex + uuid.uuid4().hex[:16]
+    mid = "msg_" + uuid.uuid4().hex + uuid.uuid4().hex[:16]
+    created = time.time()
+    want_logprobs = params.logprobs is not None
+
+    def finish(text: str, toks, gen) -> dict:
+        incomplete = gen.finish_reason == "length"
+        status = "incomplete" if incomplete else "completed"
+        item = _message_item(mid, status, [_text_part(text, _logprobs(toks) if want_logprobs else None)])
+        resp = _response(rid, body, model, created, status, [item], _usage(gen.prompt_tokens, gen.completion_tokens),
+                         incomplete)
+        if keep:
+            store.put(rid, {"response": resp, "input": raw_items,
+                            "conversation": earlier + new + [{"role": "assistant", "content": text}]})
+        return resp
+
+    if not stream:
+        toks, gen = await complete(engine, messages, params)
+        return JSONResponse(finish("".join(t.text for t in toks), toks, gen))
+
+    gen = await start(engine, messages, params)  # prompt errors become a 400 before any byte is sent
+    seq = iter(range(1 << 62))
+
+    def event(kind: str, **data) -> bytes:
+        return sse({"type": kind, "sequence_number": next(seq), **data}, event=kind)
+
+    async def events():
+        resp = _response(rid, body, model, created, "in_progress", [])
+        yield event("response.created", response=resp)
+        yield event("response.in_progress", response=resp)
+        where = {"item_id": mid, "output_index": 0}
+        yield event("response.output_item.added", output_index=0, item=_message_item(mid, "in_progress", []))
+        yield event("response.content_part.added", **where, content_index=0, part=_text_part(""))
+        toks = []
+        try:
+            async for t in tokens(gen):
+                toks.append(t)
+                yield event("response.output_text.delta", **where, content_index=0, delta=t.text,
+                            logprobs=_logprobs([t]) if want_logprobs else [])
+        except Exception as e:  # headers are sent: report it as the API does, then fail the response
+            failed = _response(rid, body, model, created, "failed", [])
+            failed["error"] = {"code": "server_error", "message": f"The generation failed: {type(e).__name__}: {e}"}
+            yield event("error", code="server_error", message=failed["error"]["message"], param=None)
+            yield event("response.failed", response=failed)
+            return
+        text = "".join(t.text for t in toks)
+        final = finish(text, toks, gen)
+        part = final["output"][0]["content"][0]
+        yield event("response.output_text.done", **where, content_index=0, text=text, logprobs=part["logprobs"])
+        yield event("response.content_part.done", **where, content_index=0, part=part)
+        yield event("response.output_item.done", output_index=0, item=final["output"][0])
+        yield event("response.incomplete" if final["status"] == "incomplete" else "response.completed", response=final)
+
+    return StreamingResponse(events(), media_type="text/event-stream", headers=SSE_HEADERS)
+
+
+@router.get("/v1/responses/{response_id}")
+async def retrieve(request: Request, response_id: str):
+    if request.query_params.get("stream") in ("true", "1", "True"):
+        raise APIError(400, "Invalid 'stream': only background responses can be streamed again, and the offline "
+                            "gateway answers every response in the foreground.", param="stream", code="invalid_value")
+    record = store_of(request).get(response_id)
+    if record is None:
+        raise _not_found(response_id)
+    return JSONResponse(record["response"])
+
+
+@router.delete("/v1/responses/{response_id}")
+async def delete(request: Request, response_id: str):
+    if store_of(request).drop(response_id) is None:
+        raise _not_found(response_id)
+    return JSONResponse({"id": response_id, "object": "response.deleted", "deleted": True})
+
+
+@router.get("/v1/responses/{response_id}/input_items")
+async def input_items(request: Request, response_id: str):
+    """This response's own input items, as sent (newest first unless order=asc)."""
+    record = store_of(request).get(response_id)
+    if record is None:
+        raise _not_found(response_id)
+    order = request.query_params.get("order", "desc")
+    if order not in ("asc", "desc"):
+        raise APIError(400, f"Invalid value for 'order': {order!r}. Supported values are: 'asc', 'desc'.",
+                       param="order", code="invalid_value")
+    items = []
+    for i, item in enumerate(record["input"]):
+        item = {"type": "message", **item}
+        if isinstance(item.get("content"), str):
+            item["content"] = [{"type": "input_text", "text": item["content"]}]
+        items.append({"id": f"msg_{response_id[5:29]}{i:04d}", "status": "completed", **item})
+    if order == "desc":
+        items.reverse()
+    return JSONResponse({"object": "list", "data": items, "first_id": items[0]["id"] if items else None,
+                         "last_id": items[-1]["id"] if items else None, "has_more": False})
