@@ -73,7 +73,7 @@ def protocol_of(path: str, headers: Mapping[str, str], query: str = "") -> str:
     """Which provider protocol a request speaks, from its path and headers."""
     if path.startswith("/api/"):
         return "ollama"
-    if path.startswith("/openai/"):
+    if path.startswith("/openai/") or path.startswith("/v1beta/openai/"):  # Groq; Gemini's OpenAI compatibility
         return "openai"
     if path.startswith("/v1beta") or path.rsplit(":", 1)[-1] in GEMINI_METHODS:
         return "gemini"

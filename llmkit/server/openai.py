@@ -1,6 +1,8 @@
 """OpenAI's protocol: /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models.
 
-The same routes answer under /openai/v1 for Groq (its API is OpenAI's at that prefix)
+The same routes answer under /openai/v1 for Groq (its API is OpenAI's at that prefix; its
+streams end with `x_groq.usage`), under /v1beta/openai for Gemini's OpenAI compatibility
+(chat completions, embeddings, models: the openai SDK with `base_url=.../v1beta/openai/`),
 and serve Ollama's OpenAI compatibility, which lives at /v1 on the Ollama host.
 """
 
@@ -8,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import time
 import uuid
 
 import numpy as np
@@ -131,14 +134,43 @@ async def stream_errors(events):
                              "param": None, "code": None}})
 
 
+class _Total:
+    """The token counts of n generations together (what one usage object reports)."""
+
+    def __init__(self, gens):
+        self.prompt_tokens = gens[0].prompt_tokens
+        self.completion_tokens = sum(g.completion_tokens for g in gens)
+
+
 def _with_seed(params: SamplingParams, i: int) -> SamplingParams:
     if i == 0 or params.seed is None:
         return params
     return SamplingParams(**{**params.__dict__, "seed": params.seed + i})
 
 
+GEMINI_COMPAT = "/v1beta/openai"  # Gemini's OpenAI-compatible endpoints
+
+
+def _is_groq(request: Request) -> bool:
+    return request.url.path.startswith("/openai/")
+
+
+def _groq_extra(rid: str, gen, t0: float, t_first: float | None, seed: int | None) -> dict:
+    """Groq's `x_groq` on a stream's final chunk: its request id and the usage, timed here."""
+    end = time.perf_counter()
+    first = t_first or end
+    usage = {**_usage(gen.prompt_tokens, gen.completion_tokens), "queue_time": 0.0,
+             "prompt_time": round(first - t0, 6), "completion_time": round(end - first, 6),
+             "total_time": round(end - t0, 6)}
+    out = {"id": rid, "usage": usage}
+    if seed is not None:
+        out["seed"] = seed
+    return out
+
+
 @router.post("/v1/chat/completions")
 @router.post("/openai/v1/chat/completions")
+@router.post(GEMINI_COMPAT + "/chat/completions")
 async def chat_completions(request: Request):
     body = await json_body(request)
     model, n, stream, include_usage = _common(body)
@@ -151,24 +183,33 @@ async def chat_completions(request: Request):
     cid = "chatcmpl-" + uuid.uuid4().hex[:24]
     created = now()
     if stream:
+        t0 = time.perf_counter()
         gens = [await start(engine, messages, _with_seed(params, i)) for i in range(n)]
         base = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
                 "system_fingerprint": FINGERPRINT}
+        groq_id = "req_" + uuid.uuid4().hex[:26] if _is_groq(request) else None
 
-        def chunk(choices, usage=None):
+        def chunk(choices, usage=None, x_groq=None):
             d = {**base, "choices": choices}
             if include_usage:
                 d["usage"] = usage
+            if x_groq is not None:
+                d["x_groq"] = x_groq
             return sse(d)
 
         async def events():
+            t_first = None
             for i, gen in enumerate(gens):
+                opening = {"id": groq_id} if groq_id and i == 0 else None  # Groq: its request id comes first
                 yield chunk([{"index": i, "delta": {"role": "assistant", "content": "", "refusal": None},
-                              "logprobs": None, "finish_reason": None}])
+                              "logprobs": None, "finish_reason": None}], x_groq=opening)
                 async for t in tokens(gen):
+                    t_first = t_first or time.perf_counter()
                     lp = {"content": [_logprob_entry(t)], "refusal": None} if params.logprobs is not None else None
                     yield chunk([{"index": i, "delta": {"content": t.text}, "logprobs": lp, "finish_reason": None}])
-                yield chunk([{"index": i, "delta": {}, "logprobs": None, "finish_reason": gen.finish_reason}])
+                last = groq_id and i == len(gens) - 1  # Groq: the final chunk carries x_groq.usage
+                yield chunk([{"index": i, "delta": {}, "logprobs": None, "finish_reason": gen.finish_reason}],
+                            x_groq=_groq_extra(groq_id, _Total(gens), t0, t_first, params.seed) if last else None)
             if include_usage:
                 yield chunk([], _usage(gens[0].prompt_tokens, sum(g.completion_tokens for g in gens)))
             yield b"data: [DONE]\n\n"
@@ -267,6 +308,7 @@ def embedding_inputs(value, engine, label: str = "input") -> list[str]:
 
 @router.post("/v1/embeddings")
 @router.post("/openai/v1/embeddings")
+@router.post(GEMINI_COMPAT + "/embeddings")
 async def embeddings(request: Request):
     body = await json_body(request)
     model = models.require(field(body, "model", str, required=True))
@@ -305,15 +347,20 @@ def _other_protocol(request: Request, fn: str):
 
 @router.get("/v1/models")
 @router.get("/openai/v1/models")
+@router.get(GEMINI_COMPAT + "/models")
 async def list_models(request: Request):
     other = _other_protocol(request, "list_models")
     if other is not None:
         return await other(request)
-    return JSONResponse({"object": "list", "data": models.openai_list(engine_of(request).context_length)})
+    data = models.openai_list(engine_of(request).context_length)
+    if request.url.path.startswith(GEMINI_COMPAT):  # Gemini's own models, named as Gemini names them
+        data = [{**m, "id": "models/" + m["id"], "owned_by": "google"} for m in data if m["owned_by"] == "gemini"]
+    return JSONResponse({"object": "list", "data": data})
 
 
 @router.get("/v1/models/{model:path}")
 @router.get("/openai/v1/models/{model:path}")
+@router.get(GEMINI_COMPAT + "/models/{model:path}")
 async def get_model(request: Request, model: str):
     other = _other_protocol(request, "get_model")
     if other is not None:
