@@ -30,7 +30,11 @@ class SamplingParams:
     top_k: int = 0  # 0 = off
     seed: int | None = None
     stop: list[str] = field(default_factory=list)
-    json_mode: bool = False
+    json_mode: bool = False  # legacy: the reply wrapped as {"answer": "..."}
+    # structured outputs (engine/constrain.py): the reply follows this JSON schema token by token,
+    # or (json_object) is any JSON object; checked with constrain.compile() before generating
+    json_schema: dict | None = None
+    json_object: bool = False
     logprobs: int | None = None  # None: none; k >= 0: the chosen token's and k alternatives
     repeat_penalty: float = 1.0  # Ollama's option; 1.0 = off
 

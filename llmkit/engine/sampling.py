@@ -4,6 +4,11 @@ An engine only supplies `next_probs(ids) -> probability vector`; this module tur
 into tokens with the parameters' real meaning: temperature (0 = greedy), top_k, top_p
 (nucleus), seed, stop strings (cut before them, finish reason "stop"), max_tokens
 (finish reason "length"), JSON mode, and per-token log-probabilities.
+
+Structured outputs (`params.json_schema`, `params.json_object`) mask each step's distribution
+with the grammar (`constrain.py`) right after the model (and retrieval) speak and before the
+repetition blocks and the sampling parameters act: disallowed tokens get probability 0, the
+rest are renormalised, and the end token is allowed only where the text is a complete instance.
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from .base import Generation, SamplingParams, Token
+from . import constrain
+from .base import EngineInputError, Generation, SamplingParams, Token
 from .tokenizer import StreamDecoder, Tokenizer
 
 _occurrences: dict[bytes, int] = {}
@@ -41,6 +47,7 @@ def choose(probs: np.ndarray, params: SamplingParams, rng: np.random.Generator) 
     if params.temperature <= 0:
         return int(np.argmax(probs))
     logits = np.log(np.maximum(probs, 1e-12)) / params.temperature
+    logits[probs <= 0] = -np.inf  # impossible stays impossible at any temperature (masks, blocked tokens)
     if params.top_k and params.top_k > 0 and params.top_k < len(logits):
         kth = np.partition(logits, -params.top_k)[-params.top_k]
         logits = np.where(logits >= kth, logits, -np.inf)
@@ -100,8 +107,21 @@ def decode(
     context_length: int,
     base_seed: int = 0,
     penalize: Callable[[np.ndarray, list[int]], np.ndarray] | None = None,
+    answer_probs: Callable[[list[int]], np.ndarray] | None = None,
 ) -> Generation:
-    """Run the decode loop lazily: tokens are produced as the Generation is iterated."""
+    """Run the decode loop lazily: tokens are produced as the Generation is iterated.
+
+    Under a JSON grammar, `answer_probs` (a second `next_probs` with its own state) lets the
+    network write each string value as it writes a plain answer: it reads the prompt followed by
+    the value so far (not the JSON around it, a format a small model has rarely seen), and its
+    wish to end the answer closes the string. Tokens the grammar forces (the only one allowed)
+    are taken without a network step; everything else is sampled from the network's masked
+    distribution."""
+    try:
+        grammar = constrain.for_params(params)
+    except ValueError as e:
+        raise EngineInputError(f"Invalid JSON schema: {e}", param="json_schema", code="invalid_json_schema") from None
+    matcher = grammar.matcher(tok) if grammar is not None else None
     rng = rng_for(params, prompt_ids, base_seed)
     gen = Generation(iter(()), prompt_tokens=len(prompt_ids))
     room = context_length - len(prompt_ids)
@@ -112,30 +132,63 @@ def decode(
         out: list[int] = []
         dec = StreamDecoder(tok)
         stop = StopScanner(params.stop)
-        wrap = params.json_mode
+        wrap = params.json_mode and matcher is None
         if wrap:
             yield _extra(gen, tok, '{"answer": "')
         reason = "length"
         never = [i for s, i in tok.special.items() if i != tok.end_id]  # role markers, padding
+        cursor = constrain.JsonCursor() if matcher is not None else None
+        value: list[int] | None = None  # the string value being written, as the answer view's tokens
         for _ in itertools.repeat(None, max(limit, 0)):
-            probs = next_probs(ids).copy()
-            probs[never] = 0.0
-            probs /= probs.sum()
-            if penalize is not None:
-                probs = penalize(probs, out)
-            if params.repeat_penalty and params.repeat_penalty != 1.0 and out:
-                recent = np.unique(out[-64:])
-                probs = probs.copy()
-                probs[recent] /= params.repeat_penalty
+            allowed = forced = None
+            if matcher is not None:
+                forced = matcher.forced()
+                if forced is None:
+                    allowed = matcher.allowed()
+                    only = np.flatnonzero(allowed)
+                    forced = int(only[0]) if len(only) == 1 else None
+            if forced is not None:  # the grammar's choice, not the network's: probability 1
+                probs = np.zeros(tok.vocab_size)
+                probs[forced] = 1.0
+            else:
+                in_value = value is not None and answer_probs is not None
+                if in_value:
+                    probs = constrain.end_as_closing_quote(answer_probs(list(prompt_ids) + value), allowed, tok)
+                else:
+                    probs = next_probs(ids).copy()
+                probs[never] = 0.0
                 probs /= probs.sum()
-            nid = choose(probs, params, rng)
+                if allowed is not None:
+                    probs = constrain.mask_probs(probs, allowed)
+                # repetition blocks look at the whole reply: not inside a value written as an answer
+                # (two fields may rightly say the same), and never against the grammar
+                if penalize is not None and not in_value:
+                    blocked = penalize(probs, out)
+                    probs = blocked if allowed is None or blocked.sum() > 0 else probs
+                if params.repeat_penalty and params.repeat_penalty != 1.0 and out:
+                    recent = np.unique(out[-64:])
+                    probs = probs.copy()
+                    probs[recent] /= params.repeat_penalty
+                    probs /= probs.sum()
+            nid = forced if forced is not None else choose(probs, params, rng)
             if nid == tok.end_id:
                 reason = "stop"
                 break
             ids.append(nid)
             out.append(nid)
             gen.completion_tokens += 1
+            if matcher is not None:
+                matcher.advance(nid)
             delta = dec.push(nid)
+            if cursor is not None:
+                was_in = cursor.in_value
+                cursor.feed(delta)  # a held-back partial character is inside a string: nothing structural
+                if not cursor.in_value:
+                    value = None
+                elif was_in and value is not None:
+                    value.append(nid)
+                else:  # the token opened the string (and may carry its first characters)
+                    value = tok.encode(cursor.value_text)
             if wrap:
                 delta = json.dumps(delta)[1:-1]
             text = stop.feed(delta)
@@ -153,6 +206,9 @@ def decode(
                 break
             if text:
                 yield Token(text, nid, lp, top)
+            if matcher is not None and matcher.done():  # a complete instance: only the end can follow
+                reason = "stop"
+                break
         rest = stop.flush()
         if rest:
             yield Token(rest, -1)

@@ -327,8 +327,11 @@ class TransformerEngine(TokenCounting):
         seen = self.visible(prompt)
         room = self.window - len(seen)
         want = room if params.max_tokens is None else min(room, max(params.max_tokens, 0))
+        structured = params.json_schema is not None or params.json_object
         gen = decode(self.tok, seen, self.stepper(capacity=len(seen) + min(want, 256) + 1, query=question(messages)),
-                     params, self.window, penalize=no_repeat(NO_REPEAT_NGRAM))
+                     params, self.window, penalize=no_repeat(NO_REPEAT_NGRAM),
+                     # structured outputs: string values written as plain answers (sampling.decode)
+                     answer_probs=self.stepper(capacity=len(seen) + 128, query=question(messages)) if structured else None)
         gen.prompt_tokens = len(prompt)  # usage counts the whole prompt, as a provider bills it
         return gen
 
