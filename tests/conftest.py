@@ -38,8 +38,7 @@ def no_process_outlives_the_suite():
     import psutil
 
     children = [p for p in psutil.Process().children(recursive=True) if p.status() != psutil.STATUS_ZOMBIE]
-    left = {p.pid: p for p in children + hermetic.survivors(os.environ[hermetic.MARKER])}
-    described = hermetic.stop_all(list(left.values()))
+    described = hermetic.stop_all(hermetic.survivors(os.environ[hermetic.MARKER], extra=children))
     shutil.rmtree(DATA_DIR, ignore_errors=True)
     assert not described, "processes started by the tests were still running (now stopped):\n" + "\n".join(described)
 

@@ -28,7 +28,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 
 MARKER = "LLMKIT_TEST_RUN"
@@ -57,8 +56,9 @@ def _ancestors() -> set[int]:
     return {me.pid} | {p.pid for p in me.parents()}
 
 
-def survivors(run_id: str) -> list:
-    """Live processes (psutil.Process) carrying MARKER=run_id, other than this one and its parents."""
+def survivors(run_id: str, extra=(), grace: float = 3.0) -> list:
+    """Processes (psutil.Process) carrying MARKER=run_id, other than this one and its parents, plus
+    `extra`, that are still alive after `grace` seconds (time for those already stopping to finish)."""
     import psutil
 
     mine = _ancestors()
@@ -71,7 +71,9 @@ def survivors(run_id: str) -> list:
                 found.append(proc)
         except (psutil.Error, OSError):
             continue
-    return found
+    found += [p for p in extra if p.pid not in {f.pid for f in found}]
+    _, alive = psutil.wait_procs(found, timeout=grace)
+    return alive
 
 
 def stop_all(procs, grace: float = 5.0) -> list[str]:
@@ -126,7 +128,6 @@ def main(argv: list[str]) -> int:
                 break
             except InterruptedError:  # pragma: no cover - PEP 475 retries, kept for clarity
                 continue
-        time.sleep(0.2)  # let processes that were told to stop finish doing so
         left = stop_all(survivors(run_id))
     finally:
         shutil.rmtree(data, ignore_errors=True)
