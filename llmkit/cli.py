@@ -146,10 +146,14 @@ def _stop_children(procs: list[subprocess.Popen], grace: float = 10.0) -> None:
 
     try:
         import psutil  # a dependency of ipykernel
-
-        family = [c for p in procs if p.poll() is None for c in psutil.Process(p.pid).children(recursive=True)]
-    except Exception:
-        psutil, family = None, []
+    except ImportError:  # pragma: no cover
+        psutil = None
+    family = []
+    for p in procs:
+        try:
+            family += psutil.Process(p.pid).children(recursive=True) if psutil and p.poll() is None else []
+        except psutil.Error:
+            pass
     for p in procs:
         if p.poll() is None:
             p.terminate()
@@ -183,7 +187,7 @@ def _wait_gateway(proc: subprocess.Popen, url: str, timeout: float = 120.0) -> b
     deadline = time.monotonic() + timeout
     while proc.poll() is None and time.monotonic() < deadline:
         try:
-            if httpx.get(url + "/health", timeout=2).status_code == 200:
+            if httpx.get(url + "/health", timeout=2, trust_env=False).status_code == 200:  # never via a proxy
                 return True
         except httpx.HTTPError:
             pass
