@@ -5,8 +5,9 @@ and Anthropic's view of GET /v1/models[/id] (openai.py hands callers that send
 Shaped after what the anthropic 2.x SDK sends and parses: its `messages.create` has no
 temperature/top_p/top_k (they still work in the body, e.g. via `extra_body`), it sends
 `output_config={"effort": ...}` (mapped to a default temperature) and `thinking`
-(accepted, ignored), and its `MessageParam` includes `role: "system"` turns, so those
-are accepted alongside the top-level `system`.
+(enabled thinking is refused: the offline model cannot think; see `refuse_thinking`),
+and its `MessageParam` includes `role: "system"` turns, so those are accepted alongside
+the top-level `system`.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from ..engine import SamplingParams
 from . import models
 from .common import SSE_HEADERS, complete, count_chat, engine_of, sse, start, tokens
 from .errors import APIError
-from .validate import _got, field, json_body, stop_list
+from .validate import _got, field, json_body, json_schema, stop_list
 
 router = APIRouter()
 MAX_STOP_SEQUENCES = 64  # the gateway's cap (each is checked at every token)
@@ -117,13 +118,11 @@ def sampling(body: dict) -> SamplingParams:
         if not isinstance(s, str):
             raise _bad(f"stop_sequences.{i}", f"Input should be a valid string, got {_got(s)}.")
     stops = stop_list(stops, "stop_sequences", limit=MAX_STOP_SEQUENCES, sep=".")
-    json_mode = False
     config = field(body, "output_config", dict, {})
     effort = field(config, "effort", str, None, label="output_config.effort", choices=tuple(EFFORT_TEMPERATURE))
-    fmt = field(config, "format", dict, None, label="output_config.format")
-    if fmt is not None:
-        json_mode = field(fmt, "type", str, required=True, label="output_config.format.type",
-                          choices=("json_schema",)) == "json_schema"
+    schema = _output_schema(config.get("format"), "output_config.format")
+    if schema is None:  # the beta's top-level `output_format` (client.beta.messages.create(output_format=...))
+        schema = _output_schema(body.get("output_format"), "output_format")
     for name in ("metadata", "thinking", "tool_choice"):
         field(body, name, dict, None)
     field(body, "tools", list, None)
@@ -131,7 +130,20 @@ def sampling(body: dict) -> SamplingParams:
         temperature = EFFORT_TEMPERATURE[effort] if effort else 1.0
     return SamplingParams(max_tokens=max_tokens, temperature=temperature,
                           top_p=1.0 if top_p is None else top_p, top_k=top_k or 0,
-                          stop=list(stops), json_mode=json_mode)
+                          stop=list(stops), json_schema=schema)
+
+
+def _output_schema(fmt, label: str) -> dict | None:
+    """Structured outputs: {"type": "json_schema", "schema": {...}} (what `messages.parse(output_format=
+    Model)` sends in output_config.format) -> the schema the reply follows token by token."""
+    if fmt is None:
+        return None
+    if not isinstance(fmt, dict):
+        raise _bad(label, f"Input should be a valid dictionary, got {_got(fmt)}.")
+    field(fmt, "type", str, required=True, label=f"{label}.type", choices=("json_schema",))
+    if "schema" not in fmt:
+        raise _bad(f"{label}.schema", "Field required")
+    return json_schema(fmt["schema"], f"{label}.schema")
 
 
 def _usage(input_tokens: int, output_tokens: int) -> dict:
@@ -156,12 +168,32 @@ def _message(mid: str, model: str, text: str | None, stop_reason, stop_sequence,
             "stop_reason": stop_reason, "stop_sequence": stop_sequence, "stop_details": None, "usage": usage}
 
 
+def refuse_thinking(body: dict, model: str, params: SamplingParams) -> None:
+    """The offline model has no thinking phase: `thinking={"type": "enabled", ...}` is the
+    400 Anthropic gives a model that cannot think; "disabled" and "adaptive" (the model
+    decides, and this one never thinks) are accepted."""
+    thinking = body.get("thinking")
+    if thinking is None:
+        return
+    kind = field(thinking, "type", str, required=True, label="thinking.type",
+                 choices=("enabled", "disabled", "adaptive"))
+    if kind != "enabled":
+        return
+    budget = field(thinking, "budget_tokens", int, required=True, minimum=1024, label="thinking.budget_tokens")
+    if params.max_tokens is not None and budget >= params.max_tokens:
+        raise _bad("max_tokens", f"`max_tokens` must be greater than `thinking.budget_tokens` ({budget}).")
+    raise APIError(400, f"thinking.type: '{model}' does not support thinking (the offline model answering for it "
+                        "has no thinking phase): send thinking={\"type\": \"disabled\"} or leave it out.",
+                   param="thinking")
+
+
 @router.post("/v1/messages")
 async def messages_create(request: Request):
     body = await json_body(request)
     model = models.require(field(body, "model", str, required=True))
     messages = chat_messages(body)
     params = sampling(body)
+    refuse_thinking(body, model, params)
     messages, params = models.apply_custom(model, messages, body, params)  # Ollama-created models
     stream = field(body, "stream", bool, False)
     engine = engine_of(request)

@@ -28,7 +28,7 @@ from ..engine import SamplingParams
 from . import models
 from .common import SSE_HEADERS, complete, count_chat, embed, engine_of, sse, start, tokens
 from .errors import APIError
-from .validate import MAX_EMBED_INPUTS, field, json_body, stop_list
+from .validate import MAX_EMBED_INPUTS, field, json_body, json_schema, stop_list
 
 router = APIRouter()
 ROLES = {"user": "user", "model": "assistant", "function": "tool"}
@@ -155,14 +155,66 @@ def sampling(body: dict) -> tuple[SamplingParams, int]:
     for name, kind in (("responseSchema", dict), ("responseJsonSchema", dict), ("thinkingConfig", dict),
                        ("presencePenalty", float), ("frequencyPenalty", float)):
         field(cfg, name, kind, None, label=p + _snake(name))
+    schema = None
+    if cfg.get("responseJsonSchema") is not None:
+        schema = json_schema(cfg["responseJsonSchema"], p + "response_json_schema")
+    elif cfg.get("responseSchema") is not None:
+        schema = json_schema(from_gemini_schema(cfg["responseSchema"]), p + "response_schema")
+    if schema is not None and mime not in ("application/json", "text/x.enum"):
+        raise APIError(400, f"* GenerateContentRequest.{p}response_mime_type: response_mime_type must be "
+                            "'application/json' when a response schema is set.\n", param=p + "response_mime_type")
     for name, kind in (("safetySettings", list), ("tools", list), ("toolConfig", dict)):
         field(body, name, kind, None, label=_snake(name))
     params = SamplingParams(max_tokens=max_tokens, temperature=1.0 if temp is None else temp,
                             top_p=1.0 if top_p is None else top_p, top_k=top_k or 0,
                             seed=field(cfg, "seed", int, None, label=p + "seed"),
                             stop=stop_list(cfg.get("stopSequences"), p + "stop_sequences", limit=5),
-                            json_mode=mime == "application/json")
+                            json_schema=schema if mime == "application/json" else None,
+                            json_object=mime == "application/json" and schema is None)
     return params, n
+
+
+_GEMINI_FORMATS = {"date-time", "date", "time"}  # Gemini's other formats (enum, int32, double...) only describe
+_COUNTS = ("minItems", "maxItems", "minLength", "maxLength", "minProperties", "maxProperties")
+
+
+def from_gemini_schema(schema):
+    """Gemini's Schema dialect (what google-genai sends as responseSchema, from a pydantic model or
+    `types.Schema`) as standard JSON schema: upper-case types lower-cased, `nullable` as a "null"
+    type, `propertyOrdering` as the order of `properties`, int64 counts sent as strings as numbers."""
+    if isinstance(schema, list):
+        return [from_gemini_schema(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out: dict = {}
+    for key, value in schema.items():
+        if key == "type" and isinstance(value, str):
+            if value.upper() != "TYPE_UNSPECIFIED":
+                out["type"] = value.lower()
+        elif key == "properties" and isinstance(value, dict):
+            order = [k for k in schema.get("propertyOrdering") or [] if k in value]
+            order += [k for k in value if k not in order]
+            out["properties"] = {k: from_gemini_schema(value[k]) for k in order}
+        elif key in ("items", "anyOf", "additionalProperties"):
+            out[key] = from_gemini_schema(value)
+        elif key in ("defs", "$defs") and isinstance(value, dict):
+            out["$defs"] = {k: from_gemini_schema(v) for k, v in value.items()}
+        elif key == "ref":
+            out["$ref"] = value
+        elif key in _COUNTS and isinstance(value, str) and value.isdigit():
+            out[key] = int(value)
+        elif key == "format":
+            if value in _GEMINI_FORMATS:
+                out["format"] = value
+        elif key in ("nullable", "propertyOrdering", "example"):
+            continue
+        else:
+            out[key] = value
+    if schema.get("nullable") is True and isinstance(out.get("type"), str):
+        out["type"] = [out["type"], "null"]
+        if "enum" in out:
+            out["enum"] = list(out["enum"]) + [None]
+    return out
 
 
 # -- responses --------------------------------------------------------------------------
@@ -182,9 +234,36 @@ def _with_seed(params: SamplingParams, i: int) -> SamplingParams:
     return params if i == 0 or params.seed is None else SamplingParams(**{**params.__dict__, "seed": params.seed + i})
 
 
+NO_THINKING_LEVELS = (None, "THINKING_LEVEL_UNSPECIFIED", "MINIMAL")
+
+
+def refuse_thinking(model: str, cfg: dict) -> None:
+    """The offline model has no thinking phase: a thinking_config that asks for one (thoughts
+    included, a budget above 0, a thinking level) is a 400, as Gemini answers for models that
+    cannot think; thinking_budget 0 (no thinking) and -1 (the model decides) are accepted."""
+    tc = cfg.get("thinkingConfig")
+    if not isinstance(tc, dict):
+        return
+    tc = _camel(tc)
+    p = "generation_config.thinking_config."
+    asked = []
+    if field(tc, "includeThoughts", bool, False, label=p + "include_thoughts"):
+        asked.append(p + "include_thoughts")
+    if field(tc, "thinkingBudget", int, None, minimum=-1, label=p + "thinking_budget") not in (None, 0, -1):
+        asked.append(p + "thinking_budget")
+    level = field(tc, "thinkingLevel", str, None, label=p + "thinking_level")
+    if (level.upper() if level else None) not in NO_THINKING_LEVELS:
+        asked.append(p + "thinking_level")
+    if asked:
+        raise APIError(400, f"Thinking is not enabled for models/{_bare(model)}: {', '.join(asked)} asks for "
+                            "thoughts, and the offline model answering for it has no thinking phase (leave "
+                            "thinking_config out, or set thinking_budget=0).", param=asked[0])
+
+
 async def generate(request: Request, model: str, body: dict, stream: bool):
     params, n = sampling(body)
     cfg = _camel(body.get("generationConfig") or {})
+    refuse_thinking(model, cfg)
     asked = {"temperature": cfg.get("temperature"), "top_p": cfg.get("topP"), "top_k": cfg.get("topK"),
              "seed": cfg.get("seed"), "stop": cfg.get("stopSequences"), "max_output_tokens": cfg.get("maxOutputTokens")}
     msgs, params = models.apply_custom(model, messages_of(body), asked, params)  # Ollama-created models

@@ -33,7 +33,7 @@ from . import models, store
 from .common import check_prompt_size, count_texts, embed as embed_texts, engine_of, off_loop, start, text_limit, tokens
 from .common import run as run_engine
 from .errors import APIError
-from .validate import embed_count, field, json_body, message, stop_list
+from .validate import embed_count, field, json_body, json_schema, message, stop_list
 
 router = APIRouter()
 VERSION = "0.12.6"  # the Ollama release whose API this adapter follows
@@ -158,13 +158,18 @@ def _options(body: dict, label: str = "options") -> dict:
     return out
 
 
-def _format(body: dict) -> bool:
-    """format: "json" or a JSON schema object -> JSON mode; "" or absent -> plain text."""
+def _format(body: dict, params: SamplingParams) -> None:
+    """format: "json" -> any JSON object; a JSON schema object (the SDK's `format=Model.model_json_schema()`)
+    -> the reply follows it token by token; "" or absent -> plain text."""
     fmt = body.get("format")
     if fmt in (None, ""):
-        return False
-    if fmt == "json" or isinstance(fmt, dict):
-        return True
+        return
+    if fmt == "json":
+        params.json_object = True
+        return
+    if isinstance(fmt, dict):
+        params.json_schema = json_schema(fmt, "format")
+        return
     raise APIError(400, f"Invalid 'format': {json.dumps(fmt)}; expected \"json\" or a JSON schema object.",
                    param="format", code="invalid_value")
 
@@ -199,10 +204,16 @@ def _common(body: dict) -> tuple[bool, timedelta | None, dict]:
     return stream, keep, _options(body)
 
 
+def _refuse_thinking(body: dict, model: str) -> None:
+    """think=true (or a level) for a model whose capabilities lack "thinking" is Ollama's 400."""
+    if body.get("think") not in (None, False) and "thinking" not in _capabilities(model):
+        raise APIError(400, f'"{model}" does not support thinking', param="think", code="invalid_value")
+
+
 def _sampling(body: dict, model: str, messages: list[dict], opts: dict) -> tuple[list[dict], SamplingParams]:
     messages, merged = models.apply_custom(model, messages, opts)
     params = models.to_sampling(merged, DEFAULTS)
-    params.json_mode = _format(body)
+    _format(body, params)
     if field(body, "logprobs", bool, False):
         params.logprobs = field(body, "top_logprobs", int, 0, minimum=0, maximum=20)
     return messages, params
@@ -291,6 +302,7 @@ async def chat(request: Request):
     body = await json_body(request)
     model = _model(body)
     stream, keep, opts = _common(body)
+    _refuse_thinking(body, model)
     messages = _chat_messages(body)
     messages, params = _sampling(body, model, messages, opts)
     engine_of(request)  # the engine is loaded once per process; this is the "load" Ollama times
@@ -357,8 +369,9 @@ async def generate(request: Request):
     template = field(body, "template", str, "")
     context = field(body, "context", list, None)
     raw = field(body, "raw", bool, False)
-    if field(body, "suffix", str, ""):
+    if field(body, "suffix", str, "") and "insert" not in _capabilities(model):
         raise APIError(400, f'"{model}" does not support insert', param="suffix", code="invalid_value")
+    _refuse_thinking(body, model)
     if raw and (template or system or context):
         raise APIError(400, "raw mode does not support template, system, or context", param="raw")
     images = _images(body.get("images"), "images")
@@ -500,6 +513,9 @@ def _modelfile(name: str, d: dict, engine) -> str:
 
 
 def _capabilities(name: str) -> list[str]:
+    """What the model answering for `name` can do, as /api/show lists it. The offline engine
+    completes and embeds; it has no thinking phase and no fill-in-the-middle ("thinking" and
+    "insert" never appear), so think=true and `suffix` are refused, as Ollama refuses them."""
     root = models.lineage(name)[-1]  # bounded: a saved file may hold a cycle
     m = catalog.find(root)
     return ["embedding"] if m and m.kind == "embedding" else ["completion"]

@@ -21,7 +21,7 @@ from ..engine import SamplingParams, Token
 from . import models
 from .common import SSE_HEADERS, complete, count_texts, embed, engine_of, now, off_loop, sse, start, tokens
 from .errors import APIError
-from .validate import embed_count, field, json_body, message, sampling_numbers, stop_list
+from .validate import embed_count, field, json_body, json_schema, message, sampling_numbers, stop_list
 
 log = logging.getLogger("llmkit.server")
 router = APIRouter()
@@ -78,12 +78,7 @@ def sampling(body: dict, *, max_name: str = "max_tokens") -> SamplingParams:
     for name in ("presence_penalty", "frequency_penalty"):
         field(body, name, float, None, minimum=-2, maximum=2)
     seed = field(body, "seed", int, None)
-    fmt = field(body, "response_format", dict, None)
-    json_mode = False
-    if fmt is not None:
-        kind = field(fmt, "type", str, required=True, choices=("text", "json_object", "json_schema"),
-                     label="response_format.type")
-        json_mode = kind != "text"
+    schema, json_object = response_format(body)
     logprobs = None
     if field(body, "logprobs", (bool, int), False):
         logprobs = field(body, "top_logprobs", int, 0, minimum=0, maximum=20) or 0
@@ -93,7 +88,27 @@ def sampling(body: dict, *, max_name: str = "max_tokens") -> SamplingParams:
     t = nums["temperature"]
     return SamplingParams(max_tokens=max_tokens, temperature=1.0 if t is None else t,
                           top_p=1.0 if nums["top_p"] is None else nums["top_p"], seed=seed,
-                          stop=stop_list(body.get("stop")), json_mode=json_mode, logprobs=logprobs)
+                          stop=stop_list(body.get("stop")), json_schema=schema, json_object=json_object,
+                          logprobs=logprobs)
+
+
+def response_format(body: dict) -> tuple[dict | None, bool]:
+    """`response_format` -> (JSON schema, any-JSON-object): {"type": "json_schema", "json_schema":
+    {"name", "schema", "strict"}} (what `chat.completions.parse` sends for a pydantic model), or
+    {"type": "json_object"}, or {"type": "text"}. The reply then follows the schema token by token."""
+    fmt = field(body, "response_format", dict, None)
+    if fmt is None:
+        return None, False
+    kind = field(fmt, "type", str, required=True, choices=("text", "json_object", "json_schema"),
+                 label="response_format.type")
+    if kind != "json_schema":
+        return None, kind == "json_object"
+    spec = field(fmt, "json_schema", dict, required=True, label="response_format.json_schema")
+    field(spec, "name", str, required=True, label="response_format.json_schema.name")
+    field(spec, "strict", bool, None, label="response_format.json_schema.strict")
+    if spec.get("schema") is None:
+        return None, True  # a name and no schema: any JSON object
+    return json_schema(spec["schema"], "response_format.json_schema.schema"), False
 
 
 def _usage(prompt: int, completion: int) -> dict:
@@ -120,6 +135,17 @@ def _common(body: dict) -> tuple[str, int, bool, bool]:
                            param="stream_options", code="invalid_value")
         include_usage = field(opts, "include_usage", bool, False, label="stream_options.include_usage")
     return model, n, stream, include_usage
+
+
+def refuse_reasoning(body: dict) -> None:
+    """The offline model has no thinking phase: a `reasoning_effort` that asks for one is the
+    400 OpenAI gives a model that cannot reason ("none"/"minimal" are accepted)."""
+    effort = field(body, "reasoning_effort", str, None,
+                   choices=("none", "minimal", "low", "medium", "high", "xhigh", "default"))
+    if effort not in (None, "none", "minimal"):
+        raise APIError(400, "Unsupported parameter: 'reasoning_effort' is not supported with this model: the offline "
+                            "model answering for it has no thinking phase (use 'none' or leave it out).",
+                       param="reasoning_effort", code="unsupported_parameter")
 
 
 async def stream_errors(events):
@@ -176,6 +202,7 @@ async def chat_completions(request: Request):
     model, n, stream, include_usage = _common(body)
     messages = chat_messages(body)
     params = sampling(body)
+    refuse_reasoning(body)
     messages, params = models.apply_custom(model, messages, body, params)  # Ollama-created models
     for name in ("tools", "functions"):
         field(body, name, list, None)

@@ -187,3 +187,18 @@ def message(m, label: str, roles: tuple[str, ...]) -> str:
         raise APIError(400, f"Invalid value for '{label}.role': {json.dumps(role)}. Supported values are: {allowed}.",
                        param=f"{label}.role", code="invalid_value")
     return role
+
+
+def json_schema(value: Any, label: str) -> dict:
+    """A structured-output JSON schema: an object the engine's grammar compiler accepts (compiled
+    once and cached, so checking it here costs nothing later); else a 400 naming `label`."""
+    if not isinstance(value, dict):
+        raise APIError(400, f"Invalid '{label}': expected a JSON schema object, got {_got(value)}.", param=label,
+                       code="invalid_type")
+    from ..engine import constrain
+
+    try:
+        constrain.compile(value)
+    except ValueError as e:
+        raise APIError(400, f"Invalid schema in '{label}': {e}.", param=label, code="invalid_json_schema") from None
+    return value
