@@ -1,6 +1,8 @@
 """The model catalog: one data file (catalog.json) with ids, aliases, provider, context
-length, prices per 1M tokens (with the date they were read) and replacements for retired
-ids. The course never hard-codes a model id anywhere else.
+length, prices per 1M tokens (with the date they were read), replacements for retired ids
+and which real model each id stands for (`stands_for`, facts read on `as_of`). The course
+never hard-codes a model id anywhere else. Capabilities are the real model's; offline, one
+small model answers for every name and the gateway reports what that one can do.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ class Model:
     capabilities: tuple[str, ...] = field(default_factory=tuple)
     retired: str | None = None
     replacement: str | None = None
+    stands_for: str | None = None  # the real model this id names (what a live call reaches)
+    as_of: str | None = None  # when this entry's facts were read (else the file's prices_as_of)
 
 
 @lru_cache(maxsize=1)
@@ -61,7 +65,10 @@ def find(name: str) -> Model | None:
     name = name.strip()
     if name.lower().startswith("models/"):
         name = name[len("models/"):]
-    return _index().get(name.lower())
+    found = _index().get(name.lower())
+    if found is None and name.lower().endswith(":latest"):  # Ollama's default tag
+        found = _index().get(name.lower()[:-len(":latest")])
+    return found
 
 
 def default_for(provider: str) -> str:

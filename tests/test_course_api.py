@@ -55,7 +55,7 @@ def test_errors_are_detail_objects(http):
         (http.post("/chat", json={"message": "hi", "temperature": 9}), 400, "temperature"),
         (http.post("/chat", json={"message": "hi", "max_tokens": -1}), 400, "max_tokens"),
         (http.post("/chat", json={"message": "hi", "reasoning": "extreme"}), 400, "reasoning"),
-        (http.post("/chat", json={"message": "hi", "model": "no-such-model"}), 400, "model"),
+        (http.post("/chat", json={"message": "hi", "model": "no-such-model"}), 404, "no-such-model"),
         (http.post("/chat", content=b"{oops", headers={"content-type": "application/json"}), 400, "JSON"),
         (http.post("/chat/no-such-model", json={"message": "hi"}), 404, "no-such-model"),
         (http.get("/no/such/path"), 404, "/no/such/path"),

@@ -1,7 +1,7 @@
 """The course's own gateway API, shaped like the "LocalModels" gateway the course documents:
 GET / (what runs here), GET /health, GET /models, POST /chat, POST /chat/{model_name}.
-Errors are {"detail": "..."} with 400 (bad parameters), 404 (unknown model in the path),
-500 and 503.
+Errors are {"detail": "..."} with 400 (bad parameters), 404 (unknown model, in the body or
+in the path), 500 and 503.
 """
 
 from __future__ import annotations
@@ -62,8 +62,7 @@ async def _chat(request: Request, model: str | None):
     if model is None:
         model = field(body, "model", str, None) or DEFAULT_MODEL
         if not models.known(model):
-            raise APIError(400, f"Invalid 'model': model {model!r} is not available. "
-                                f"Available models: {', '.join(_available())}.", param="model")
+            raise _unknown(model, "model")
     max_tokens = field(body, "max_tokens", int, 512, minimum=1)
     temperature = field(body, "temperature", float, 0.7, minimum=0, maximum=2)
     reasoning = field(body, "reasoning", str, "medium", choices=("low", "medium", "high"))
@@ -92,6 +91,11 @@ async def _chat(request: Request, model: str | None):
                          "finish_reason": gen.finish_reason, "usage": _usage(gen)})
 
 
+def _unknown(name: str, param: str) -> APIError:
+    """The same 404 for an unknown model whether it came in the body or in the path."""
+    return APIError(404, f"Model {name!r} not found. Available models: {', '.join(_available())}.", param=param)
+
+
 def _usage(gen) -> dict:
     return {"prompt_tokens": gen.prompt_tokens, "completion_tokens": gen.completion_tokens,
             "total_tokens": gen.prompt_tokens + gen.completion_tokens}
@@ -105,5 +109,5 @@ async def chat(request: Request):
 @router.post("/chat/{model_name:path}")
 async def chat_with_model(request: Request, model_name: str):
     if not models.known(model_name):
-        raise APIError(404, f"Model {model_name!r} not found. Available models: {', '.join(_available())}.")
+        raise _unknown(model_name, "model_name")
     return await _chat(request, model_name)

@@ -16,6 +16,7 @@ from .. import catalog
 from .errors import APIError
 
 custom: dict[str, dict] = {}  # name -> {"from": base, "system": str|None, "parameters": {...}}
+removed: set[str] = set()  # built-in Ollama names deleted with /api/delete (no ":latest"), until pulled again
 CREATED = int(time.time())
 
 
@@ -26,7 +27,11 @@ _WELL_FORMED = re.compile(r"[A-Za-z0-9][\w.:/@+]*(?:-[\w.:/@+]+)*")  # no empty 
 def known(name: str) -> bool:
     if not isinstance(name, str) or len(name) > MAX_NAME:
         return False
-    if name in custom or _strip_latest(name) in custom or catalog.find(name):
+    if name in custom or _strip_latest(name) in custom:
+        return True
+    if _strip_latest(name) in removed:  # deleted like an Ollama model: gone until pulled again
+        return False
+    if catalog.find(name):
         return True
     return bool(_WELL_FORMED.fullmatch(name)) and catalog.accepted_offline(name)
 

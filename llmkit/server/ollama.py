@@ -10,6 +10,8 @@ Model management: /api/tags, /api/ps, /api/show, /api/version, /api/create, /api
 models live in `models.custom` (every protocol answers to them through `models`) and are
 saved by `store` so they outlive the process. Nothing is ever downloaded: pulling a name
 the gateway serves reports honestly that the offline model already answers for it.
+Deleting a built-in name works as in Ollama: it leaves /api/tags (and every route answers
+404 for it) in this data folder until /api/pull brings it back (`models.removed`).
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*){0,2}(:[\w][\w.-]
 _loaded: dict[str, datetime] = {}  # model name -> when it leaves memory (what /api/ps lists)
 
 models.custom.update(store.load())  # models created in earlier runs
+models.removed.update(store.load_removed())  # built-in names deleted in earlier runs
 
 
 # -- small helpers ---------------------------------------------------------------------
@@ -98,7 +101,9 @@ def _model(body: dict, name: str = "model") -> str:
 
 
 def _base_names() -> list[str]:
-    return [_display(m.id) for m in catalog.models() if m.provider == "ollama" and not m.retired]
+    """The built-in Ollama models /api/tags lists (those not deleted in this data folder)."""
+    return [_display(m.id) for m in catalog.models()
+            if m.provider == "ollama" and not m.retired and _key(m.id) not in models.removed]
 
 
 def _json(data: dict, status: int = 200) -> JSONResponse:
@@ -619,7 +624,7 @@ async def _save(key: str, previous: dict | None) -> None:
     """Save every model, in a thread; when the file would pass its limit, undo the change
     to `key` (back to `previous`) and answer 413."""
     try:
-        await off_loop(store.save, models.custom)
+        await off_loop(store.save, models.custom, models.removed)
     except store.StoreFull as e:
         if previous is None:
             models.custom.pop(key, None)
@@ -719,10 +724,17 @@ async def delete(request: Request):
     if not name:
         raise APIError(400, "Missing required parameter: 'model'.", param="model", code="missing_required_parameter")
     if _key(name) not in models.custom:
-        if models.known(name):
-            raise APIError(400, f"model '{name}' is the gateway's built-in offline model and cannot be deleted; "
-                                "only models made with /api/create or /api/copy can.", param="model")
-        raise _not_found(name)
+        if _key(name) not in {_key(n) for n in _base_names()}:
+            raise _not_found(name)
+        # a built-in name: gone from /api/tags (and every route) in this data folder until pulled again
+        models.removed.add(_key(name))
+        _loaded.pop(_key(name), None)
+        try:
+            await off_loop(store.save, models.custom, models.removed)
+        except Exception:
+            models.removed.discard(_key(name))
+            raise
+        return Response(status_code=200)
     previous = models.custom.pop(_key(name))
     _loaded.pop(_key(name), None)
     await _save(_key(name), previous)
@@ -737,6 +749,9 @@ async def pull(request: Request):
         raise APIError(400, "Missing required parameter: 'model'.", param="model", code="missing_required_parameter")
     stream = field(body, "stream", bool, True)
     field(body, "insecure", bool, False)
+    if _key(name) in models.removed:  # a deleted built-in model comes back
+        models.removed.discard(_key(name))
+        await off_loop(store.save, models.custom, models.removed)
     if not models.known(name):
         if not stream:
             raise APIError(404, _offline_pull_error(name), param="model", code="model_not_found")

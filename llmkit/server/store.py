@@ -1,4 +1,5 @@
-"""Where models made with Ollama's /api/create and /api/copy are kept between runs.
+"""Where models made with Ollama's /api/create and /api/copy are kept between runs, with
+the built-in names deleted with /api/delete (until /api/pull brings them back).
 
 One JSON file in a per-user data folder: `$LLMKIT_DATA_DIR`, else `$XDG_DATA_HOME/llmkit`,
 else `~/.local/share/llmkit`. The folder is looked up on every call (not at import) so a
@@ -102,13 +103,27 @@ def load() -> dict[str, dict]:
     return {k: v for k, v in found.items() if isinstance(k, str) and isinstance(v, dict) and v.get("from")}
 
 
-def save(models: dict[str, dict]) -> Path:
-    """Write all models atomically (temp file in the same folder, then os.replace). `models`
-    is read under the lock, so concurrent saves each write the state current at that time;
-    raises StoreFull (writing nothing) past MAX_BYTES. Blocking: call it from a thread."""
+def load_removed() -> set[str]:
+    """Built-in model names deleted in this data folder; empty when none or unreadable."""
+    try:
+        if path().stat().st_size > MAX_BYTES:
+            return set()
+        data = json.loads(path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return set()
+    found = data.get("removed") if isinstance(data, dict) else None
+    return {n for n in found if isinstance(n, str)} if isinstance(found, list) else set()
+
+
+def save(models: dict[str, dict], removed=()) -> Path:
+    """Write all models (and the deleted built-in names) atomically (temp file in the same
+    folder, then os.replace). `models` is read under the lock, so concurrent saves each
+    write the state current at that time; raises StoreFull (writing nothing) past
+    MAX_BYTES. Blocking: call it from a thread."""
     p = path()
     with _lock:
-        data = json.dumps({"version": 1, "models": dict(models)}, indent=2, ensure_ascii=False).encode()
+        data = json.dumps({"version": 1, "models": dict(models), "removed": sorted(removed)}, indent=2,
+                          ensure_ascii=False).encode()
         if len(data) > MAX_BYTES:
             raise StoreFull(f"the saved models would take {len(data):,} bytes, over the limit of {MAX_BYTES:,}")
         p.parent.mkdir(parents=True, exist_ok=True)
