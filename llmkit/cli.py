@@ -4,6 +4,8 @@
     llmkit doctor            which providers are live or offline, and why (never a key)
     llmkit course            the gateway plus JupyterLab opened on notebooks/ (Ctrl+C stops both)
     llmkit chat ["question"] the offline model in the terminal: one question, or a prompt
+    llmkit engines list|start llama-cpp|transformers|vllm   real servers on the course's model
+    llmkit export gguf [--out F] [--type f32|f16|q8_0]      the model as GGUF (llama.cpp)
 """
 
 from __future__ import annotations
@@ -389,6 +391,10 @@ def main(argv: list[str] | None = None) -> int:
                    help="ngram-v1 (seconds) or transformer-v2 (needs the [train] extra; about an hour on 2 cores)")
     t.add_argument("rest", nargs=argparse.REMAINDER, help="options passed to the trainer (see its --help)")
     t.set_defaults(func=_train)
+
+    from . import engines as _engines  # stdlib only at import time
+
+    _engines.add_commands(sub)  # `llmkit engines list|start`, `llmkit export gguf`
 
     from .widgets import standalone as _ui  # stdlib only at import time
 
