@@ -122,7 +122,17 @@ def _ll_tokenizer(tok):
 
 
 def canonical(schema) -> str:
-    return json.dumps(schema, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """The schema's JSON with keys sorted, except the order of `properties` (the order the reply
+    writes them in, as providers do): equal schemas share one compiled grammar."""
+    def norm(node, ordered=False):
+        if isinstance(node, dict):
+            keys = list(node) if ordered else sorted(node)
+            return {k: norm(node[k], k == "properties" and not ordered and isinstance(node[k], dict)) for k in keys}
+        if isinstance(node, list):
+            return [norm(v) for v in node]
+        return node
+
+    return json.dumps(norm(schema), separators=(",", ":"), ensure_ascii=False)
 
 
 def compile(schema: dict | None = None, *, json_object: bool = False, lark: str | None = None) -> Grammar:

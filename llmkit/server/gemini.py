@@ -176,6 +176,9 @@ def sampling(body: dict) -> tuple[SamplingParams, int]:
 
 _GEMINI_FORMATS = {"date-time", "date", "time"}  # Gemini's other formats (enum, int32, double...) only describe
 _COUNTS = ("minItems", "maxItems", "minLength", "maxLength", "minProperties", "maxProperties")
+_SNAKE_KEYS = {"property_ordering": "propertyOrdering", "any_of": "anyOf", "min_items": "minItems",
+               "max_items": "maxItems", "min_length": "minLength", "max_length": "maxLength",
+               "min_properties": "minProperties", "max_properties": "maxProperties"}
 
 
 def from_gemini_schema(schema):
@@ -186,6 +189,8 @@ def from_gemini_schema(schema):
         return [from_gemini_schema(s) for s in schema]
     if not isinstance(schema, dict):
         return schema
+    # the SDK sends some names in snake case (property_ordering, any_of, min_items...)
+    schema = {_SNAKE_KEYS.get(k, k): v for k, v in schema.items()}
     out: dict = {}
     for key, value in schema.items():
         if key == "type" and isinstance(value, str):
@@ -210,6 +215,11 @@ def from_gemini_schema(schema):
             continue
         else:
             out[key] = value
+    if isinstance(out.get("properties"), dict):
+        names = list(out["properties"])
+        out.setdefault("additionalProperties", False)  # Gemini writes the declared properties only
+        if isinstance(out.get("required"), list):  # in propertyOrdering's order (the grammar follows `required`'s)
+            out["required"] = sorted(out["required"], key=lambda k: names.index(k) if k in names else len(names))
     if schema.get("nullable") is True and isinstance(out.get("type"), str):
         out["type"] = [out["type"], "null"]
         if "enum" in out:

@@ -1,0 +1,155 @@
+"""Structured outputs through each official SDK: the reply follows the schema, the values are the
+model's own, streams too, and a bad schema is the protocol's 400 naming the field."""
+
+from __future__ import annotations
+
+import json
+
+import anthropic
+import groq
+import jsonschema
+import ollama
+import openai
+import pytest
+from google import genai
+from google.genai import types
+from pydantic import BaseModel
+
+Q = [{"role": "user", "content": "What is the capital of France?"}]
+
+
+class Answer(BaseModel):
+    answer: str
+
+
+class City(BaseModel):
+    name: str
+    country: str
+    population: int
+    landmarks: list[str]
+
+
+SCHEMA = {"type": "object", "properties": {"answer": {"type": "string"}, "confidence": {"enum": ["low", "high"]}},
+          "required": ["answer", "confidence"], "additionalProperties": False}
+
+
+@pytest.fixture(scope="module")
+def oai(gateway):
+    return openai.OpenAI(base_url=gateway + "/v1", api_key="anything", max_retries=0)
+
+
+def test_openai_parse_with_a_pydantic_model(oai):
+    r = oai.chat.completions.parse(model="gpt-4o-mini", messages=Q, response_format=Answer, temperature=0)
+    parsed = r.choices[0].message.parsed
+    assert isinstance(parsed, Answer) and "Paris" in parsed.answer
+    r = oai.chat.completions.parse(model="gpt-4o-mini", messages=Q, response_format=City, seed=3)
+    assert isinstance(r.choices[0].message.parsed, City)
+
+
+def test_openai_json_schema_stream_and_json_object(oai):
+    fmt = {"type": "json_schema", "json_schema": {"name": "reply", "schema": SCHEMA, "strict": True}}
+    text = "".join(c.choices[0].delta.content or "" for c in oai.chat.completions.create(
+        model="gpt-4o-mini", messages=Q, response_format=fmt, stream=True, seed=1) if c.choices)
+    jsonschema.validate(json.loads(text), SCHEMA)
+    r = oai.chat.completions.create(model="gpt-4o-mini", messages=Q, response_format={"type": "json_object"},
+                                    temperature=0, max_tokens=300)
+    if r.choices[0].finish_reason == "stop":
+        assert isinstance(json.loads(r.choices[0].message.content), dict)
+    assert r.choices[0].message.content.startswith("{")
+
+
+def test_openai_parse_too_short_raises_length(oai):
+    with pytest.raises(openai.LengthFinishReasonError):
+        oai.chat.completions.parse(model="gpt-4o-mini", messages=Q, response_format=Answer, max_tokens=4)
+
+
+@pytest.mark.parametrize("fmt, param", [
+    ({"type": "json_schema", "json_schema": {"name": "x", "schema": "nope"}}, "response_format.json_schema.schema"),
+    ({"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "frog"}}},
+     "response_format.json_schema.schema"),
+    ({"type": "json_schema", "json_schema": {"name": "x", "schema": {"not": {}}}}, "response_format.json_schema.schema"),
+    ({"type": "json_schema", "json_schema": {"schema": SCHEMA}}, "response_format.json_schema.name"),
+    ({"type": "json_schema"}, "response_format.json_schema"),
+])
+def test_openai_bad_schema_is_a_400(oai, fmt, param):
+    with pytest.raises(openai.BadRequestError) as e:
+        oai.chat.completions.create(model="gpt-4o-mini", messages=Q, response_format=fmt)
+    assert e.value.body["param"] == param
+
+
+def test_groq_json_schema(gateway):
+    client = groq.Groq(base_url=gateway, api_key="anything", max_retries=0)
+    fmt = {"type": "json_schema", "json_schema": {"name": "reply", "schema": SCHEMA}}
+    r = client.chat.completions.create(model="llama-3.3-70b-versatile", messages=Q, response_format=fmt, temperature=0)
+    reply = json.loads(r.choices[0].message.content)
+    jsonschema.validate(reply, SCHEMA)
+    assert "Paris" in reply["answer"]
+    with pytest.raises(groq.BadRequestError):
+        client.chat.completions.create(model="llama-3.3-70b-versatile", messages=Q,
+                                       response_format={"type": "json_schema", "json_schema": {"name": "x", "schema": 3}})
+
+
+@pytest.fixture(scope="module")
+def claude(gateway):
+    return anthropic.Anthropic(base_url=gateway, api_key="anything", max_retries=0)
+
+
+def test_anthropic_parse_and_output_config(claude):
+    r = claude.messages.parse(model="claude-sonnet-4-5", max_tokens=200, messages=Q, output_format=Answer)
+    assert isinstance(r.parsed_output, Answer) and "Paris" in r.parsed_output.answer
+    with claude.messages.stream(model="claude-sonnet-4-5", max_tokens=300, messages=Q,
+                                output_config={"format": {"type": "json_schema", "schema": SCHEMA}}) as s:
+        text = "".join(s.text_stream)
+    jsonschema.validate(json.loads(text), SCHEMA)
+
+
+def test_anthropic_bad_schema_is_a_400(claude):
+    with pytest.raises(anthropic.BadRequestError) as e:
+        claude.messages.create(model="claude-sonnet-4-5", max_tokens=50, messages=Q,
+                               output_config={"format": {"type": "json_schema", "schema": {"type": "frog"}}})
+    assert "output_config.format.schema" in e.value.message
+
+
+@pytest.fixture(scope="module")
+def gem(gateway):
+    return genai.Client(api_key="anything", http_options=types.HttpOptions(base_url=gateway))
+
+
+def test_gemini_response_schema_pydantic_and_json_schema(gem):
+    r = gem.models.generate_content(model="gemini-2.5-flash", contents="What is the capital of France?",
+                                    config=types.GenerateContentConfig(response_mime_type="application/json",
+                                                                       response_schema=Answer, temperature=0))
+    assert isinstance(r.parsed, Answer) and "Paris" in r.parsed.answer
+    schema = types.Schema(type="OBJECT", properties={"answer": types.Schema(type="STRING"),
+                                                     "year": types.Schema(type="INTEGER", nullable=True)},
+                          required=["answer", "year"], property_ordering=["year", "answer"])
+    r = gem.models.generate_content(model="gemini-2.5-flash", contents="What is the capital of France?",
+                                    config=types.GenerateContentConfig(response_mime_type="application/json",
+                                                                       response_schema=schema, seed=2))
+    reply = json.loads(r.text)
+    assert list(reply) == ["year", "answer"] and (reply["year"] is None or isinstance(reply["year"], int))
+    chunks = gem.models.generate_content_stream(
+        model="gemini-2.5-flash", contents="What is the capital of France?",
+        config=types.GenerateContentConfig(response_mime_type="application/json", response_json_schema=SCHEMA))
+    jsonschema.validate(json.loads("".join(c.text or "" for c in chunks)), SCHEMA)
+
+
+def test_gemini_bad_schema_is_a_400(gem):
+    with pytest.raises(genai.errors.ClientError) as e:
+        gem.models.generate_content(model="gemini-2.5-flash", contents="hi", config=types.GenerateContentConfig(
+            response_mime_type="application/json", response_json_schema={"type": "frog"}))
+    assert e.value.code == 400 and "response_json_schema" in e.value.message
+
+
+def test_ollama_format_schema_and_json(gateway):
+    client = ollama.Client(host=gateway)
+    r = client.chat(model="llama3.2", messages=Q, format=City.model_json_schema(), options={"seed": 4})
+    City.model_validate_json(r.message.content)
+    r = client.chat(model="llama3.2", messages=Q, format=Answer.model_json_schema(), options={"temperature": 0})
+    assert "Paris" in Answer.model_validate_json(r.message.content).answer
+    text = "".join(p.message.content for p in client.chat(model="llama3.2", messages=Q, format="json", stream=True,
+                                                          options={"temperature": 0, "num_predict": 300}))
+    assert text.startswith("{")
+    with pytest.raises(ollama.ResponseError) as e:
+        client.chat(model="llama3.2", messages=Q, format={"type": "frog"})
+    assert e.value.status_code == 400 and "format" in e.value.error
