@@ -8,11 +8,12 @@ threads = 1, and the process pinned to one CPU where the OS allows it):
 - load: seconds to load the model (`get_engine`);
 - decode tokens/s: greedy generation of up to 256 tokens through `engine.generate`
   (the shared decode loop, sampling and text decoding included), median of 3;
+- schema tokens/s: the same under a JSON schema (structured outputs, grammar masks included);
 - model steps/s: the bare `next_probs` step with the KV cache (v2 only; the network alone);
 - TTFT: time from `generate()` to the first token for a prompt of ~200 tokens, median of 5
   (prefill of the whole prompt plus the first sampling step);
 - RSS: resident memory with the model loaded and after the runs (VmRSS), peak (VmHWM).
-Targets for v2: >= 300 tokens/s, TTFT < 50 ms, RSS < 250 MB.
+Targets for v2: >= 300 tokens/s (with a schema too), TTFT < 50 ms, RSS < 250 MB.
 """
 
 from __future__ import annotations
@@ -60,6 +61,17 @@ for _ in range(3):
 decode_tps = statistics.median(rates)
 completion = g.completion_tokens
 
+# the same question answered under a JSON schema (structured outputs: the grammar masks every step)
+schema = {"type": "object", "properties": {"answer": {"type": "string"}, "confidence": {"enum": ["low", "high"]}},
+          "required": ["answer", "confidence"], "additionalProperties": False}
+rates = []
+for _ in range(3):
+    t = time.perf_counter()
+    g = engine.generate(q, SamplingParams(temperature=0, max_tokens=256, json_schema=schema))
+    n = sum(1 for _ in g)
+    rates.append(g.completion_tokens / (time.perf_counter() - t))
+schema_tps = statistics.median(rates)
+
 # the bare model step (network + softmax), v2 only
 steps = None
 if hasattr(engine, "stepper"):
@@ -87,7 +99,7 @@ for i in range(5):
     next(it)
     ttft.append(time.perf_counter() - t)
 mem = rss()
-print(json.dumps({"load_s": load_s, "decode_tps": decode_tps, "completion_tokens": completion, "model_steps_s": steps,
+print(json.dumps({"load_s": load_s, "decode_tps": decode_tps, "schema_tps": schema_tps, "completion_tokens": completion, "model_steps_s": steps,
                   "ttft_ms": 1000 * statistics.median(ttft), "prompt_tokens": prompt_tokens,
                   "rss_start_mb": base, "rss_loaded_mb": loaded, "rss_after_mb": mem["VmRSS"], "peak_mb": mem["VmHWM"],
                   "parameters": engine.parameters}))
@@ -115,10 +127,11 @@ def main(argv=None) -> None:
     for name in args.engines.split(","):
         r = results[name] = measure(name)
         rows.append((name, f"{r['parameters'] / 1e6:.2f}M", f"{r['load_s']:.2f}", f"{r['decode_tps']:.0f}",
+                     f"{r['schema_tps']:.0f}",
                      f"{r['model_steps_s']:.0f}" if r["model_steps_s"] else "-",
                      f"{r['ttft_ms']:.1f} ({r['prompt_tokens']} tok)",
                      f"{r['rss_loaded_mb']:.0f}", f"{r['rss_after_mb']:.0f}", f"{r['peak_mb']:.0f}"))
-    print(table(rows, ("engine", "params", "load s", "decode tok/s", "model steps/s", "TTFT ms (prompt)",
+    print(table(rows, ("engine", "params", "load s", "decode tok/s", "schema tok/s", "model steps/s", "TTFT ms (prompt)",
                        "RSS loaded MB", "RSS after MB", "peak MB")))
     print("targets (v2): >= 300 tok/s, TTFT < 50 ms, RSS < 250 MB; one core, one BLAS thread")
     if args.json:

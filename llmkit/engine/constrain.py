@@ -34,7 +34,10 @@ import numpy as np
 # course's own examples (so the network meets the byte sequences it learned); no other spacing.
 JSON_STYLE = {"item_separator": ", ", "key_separator": ": ", "whitespace_flexible": False}
 CACHE_SIZE = 64  # compiled grammars kept (each is a few KB)
-ANY_OBJECT = {"type": "object"}  # json_object mode: any JSON object (keys and values the model's own)
+# json_object mode ("any JSON object"): the small model never learned JSON keys of its own (left free, it
+# writes keys that never close), so its object is {"answer": "<its plain answer>"}: valid, and its own words
+ANY_OBJECT = {"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"],
+              "additionalProperties": False}
 
 _cache: OrderedDict[str, "Grammar"] = OrderedDict()
 _cache_lock = threading.Lock()

@@ -218,6 +218,7 @@ def from_gemini_schema(schema):
     if isinstance(out.get("properties"), dict):
         names = list(out["properties"])
         out.setdefault("additionalProperties", False)  # Gemini writes the declared properties only
+        out.setdefault("required", names)  # and, unless told which, fills them all in
         if isinstance(out.get("required"), list):  # in propertyOrdering's order (the grammar follows `required`'s)
             out["required"] = sorted(out["required"], key=lambda k: names.index(k) if k in names else len(names))
     if schema.get("nullable") is True and isinstance(out.get("type"), str):
