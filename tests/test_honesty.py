@@ -1,0 +1,109 @@
+"""The offline model says "I don't know" instead of guessing, and refuses an empty question.
+
+The retrieval guide (engine/guide.py) is tested on a small index built here, so the rules are
+checked apart from whatever the shipped corpus happens to contain; the empty-message 400 is
+checked through every protocol's official SDK against a real gateway.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from llmkit.engine import EngineInputError, SamplingParams, get_engine
+from llmkit.engine.guide import Guide, LexicalIndex, content_words
+from llmkit.engine.tokenizer import Tokenizer
+from llmkit.engine.transformer import HF_DIR
+
+ENTRIES = [  # (answer, phrasings, topic, lang)
+    ("Paris is the capital of France.", ["What is the capital of France?", "capital of france"], "geo", "en"),
+    ("Docker packages an application with everything it needs into a container.",
+     ["What is Docker?", "docker explained", "explain docker containers"], "cloud", "en"),
+    ("Recursion is when a function calls itself on a smaller part of the problem.",
+     ["What is recursion?", "recursion in python", "explain recursion"], "code", "en"),
+    ("I don't know that. I have no facts about specific people.",
+     ["who is John Carter", "how old is Maria Gonzalez"], "unknowable_people", "en"),
+    ("I don't know that. It is outside what I learned.", ["xqzv unknown topic"], "fallback", "en"),
+    ("No lo sé. Queda fuera de lo que aprendí.", ["zzqx tema desconocido"], "fallback", "es"),
+    ("Australia has hot summers in December.", ["when is summer in australia"], "science", "en"),
+]
+
+
+@pytest.fixture(scope="module")
+def guide(tmp_path_factory) -> tuple[Guide, list[str]]:
+    answers = [a for a, *_ in ENTRIES]
+    questions = [(e, q) for e, (_, qs, *_) in enumerate(ENTRIES) for q in qs]
+    df: dict[str, int] = {}
+    for a, qs, *_ in ENTRIES:
+        for w in {w for t in qs + [a] for w in content_words(t)}:
+            df[w] = df.get(w, 0) + 1
+    path = Path(tmp_path_factory.mktemp("guide")) / "retrieval.npz"
+    unknown = {lang: e for e, (_, _, topic, lang) in enumerate(ENTRIES) if topic == "fallback"}
+    honest = [e for e, (_, _, topic, _) in enumerate(ENTRIES) if topic.startswith(("unknowable", "fallback"))]
+    Guide.save(path, LexicalIndex.build(questions, answers), answers, df, unknown, honest)
+    return Guide.load(path, Tokenizer.load(HF_DIR / "tokenizer.json")), answers
+
+
+def answer(guide, question: str) -> list[str]:
+    g, answers = guide
+    return [answers[e] for e, _ in g.candidates(question)]
+
+
+def test_a_known_question_finds_its_answer(guide):
+    assert answer(guide, "what's docker?")[0].startswith("Docker packages")
+    assert answer(guide, "explain recursoin")[0].startswith("Recursion")  # one typo is still a known word
+
+
+def test_a_rare_word_the_answer_lacks_means_the_answer_is_not_about_it(guide):
+    # "capital" matches France's entry, but "australia" (a rare word) is not in that answer
+    assert answer(guide, "What is the capital of Australia?") == [ENTRIES[4][0]]
+
+
+def test_words_never_seen_get_i_dont_know_in_the_questions_language(guide):
+    assert answer(guide, "What is terraform?") == [ENTRIES[4][0]]
+    assert answer(guide, "¿Qué es terraform exactamente?") == [ENTRIES[5][0]]
+    # half the content words known: retrieval still answers ("grandmother" alone is no reason to give up)
+    assert answer(guide, "explain docker to my grandmother")[0].startswith("Docker packages")
+
+
+def test_an_answer_that_says_it_cannot_know_is_kept_whatever_the_names(guide):
+    assert answer(guide, "who is John Carter")[0].startswith("I don't know that. I have no facts")
+
+
+def test_v2_indexes_without_a_vocabulary_behave_as_before(guide):
+    g, _ = guide
+    bare = Guide(g.index, g.answers, g.end_id, g.vocab)
+    assert bare.unknown_share("What is terraform?") == 0.0
+    assert all(e != 4 for e, _ in bare.candidates("What is the capital of France?"))
+
+
+@pytest.mark.parametrize("content", ["", "   ", "\n\t", [{"type": "text", "text": "  "}]])
+def test_an_empty_user_message_is_an_input_error(content):
+    engine = get_engine()
+    with pytest.raises(EngineInputError) as e:
+        engine.generate([{"role": "user", "content": content}], SamplingParams(max_tokens=4))
+    assert e.value.param == "messages.content"
+
+
+def test_an_empty_message_is_a_400_in_every_protocol(gateway):
+    import anthropic
+    import ollama
+    import openai
+    from google import genai
+    from google.genai import errors as genai_errors
+
+    with pytest.raises(openai.BadRequestError) as e:
+        openai.OpenAI(base_url=f"{gateway}/v1", api_key="x", max_retries=0).chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "  "}])
+    assert "empty" in str(e.value)
+    with pytest.raises(anthropic.BadRequestError):
+        anthropic.Anthropic(base_url=gateway, api_key="x", max_retries=0).messages.create(
+            model="claude-haiku-4-5", max_tokens=16, messages=[{"role": "user", "content": " "}])
+    client = genai.Client(api_key="x", http_options={"base_url": gateway})  # kept: it closes when collected
+    with pytest.raises(genai_errors.ClientError) as g:
+        client.models.generate_content(model="gemini-2.5-flash", contents=" ")
+    assert g.value.code == 400
+    with pytest.raises(ollama.ResponseError) as o:
+        ollama.Client(host=gateway).chat(model="llama3.2", messages=[{"role": "user", "content": "\n"}])
+    assert o.value.status_code == 400
