@@ -43,8 +43,10 @@ def test_gemini_compat_streaming(gemini):
 def test_gemini_compat_embeddings_and_models(gemini):
     e = gemini.embeddings.create(model="gemini-embedding-001", input=["a cat", "a dog"])
     assert len(e.data) == 2 and len(e.data[0].embedding) > 10
-    ids = [m.id for m in gemini.models.list()]
-    assert "models/gemini-2.5-flash" in ids and all(i.startswith("models/gemini") for i in ids)
+    listed = list(gemini.models.list())
+    ids = [m.id for m in listed]
+    assert {"models/gemini-2.5-flash", "models/gemma-3-4b-it"} <= set(ids) and "models/gpt-4o" not in ids
+    assert all(m.id.startswith("models/") and m.owned_by == "google" for m in listed)
     assert gemini.models.retrieve("models/gemini-2.0-flash").id == "models/gemini-2.0-flash"
 
 
