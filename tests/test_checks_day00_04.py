@@ -401,6 +401,11 @@ WRONG = [
          return text
      """, "await client"),
     ("day04", "q5", """
+     async def astream(client, question):            # hands back the call instead of awaiting it
+         return client.chat.completions.create(model="gpt-4o-mini", stream=True,
+                                               messages=[{"role": "user", "content": question}])
+     """, "was not awaited"),
+    ("day04", "q5", """
      async def astream(client, question):
          stream = await client.chat.completions.create(model="gpt-4o-mini", stream=True,
                                                        messages=[{"role": "user", "content": question}])
@@ -614,6 +619,24 @@ RIGHT = [
 def test_right_answers_written_differently_are_correct(day, q, source, sdk_env):
     outcome = evaluate(day, q, source)
     assert outcome.kind == "Correct", outcome
+
+
+def test_recording_times_each_chunk_of_a_slowed_stream():
+    """What the day-4 checks build on: when each event of a stream was read, and when the request left."""
+    from llmkit import faults
+    from llmkit.checks import clients, recording
+
+    client = clients.openai()
+    with faults.injected("slow", provider="openai", delay=0.05, url=clients.gateway()), recording() as rec:
+        stream = client.chat.completions.create(model="gpt-4o-mini", max_tokens=4, stream=True,
+                                                messages=[{"role": "user", "content": "What is SSE?"}])
+        chunks = list(stream)
+    ex = rec.last
+    timed = ex.timed_sse()
+    assert [e for _, e in timed] == ex.sse_data and len(timed) == len(chunks) + 1  # + [DONE]
+    times = [at for at, _ in timed]
+    assert ex.sent_at <= ex.headers_at <= times[0] and times == sorted(times)
+    assert times[-1] - ex.sent_at >= 0.05 * (len(timed) - 1)  # each event waited 0.05 s before it was sent
 
 
 def test_every_check_has_two_wrong_answers_and_a_right_one():

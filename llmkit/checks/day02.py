@@ -147,7 +147,8 @@ def _check_was_cut_off(was_cut_off) -> str:
 
 q3 = Problem(
     "q3", "was_cut_off", _check_was_cut_off,
-    hint="Look at response.choices[0].finish_reason and return a bool.",
+    hint="Look at response.choices[0].finish_reason and return a bool: only 'length' means max_tokens cut it "
+         "('stop', 'tool_calls' and 'content_filter' are other endings).",
     solution='''
     def was_cut_off(response):
         return response.choices[0].finish_reason == "length"
