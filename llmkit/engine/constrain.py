@@ -164,7 +164,8 @@ def compile(schema: dict | None = None, *, json_object: bool = False, lark: str 
     if lark is not None:
         text = llg.LLMatcher.grammar_from_lark(lark)
     else:
-        text = llg.LLMatcher.grammar_from_json_schema(key[5:], overrides=JSON_STYLE)
+        text = llg.LLMatcher.grammar_from_json_schema(json.dumps(_declared_only(json.loads(key[5:]))),
+                                                       overrides=JSON_STYLE)
     is_error, messages = llg.LLMatcher.validate_grammar_with_warnings(text)
     if is_error:
         raise ValueError(_reason(messages[0] if messages else "the grammar is invalid"))
@@ -175,6 +176,24 @@ def compile(schema: dict | None = None, *, json_object: bool = False, lark: str 
         while len(_cache) > CACHE_SIZE:
             _cache.popitem(last=False)
     return g
+
+
+def _declared_only(node):
+    """The schema as the model fills it in: an object writes every property it declares and no
+    other (unless the schema says otherwise with `additionalProperties`). Every instance of this
+    is an instance of the original schema; without it a 6M-parameter model, free to skip keys or
+    invent new ones, wanders into made-up keys and never closes the object."""
+    if isinstance(node, list):
+        return [_declared_only(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: (v if k in ("enum", "const", "default", "examples", "required") else _declared_only(v))
+           for k, v in node.items()}
+    props = node.get("properties")
+    if isinstance(props, dict) and node.get("type", "object") == "object":
+        out.setdefault("additionalProperties", False)
+        out["required"] = list(dict.fromkeys(list(node.get("required") or []) + list(props)))
+    return out
 
 
 def _reason(message: str) -> str:
