@@ -65,18 +65,35 @@ class Generation:
     def text(self) -> str:
         return "".join(t.text for t in self)
 
+    def close(self) -> None:
+        """Stop generating (the client left): the engine's work for this reply ends here."""
+        close = getattr(self._tokens, "close", None)
+        if close is not None:
+            try:
+                close()
+            except ValueError:  # running in another thread right now: it stops at its next token
+                pass
+
 
 class Engine(Protocol):
     name: str  # e.g. "llmkit-ngram-v1": goes into the `backend` header
     context_length: int
     parameters: int  # how many numbers the model is made of
     files: list  # the files it loads (their size and digest identify it)
+    vocab: int  # how many token ids there are
 
     def count_tokens(self, text: str) -> int: ...
 
     def count_chat_tokens(self, messages: list[dict]) -> int: ...
 
     def decode(self, ids: list[int]) -> str: ...
+
+    def encode(self, text: str) -> list[int]: ...
+
+    def render_prompt(self, messages: list[dict]) -> list[int]: ...
+
+    special_tokens: dict[str, int]  # role markers and <|end|> by name ("<|user|>": id)
+    end_token: int  # the id that ends a turn
 
     def generate(self, messages: list[dict], params: SamplingParams) -> Generation: ...
 
@@ -106,7 +123,22 @@ class TokenCounting:
         return len(self.tok.encode(text))
 
     def count_chat_tokens(self, messages: list[dict]) -> int:
-        return len(self.tok.render_chat(messages))
+        return len(self.render_prompt(messages))
+
+    def encode(self, text: str) -> list[int]:
+        return self.tok.encode(text)
+
+    def render_prompt(self, messages: list[dict]) -> list[int]:
+        """The conversation as the model reads it: role markers, turns, and the assistant's cue."""
+        return self.tok.render_chat(messages)
+
+    @property
+    def special_tokens(self) -> dict[str, int]:
+        return dict(self.tok.special)
+
+    @property
+    def end_token(self) -> int:
+        return self.tok.end_id
 
     def decode(self, ids: list[int]) -> str:
         if any(i < 0 or i >= self.vocab for i in ids):

@@ -21,13 +21,15 @@ import re
 import uuid
 
 from fastapi import APIRouter, Request
-from starlette.responses import JSONResponse, StreamingResponse
+from starlette.responses import JSONResponse
 
 from .. import catalog
 from ..engine import SamplingParams
 from . import models
-from .common import SSE_HEADERS, complete, count_chat, embed, engine_of, sse, start, tokens
+from .common import count_chat, embed, engine_of
 from .errors import APIError
+from .framing import json_array_response, sse, sse_response
+from .run import ChatRequest, complete, failure, guard, start
 from .validate import MAX_EMBED_INPUTS, field, json_body, json_schema, stop_list
 
 router = APIRouter()
@@ -241,10 +243,6 @@ def _candidate(i: int, text: str, finish: str | None = None) -> dict:
     return c
 
 
-def _with_seed(params: SamplingParams, i: int) -> SamplingParams:
-    return params if i == 0 or params.seed is None else SamplingParams(**{**params.__dict__, "seed": params.seed + i})
-
-
 NO_THINKING_LEVELS = (None, "THINKING_LEVEL_UNSPECIFIED", "MINIMAL")
 
 
@@ -277,45 +275,35 @@ async def generate(request: Request, model: str, body: dict, stream: bool):
     refuse_thinking(model, cfg)
     asked = {"temperature": cfg.get("temperature"), "top_p": cfg.get("topP"), "top_k": cfg.get("topK"),
              "seed": cfg.get("seed"), "stop": cfg.get("stopSequences"), "max_output_tokens": cfg.get("maxOutputTokens")}
-    msgs, params = models.apply_custom(model, messages_of(body), asked, params)  # Ollama-created models
+    req = ChatRequest(model, messages_of(body), params, n=n, stream=stream, asked=asked)
     engine = engine_of(request)
     base = {"modelVersion": model, "responseId": uuid.uuid4().hex[:22]}
     if not stream:
-        cands, used, prompt = [], 0, 0
-        for i in range(n):
-            toks, gen = await complete(engine, msgs, _with_seed(params, i))
-            cands.append(_candidate(i, "".join(t.text for t in toks), gen.finish_reason))
-            used, prompt = used + gen.completion_tokens, gen.prompt_tokens
-        return JSONResponse({"candidates": cands, "usageMetadata": _usage(prompt, used), **base})
-    gens = [await start(engine, msgs, _with_seed(params, i)) for i in range(n)]  # errors before any byte
-    sse_mode = request.query_params.get("alt") == "sse"
+        result = await complete(engine, req)
+        cands = [_candidate(c.index, c.text, c.gen.finish_reason) for c in result.choices]
+        return JSONResponse({"candidates": cands, "usageMetadata": _usage(result.prompt_tokens,
+                                                                          result.completion_tokens), **base})
+    run_ = await start(engine, req)  # errors before any byte
 
     async def chunks():
-        try:
-            for i, gen in enumerate(gens):
-                async for t in tokens(gen):
-                    yield {"candidates": [_candidate(i, t.text)], **base}
-                last = {"candidates": [_candidate(i, "", gen.finish_reason)], **base}
-                if i == n - 1:
-                    last["usageMetadata"] = _usage(gen.prompt_tokens, sum(g.completion_tokens for g in gens))
+        async for p in run_.events():
+            if p.kind == "token":
+                yield {"candidates": [_candidate(p.index, p.token.text)], **base}
+            elif p.kind == "end":
+                last = {"candidates": [_candidate(p.index, "", p.gen.finish_reason)], **base}
+                if p.index == n - 1:
+                    last["usageMetadata"] = _usage(run_.prompt_tokens, run_.completion_tokens)
                 yield last
-        except Exception as e:  # headers are sent: end with an error object, as the API does
-            yield {"error": {"code": 500, "message": f"The generation failed: {type(e).__name__}: {e}",
-                             "status": "INTERNAL"}}
 
-    async def events():
-        if sse_mode:
-            async for c in chunks():
-                yield sse(c)
-            return
-        sep = "["  # without alt=sse the API streams one JSON array
-        async for c in chunks():
-            yield (sep + json.dumps(c)).encode()
-            sep = ",\r\n"
-        yield b"]"
+    safe = guard(chunks(), lambda e: [stream_error(e)])
+    if request.query_params.get("alt") == "sse":
+        return sse_response(sse(c) async for c in safe)
+    return json_array_response(safe)  # without alt=sse the API streams one JSON array
 
-    media = "text/event-stream" if sse_mode else "application/json"
-    return StreamingResponse(events(), media_type=media, headers=SSE_HEADERS)
+
+def stream_error(e: Exception) -> dict:
+    """Headers are sent: the stream ends with an error object, as the API does."""
+    return {"error": {"code": 500, "message": failure(e), "status": "INTERNAL"}}
 
 
 async def count_tokens(request: Request, model: str, body: dict):

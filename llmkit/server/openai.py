@@ -9,21 +9,21 @@ and serve Ollama's OpenAI compatibility, which lives at /v1 on the Ollama host.
 from __future__ import annotations
 
 import base64
-import logging
 import time
 import uuid
 
 import numpy as np
 from fastapi import APIRouter, Request
-from starlette.responses import JSONResponse, StreamingResponse
+from starlette.responses import JSONResponse
 
 from ..engine import SamplingParams, Token
 from . import models
-from .common import SSE_HEADERS, complete, count_texts, embed, engine_of, now, off_loop, sse, start, tokens
+from .common import count_texts, embed, engine_of, now, off_loop
 from .errors import APIError
+from .framing import DONE, sse, sse_response
+from .run import ChatRequest, complete, failure, guard, start
 from .validate import embed_count, field, json_body, json_schema, message, sampling_numbers, stop_list
 
-log = logging.getLogger("llmkit.server")
 router = APIRouter()
 ROLES = ("system", "assistant", "user", "function", "tool", "developer")
 FINGERPRINT = "fp_llmkit"
@@ -148,30 +148,10 @@ def refuse_reasoning(body: dict) -> None:
                        param="reasoning_effort", code="unsupported_parameter")
 
 
-async def stream_errors(events):
+def stream_error(e: Exception) -> list[bytes]:
     """A failure after the headers went out ends the stream with an `error` event, as OpenAI
     does (the SDK raises it as an APIError), instead of a torn connection."""
-    try:
-        async for e in events:
-            yield e
-    except Exception as e:
-        log.exception("stream failed")
-        yield sse({"error": {"message": f"The generation failed: {type(e).__name__}: {e}", "type": "server_error",
-                             "param": None, "code": None}})
-
-
-class _Total:
-    """The token counts of n generations together (what one usage object reports)."""
-
-    def __init__(self, gens):
-        self.prompt_tokens = gens[0].prompt_tokens
-        self.completion_tokens = sum(g.completion_tokens for g in gens)
-
-
-def _with_seed(params: SamplingParams, i: int) -> SamplingParams:
-    if i == 0 or params.seed is None:
-        return params
-    return SamplingParams(**{**params.__dict__, "seed": params.seed + i})
+    return [sse({"error": {"message": failure(e), "type": "server_error", "param": None, "code": None}})]
 
 
 GEMINI_COMPAT = "/v1beta/openai"  # Gemini's OpenAI-compatible endpoints
@@ -203,15 +183,16 @@ async def chat_completions(request: Request):
     messages = chat_messages(body)
     params = sampling(body)
     refuse_reasoning(body)
-    messages, params = models.apply_custom(model, messages, body, params)  # Ollama-created models
     for name in ("tools", "functions"):
         field(body, name, list, None)
+    req = ChatRequest(model, messages, params, n=n, stream=stream, asked=body)
     engine = engine_of(request)
     cid = "chatcmpl-" + uuid.uuid4().hex[:24]
     created = now()
+    want_logprobs = params.logprobs is not None
     if stream:
         t0 = time.perf_counter()
-        gens = [await start(engine, messages, _with_seed(params, i)) for i in range(n)]
+        run_ = await start(engine, req)
         base = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
                 "system_fingerprint": FINGERPRINT}
         groq_id = "req_" + uuid.uuid4().hex[:26] if _is_groq(request) else None
@@ -226,34 +207,35 @@ async def chat_completions(request: Request):
 
         async def events():
             t_first = None
-            for i, gen in enumerate(gens):
-                opening = {"id": groq_id} if groq_id and i == 0 else None  # Groq: its request id comes first
-                yield chunk([{"index": i, "delta": {"role": "assistant", "content": "", "refusal": None},
-                              "logprobs": None, "finish_reason": None}], x_groq=opening)
-                async for t in tokens(gen):
+            async for p in run_.events():
+                if p.kind == "start":  # Groq: its request id comes first
+                    yield chunk([{"index": p.index, "delta": {"role": "assistant", "content": "", "refusal": None},
+                                  "logprobs": None, "finish_reason": None}],
+                                x_groq={"id": groq_id} if groq_id and p.index == 0 else None)
+                elif p.kind == "token":
                     t_first = t_first or time.perf_counter()
-                    lp = {"content": [_logprob_entry(t)], "refusal": None} if params.logprobs is not None else None
-                    yield chunk([{"index": i, "delta": {"content": t.text}, "logprobs": lp, "finish_reason": None}])
-                last = groq_id and i == len(gens) - 1  # Groq: the final chunk carries x_groq.usage
-                yield chunk([{"index": i, "delta": {}, "logprobs": None, "finish_reason": gen.finish_reason}],
-                            x_groq=_groq_extra(groq_id, _Total(gens), t0, t_first, params.seed) if last else None)
+                    lp = {"content": [_logprob_entry(p.token)], "refusal": None} if want_logprobs else None
+                    yield chunk([{"index": p.index, "delta": {"content": p.token.text}, "logprobs": lp,
+                                  "finish_reason": None}])
+                    continue
+                else:
+                    last = groq_id and p.index == req.n - 1  # Groq: the final chunk carries x_groq.usage
+                    yield chunk([{"index": p.index, "delta": {}, "logprobs": None, "finish_reason": p.gen.finish_reason}],
+                                x_groq=_groq_extra(groq_id, run_, t0, t_first, params.seed) if last else None)
             if include_usage:
-                yield chunk([], _usage(gens[0].prompt_tokens, sum(g.completion_tokens for g in gens)))
-            yield b"data: [DONE]\n\n"
+                yield chunk([], _usage(run_.prompt_tokens, run_.completion_tokens))
+            yield DONE
 
-        return StreamingResponse(stream_errors(events()), media_type="text/event-stream", headers=SSE_HEADERS)
-    choices, completion = [], 0
-    prompt_tokens = 0
-    for i in range(n):
-        toks, gen = await complete(engine, messages, _with_seed(params, i))
-        prompt_tokens = gen.prompt_tokens
-        completion += gen.completion_tokens
-        lp = {"content": [_logprob_entry(t) for t in toks], "refusal": None} if params.logprobs is not None else None
-        choices.append({"index": i, "message": {"role": "assistant", "content": "".join(t.text for t in toks),
-                                                "refusal": None, "annotations": []},
-                        "logprobs": lp, "finish_reason": gen.finish_reason})
+        return sse_response(guard(events(), stream_error))
+    result = await complete(engine, req)
+    choices = []
+    for c in result.choices:
+        lp = {"content": [_logprob_entry(t) for t in c.tokens], "refusal": None} if want_logprobs else None
+        choices.append({"index": c.index, "message": {"role": "assistant", "content": c.text,
+                                                      "refusal": None, "annotations": []},
+                        "logprobs": lp, "finish_reason": c.gen.finish_reason})
     return JSONResponse({"id": cid, "object": "chat.completion", "created": created, "model": model,
-                         "choices": choices, "usage": _usage(prompt_tokens, completion),
+                         "choices": choices, "usage": _usage(result.prompt_tokens, result.completion_tokens),
                          "service_tier": "default", "system_fingerprint": FINGERPRINT})
 
 
@@ -271,37 +253,34 @@ async def completions(request: Request):
     params = sampling(body)
     if params.max_tokens is None:
         params.max_tokens = 16  # the legacy endpoint's documented default
-    messages = [{"role": "user", "content": prompt}]
+    req = ChatRequest(model, [{"role": "user", "content": prompt}], params, n=n, stream=stream, asked=body)
     engine = engine_of(request)
     cid = "cmpl-" + uuid.uuid4().hex[:24]
     created = now()
+
+    def piece(choices: list[dict], **extra) -> dict:
+        return {"id": cid, "object": "text_completion", "created": created, "model": model, "choices": choices,
+                **extra}
+
     if stream:
-        gens = [await start(engine, messages, _with_seed(params, i)) for i in range(n)]
+        run_ = await start(engine, req)
 
         async def events():
-            for i, gen in enumerate(gens):
-                async for t in tokens(gen):
-                    yield sse({"id": cid, "object": "text_completion", "created": created, "model": model,
-                               "choices": [{"text": t.text, "index": i, "logprobs": None, "finish_reason": None}]})
-                yield sse({"id": cid, "object": "text_completion", "created": created, "model": model,
-                           "choices": [{"text": "", "index": i, "logprobs": None, "finish_reason": gen.finish_reason}]})
+            async for p in run_.events():
+                if p.kind == "start":
+                    continue
+                text, finish = (p.token.text, None) if p.kind == "token" else ("", p.gen.finish_reason)
+                yield sse(piece([{"text": text, "index": p.index, "logprobs": None, "finish_reason": finish}]))
             if include_usage:
-                u = _usage(gens[0].prompt_tokens, sum(g.completion_tokens for g in gens))
-                yield sse({"id": cid, "object": "text_completion", "created": created, "model": model,
-                           "choices": [], "usage": u})
-            yield b"data: [DONE]\n\n"
+                yield sse(piece([], usage=_usage(run_.prompt_tokens, run_.completion_tokens)))
+            yield DONE
 
-        return StreamingResponse(stream_errors(events()), media_type="text/event-stream", headers=SSE_HEADERS)
-    choices, completion, prompt_tokens = [], 0, 0
-    for i in range(n):
-        toks, gen = await complete(engine, messages, _with_seed(params, i))
-        prompt_tokens = gen.prompt_tokens
-        completion += gen.completion_tokens
-        choices.append({"text": "".join(t.text for t in toks), "index": i, "logprobs": None,
-                        "finish_reason": gen.finish_reason})
-    return JSONResponse({"id": cid, "object": "text_completion", "created": created, "model": model,
-                         "choices": choices, "usage": _usage(prompt_tokens, completion),
-                         "system_fingerprint": FINGERPRINT})
+        return sse_response(guard(events(), stream_error))
+    result = await complete(engine, req)
+    choices = [{"text": c.text, "index": c.index, "logprobs": None, "finish_reason": c.gen.finish_reason}
+               for c in result.choices]
+    return JSONResponse(piece(choices, usage=_usage(result.prompt_tokens, result.completion_tokens),
+                              system_fingerprint=FINGERPRINT))
 
 
 def embedding_inputs(value, engine, label: str = "input") -> list[str]:
