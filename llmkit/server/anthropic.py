@@ -17,13 +17,15 @@ import uuid
 from datetime import datetime, timezone
 
 from fastapi import APIRouter, Request
-from starlette.responses import JSONResponse, StreamingResponse
+from starlette.responses import JSONResponse
 
 from .. import catalog
 from ..engine import SamplingParams
 from . import models
-from .common import SSE_HEADERS, complete, count_chat, engine_of, sse, start, tokens
+from .common import count_chat, engine_of
 from .errors import APIError
+from .framing import sse, sse_response
+from .run import ChatRequest, complete, failure, guard, start
 from .validate import _got, field, json_body, json_schema, stop_list
 
 router = APIRouter()
@@ -194,37 +196,47 @@ async def messages_create(request: Request):
     messages = chat_messages(body)
     params = sampling(body)
     refuse_thinking(body, model, params)
-    messages, params = models.apply_custom(model, messages, body, params)  # Ollama-created models
     stream = field(body, "stream", bool, False)
+    req = ChatRequest(model, messages, params, stream=stream, asked=body)
     engine = engine_of(request)
     mid = "msg_01" + uuid.uuid4().hex[:22]
     if not stream:
-        toks, gen = await complete(engine, messages, params)
-        return JSONResponse(_message(mid, model, "".join(t.text for t in toks), _stop_reason(gen, params),
+        result = await complete(engine, req)
+        gen = result.choices[0].gen
+        return JSONResponse(_message(mid, model, result.choices[0].text, _stop_reason(gen, result.req.params),
                                      gen.stop_sequence, _usage(gen.prompt_tokens, gen.completion_tokens)))
-    gen = await start(engine, messages, params)  # prompt errors become a 400 before any byte is sent
-
-    def event(kind: str, **data) -> bytes:
-        return sse({"type": kind, **data}, event=kind)
+    run_ = await start(engine, req)  # prompt errors become a 400 before any byte is sent
 
     async def events():
-        yield event("message_start", message=_message(mid, model, None, None, None, _usage(gen.prompt_tokens, 0)))
-        yield event("content_block_start", index=0, content_block={"type": "text", "text": ""})
-        yield event("ping")
-        try:
-            async for t in tokens(gen):
-                yield event("content_block_delta", index=0, delta={"type": "text_delta", "text": t.text})
-        except Exception as e:  # headers are sent: report it the way Anthropic does mid-stream
-            yield event("error", error={"type": "api_error", "message": f"The generation failed: {e}"})
-            return
-        yield event("content_block_stop", index=0)
-        usage = {k: v for k, v in _usage(gen.prompt_tokens, gen.completion_tokens).items()
-                 if k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", "output_tokens")}
-        yield event("message_delta", delta={"stop_reason": _stop_reason(gen, params),
-                                            "stop_sequence": gen.stop_sequence, "stop_details": None}, usage=usage)
-        yield event("message_stop")
+        async for p in run_.events():
+            if p.kind == "start":
+                yield event("message_start", message=_message(mid, model, None, None, None,
+                                                              _usage(p.gen.prompt_tokens, 0)))
+                yield event("content_block_start", index=0, content_block={"type": "text", "text": ""})
+                yield event("ping")
+            elif p.kind == "token":
+                yield event("content_block_delta", index=0, delta={"type": "text_delta", "text": p.token.text})
+            else:
+                gen = p.gen
+                yield event("content_block_stop", index=0)
+                usage = {k: v for k, v in _usage(gen.prompt_tokens, gen.completion_tokens).items()
+                         if k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens",
+                                  "output_tokens")}
+                yield event("message_delta", delta={"stop_reason": _stop_reason(gen, run_.req.params),
+                                                    "stop_sequence": gen.stop_sequence, "stop_details": None},
+                            usage=usage)
+                yield event("message_stop")
 
-    return StreamingResponse(events(), media_type="text/event-stream", headers=SSE_HEADERS)
+    return sse_response(guard(events(), stream_error))
+
+
+def event(kind: str, **data) -> bytes:
+    return sse({"type": kind, **data}, event=kind)
+
+
+def stream_error(e: Exception) -> list[bytes]:
+    """Headers are sent: report it the way Anthropic does mid-stream."""
+    return [event("error", error={"type": "api_error", "message": failure(e)})]
 
 
 @router.post("/v1/messages/count_tokens")

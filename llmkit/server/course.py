@@ -7,13 +7,15 @@ in the path), 500 and 503.
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from starlette.responses import JSONResponse, StreamingResponse
+from starlette.responses import JSONResponse
 
 from .. import catalog
 from ..engine import SamplingParams
 from . import models
-from .common import SSE_HEADERS, complete, engine_of, sse, start, tokens
+from .common import engine_of
 from .errors import APIError
+from .framing import DONE, sse, sse_response
+from .run import ChatRequest, complete, failure, guard, start
 from .validate import field, json_body
 
 router = APIRouter()
@@ -70,24 +72,25 @@ async def _chat(request: Request, model: str | None):
     messages = [{"role": "system", "content": f"You are a helpful assistant. Reasoning: {reasoning}"},
                 {"role": "user", "content": message}]
     params = SamplingParams(max_tokens=max_tokens, temperature=temperature)
+    # a created model's parameters fill what the body left out (its defaults above included)
+    req = ChatRequest(model, messages, params, stream=stream, asked=body)
     engine = engine_of(request)
     if stream:
-        gen = await start(engine, messages, params)
+        run_ = await start(engine, req)
 
         async def events():
-            try:
-                async for t in tokens(gen):
-                    yield sse({"response": t.text})
-            except Exception as e:  # headers are sent: say so in the stream
-                yield sse({"error": f"The generation failed: {type(e).__name__}: {e}"})
-                return
-            yield sse({"done": True, "model": model, "finish_reason": gen.finish_reason,
-                       "usage": _usage(gen)})
-            yield b"data: [DONE]\n\n"
+            async for p in run_.events():
+                if p.kind == "token":
+                    yield sse({"response": p.token.text})
+                elif p.kind == "end":
+                    yield sse({"done": True, "model": model, "finish_reason": p.gen.finish_reason,
+                               "usage": _usage(p.gen)})
+            yield DONE
 
-        return StreamingResponse(events(), media_type="text/event-stream", headers=SSE_HEADERS)
-    toks, gen = await complete(engine, messages, params)
-    return JSONResponse({"response": "".join(t.text for t in toks), "model": model,
+        return sse_response(guard(events(), lambda e: [sse({"error": failure(e)})]))  # headers sent: say so
+    result = await complete(engine, req)
+    gen = result.choices[0].gen
+    return JSONResponse({"response": result.choices[0].text, "model": model,
                          "finish_reason": gen.finish_reason, "usage": _usage(gen)})
 
 

@@ -25,12 +25,14 @@ import uuid
 from collections import OrderedDict
 
 from fastapi import APIRouter, Request
-from starlette.responses import JSONResponse, StreamingResponse
+from starlette.responses import JSONResponse
 
 from . import models
 from . import openai as chat
-from .common import SSE_HEADERS, complete, engine_of, sse, start, tokens
+from .common import engine_of
 from .errors import APIError
+from .framing import sse, sse_response
+from .run import ChatRequest, complete, failure, guard, start
 from .validate import field, json_body
 
 router = APIRouter()
@@ -295,7 +297,7 @@ async def create(request: Request):
     raw_items = body["input"] if isinstance(body["input"], list) else [
         {"type": "message", "role": "user", "content": [{"type": "input_text", "text": body["input"]}]}]
     system = [{"role": "system", "content": body["instructions"]}] if body.get("instructions") else []
-    messages, params = models.apply_custom(model, system + earlier + new, body, params)  # Ollama-created models
+    req = ChatRequest(model, system + earlier + new, params, stream=stream, asked=body)
     engine = engine_of(request)
     rid = "resp_" + uuid.uuid4().hex + uuid.uuid4().hex[:16]
     mid = "msg_" + uuid.uuid4().hex + uuid.uuid4().hex[:16]
@@ -314,10 +316,10 @@ async def create(request: Request):
         return resp
 
     if not stream:
-        toks, gen = await complete(engine, messages, params)
-        return JSONResponse(finish("".join(t.text for t in toks), toks, gen))
+        choice = (await complete(engine, req)).choices[0]
+        return JSONResponse(finish(choice.text, choice.tokens, choice.gen))
 
-    gen = await start(engine, messages, params)  # prompt errors become a 400 before any byte is sent
+    run_ = await start(engine, req)  # prompt errors become a 400 before any byte is sent
     seq = iter(range(1 << 62))
 
     def event(kind: str, **data) -> bytes:
@@ -331,26 +333,30 @@ async def create(request: Request):
         yield event("response.output_item.added", output_index=0, item=_message_item(mid, "in_progress", []))
         yield event("response.content_part.added", **where, content_index=0, part=_text_part(""))
         toks = []
-        try:
-            async for t in tokens(gen):
-                toks.append(t)
-                yield event("response.output_text.delta", **where, content_index=0, delta=t.text,
-                            logprobs=_logprobs([t]) if want_logprobs else [])
-        except Exception as e:  # headers are sent: report it as the API does, then fail the response
-            failed = _response(rid, body, model, created, "failed", [])
-            failed["error"] = {"code": "server_error", "message": f"The generation failed: {type(e).__name__}: {e}"}
-            yield event("error", code="server_error", message=failed["error"]["message"], param=None)
-            yield event("response.failed", response=failed)
-            return
-        text = "".join(t.text for t in toks)
-        final = finish(text, toks, gen)
-        part = final["output"][0]["content"][0]
-        yield event("response.output_text.done", **where, content_index=0, text=text, logprobs=part["logprobs"])
-        yield event("response.content_part.done", **where, content_index=0, part=part)
-        yield event("response.output_item.done", output_index=0, item=final["output"][0])
-        yield event("response.incomplete" if final["status"] == "incomplete" else "response.completed", response=final)
+        async for p in run_.events():
+            if p.kind == "token":
+                toks.append(p.token)
+                yield event("response.output_text.delta", **where, content_index=0, delta=p.token.text,
+                            logprobs=_logprobs([p.token]) if want_logprobs else [])
+            elif p.kind == "end":
+                text = "".join(t.text for t in toks)
+                final = finish(text, toks, p.gen)
+                part = final["output"][0]["content"][0]
+                yield event("response.output_text.done", **where, content_index=0, text=text,
+                            logprobs=part["logprobs"])
+                yield event("response.content_part.done", **where, content_index=0, part=part)
+                yield event("response.output_item.done", output_index=0, item=final["output"][0])
+                yield event("response.incomplete" if final["status"] == "incomplete" else "response.completed",
+                            response=final)
 
-    return StreamingResponse(events(), media_type="text/event-stream", headers=SSE_HEADERS)
+    def stream_error(e: Exception) -> list[bytes]:
+        """Headers are sent: report it as the API does, then fail the response."""
+        failed = _response(rid, body, model, created, "failed", [])
+        failed["error"] = {"code": "server_error", "message": failure(e)}
+        return [event("error", code="server_error", message=failed["error"]["message"], param=None),
+                event("response.failed", response=failed)]
+
+    return sse_response(guard(events(), stream_error))
 
 
 @router.get("/v1/responses/{response_id}")

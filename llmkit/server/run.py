@@ -60,6 +60,7 @@ class Choice:
 @dataclass
 class Result:
     choices: list[Choice]
+    req: ChatRequest  # as run: created model applied
 
     @property
     def prompt_tokens(self) -> int:
@@ -96,7 +97,7 @@ async def complete(engine: Engine, req: ChatRequest, *, timed: bool = False) -> 
             first = first or time.perf_counter_ns()
             toks.append(t)
         choices.append(Choice(i, toks, gen, first))
-    return Result(choices)
+    return Result(choices, req)
 
 
 @dataclass
