@@ -11,15 +11,7 @@ import os
 import socket
 from dataclasses import dataclass
 
-PROVIDERS = ("openai", "anthropic", "gemini", "groq", "ollama")
-KEY_VARS = {
-    "openai": ("OPENAI_API_KEY",),
-    "anthropic": ("ANTHROPIC_API_KEY",),
-    "gemini": ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
-    "groq": ("GROQ_API_KEY",),
-}
-DUMMY_KEY = "llmkit-offline"  # what setup() puts in a key variable for the offline gateway
-OLLAMA_DEFAULT = ("127.0.0.1", 11434)
+from .endpoints import DUMMY_KEY, ENDPOINTS, OLLAMA_DEFAULT, PROVIDERS  # noqa: F401  (DUMMY_KEY: re-exported)
 
 
 @dataclass
@@ -50,7 +42,7 @@ def load_dotenv_file() -> str | None:
 
 def key_set(provider: str, env=os.environ) -> str | None:
     """The name of the variable holding this provider's real key, or None."""
-    for var in KEY_VARS.get(provider, ()):
+    for var in ENDPOINTS[provider].key_vars if provider in ENDPOINTS else ():
         value = env.get(var, "").strip()
         if value and value != DUMMY_KEY:
             return var
@@ -80,13 +72,14 @@ def decide(offline: bool | None = None, env=os.environ, probe_ollama: bool = Tru
     how = "setup(offline=True)" if offline else "LLMKIT_OFFLINE=1"
     out = []
     for p in PROVIDERS:
-        if p == "ollama":
-            live_because = "a real Ollama answers on 127.0.0.1:11434" if probe_ollama and ollama_answers() else None
-            offline_because = "no Ollama server on 127.0.0.1:11434"
+        if not ENDPOINTS[p].key_vars:  # Ollama: no key, live when a real server answers
+            where = "%s:%d" % OLLAMA_DEFAULT
+            live_because = f"a real Ollama answers on {where}" if probe_ollama and ollama_answers() else None
+            offline_because = f"no Ollama server on {where}"
         else:
             var = key_set(p, env)
             live_because = f"{var} is set" if var else None
-            offline_because = f"no {' or '.join(KEY_VARS[p])}"
+            offline_because = f"no {' or '.join(ENDPOINTS[p].key_vars)}"
         if live_because and forced:
             out.append(Decision(p, False, f"offline forced ({how}), though {live_because}"))
         elif live_because:

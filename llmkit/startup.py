@@ -13,18 +13,9 @@ import sys
 from dataclasses import dataclass, field
 
 from . import config
+from .endpoints import ENDPOINTS
 
 _saved: dict[str, tuple[str | None, str]] = {}  # variable -> (value before setup(), value it set)
-
-
-def _redirects(url: str, host_port: str) -> dict[str, dict[str, str]]:
-    return {
-        "openai": {"OPENAI_BASE_URL": f"{url}/v1", "OPENAI_API_KEY": config.DUMMY_KEY},
-        "anthropic": {"ANTHROPIC_BASE_URL": url, "ANTHROPIC_API_KEY": config.DUMMY_KEY},
-        "gemini": {"GOOGLE_GEMINI_BASE_URL": url, "GEMINI_API_KEY": config.DUMMY_KEY},
-        "groq": {"GROQ_BASE_URL": url, "GROQ_API_KEY": config.DUMMY_KEY},
-        "ollama": {"OLLAMA_HOST": host_port},
-    }
 
 
 @dataclass
@@ -111,14 +102,12 @@ def setup(offline: bool | None = None, *, quiet: bool | None = None) -> Status:
             gw = ensure_running()
             url = gw.url
             engine_name = gw.app.state.engine.name
-        host_port = url.split("://", 1)[-1]
-        redirects = _redirects(url, host_port)
         forced = offline if offline is not None else config.truthy(os.environ.get("LLMKIT_OFFLINE"))
         for d in decisions:
             if d.live:
                 continue
-            for var, value in redirects[d.provider].items():
-                if var.endswith("_API_KEY") and forced and config.key_set(d.provider):
+            for var, value in ENDPOINTS[d.provider].redirect(url).items():
+                if var in ENDPOINTS[d.provider].key_vars and forced and config.key_set(d.provider):
                     continue  # keep the user's key: it only travels to the local gateway
                 _set(var, value)
         if "ollama" in sys.modules and not any(d.live for d in decisions if d.provider == "ollama"):

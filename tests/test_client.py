@@ -23,18 +23,12 @@ Q = "What is a token?"
 
 @pytest.fixture()
 def routed(gateway, monkeypatch):
-    """Every SDK pointed at the test gateway through its own variables, exactly as
-    llmkit.setup() would (startup._redirects), and setup() marked as done; faults, the
-    ledger and the budget are clean before and after."""
-    from llmkit import config, startup
-
-    for env in startup._redirects(gateway, gateway.split("://", 1)[1]).values():
-        for var, value in env.items():
-            monkeypatch.setenv(var, value)
+    """Every SDK pointed at the test gateway by llmkit.setup() itself (LLMKIT_GATEWAY_URL
+    names it, offline forced); faults, the ledger and the budget are clean before and after."""
+    monkeypatch.setenv("LLMKIT_GATEWAY_URL", gateway)
     monkeypatch.delenv("GOOGLE_API_KEY", raising=False)  # google-genai would prefer it to GEMINI_API_KEY
     monkeypatch.delenv("LLMKIT_MODEL", raising=False)
-    decisions = [config.Decision(p, False, "test gateway") for p in config.PROVIDERS]
-    monkeypatch.setattr(startup, "_status", startup.Status(decisions, gateway))
+    assert llmkit.setup(offline=True, quiet=True).gateway_url == gateway
     faults.clear(url=gateway)
     llmkit.ledger().reset()
     llmkit.budget(None)

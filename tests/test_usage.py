@@ -25,6 +25,7 @@ def live_openai(routed, monkeypatch):
     from llmkit import config, startup
 
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
+    monkeypatch.delenv("LLMKIT_GATEWAY_URL")  # a live OpenAI whose URL happens to be a gateway's: nobody named it
     decisions = [config.Decision(p, p == "openai", "test") for p in config.PROVIDERS]
     monkeypatch.setattr(startup, "_status", startup.Status(decisions, None))
     assert not llmkit.providers.is_offline("openai")

@@ -331,11 +331,10 @@ def test_standalone_page_code(tmp_path):
     assert out.returncode == 0 and "--compare" in out.stdout
 
 
-def test_stand_in_backend_without_llmkit_client(offline, monkeypatch):
-    """The widgets' own openai-SDK stand-in (used only if llmkit.client is missing)."""
-    from llmkit.widgets import ChatPanel, backend
+def test_panel_totals_and_errors_through_llmkit_client(offline):
+    """The panel's reply, session totals (llmkit's ledger) and an SDK error, all through llmkit.client."""
+    from llmkit.widgets import ChatPanel
 
-    monkeypatch.setattr(backend, "_client_module", lambda: None)
     p = ChatPanel(model="llmkit-offline", retries=0)
     p.send("What is a token?", wait=True, timeout=30)
     assert p.entries[-1].state == "done" and p.last_figures["tokens_out"] > 0

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 
+from ..endpoints import ENDPOINTS
+
 
 def gateway() -> str:
     """Base URL of the offline gateway (started if it is not running yet)."""
@@ -23,19 +25,24 @@ def key() -> str:
 
 def host_port() -> str:
     """The gateway as OLLAMA_HOST spells an address: 127.0.0.1:PORT."""
-    return gateway().split("://", 1)[-1]
+    return base("ollama")
+
+
+def base(provider: str) -> str:
+    """The gateway's address as this provider's SDK takes it (the provider table's shape)."""
+    return ENDPOINTS[provider].base_url(gateway())
 
 
 def openai():
     from openai import OpenAI
 
-    return OpenAI(base_url=gateway() + "/v1", api_key=key(), max_retries=0)
+    return OpenAI(base_url=base("openai"), api_key=key(), max_retries=0)
 
 
 def async_openai():
     from openai import AsyncOpenAI
 
-    return AsyncOpenAI(base_url=gateway() + "/v1", api_key=key(), max_retries=0)
+    return AsyncOpenAI(base_url=base("openai"), api_key=key(), max_retries=0)
 
 
 def anthropic(*, split_text: bool = False):
@@ -45,7 +52,7 @@ def anthropic(*, split_text: bool = False):
     from anthropic import Anthropic, DefaultHttpxClient
 
     http_client = DefaultHttpxClient(transport=_SplitTextBlocks()) if split_text else None
-    return Anthropic(base_url=gateway(), api_key=key(), max_retries=0, http_client=http_client)
+    return Anthropic(base_url=base("anthropic"), api_key=key(), max_retries=0, http_client=http_client)
 
 
 def _split(text: str) -> list[str]:
@@ -90,19 +97,19 @@ def gemini():
     from google import genai
     from google.genai import types
 
-    return genai.Client(api_key=key(), http_options=types.HttpOptions(base_url=gateway()))
+    return genai.Client(api_key=key(), http_options=types.HttpOptions(base_url=base("gemini")))
 
 
 def groq():
     from groq import Groq
 
-    return Groq(base_url=gateway(), api_key=key(), max_retries=0)
+    return Groq(base_url=base("groq"), api_key=key(), max_retries=0)
 
 
 def ollama():
     from ollama import Client
 
-    return Client(host=gateway())
+    return Client(host=base("ollama"))
 
 
 def http():

@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .. import catalog
+from ..endpoints import DUMMY_KEY, ENDPOINTS, OLLAMA_DEFAULT, PROVIDERS
 from .anthropic import AnthropicAdapter
 from .base import Adapter, Params, Result, StreamState
 from .gemini import GeminiAdapter
@@ -29,16 +30,11 @@ from .groq import GroqAdapter
 from .ollama import OllamaAdapter
 from .openai import OfflineAdapter, OpenAIAdapter
 
-PROVIDERS = ("openai", "anthropic", "gemini", "groq", "ollama")
 ADAPTERS: dict[str, Adapter] = {a.name: a for a in (OpenAIAdapter(), AnthropicAdapter(), GeminiAdapter(),
                                                     GroqAdapter(), OllamaAdapter(), OfflineAdapter())}
 # ids the catalog does not list, but whose provider is beyond doubt
 _PREFIXES = (("gpt-", "openai"), ("chatgpt-", "openai"), ("o1", "openai"), ("o3", "openai"), ("o4", "openai"),
              ("claude-", "anthropic"), ("gemini-", "gemini"))
-BASE_VARS = {"openai": "OPENAI_BASE_URL", "anthropic": "ANTHROPIC_BASE_URL", "gemini": "GOOGLE_GEMINI_BASE_URL",
-             "groq": "GROQ_BASE_URL", "ollama": "OLLAMA_HOST"}
-KEY_VARS = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY", "gemini": "GEMINI_API_KEY",
-            "groq": "GROQ_API_KEY"}
 
 __all__ = ["ADAPTERS", "Adapter", "Params", "Result", "StreamState", "Target", "RetiredModelWarning",
            "resolve", "client_for", "is_offline", "default_model"]
@@ -140,8 +136,9 @@ def is_offline(provider: str) -> bool:
     variable points at a known gateway, or at loopback with llmkit's placeholder key."""
     if provider == "offline":
         return True
-    key = (provider, os.environ.get(BASE_VARS.get(provider, ""), ""), os.environ.get(KEY_VARS.get(provider, ""))) \
-        + _gateway_urls()
+    ep = ENDPOINTS.get(provider)
+    key = (provider, os.environ.get(ep.base_var, "") if ep else "",
+           os.environ.get(ep.key_vars[0]) if ep and ep.key_vars else None) + _gateway_urls()
     hit = _offline_memo.get(key)
     if hit is None:
         if len(_offline_memo) > 256:
@@ -163,10 +160,8 @@ def _decide_offline(provider: str, value: str, api_key: str | None, gateways: tu
         return False
     if not loopback:
         return False
-    if provider == "ollama":
-        return port not in (None, 11434)
-    from ..config import DUMMY_KEY
-
+    if not ENDPOINTS[provider].key_vars:  # Ollama: any loopback port but a real Ollama's
+        return port not in (None, OLLAMA_DEFAULT[1])
     return api_key == DUMMY_KEY
 
 

@@ -12,6 +12,7 @@ import inspect
 from functools import cached_property
 from typing import Any
 
+from ..endpoints import ENDPOINTS
 from .base import Adapter, Params, Result, StreamState, merge, unsupported
 
 FINISH = {"end_turn": "stop", "stop_sequence": "stop", "pause_turn": "stop", "max_tokens": "length",
@@ -34,7 +35,7 @@ def _input(u: Any) -> int | None:
 
 class AnthropicAdapter(Adapter):
     name = "anthropic"
-    env = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL")
+    env = ENDPOINTS["anthropic"].env
 
     @cached_property
     def native(self) -> frozenset[str]:  # type: ignore[override]

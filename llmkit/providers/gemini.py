@@ -13,6 +13,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
+from ..endpoints import ENDPOINTS
 from .base import Adapter, Params, Result, StreamState, text_of
 
 FINISH = {"STOP": "stop", "MAX_TOKENS": "length", "SAFETY": "content_filter", "RECITATION": "content_filter",
@@ -36,8 +37,7 @@ def finish(raw: str | None) -> str | None:
 
 class GeminiAdapter(Adapter):
     name = "gemini"
-    env = ("GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GEMINI_BASE_URL", "GOOGLE_GENAI_USE_VERTEXAI",
-           "GOOGLE_CLOUD_PROJECT", "GOOGLE_CLOUD_LOCATION", "GOOGLE_GENAI_API_VERSION")
+    env = ENDPOINTS["gemini"].env
 
     @cached_property
     def native(self) -> frozenset[str]:  # type: ignore[override]

@@ -4,27 +4,21 @@ has no `stream_options` argument, so it travels in `extra_body`)."""
 
 from __future__ import annotations
 
-import inspect
-from functools import cached_property
 from typing import Any
 
+from ..endpoints import ENDPOINTS
 from .base import StreamState
-from .openai import HANDLED, OpenAIAdapter
+from .openai import OpenAIAdapter
 
 
 class GroqAdapter(OpenAIAdapter):
     name = "groq"
-    env = ("GROQ_API_KEY", "GROQ_BASE_URL")
+    env = ENDPOINTS["groq"].env
 
     def _sdk(self):
         import groq
 
         return groq
-
-    @cached_property
-    def native(self) -> frozenset[str]:  # type: ignore[override]
-        create = self._sdk().resources.chat.completions.Completions.create
-        return frozenset(inspect.signature(create).parameters) - HANDLED
 
     def new_client(self, aio: bool, timeout: float | None, base_url: str | None) -> Any:
         sdk = self._sdk()

@@ -13,6 +13,7 @@ import inspect
 from functools import cached_property
 from typing import Any
 
+from ..endpoints import ENDPOINTS
 from .base import Adapter, Params, Result, StreamState, text_of
 
 FINISH = {"stop": "stop", "length": "length", "load": "stop", "unload": "stop"}
@@ -24,7 +25,7 @@ def finish(raw: str | None) -> str | None:
 
 class OllamaAdapter(Adapter):
     name = "ollama"
-    env = ("OLLAMA_HOST",)
+    env = ENDPOINTS["ollama"].env
     timeout_on_client = True
 
     @cached_property

@@ -11,6 +11,7 @@ import inspect
 from functools import cached_property
 from typing import Any
 
+from ..endpoints import DUMMY_KEY, ENDPOINTS
 from .base import Adapter, Params, Result, StreamState, merge, unsupported
 
 FINISH = {"stop": "stop", "length": "length", "content_filter": "content_filter",
@@ -25,7 +26,7 @@ def finish(raw: str | None) -> str | None:
 
 class OpenAIAdapter(Adapter):
     name = "openai"
-    env = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID")
+    env = ENDPOINTS["openai"].env
 
     def _sdk(self):
         import openai
@@ -41,8 +42,6 @@ class OpenAIAdapter(Adapter):
         sdk = self._sdk()
         kw: dict[str, Any] = {"max_retries": 0}  # llmkit's retry policy is the only one
         if base_url:  # only for the "offline" pseudo-provider: always the local gateway
-            from ..config import DUMMY_KEY
-
             kw.update(base_url=base_url, api_key=DUMMY_KEY)
         return (sdk.AsyncOpenAI if aio else sdk.OpenAI)(**kw)
 

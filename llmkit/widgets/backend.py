@@ -1,14 +1,9 @@
-"""The one place the widgets call a model: `open_stream()` and the session totals.
-
-It uses `llmkit.stream` (llmkit.client) and its ledger. If llmkit.client is not
-importable, a thin stand-in streams through the official openai SDK (offline models go to
-the gateway) so the widgets keep working; nothing else in the widgets knows which one
-is in use.
+"""The one place the widgets call a model: `open_stream()` (llmkit.stream) and the
+session totals (llmkit's ledger), with the figures the panels show.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import asdict, dataclass
 from typing import Any, Iterator
@@ -88,10 +83,11 @@ def chat_models() -> list[tuple[str, str]]:
 
 
 def default_model() -> str:
-    from .. import catalog, config
+    from .. import catalog
+    from ..endpoints import PROVIDERS
 
     st = ensure_setup()
-    for prov in config.PROVIDERS:
+    for prov in PROVIDERS:
         if st is not None and st.live(prov):
             try:
                 return catalog.default_for(prov)
@@ -191,177 +187,34 @@ class Stream:
                 pass
 
 
-def _client_module():
-    try:
-        from .. import client  # noqa: F401  (llmkit.client, the course's client layer)
-    except ImportError:
-        return None
-    return client if hasattr(client, "stream") else None
-
-
 def open_stream(messages: list[dict], model: str, params: dict | None = None) -> Stream:
-    """Start streaming a reply; raises an llmkit.errors exception if the call fails at once."""
+    """Start streaming a reply with llmkit.stream; raises an llmkit.errors exception if the
+    call fails at once."""
+    from .. import client
+
     params = {k: v for k, v in (params or {}).items() if v is not None}
-    client = _client_module()
-    if client is not None:
-        return _via_client(client, messages, model, params)
-    return _via_openai(messages, model, params)
-
-
-def _via_client(client, messages, model, params) -> Stream:
     t0 = time.perf_counter()
     s = client.stream(messages, model=model, **params)
-
-    def chunks():
-        for c in s:
-            yield c if isinstance(c, str) else (getattr(c, "text", None) or getattr(c, "delta", None) or "")
-
-    def finish() -> dict:
-        reply = None
-        for name in ("reply", "final", "result"):
-            reply = getattr(s, name, None)
-            if callable(reply):
-                reply = reply()
-            if reply is not None:
-                break
-        return _reply_figures(reply)
-
-    return Stream(model, chunks(), finish, getattr(s, "close", None), t0=t0)
+    return Stream(model, iter(s), lambda: reply_figures(s.reply), s.close, t0=t0)
 
 
-def _reply_figures(reply: Any) -> dict:
+def reply_figures(reply: Any) -> dict:
+    """What a finished llmkit Reply says about tokens, cost and timing ({} before it ends)."""
     if reply is None:
         return {}
-
-    def first(obj, *names):
-        for n in names:
-            v = obj.get(n) if isinstance(obj, dict) else getattr(obj, n, None)
-            if v is not None:
-                return v
-        return None
-
-    usage = first(reply, "usage")
-    out = {
-        "tokens_in": first(reply, "input_tokens", "tokens_in", "prompt_tokens"),
-        "tokens_out": first(reply, "output_tokens", "tokens_out", "completion_tokens"),
-        "cost": first(reply, "cost"),
-        "ttft": first(reply, "ttft", "time_to_first_token"),
-        "latency": first(reply, "latency", "elapsed", "duration"),
-        "finish_reason": first(reply, "finish_reason"),
-        "offline": first(reply, "offline"),
-        "provider": first(reply, "provider"),
-    }
-    if usage is not None:
-        out["tokens_in"] = out["tokens_in"] if out["tokens_in"] is not None else first(
-            usage, "input_tokens", "prompt_tokens", "tokens_in")
-        out["tokens_out"] = out["tokens_out"] if out["tokens_out"] is not None else first(
-            usage, "output_tokens", "completion_tokens", "tokens_out")
-        if out["cost"] is None:
-            out["cost"] = first(usage, "cost")
-    return out
-
-
-def _via_openai(messages, model, params) -> Stream:
-    """Stand-in for llmkit.stream: the openai SDK, to the gateway for offline models."""
-    import os
-
-    from openai import OpenAI
-
-    from .. import config, errors, startup
-
-    ensure_setup()
-    prov = provider_of(model) or "openai"
-    kw: dict[str, Any] = {"max_retries": 2}
-    if "timeout" in params:
-        kw["timeout"] = params.pop("timeout")
-    if not is_live(model):
-        kw.update(base_url=startup.gateway_url() + "/v1", api_key=os.environ.get("LLMKIT_API_KEY") or config.DUMMY_KEY)
-    elif prov == "groq":
-        kw.update(base_url=os.environ.get("GROQ_BASE_URL", "https://api.groq.com") + "/openai/v1",
-                  api_key=os.environ.get("GROQ_API_KEY"))
-    elif prov != "openai":
-        raise errors.LLMError(f"{model} is live on {prov}: the chat panel needs llmkit.client for it",
-                              provider=prov, model=model)
-    for name in ("retries", "max_time", "fallbacks", "system"):  # llmkit.client's own: not the SDK's
-        params.pop(name, None)
-    sdk = OpenAI(**kw)
-    state: dict[str, Any] = {}
-    t0 = time.perf_counter()
-    try:
-        raw = sdk.chat.completions.create(model=model, messages=messages, stream=True,
-                                          stream_options={"include_usage": True}, **params)
-    except Exception as e:
-        raise errors.classify(e, prov, model) from e
-
-    def chunks():
-        try:
-            for ch in raw:
-                if ch.usage is not None:
-                    state["tokens_in"] = ch.usage.prompt_tokens
-                    state["tokens_out"] = ch.usage.completion_tokens
-                for choice in ch.choices or ():
-                    if choice.finish_reason:
-                        state["finish_reason"] = choice.finish_reason
-                    if choice.delta and choice.delta.content:
-                        yield choice.delta.content
-        except Exception as e:
-            err = errors.classify(e, prov, model)
-            raise err from e
-
-    return Stream(model, chunks(), lambda: state, raw.close, t0=t0)
+    return {"tokens_in": reply.usage.input_tokens, "tokens_out": reply.usage.output_tokens, "cost": reply.cost,
+            "ttft": reply.ttft, "latency": reply.latency, "finish_reason": reply.finish_reason,
+            "offline": reply.offline, "provider": reply.provider}
 
 
 # ---- session totals ----------------------------------------------------------------------
 
-_lock = threading.Lock()
-_local = {"calls": 0, "tokens_in": 0, "tokens_out": 0, "cost": 0.0, "would_cost": 0.0, "paid": False}
-
-
-def record(fig: Figures) -> None:
-    """Count a reply in the widgets' own totals (used only when llmkit has no ledger)."""
-    with _lock:
-        _local["calls"] += 1
-        _local["tokens_in"] += fig.tokens_in or 0
-        _local["tokens_out"] += fig.tokens_out or 0
-        _local["cost"] += fig.cost or 0.0
-        _local["would_cost"] += fig.would_cost or 0.0
-        _local["paid"] = _local["paid"] or not fig.free
-
-
-def _ledger():
-    for modname in ("usage", "client"):  # llmkit.usage.ledger(): the session's Ledger
-        try:
-            mod = __import__(f"llmkit.{modname}", fromlist=["ledger"])
-        except ImportError:
-            continue
-        led = getattr(mod, "ledger", None)
-        if led is not None:
-            return led() if callable(led) else led
-    return None
-
-
-def uses_ledger() -> bool:
-    return _client_module() is not None and _ledger() is not None
-
-
 def session_totals() -> dict:
     """calls, tokens_in, tokens_out, cost (spent live), would_cost (offline calls at list
-    price): from llmkit's session ledger, or the widgets' own count without llmkit.client."""
-    led = _ledger() if _client_module() is not None else None
-    if led is None:
-        with _lock:
-            return dict(_local)
+    price), paid: from llmkit's session ledger."""
+    from ..usage import ledger
 
-    def get(*names, default=None):
-        for n in names:
-            v = getattr(led, n, None)
-            if callable(v):
-                v = v()
-            if v is not None:
-                return v
-        return default
-
-    cost = get("total_cost", "cost", default=None)
-    return {"calls": get("calls", default=0), "tokens_in": get("input_tokens", default=0),
-            "tokens_out": get("output_tokens", default=0), "cost": cost,
-            "would_cost": get("offline_cost", default=None), "paid": bool(cost)}
+    led = ledger()
+    cost = led.total_cost
+    return {"calls": led.calls, "tokens_in": led.input_tokens, "tokens_out": led.output_tokens, "cost": cost,
+            "would_cost": led.offline_cost, "paid": bool(cost)}

@@ -420,8 +420,6 @@ class ChatPanel(W.VBox):
                 e.content = job.text
                 e.figures = job.figures
                 self._draw(e)
-                if job.figures is not None and not backend.uses_ledger():
-                    backend.record(job.figures)
                 self._set_status("Stopped: the partial reply is kept." if job.state == "stopped" else _HINT)
                 if job.state == "stopped" and job.figures is not None:
                     threading.Thread(target=self._count_stopped, args=(e, job), daemon=True).start()

@@ -209,8 +209,6 @@ class ComparePanel(W.VBox):
             c.draw()
             if job.state == "stopped" and job.figures is not None:
                 threading.Thread(target=self._count_stopped, args=(c, job), daemon=True).start()
-            if job.figures is not None and not backend.uses_ledger():
-                backend.record(job.figures)
             self._buttons()
             self._show_totals()
 
