@@ -169,11 +169,20 @@ def stop_process(proc: subprocess.Popen, grace: float = 10.0) -> None:
 
 
 def _signal_group(proc: subprocess.Popen, sig: int) -> None:
+    """Signal the child's process group when it leads one (start_new_session), else the child."""
     try:
-        os.killpg(proc.pid, sig)  # the child leads a session of its own (start_new_session)
-    except ProcessLookupError:
-        pass
+        if os.getpgid(proc.pid) == proc.pid:
+            os.killpg(proc.pid, sig)
+            return
+    except ProcessLookupError:  # the leader is gone (reaped): its group may live on
+        try:
+            os.killpg(proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+        return
     except (PermissionError, AttributeError):  # pragma: no cover - no process groups (Windows)
+        pass
+    if proc.poll() is None:
         proc.send_signal(sig)
 
 

@@ -203,7 +203,7 @@ def test_registered_and_served_like_v1():
     assert ENGINES["transformer-v2"] == "llmkit.engine.transformer"
 
 
-@pytest.mark.skipif(not HAS_TORCH, reason="torch not installed (pip install -e '.[train]'): numpy-vs-torch check skipped")
+@pytest.mark.skipif(not HAS_TORCH, reason="torch not installed (pip install -e '.[train]' or '.[hf]'; make test installs it): numpy-vs-torch check skipped")
 def test_numpy_logits_match_torch(engine):
     import torch
 
@@ -217,7 +217,7 @@ def test_numpy_logits_match_torch(engine):
     assert np.abs(engine.logits(ids) - ref).max() < 2e-3
 
 
-@pytest.mark.skipif(not HAS_HF, reason="transformers/torch not installed (pip install -e '.[hf,train]'): HF parity skipped")
+@pytest.mark.skipif(not HAS_HF, reason="transformers/torch not installed (pip install -e '.[hf]'; make test installs it): HF parity skipped")
 def test_hugging_face_loads_the_folder_and_continues_like_numpy(bare):
     engine = bare
     import torch

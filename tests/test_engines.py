@@ -1,0 +1,204 @@
+"""Real serving engines started by `llmkit.engines` / `llmkit engines start`, called with the real
+openai SDK over loopback HTTP: greedy text equals the numpy engine's bare network, streaming
+included, and stopping leaves no process. llama.cpp runs wherever the [serve] extra is installed
+(`make test`); `transformers serve` where [hf] is (`make test` too); vLLM where it is installed,
+which `make test-engines` does in a venv of its own (.venv-vllm: ~3.4 GB, a minute to start)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from llmkit import engines
+from llmkit.engine import SamplingParams
+from llmkit.engine.transformer import DATA_DIR, DATA_DIRS, TransformerEngine
+
+MAX = 24
+QUESTIONS = ["What is a REST API?", "¿Qué es un token?", "How do I retry after a 429 error?",
+             "What does the temperature parameter change?"]
+
+
+def _skip_unless(name: str):
+    return pytest.mark.skipif(not engines.installed(name),
+                              reason=f"{name} not installed ({engines.ENGINES[name].install})")
+
+
+@pytest.fixture(scope="module")
+def bare():
+    return TransformerEngine(DATA_DIR, retrieval=False)
+
+
+@pytest.fixture(autouse=True)
+def _own_data_dir(tmp_path_factory, monkeypatch):
+    # the GGUF cache goes to a folder of the test run, never the user's
+    monkeypatch.setenv("LLMKIT_DATA_DIR", str(tmp_path_factory.getbasetemp() / "engines-data"))
+
+
+def numpy_text(bare, q: str) -> tuple[str, str]:
+    toks = list(bare.generate([{"role": "user", "content": q}], SamplingParams(temperature=0, max_tokens=MAX)))
+    n = sum(t.id >= 0 for t in toks)
+    return bare.decode([t.id for t in toks if t.id >= 0]), ("length" if n == MAX else "stop")
+
+
+def gone(pid: int) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+# llama-cpp-python's server penalises repeated tokens unless told not to (repeat_penalty 1.1 by default,
+# a field the OpenAI API lacks): without it, greedy is not the network's greedy
+NO_PENALTY = {"llama-cpp": {"repeat_penalty": 1.0}}
+
+
+def check_server(srv, bare, questions=QUESTIONS):
+    from openai import OpenAI
+
+    extra = NO_PENALTY.get(srv.name)
+
+    client = OpenAI(base_url=srv.url + "/v1", api_key="none", max_retries=0, timeout=120)
+    assert srv.model in [m.id for m in client.models.list().data]
+    for q in questions:
+        msgs = [{"role": "user", "content": q}]
+        text, finish = numpy_text(bare, q)
+        r = client.chat.completions.create(model=srv.model, messages=msgs, temperature=0, max_tokens=MAX,
+                                           extra_body=extra)
+        assert r.choices[0].message.content == text, q
+        assert r.choices[0].finish_reason == finish
+        assert r.usage.prompt_tokens == len(bare.tok.render_chat(msgs))
+        stream = client.chat.completions.create(model=srv.model, messages=msgs, temperature=0, max_tokens=MAX,
+                                                stream=True, extra_body=extra)
+        parts = [c.choices[0].delta.content or "" for c in stream if c.choices]
+        assert "".join(parts) == text and len([p for p in parts if p]) > 3  # token by token, not one blob
+
+
+# -- the module ------------------------------------------------------------------------------
+
+def test_the_models_named_for_the_cli_are_the_engines():
+    assert set(engines.MODELS) == set(DATA_DIRS)
+
+
+def test_unknown_or_missing_engine_is_a_clear_error(monkeypatch):
+    with pytest.raises(engines.EngineError, match="unknown engine 'ollama'.*llama-cpp"):
+        engines.start("ollama")
+    monkeypatch.setattr(engines, "installed", lambda name: False)
+    with pytest.raises(engines.EngineError, match=r"vllm is not installed: make test-engines"):
+        engines.start("vllm")
+
+
+def test_command_lines_serve_the_course_model_on_loopback():
+    hf = str(DATA_DIRS["transformer-v2"] / "hf")
+    argv, model = engines.command("vllm", 9999, "transformer-v2")
+    assert argv[1:3] == ["-m", "vllm.entrypoints.openai.api_server"] and hf in argv
+    assert argv[argv.index("--dtype") + 1] == "float32" and argv[argv.index("--host") + 1] == "127.0.0.1"
+    assert model == "llmkit-transformer-v2" and argv[argv.index("--served-model-name") + 1] == model
+    argv, model = engines.command("transformers", 9999, "transformer-v2")
+    assert argv[argv.index("serve") + 1] == hf and model == hf  # it answers only the path's name
+
+
+def test_engines_list_says_what_is_installed_and_how_to_install_the_rest():
+    out = subprocess.run([sys.executable, "-m", "llmkit", "engines", "list"], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    for name in engines.ENGINES:
+        line = next(ln for ln in out.stdout.splitlines() if ln.split() and ln.split()[0] == name)
+        assert ("not installed" not in line) == engines.installed(name), line
+    assert ("make test-engines" in out.stdout) == (not engines.installed("vllm"))
+
+
+# -- llama.cpp -------------------------------------------------------------------------------
+
+@_skip_unless("llama-cpp")
+def test_llama_cpp_server_answers_like_numpy_and_stops_leaving_nothing(bare):
+    with engines.start("llama-cpp") as srv:
+        assert srv.url.startswith("http://127.0.0.1:") and srv.model == "llmkit-transformer-v2"
+        assert "--n_ctx" in srv.argv and srv.argv[srv.argv.index("--n_ctx") + 1] == "1024"
+        check_server(srv, bare)
+        pid = srv.proc.pid
+    assert srv.proc.returncode is not None and gone(pid)
+    with socket.socket() as s:  # the port is free again
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", int(srv.url.rsplit(":", 1)[1])))
+
+
+@_skip_unless("llama-cpp")
+def test_a_taken_port_is_an_error_with_the_servers_words_and_nothing_left():
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        before = _children()
+        with pytest.raises(engines.EngineError, match=r"llama-cpp exited with status .* last lines"):
+            engines.start("llama-cpp", port=port, timeout=60)
+        assert _children() == before
+
+
+@_skip_unless("llama-cpp")
+def test_cli_start_prints_url_and_model_and_sigterm_stops_it(tmp_path):
+    import httpx
+
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen([sys.executable, "-m", "llmkit", "engines", "start", "llama-cpp"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        lines, url, model = [], None, None
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and not (url and model):
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if " answers at " in line:
+                url = line.split(" answers at ")[1].split()[0]
+            if "model name to send:" in line:
+                model = line.split(":", 1)[1].strip()
+        assert url and model == "llmkit-transformer-v2", "".join(lines)
+        r = httpx.get(url + "/models", timeout=10, trust_env=False)
+        assert model in [m["id"] for m in r.json()["data"]]
+        import psutil
+
+        server = [c.pid for c in psutil.Process(proc.pid).children(recursive=True)]
+        assert server
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+        assert "stopping llama-cpp" in proc.stdout.read()
+        assert all(gone(pid) for pid in server)
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(url + "/models", timeout=3, trust_env=False)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def _children() -> set[int]:
+    import psutil
+
+    return {c.pid for c in psutil.Process().children(recursive=True)}
+
+
+# -- transformers serve and vLLM: the same checks -----------------------------------------------
+
+@_skip_unless("transformers")
+def test_transformers_serve_answers_like_numpy(bare):
+    with engines.start("transformers") as srv:
+        check_server(srv, bare, QUESTIONS[:1])
+        pid = srv.proc.pid
+    assert gone(pid)
+
+
+@_skip_unless("vllm")
+def test_vllm_answers_like_numpy(bare):
+    with engines.start("vllm") as srv:
+        check_server(srv, bare)
+        pids = [srv.proc.pid]
+    assert all(gone(p) for p in pids)
