@@ -34,7 +34,7 @@ from .errors import APIError, protocol_of, render
 
 log = logging.getLogger("llmkit.server")
 
-ROUTERS = ["course", "openai", "responses", "anthropic", "gemini", "ollama", "faults"]  # modules with a `router`
+ROUTERS = ["course", "openai", "responses", "anthropic", "gemini", "model_list", "ollama", "ollama_models", "faults"]  # modules with a `router`
 
 
 DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024  # 4 MiB: the model's 8,192-token context is ~32 KB of text

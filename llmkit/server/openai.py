@@ -335,42 +335,14 @@ async def embeddings(request: Request):
                          "usage": {"prompt_tokens": used, "total_tokens": used}})
 
 
-def _other_protocol(request: Request, fn: str):
-    """GET /v1/models[/id] is also Anthropic's and Gemini's path: hand those callers (told
-    apart by their SDK's headers) to their adapter's `list_models` / `get_model`."""
-    import importlib
-
-    from .errors import protocol_of
-
-    proto = protocol_of(request.url.path, request.headers, request.url.query)
-    if proto in ("anthropic", "gemini"):
-        try:
-            return getattr(importlib.import_module(f"{__package__}.{proto}"), fn)
-        except (ModuleNotFoundError, AttributeError):
-            return None
-    return None
-
-
-@router.get("/v1/models")
-@router.get("/openai/v1/models")
-@router.get(GEMINI_COMPAT + "/models")
 async def list_models(request: Request):
-    other = _other_protocol(request, "list_models")
-    if other is not None:
-        return await other(request)
     data = models.openai_list(engine_of(request).context_length)
     if request.url.path.startswith(GEMINI_COMPAT):  # Gemini's own models, named as Gemini names them
         data = [{**m, "id": "models/" + m["id"], "owned_by": "google"} for m in data if m["owned_by"] == "gemini"]
     return JSONResponse({"object": "list", "data": data})
 
 
-@router.get("/v1/models/{model:path}")
-@router.get("/openai/v1/models/{model:path}")
-@router.get(GEMINI_COMPAT + "/models/{model:path}")
 async def get_model(request: Request, model: str):
-    other = _other_protocol(request, "get_model")
-    if other is not None:
-        return await other(request, model)
     if not models.known(model):
         raise APIError(404, f"The model `{model}` does not exist or you do not have access to it.",
                        param="model", code="model_not_found")

@@ -1,0 +1,258 @@
+"""Ollama's model management: /api/version, /api/tags, /api/ps, /api/show, /api/create,
+/api/copy, /api/delete, /api/pull, /api/push.
+
+Created models live in `models.custom` (every protocol answers to them through run.py)
+and are saved by `store` so they outlive the process. Nothing is ever downloaded: pulling
+a name the gateway serves reports honestly that the offline model already answers for it.
+Deleting a built-in name works as in Ollama: it leaves /api/tags (and every route answers
+404 for it) in this data folder until /api/pull brings it back (`models.removed`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from . import modelfile, models, store
+from .common import engine_of, off_loop
+from .errors import APIError
+from .framing import ndjson, ndjson_response
+from .modelfile import OPTION_KINDS, parse_modelfile
+from .ollama import (_base_names, _capabilities, _chat_messages, _display, _json, _key, _loaded, _model, _not_found,
+                     _now, _offline_pull_error, _options, _stamp)
+from .validate import field, json_body
+
+router = APIRouter()
+VERSION = "0.12.6"  # the Ollama release whose API this adapter follows
+NAME_RE = re.compile(r"^[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*){0,2}(:[\w][\w.-]{0,127})?$")
+
+
+@router.api_route("/api/version", methods=["GET", "HEAD"])
+async def version():
+    return _json({"version": VERSION})
+
+
+@router.api_route("/api/tags", methods=["GET", "HEAD"])
+async def tags(request: Request):
+    engine = engine_of(request)
+    made = sorted(models.custom.items(), key=lambda kv: kv[1].get("modified_at", ""), reverse=True)
+    out = [models.tag_entry(_display(n), engine, d.get("modified_at")) for n, d in made]
+    out += [models.tag_entry(n, engine) for n in _base_names() if _key(n) not in models.custom]
+    return _json({"models": out})
+
+
+@router.get("/api/ps")
+async def ps(request: Request):
+    engine = engine_of(request)
+    now = _now()
+    for name in [n for n, until in _loaded.items() if until <= now]:
+        del _loaded[name]
+    out = []
+    for name, until in sorted(_loaded.items(), key=lambda kv: kv[1], reverse=True):
+        entry = models.tag_entry(_display(name), engine)
+        entry.pop("modified_at", None)
+        out.append({**entry, "expires_at": _stamp(until), "size_vram": 0, "context_length": engine.context_length})
+    return _json({"models": out})
+
+
+def _definition(name: str) -> dict:
+    """A model's system prompt, parameters, template, messages and parent, created or built in."""
+    made = models.custom_model(name)
+    return made or {"from": "", "system": None, "parameters": {}}
+
+
+@router.post("/api/show")
+async def show(request: Request):
+    body = await json_body(request)
+    name = _model(body)
+    engine = engine_of(request)
+    d = _definition(name)
+    entry = models.tag_entry(_display(name), engine, d.get("modified_at"))
+    arch = engine.name
+    info = {"general.architecture": arch, "general.basename": _key(name), "general.parameter_count": engine.parameters,
+            f"{arch}.context_length": engine.context_length, "tokenizer.ggml.model": "bpe"}
+    info[f"{arch}.vocab_size"] = engine.vocab
+    return _json({"modelfile": modelfile.render(_display(name), d, engine), "parameters": modelfile.parameters_text(d.get("parameters") or {}),
+                  "template": modelfile.template(d), "system": d.get("system") or "", "license": d.get("license") or "",
+                  "details": entry["details"], "model_info": info, "capabilities": _capabilities(name),
+                  "messages": d.get("messages") or [], "modified_at": entry["modified_at"]})
+
+
+def _valid_name(name, label: str) -> str:
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise APIError(400, f"invalid model name: {label} {json.dumps(name)} must look like 'name' or "
+                            "'namespace/name:tag'", param=label, code="invalid_value")
+    return name
+
+
+def _stream_statuses(statuses: list[dict], stream: bool):
+    if not stream:
+        return _json(statuses[-1])
+    return ndjson_response([ndjson(s) for s in statuses])
+
+
+async def _save(key: str, previous: dict | None) -> None:
+    """Save every model, in a thread; when the file would pass its limit, undo the change
+    to `key` (back to `previous`) and answer 413."""
+    try:
+        await off_loop(store.save, models.custom, models.removed)
+    except store.StoreFull as e:
+        if previous is None:
+            models.custom.pop(key, None)
+        else:
+            models.custom[key] = previous
+        raise APIError(413, f"cannot save the model: {e} (delete models with /api/delete to make room)",
+                       param="model", code="request_too_large") from None
+
+
+def _no_cycle(name: str, parent: str, label: str) -> None:
+    """A model may not be made FROM itself, nor FROM one that comes from it (A -> B -> A)."""
+    if models.creates_cycle(name, parent):
+        chain = " -> ".join([name] + models.lineage(parent))
+        raise APIError(400, f"invalid '{label}': model '{name}' cannot be created from itself ({chain})",
+                       param=label, code="invalid_value")
+
+
+@router.post("/api/create")
+async def create(request: Request):
+    body = await json_body(request)
+    name = _valid_name(field(body, "model", str, None) or field(body, "name", str, None), "model")
+    stream = field(body, "stream", bool, True)
+    spec: dict = {"parameters": {}, "messages": []}
+    text = field(body, "modelfile", str, None)
+    if text:
+        spec.update(parse_modelfile(text))
+    if body.get("path"):
+        raise APIError(400, "The offline gateway cannot read a Modelfile from a path: send its text as 'modelfile'.",
+                       param="path", code="invalid_value")
+    if body.get("files") or body.get("adapters") or spec.get("adapter"):
+        raise APIError(400, "The offline gateway cannot import model files or adapters (GGUF, safetensors, LoRA): "
+                            "create a model from one it serves with 'from'.", param="files", code="invalid_value")
+    if body.get("quantize"):
+        raise APIError(400, "The offline gateway cannot quantize: its offline model is kept as it is.",
+                       param="quantize", code="invalid_value")
+    parent = field(body, "from", str, None) or spec.get("from")
+    if not parent:
+        raise APIError(400, "neither 'from' or 'files' was specified", param="from", code="missing_required_parameter")
+    if not models.known(parent):
+        raise APIError(404, _offline_pull_error(parent), param="from", code="model_not_found")
+    _no_cycle(name, parent, "from")
+    for key in field(body, "parameters", dict, None) or {}:
+        if key not in OPTION_KINDS and key != "stop":
+            raise APIError(400, f"unknown parameter '{key}'", param=f"parameters.{key}", code="invalid_value")
+    params = {**spec["parameters"], **_options(body, "parameters")}
+    msgs = field(body, "messages", list, None)
+    messages = _chat_messages({"messages": msgs}) if msgs is not None else _chat_messages(spec)
+    system = field(body, "system", str, None)
+    template = field(body, "template", str, None)
+    license_ = body.get("license")
+    if isinstance(license_, list):
+        license_ = "\n".join(str(x) for x in license_)
+    inherited = models.custom_model(parent) or {}
+    definition = {
+        "from": parent,
+        "system": system if system is not None else spec.get("system", inherited.get("system")),
+        "parameters": {**(inherited.get("parameters") or {}), **params},
+        "template": template if template is not None else spec.get("template", inherited.get("template")),
+        "messages": messages or inherited.get("messages") or [],
+        "license": license_ if isinstance(license_, str) else spec.get("license", inherited.get("license")),
+        "modified_at": _stamp(),
+    }
+    definition = {k: v for k, v in definition.items() if v not in (None, "", [], {}) or k in ("from", "parameters")}
+    statuses = [{"status": "reading model metadata"}]
+    for part in ("template", "system", "license", "parameters", "messages"):
+        if definition.get(part):
+            statuses.append({"status": f"creating {part} layer"})
+    digest = await off_loop(models.engine_digest, engine_of(request))
+    statuses += [{"status": f"using already created layer sha256:{digest}"}, {"status": "writing manifest"},
+                 {"status": "success"}]
+    previous = models.custom.get(_key(name))
+    models.custom[_key(name)] = definition
+    await _save(_key(name), previous)
+    return _stream_statuses(statuses, stream)
+
+
+@router.post("/api/copy")
+async def copy(request: Request):
+    body = await json_body(request)
+    source = field(body, "source", str, required=True)
+    dest = _valid_name(field(body, "destination", str, required=True), "destination")
+    if not models.known(source):
+        raise APIError(404, f'model "{source}" not found', param="source", code="model_not_found")
+    made = models.custom_model(source)
+    copied = {**(made or {"from": source, "parameters": {}}), "modified_at": _stamp()}
+    _no_cycle(dest, copied["from"], "destination")
+    previous = models.custom.get(_key(dest))
+    models.custom[_key(dest)] = copied
+    await _save(_key(dest), previous)
+    return Response(status_code=200)
+
+
+@router.delete("/api/delete")
+async def delete(request: Request):
+    body = await json_body(request)
+    name = field(body, "model", str, None) or field(body, "name", str, None)
+    if not name:
+        raise APIError(400, "Missing required parameter: 'model'.", param="model", code="missing_required_parameter")
+    if _key(name) not in models.custom:
+        if _key(name) not in {_key(n) for n in _base_names()}:
+            raise _not_found(name)
+        # a built-in name: gone from /api/tags (and every route) in this data folder until pulled again
+        models.removed.add(_key(name))
+        _loaded.pop(_key(name), None)
+        try:
+            await off_loop(store.save, models.custom, models.removed)
+        except Exception:
+            models.removed.discard(_key(name))
+            raise
+        return Response(status_code=200)
+    previous = models.custom.pop(_key(name))
+    _loaded.pop(_key(name), None)
+    await _save(_key(name), previous)
+    return Response(status_code=200)
+
+
+@router.post("/api/pull")
+async def pull(request: Request):
+    body = await json_body(request)
+    name = field(body, "model", str, None) or field(body, "name", str, None)
+    if not name:
+        raise APIError(400, "Missing required parameter: 'model'.", param="model", code="missing_required_parameter")
+    stream = field(body, "stream", bool, True)
+    field(body, "insecure", bool, False)
+    if _key(name) in models.removed:  # a deleted built-in model comes back
+        models.removed.discard(_key(name))
+        await off_loop(store.save, models.custom, models.removed)
+    if not models.known(name):
+        if not stream:
+            raise APIError(404, _offline_pull_error(name), param="model", code="model_not_found")
+        # as Ollama does: the manifest lookup is reported, then fails in the stream
+        return ndjson_response([ndjson({"status": "pulling manifest"}), ndjson({"error": _offline_pull_error(name)})])
+    engine = engine_of(request)
+    statuses = [{"status": "pulling manifest"}]
+    hashed = await off_loop(lambda: [(hashlib.sha256(f.read_bytes()).hexdigest(), f.stat().st_size)
+                                     for f in engine.files])
+    for digest, size in hashed:
+        statuses.append({"status": f"pulling {digest[:12]}", "digest": f"sha256:{digest}", "total": size,
+                         "completed": size})
+    statuses += [{"status": "verifying sha256 digest"}, {"status": "writing manifest"},
+                 {"status": f"offline: '{name}' is answered by the offline model {engine.name}, already here; "
+                            "nothing was downloaded"},
+                 {"status": "success"}]
+    return _stream_statuses(statuses, stream)
+
+
+@router.post("/api/push")
+async def push(request: Request):
+    body = await json_body(request)
+    name = field(body, "model", str, None) or field(body, "name", str, None)
+    if not name:
+        raise APIError(400, "Missing required parameter: 'model'.", param="model", code="missing_required_parameter")
+    if not models.known(name):
+        raise _not_found(name)
+    raise APIError(403, f"cannot push '{name}': the offline gateway has no registry to push to and cannot reach "
+                        "ollama.com; push from a real Ollama signed in to your account.", param="model")
