@@ -111,6 +111,8 @@ def decode(
 ) -> Generation:
     """Run the decode loop lazily: tokens are produced as the Generation is iterated.
 
+    The loop itself yields a `Need` where it wants the network (`gen.steps`); iterating the
+    Generation answers those with `next_probs` / `answer_probs`, a scheduler answers them in batches.
     Under a JSON grammar, `answer_probs` (a second `next_probs` with its own state) lets the
     network write each string value as it writes a plain answer: it reads the prompt followed by
     the value so far (not the JSON around it, a format a small model has rarely seen), and its
@@ -153,9 +155,9 @@ def decode(
             else:
                 in_value = value is not None and answer_probs is not None
                 if in_value:
-                    probs = constrain.end_as_closing_quote(answer_probs(list(prompt_ids) + value), allowed, tok)
+                    probs = constrain.end_as_closing_quote((yield Need(1, list(prompt_ids) + value)), allowed, tok)
                 else:
-                    probs = next_probs(ids).copy()
+                    probs = (yield Need(0, ids)).copy()
                 probs[never] = 0.0
                 probs /= probs.sum()
                 if allowed is not None:
@@ -216,8 +218,35 @@ def decode(
             yield _extra(gen, tok, '"}')
         gen.finish_reason = reason
 
-    gen._tokens = tokens()
+    gen.steps = tokens()  # what a scheduler drives (engine/scheduler.py): Tokens, and a `Need` per network step
+    gen._tokens = _drive(gen.steps, next_probs, answer_probs)
     return gen
+
+
+class Need:
+    """A decode loop's request for the next distribution: of the reply (`channel` 0, `next_probs`)
+    or of the answer view (1, `answer_probs`) after the token ids `ids`. Whoever drives the loop
+    sends the probabilities back, so one scheduler can batch the network steps of many loops."""
+
+    __slots__ = ("channel", "ids")
+
+    def __init__(self, channel: int, ids: list[int]):
+        self.channel, self.ids = channel, ids
+
+
+def _drive(steps, next_probs, answer_probs) -> Iterator[Token]:
+    """Run a decode loop alone, answering each `Need` with a direct call (no scheduler)."""
+    reply = None
+    while True:
+        try:
+            item = steps.send(reply)
+        except StopIteration:
+            return
+        if isinstance(item, Need):
+            reply = (next_probs if item.channel == 0 else answer_probs)(item.ids)
+        else:
+            reply = None
+            yield item
 
 
 def _extra(gen: Generation, tok: Tokenizer, text: str) -> Token:

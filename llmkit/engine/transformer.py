@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import scheduler
 from .base import EngineInputError, Generation, SamplingParams, TokenCounting, require_text
 from .guide import Guide
 from .sampling import decode, no_repeat
@@ -314,6 +315,7 @@ class TransformerEngine(TokenCounting):
         self.guide = Guide.load(index, self.tok) if retrieval and index.exists() else None
         if index.exists():
             self.files.append(index)
+        self._scheduler = None
 
     # -- interface -------------------------------------------------------------------
     def generate(self, messages: list[dict], params: SamplingParams) -> Generation:
@@ -328,12 +330,24 @@ class TransformerEngine(TokenCounting):
         room = self.window - len(seen)
         want = room if params.max_tokens is None else min(room, max(params.max_tokens, 0))
         structured = params.json_schema is not None or params.json_object
-        gen = decode(self.tok, seen, self.stepper(capacity=len(seen) + min(want, 256) + 1, query=question(messages)),
+        capacity, query = len(seen) + min(want, 256) + 1, question(messages)
+        batched = scheduler.enabled()
+        gen = decode(self.tok, seen, _batched if batched else self.stepper(capacity=capacity, query=query),
                      params, self.window, penalize=no_repeat(NO_REPEAT_NGRAM),
                      # structured outputs: string values written as plain answers (sampling.decode)
-                     answer_probs=self.stepper(capacity=len(seen) + 128, query=question(messages)) if structured else None)
+                     answer_probs=(_batched if batched else self.stepper(capacity=len(seen) + 128, query=query))
+                     if structured else None)
         gen.prompt_tokens = len(prompt)  # usage counts the whole prompt, as a provider bills it
+        if batched:  # the network steps of all replies run together (engine/scheduler.py)
+            return self.scheduler.generation(gen, capacity, query)
         return gen
+
+    @property
+    def scheduler(self) -> "scheduler.Scheduler":
+        with _engine_lock:
+            if self._scheduler is None:
+                self._scheduler = scheduler.Scheduler(self)
+            return self._scheduler
 
     def visible(self, prompt: list[int]) -> list[int]:
         """What the network reads of a prompt: all of it when it fits its window with room for a
@@ -407,6 +421,10 @@ class TransformerEngine(TokenCounting):
     def logits(self, ids: list[int]) -> np.ndarray:
         """Logits at every position of `ids` (T, V), one pass without a cache."""
         return forward(self.w, ids, None, want="logits")
+
+
+def _batched(ids: list[int]) -> np.ndarray:
+    raise RuntimeError("this generation's network steps are run by the scheduler: iterate it, don't drive it")
 
 
 def question(messages: list[dict]) -> list[str]:

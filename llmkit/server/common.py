@@ -16,6 +16,7 @@ from anyio import CapacityLimiter, to_thread
 from starlette.requests import Request
 
 from ..engine import Engine, EngineInputError, Generation, SamplingParams, Token
+from ..engine.scheduler import enabled as scheduler_enabled
 
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 _limiter: CapacityLimiter | None = None
@@ -97,6 +98,9 @@ async def embed(engine: Engine, texts: list[str], dimensions: int | None = None)
 async def complete(engine: Engine, messages: list[dict], params: SamplingParams) -> tuple[list[Token], Generation]:
     """Generate a whole reply: (tokens, finished generation)."""
     check_prompt_size(engine, messages)
+    if _batched(engine):
+        gen = await start(engine, messages, params)
+        return [t async for t in tokens(gen)], gen
 
     def run_all():
         gen = engine.generate(messages, params)
@@ -105,9 +109,17 @@ async def complete(engine: Engine, messages: list[dict], params: SamplingParams)
     return await run(run_all)
 
 
+def _batched(engine: Engine) -> bool:
+    """The engine batches concurrent replies itself (engine/scheduler.py): its generate() only
+    prepares, so it need not wait for the engine's turn, and its Generation is read asynchronously."""
+    return getattr(engine, "_scheduler", False) is not False and scheduler_enabled()
+
+
 async def start(engine: Engine, messages: list[dict], params: SamplingParams) -> Generation:
     """Begin a generation (prompt checks happen here, before any byte is sent)."""
     check_prompt_size(engine, messages)
+    if _batched(engine):
+        return await off_loop(engine.generate, messages, params)
     return await run(engine.generate, messages, params)
 
 
@@ -115,13 +127,25 @@ _DONE = object()
 
 
 async def tokens(gen: Generation) -> AsyncIterator[Token]:
-    """Tokens as the engine makes them, one engine turn per token so streams interleave."""
-    it = iter(gen)
-    while True:
-        t = await run(next, it, _DONE)
-        if t is _DONE:
+    """Tokens as the engine makes them. A batched engine's Generation is read as its scheduler
+    fills it; any other runs one engine turn per token so streams interleave. Whichever way
+    the stream ends (done, error, the client left and the response was cancelled or dropped),
+    the Generation is closed, so the engine stops working for a reader who is gone."""
+    try:
+        if hasattr(gen, "__aiter__"):
+            async for t in gen:
+                yield t
             return
-        yield t
+        it = iter(gen)
+        while True:
+            t = await run(next, it, _DONE)
+            if t is _DONE:
+                return
+            yield t
+    finally:
+        close = getattr(gen, "close", None)
+        if close is not None and gen.finish_reason is None:
+            close()
 
 
 def sse(data: dict | str, event: str | None = None) -> bytes:

@@ -1,0 +1,505 @@
+"""Continuous batching: one background thread runs the network for every reply at once.
+
+Each reply's decode loop (`sampling.decode`) stays its own: its sampling parameters, seed,
+stop strings, grammar mask, repetition blocks and retrieval mix act on its own distribution.
+What the loops share is the network: where a loop needs the next distribution it yields a
+`Need`, and the scheduler gathers the Needs of all running replies into one forward pass
+(`forward_batch`): the projections and the feed-forward of every row in one matrix product
+each (where a 6-layer d=256 model spends its time), attention per reply over its own KV cache.
+
+- Prefill is interleaved: a new prompt is cut into `CHUNK`-token pieces at fixed positions
+  (multiples of CHUNK), and each step takes at most `PREFILL_BUDGET` prompt tokens next to
+  the running replies' one token each, so a long prompt never stalls the others.
+- Reproducible whatever else runs: a row's result must not depend on its neighbours. OpenBLAS
+  gives every row of a product the same bits for any number of rows >= 2 with an inner dimension
+  <= 256 (one row alone takes another path; a longer inner dimension is blocked by the row count),
+  so products always get >= 2 rows and the 704-wide one is summed in 256-wide slices. A prompt
+  piece is always the same piece (fixed positions), so a seeded request gives the same text
+  alone and inside any batch, and a prefix-cache hit the same text as a miss.
+- Prefix cache: the KV of the prompts' piece-aligned prefixes, a small LRU (`PrefixCache`):
+  a system prompt or a conversation's earlier turns are not run again.
+- A reply is admitted when its Generation is first iterated, paused while `BUFFER` tokens wait
+  unread, and dropped as soon as it is closed or garbage-collected (the client left).
+
+LLMKIT_SCHEDULER=0 turns it off: each Generation then runs its network steps itself, as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import os
+import threading
+import weakref
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .base import Generation, Token
+from .sampling import Need
+
+if TYPE_CHECKING:
+    from .transformer import KVCache, TransformerEngine, Weights
+
+CHUNK = 16  # prompt pieces start at multiples of this position
+PREFILL_BUDGET = 128  # prompt tokens per step, next to the running replies
+BUFFER = 64  # tokens a reply may have waiting unread before it pauses
+MAX_ACTIVE = 256  # replies in the batch at once; more wait their turn
+PREFIX_TOKENS = int(os.environ.get("LLMKIT_PREFIX_CACHE_TOKENS", "4096"))  # KV positions the prefix cache keeps
+
+
+def enabled() -> bool:
+    return os.environ.get("LLMKIT_SCHEDULER", "1") != "0"
+
+
+# -- the batched network ------------------------------------------------------------------------
+
+def _rms(x: np.ndarray, eps: float) -> np.ndarray:
+    return x / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + eps)
+
+
+def _mm(x: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """x @ W with bits that do not depend on how many rows x has (see the module docstring)."""
+    m = x.shape[0]
+    if m == 1:
+        x = np.concatenate([x, x])
+    K = W.shape[0]
+    if K <= 256:
+        out = x @ W
+    else:
+        out = x[:, :256] @ W[:256]
+        for a in range(256, K, 256):
+            out += x[:, a:a + 256] @ W[a:a + 256]
+    return out[:m]
+
+
+class Segment:
+    """Token ids to run after what `cache` holds; `logits`: return the last position's."""
+
+    __slots__ = ("cache", "ids", "logits", "start")
+
+    def __init__(self, cache: "KVCache", ids: list[int], logits: bool):
+        self.cache, self.ids, self.logits, self.start = cache, ids, logits, 0
+
+
+def forward_batch(w: "Weights", segs: list[Segment]) -> np.ndarray:
+    """One pass of the network over every segment's rows; logits (one row per segment that
+    wants them, in order). Segments of one cache must come in position order."""
+    ends: dict[int, int] = {}
+    for s in segs:
+        s.start = ends.get(id(s.cache), s.cache.n)
+        ends[id(s.cache)] = s.start + len(s.ids)
+    for s in segs:
+        s.cache.reserve(ends[id(s.cache)])
+    H, KV, hd = w.n_heads, w.n_kv, w.head_dim
+    group = H // KV
+    ids = np.fromiter((t for s in segs for t in s.ids), dtype=np.int64)
+    pos = np.concatenate([np.arange(s.start, s.start + len(s.ids)) for s in segs])
+    x = w.embed[ids]
+    cos, sin = w.cos[pos][:, None, :], w.sin[pos][:, None, :]
+    h2 = hd // 2
+    scale = np.float32(1.0 / np.sqrt(hd))
+    bounds = np.cumsum([0] + [len(s.ids) for s in segs])
+    masks: dict[tuple[int, int], np.ndarray] = {}
+    for li, L in enumerate(w.layers):
+        qkv = _mm(_rms(x, w.eps), L["qkv"])
+        q = qkv[:, :H * hd].reshape(-1, H, hd)
+        k = qkv[:, H * hd:(H + KV) * hd].reshape(-1, KV, hd)
+        v = qkv[:, (H + KV) * hd:].reshape(-1, KV, hd)
+        q = np.concatenate([q[..., :h2] * cos - q[..., h2:] * sin, q[..., h2:] * cos + q[..., :h2] * sin], axis=-1)
+        k = np.concatenate([k[..., :h2] * cos - k[..., h2:] * sin, k[..., h2:] * cos + k[..., :h2] * sin], axis=-1)
+        att = np.empty((x.shape[0], H * hd), dtype=np.float32)
+        for si, s in enumerate(segs):
+            a, b = bounds[si], bounds[si + 1]
+            T, start, c = b - a, s.start, s.cache
+            c.k[li][:, start:start + T] = k[a:b].transpose(1, 0, 2)
+            c.v[li][:, start:start + T] = v[a:b].transpose(1, 0, 2)
+            K, V = c.k[li][:, :start + T], c.v[li][:, :start + T]
+            if group > 1:
+                K, V = np.repeat(K, group, axis=0), np.repeat(V, group, axis=0)
+            sc = (q[a:b].transpose(1, 0, 2) @ K.transpose(0, 2, 1)) * scale  # (H, T, S)
+            if T > 1:
+                m = masks.get((T, start))
+                if m is None:
+                    m = masks[(T, start)] = np.triu(np.full((T, start + T), -np.inf, dtype=np.float32), k=start + 1)
+                sc += m
+            sc = np.exp(sc - sc.max(axis=-1, keepdims=True))
+            sc /= sc.sum(axis=-1, keepdims=True)
+            att[a:b] = (sc @ V).transpose(1, 0, 2).reshape(T, H * hd)
+        x = x + _mm(att, L["o"])
+        gu = _mm(_rms(x, w.eps), L["gate_up"])
+        g, u = gu[:, :w.ffn], gu[:, w.ffn:]
+        x = x + _mm(0.5 * g * (1.0 + np.tanh(0.5 * g)) * u, L["down"])
+    for si, s in enumerate(segs):
+        s.cache.n = s.start + len(s.ids)
+        s.cache.ids.extend(s.ids)
+    last = [bounds[si + 1] - 1 for si, s in enumerate(segs) if s.logits]
+    if not last:
+        return np.zeros((0, w.vocab), dtype=np.float32)
+    return _mm(_rms(x[last], w.eps), w.head.T)
+
+
+def softmax_rows(logits: np.ndarray) -> np.ndarray:
+    z = logits.astype(np.float64)
+    z = np.exp(z - z.max(axis=-1, keepdims=True))
+    return z / z.sum(axis=-1, keepdims=True)
+
+
+# -- prefix cache -------------------------------------------------------------------------------
+
+class PrefixCache:
+    """KV of prompt prefixes (whole CHUNK pieces), least recently used dropped first."""
+
+    def __init__(self, max_tokens: int = PREFIX_TOKENS):
+        self.max_tokens = max_tokens
+        self.entries: collections.OrderedDict[tuple, tuple[np.ndarray, np.ndarray]] = collections.OrderedDict()
+        self.tokens = 0
+        self.hits = self.misses = 0
+
+    def put(self, cache: "KVCache") -> None:
+        n = cache.n // CHUNK * CHUNK
+        if n == 0 or n > self.max_tokens:
+            return
+        key = tuple(cache.ids[:n])
+        if key in self.entries:
+            self.entries.move_to_end(key)
+            return
+        for other in list(self.entries):  # a shorter prefix of this one adds nothing
+            if len(other) < n and key[:len(other)] == other:
+                self._drop(other)
+        k = np.stack([a[:, :n] for a in cache.k])
+        v = np.stack([a[:, :n] for a in cache.v])
+        self.entries[key] = (k, v)
+        self.tokens += n
+        while self.tokens > self.max_tokens:
+            self._drop(next(iter(self.entries)))
+
+    def _drop(self, key: tuple) -> None:
+        del self.entries[key]
+        self.tokens -= len(key)
+
+    def fill(self, cache: "KVCache", ids: list[int]) -> int:
+        """Copy into the empty `cache` the longest cached piece-aligned prefix of `ids` (leaving
+        at least one id to run); returns how many positions it holds."""
+        best, best_key = 0, None
+        limit = (len(ids) - 1) // CHUNK * CHUNK
+        for key in self.entries:
+            n = min(len(key), limit)
+            if n <= best:
+                continue
+            a = np.asarray(key[:n])
+            diff = np.flatnonzero(a != np.asarray(ids[:n]))
+            common = (int(diff[0]) if len(diff) else n) // CHUNK * CHUNK
+            if common > best:
+                best, best_key = common, key
+        if best_key is None:
+            self.misses += 1
+            return 0
+        self.hits += 1
+        self.entries.move_to_end(best_key)
+        k, v = self.entries[best_key]
+        cache.reserve(best + 64)
+        for li in range(len(cache.k)):
+            cache.k[li][:, :best] = k[li][:, :best]
+            cache.v[li][:, :best] = v[li][:, :best]
+        cache.n, cache.ids = best, list(ids[:best])
+        return best
+
+
+# -- requests -----------------------------------------------------------------------------------
+
+class _Seq:
+    """One token stream the network reads for a reply (the reply, or its answer view): its KV
+    cache and, with retrieval, its candidates' weights (what `TransformerEngine.stepper` keeps)."""
+
+    def __init__(self, engine: "TransformerEngine", capacity: int, query):
+        from .transformer import KVCache
+
+        self.cache = KVCache(engine.w, capacity)
+        self.guide = engine.guide if query else None
+        self.query = query
+        self.weights: list | None = None
+        self.start = 0
+        self.fresh = True  # nothing run yet: the prefix cache may fill it
+        self.want: list[int] | None = None  # ids of the pending Need
+
+
+class _Request:
+    def __init__(self, engine: "TransformerEngine", steps, capacity: int, query):
+        self.engine = engine
+        self.steps = steps
+        self.capacity, self.query = capacity, query
+        self.seqs: dict[int, _Seq] = {}
+        self.need: Need | None = None
+        self.out: collections.deque = collections.deque()
+        self.done = False
+        self.error: BaseException | None = None
+        self.cancelled = False
+        self.steps_run = 0  # network steps taken for this reply (tests count them)
+        self.cond = threading.Condition()
+        self.wakers: list = []  # (loop, event) of async readers
+
+    def push(self, token: Token | None = None) -> None:
+        with self.cond:
+            if token is not None:
+                self.out.append(token)
+            self.cond.notify_all()
+            wakers, self.wakers = self.wakers, []
+        for loop, ev in wakers:
+            try:
+                loop.call_soon_threadsafe(ev.set)
+            except RuntimeError:  # loop closed
+                pass
+
+
+class ScheduledGeneration(Generation):
+    """A Generation whose tokens the scheduler makes; iterate it (sync or async) or close it."""
+
+    def __init__(self, inner: Generation, scheduler: "Scheduler", req: _Request):
+        self._inner, self._scheduler, self._req = inner, scheduler, req
+        self._submitted = False
+        self._finalizer = weakref.finalize(self, scheduler.cancel, req)
+
+    # the decode loop keeps its counts on the inner Generation
+    prompt_tokens = property(lambda self: self._inner.prompt_tokens,
+                             lambda self, v: setattr(self._inner, "prompt_tokens", v))
+    completion_tokens = property(lambda self: self._inner.completion_tokens,
+                                 lambda self, v: setattr(self._inner, "completion_tokens", v))
+    finish_reason = property(lambda self: self._inner.finish_reason,
+                             lambda self, v: setattr(self._inner, "finish_reason", v))
+    stop_sequence = property(lambda self: self._inner.stop_sequence,
+                             lambda self, v: setattr(self._inner, "stop_sequence", v))
+
+    @property
+    def steps_run(self) -> int:
+        return self._req.steps_run
+
+    def _submit(self) -> None:
+        if not self._submitted:
+            self._submitted = True
+            self._scheduler.submit(self._req)
+
+    def __iter__(self):
+        self._submit()
+        req = self._req
+        while True:
+            with req.cond:
+                while not req.out and not req.done:
+                    req.cond.wait()
+                if req.out:
+                    t = req.out.popleft()
+                elif req.error is not None:
+                    raise req.error
+                else:
+                    return
+            if len(req.out) == BUFFER - 1:
+                self._scheduler.wake()
+            yield t
+
+    async def __aiter__(self):
+        self._submit()
+        req = self._req
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                with req.cond:
+                    if req.out:
+                        batch = list(req.out)
+                        req.out.clear()
+                    elif req.done:
+                        if req.error is not None:
+                            raise req.error
+                        return
+                    else:
+                        ev = asyncio.Event()
+                        req.wakers.append((loop, ev))
+                        batch = None
+                if batch is None:
+                    await ev.wait()
+                    continue
+                if len(batch) >= BUFFER - 1:
+                    self._scheduler.wake()
+                for t in batch:
+                    yield t
+        finally:
+            if not req.done:
+                self.close()
+
+    def close(self) -> None:
+        self._scheduler.cancel(self._req)
+
+
+class Scheduler:
+    """The step loop: a daemon thread, started with the first reply."""
+
+    def __init__(self, engine: "TransformerEngine"):
+        self.engine = engine
+        self.prefix = PrefixCache()
+        self.lock = threading.Condition()
+        self.incoming: list[_Request] = []
+        self.active: list[_Request] = []
+        self.thread: threading.Thread | None = None
+        self.steps = 0  # batched forward passes run
+        self.rows = 0  # rows they held
+
+    def generation(self, inner: Generation, capacity: int, query) -> ScheduledGeneration:
+        return ScheduledGeneration(inner, self, _Request(self.engine, inner.steps, capacity, query))
+
+    def submit(self, req: _Request) -> None:
+        with self.lock:
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._loop, name="llmkit-scheduler", daemon=True)
+                self.thread.start()
+            self.incoming.append(req)
+            self.lock.notify()
+
+    def cancel(self, req: _Request) -> None:
+        if not req.done:
+            req.cancelled = True
+            self.wake()
+
+    def wake(self) -> None:
+        with self.lock:
+            self.lock.notify()
+
+    # -- the loop ------------------------------------------------------------------------
+    def _loop(self) -> None:
+        from .transformer import one_blas_thread
+
+        while True:
+            with self.lock:
+                while not self.incoming and not self._runnable():
+                    self.lock.wait()
+                room = MAX_ACTIVE - len(self.active)
+                new, self.incoming = self.incoming[:max(room, 0)], self.incoming[max(room, 0):]
+            with one_blas_thread():
+                for req in new:
+                    self._advance(req, None)
+                    if not req.done:
+                        self.active.append(req)
+                try:
+                    self._step()
+                except Exception as e:  # a fault of the pass itself: every reply in it fails
+                    for req in self.active:
+                        self._finish(req, e)
+                self.active = [r for r in self.active if not r.done]
+
+    def _runnable(self) -> bool:
+        return any(r.cancelled or len(r.out) < BUFFER for r in self.active)
+
+    def _finish(self, req: _Request, error: BaseException | None = None) -> None:
+        if req.done:
+            return
+        req.error = error
+        req.done = True
+        req.seqs.clear()
+        try:
+            req.steps.close()
+        except Exception:
+            pass
+        req.push()
+
+    def _advance(self, req: _Request, probs: np.ndarray | None) -> None:
+        """Run the reply's decode loop until it needs the network again (or ends)."""
+        if req.cancelled:
+            return self._finish(req)
+        reply = probs
+        try:
+            while True:
+                item = req.steps.send(reply)
+                if isinstance(item, Need):
+                    req.need = item
+                    return
+                reply = None
+                req.push(item)
+        except StopIteration:
+            self._finish(req)
+        except Exception as e:
+            self._finish(req, e)
+
+    def _seq(self, req: _Request, need: Need) -> _Seq:
+        seq = req.seqs.get(need.channel)
+        if seq is None:
+            cap = req.capacity if need.channel == 0 else len(need.ids) + 128
+            seq = req.seqs[need.channel] = _Seq(self.engine, cap, req.query)
+        return seq
+
+    def _step(self) -> None:
+        segs: list[Segment] = []
+        owners: list[tuple[_Request, _Seq]] = []
+        budget = PREFILL_BUDGET
+        for req in self.active:
+            if req.done:
+                continue
+            if req.cancelled:
+                self._finish(req)
+                continue
+            if len(req.out) >= BUFFER or req.need is None:
+                continue
+            seq = self._seq(req, req.need)
+            ids = req.need.ids
+            c = seq.cache
+            if seq.want is None:  # a new Need: what the cache lacks
+                n = c.n
+                if len(ids) <= n or c.ids != ids[:n]:  # not an extension: keep the common prefix, weigh again
+                    common = 0
+                    for common, (a, b) in enumerate(zip(c.ids, ids[:-1])):
+                        if a != b:
+                            break
+                    else:
+                        common = min(len(c.ids), len(ids) - 1)
+                    c.n = common
+                    del c.ids[common:]
+                    seq.weights = None
+                if seq.fresh:
+                    seq.fresh = False
+                    self.prefix.fill(c, ids)
+                seq.want = ids
+            have = c.n + sum(len(s.ids) for s in segs if s.cache is c)
+            todo = ids[have:]
+            if len(todo) > 1 and budget <= 0:
+                continue
+            pieces = []
+            at = have
+            while at < len(ids):
+                end = min((at // CHUNK + 1) * CHUNK, len(ids))
+                if len(ids) - at > 1:
+                    if budget <= 0:
+                        break
+                    budget -= end - at
+                pieces.append(ids[at:end])
+                at = end
+            for i, p in enumerate(pieces):
+                last = at == len(ids) and i == len(pieces) - 1
+                segs.append(Segment(c, p, last))
+                if last:
+                    owners.append((req, seq))
+            req.steps_run += 1
+        if not segs:
+            return
+        logits = forward_batch(self.engine.w, segs)
+        self.steps += 1
+        self.rows += sum(len(s.ids) for s in segs)
+        probs = softmax_rows(logits)
+        for (req, seq), p in zip(owners, probs):
+            ids, seq.want = seq.want, None
+            try:
+                p = self._mix(req, seq, ids, p)
+            except Exception as e:
+                self._finish(req, e)
+                continue
+            self._advance(req, p)
+
+    def _mix(self, req: _Request, seq: _Seq, ids: list[int], p: np.ndarray) -> np.ndarray:
+        """Retrieval as `TransformerEngine.stepper` does it: weigh candidates once after the
+        prompt (and after any restart), then mix their copy distribution into every step."""
+        if seq.guide is None:
+            return p
+        if seq.weights is None:
+            seq.start = len(ids)
+            if len(req.seqs) == 1 and seq is req.seqs.get(0):
+                self.prefix.put(seq.cache)
+            cands = seq.guide.candidates(seq.query)
+            seq.weights = seq.guide.weigh(cands, np.log(np.maximum(p, 1e-30)),
+                                          lambda s: self.engine._loglik(seq.cache, s)) if cands else []
+        return seq.guide.mix(p, seq.guide.copy_probs(seq.weights, ids[seq.start:])) if seq.weights else p
