@@ -1,0 +1,158 @@
+"""The one request pipeline (server/run.py) seen through every protocol: a failure after the
+first token is an error in that protocol's own format (the official SDK raises it), a client
+that leaves stops the engine's work, n seeded choices are seed, seed+1, ..., and a model
+created through Ollama's /api/create is applied on the course API too.
+"""
+
+from __future__ import annotations
+
+import time
+
+import anthropic
+import httpx
+import ollama
+import openai
+import pytest
+from google import genai
+from google.genai import errors as genai_errors
+
+CHAT = [{"role": "user", "content": "What is a token?"}]
+
+
+@pytest.fixture(scope="module")
+def gw(tmp_path_factory):
+    """A gateway of this module's own (its data folder is a temp one: models get created)."""
+    from llmkit.server import models
+    from llmkit.server.background import Gateway
+
+    saved = dict(models.custom)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LLMKIT_DATA_DIR", str(tmp_path_factory.mktemp("llmkit-data")))
+        gw = Gateway().start()
+        yield gw
+        gw.stop()
+    models.custom.clear()
+    models.custom.update(saved)
+
+
+class Watched:
+    """The real engine, whose generations can fail after their first token and say when closed."""
+
+    def __init__(self, real, fail: bool):
+        self.real, self.fail, self.closed = real, fail, []
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+    def generate(self, messages, params):
+        from llmkit.engine import Generation
+
+        gen = self.real.generate(messages, params)
+
+        def tokens():
+            try:
+                for i, t in enumerate(gen):
+                    if self.fail and i == 1:
+                        raise RuntimeError("the engine failed mid-stream")
+                    yield t
+            finally:
+                self.closed.append(True)
+
+        return Generation(tokens(), gen.prompt_tokens)
+
+
+@pytest.fixture()
+def engine(gw):
+    real = gw.app.state.engine
+
+    def swap(fail: bool) -> Watched:
+        gw.app.state.engine = Watched(real, fail)
+        return gw.app.state.engine
+
+    yield swap
+    gw.app.state.engine = real
+
+
+def test_openai_mid_stream_error_is_an_error_event(gw, engine):
+    engine(fail=True)
+    client = openai.OpenAI(base_url=gw.url + "/v1", api_key="x", max_retries=0)
+    stream = client.chat.completions.create(model="gpt-4o-mini", messages=CHAT, stream=True)
+    with pytest.raises(openai.APIError, match="engine failed mid-stream"):
+        list(stream)
+
+
+def test_responses_mid_stream_error_fails_the_response(gw, engine):
+    engine(fail=True)
+    client = openai.OpenAI(base_url=gw.url + "/v1", api_key="x", max_retries=0)
+    events = list(client.responses.create(model="gpt-4o-mini", input="What is a token?", stream=True))
+    kinds = [e.type for e in events]
+    assert kinds[0] == "response.created" and "response.output_text.delta" in kinds
+    assert kinds[-2:] == ["error", "response.failed"] and "engine failed mid-stream" in events[-2].message
+    assert events[-1].response.status == "failed"
+
+
+def test_anthropic_mid_stream_error_is_an_error_event(gw, engine):
+    engine(fail=True)
+    client = anthropic.Anthropic(base_url=gw.url, api_key="x", max_retries=0)
+    with pytest.raises(anthropic.APIStatusError, match="engine failed mid-stream"):
+        with client.messages.stream(model="claude-haiku-4-5", max_tokens=64, messages=CHAT) as stream:
+            list(stream.text_stream)
+
+
+@pytest.mark.parametrize("alt_sse", [True, False])
+def test_gemini_mid_stream_error_ends_the_stream(gw, engine, alt_sse):
+    engine(fail=True)
+    if alt_sse:  # what google-genai sends
+        client = genai.Client(api_key="x", http_options={"base_url": gw.url, "api_version": "v1beta"})
+        with pytest.raises(genai_errors.APIError, match="engine failed mid-stream"):
+            list(client.models.generate_content_stream(model="gemini-2.5-flash", contents="What is a token?"))
+        return
+    # without alt=sse the API streams one JSON array: it stays well-formed, the error its last element
+    r = httpx.post(f"{gw.url}/v1beta/models/gemini-2.5-flash:streamGenerateContent",
+                   json={"contents": [{"parts": [{"text": "What is a token?"}]}]}, timeout=60)
+    items = r.json()
+    assert items[0]["candidates"][0]["content"]["parts"][0]["text"]
+    assert items[-1]["error"]["status"] == "INTERNAL" and "engine failed mid-stream" in items[-1]["error"]["message"]
+
+
+def test_ollama_and_course_mid_stream_errors(gw, engine):
+    engine(fail=True)
+    with pytest.raises(ollama.ResponseError, match="engine failed mid-stream"):
+        list(ollama.Client(host=gw.url).chat(model="llama3.1", messages=CHAT, stream=True))
+    r = httpx.post(f"{gw.url}/chat", json={"message": "What is a token?", "stream": True}, timeout=60)
+    events = [line[6:] for line in r.text.splitlines() if line.startswith("data: ")]
+    assert '"response"' in events[0] and "engine failed mid-stream" in events[-1]
+    assert "[DONE]" not in events  # a failed stream does not claim to be done
+
+
+def test_a_client_that_leaves_stops_the_generation(gw, engine):
+    watched = engine(fail=False)
+    with httpx.stream("POST", f"{gw.url}/v1/chat/completions", timeout=60,
+                      json={"model": "gpt-4o-mini", "messages": CHAT, "stream": True, "max_tokens": 500}) as r:
+        next(r.iter_lines())  # the stream has begun; now leave
+    deadline = time.monotonic() + 10
+    while not watched.closed and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert watched.closed, "the engine kept generating for a client that had left"
+
+
+def test_n_choices_are_seed_seed_plus_one(gw):
+    client = openai.OpenAI(base_url=gw.url + "/v1", api_key="x", max_retries=0)
+    ask = dict(model="gpt-4o-mini", messages=CHAT, max_tokens=12, temperature=1.0)
+    both = client.chat.completions.create(n=2, seed=7, **ask)
+    second = client.chat.completions.create(seed=8, **ask)
+    assert both.choices[1].message.content == second.choices[0].message.content
+    g = genai.Client(api_key="x", http_options={"base_url": gw.url, "api_version": "v1beta"})
+    cfg = {"candidate_count": 2, "seed": 7, "max_output_tokens": 12, "temperature": 1.0}
+    cands = g.models.generate_content(model="gemini-2.5-flash", contents="What is a token?", config=cfg).candidates
+    assert cands[1].content.parts[0].text == second.choices[0].message.content
+
+
+def test_created_model_applies_on_the_course_api(gw):
+    client = ollama.Client(host=gw.url)
+    client.create(model="terse-course", from_="llama3.1", parameters={"num_predict": 3})
+    r = httpx.post(f"{gw.url}/chat/terse-course", json={"message": "What is a token?"}, timeout=60).json()
+    assert r["usage"]["completion_tokens"] == 3 and r["finish_reason"] == "length" and r["model"] == "terse-course"
+    asked = httpx.post(f"{gw.url}/chat", json={"message": "What is a token?", "model": "terse-course",
+                                               "max_tokens": 5}, timeout=60).json()
+    assert asked["usage"]["completion_tokens"] == 5  # what the request sets wins over the model's parameter
