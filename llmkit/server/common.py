@@ -8,7 +8,6 @@ than the context is refused from its length in characters, before any tokenizing
 
 from __future__ import annotations
 
-import json
 import time
 from typing import AsyncIterator
 
@@ -18,7 +17,6 @@ from starlette.requests import Request
 from ..engine import Engine, EngineInputError, Generation, SamplingParams, Token
 from ..engine.scheduler import enabled as scheduler_enabled
 
-SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 _limiter: CapacityLimiter | None = None
 
 
@@ -146,12 +144,6 @@ async def tokens(gen: Generation) -> AsyncIterator[Token]:
         close = getattr(gen, "close", None)
         if close is not None and gen.finish_reason is None:
             close()
-
-
-def sse(data: dict | str, event: str | None = None) -> bytes:
-    payload = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-    head = f"event: {event}\n" if event else ""
-    return f"{head}data: {payload}\n\n".encode()
 
 
 def now() -> int:

@@ -135,7 +135,8 @@ class Stream:
                 yield Piece("end", i, gen)
         finally:  # finished, failed or the client left: no engine work continues for it
             for gen in self.gens:
-                gen.close()
+                if gen.finish_reason is None:
+                    gen.close()
 
 
 async def start(engine: Engine, req: ChatRequest) -> Stream:
