@@ -15,15 +15,15 @@ llmkit's retry policy, the fallback chain, the ledger, and a provider-neutral Re
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Iterator, Sequence
 
 from . import usage
-from .errors import AuthenticationError, BudgetExceededError, LLMError, classify, from_sdk
+from .errors import AuthenticationError, LLMError, classify, from_sdk
 from .providers import Params, StreamState, Target, client_for, is_offline, resolve
-from .providers.anthropic import DEFAULT_MAX_TOKENS as ANTHROPIC_MAX_TOKENS
 from .providers.base import text_of
 from .reply import Attempt, Reply, Usage
 from .retry import RetryPolicy, log
@@ -88,6 +88,7 @@ class _Call:
     attempts: list[Attempt] = field(default_factory=list)
     t0: float = field(default_factory=time.perf_counter)
     _params: dict = field(default_factory=dict)
+    result: Reply | None = None  # the loop's Reply, once it has one
 
     @classmethod
     def make(cls, prompt_or_messages: Any, model: Any, *, system: str | None = None, max_tokens: int | None = None,
@@ -130,36 +131,6 @@ class _Call:
     def request(self, target: Target, stream: bool) -> dict:
         return target.adapter.request(target.model, self.system, self.turns, self.params_for(target), stream)
 
-    def reserve(self, target: Target, offline: bool) -> float | None:
-        """Check the budget before anything is sent; the amount reserved (None: no budget)."""
-        budget = usage.current_budget()
-        if budget is None or not budget.counts(offline):
-            return None
-        from .tokens import count_tokens
-
-        p = self.params_for(target)
-        out = p.max_tokens
-        if out is None and target.provider == "anthropic":
-            out = ANTHROPIC_MAX_TOKENS
-        if out is None and target.entry is not None:
-            out = target.entry.max_output
-        what = f"this call to {target.label}"
-        if out is None:
-            budget.reserve(None, what, "no max_tokens and the catalog gives no maximum output for it: pass max_tokens")
-        messages = ([{"role": "system", "content": self.system}] if self.system else []) + self.turns
-        estimate = usage.cost(target.provider, target.entry, int(count_tokens(messages, target.label)), out)
-        budget.reserve(estimate, what + (f" (max_tokens={out})" if p.max_tokens is None else ""))
-        return estimate
-
-    def settle(self, reserved: float | None, actual: float | None, offline: bool) -> None:
-        budget = usage.current_budget()
-        if budget is None:
-            return
-        if not budget.counts(offline):
-            budget.note_offline(actual)
-        elif reserved is not None:
-            budget.settle(reserved, actual)
-
     def attempt_timeout(self, target: Target, started: float) -> float | None:
         if target.adapter.timeout_on_client:
             return self.timeout
@@ -176,16 +147,16 @@ class _Call:
                                       "run llmkit.setup()", provider=target.provider, model=target.model,
                                       original=e) from e
 
-    def failed(self, target: Target, exc: BaseException, t: float, offline: bool) -> LLMError:
+    def failed(self, spend: usage.Spend, exc: BaseException, t: float) -> LLMError:
         """Classify an SDK exception, note it in the attempts and the ledger; returns the error."""
+        target = spend.target
         err = classify(exc, target.provider, target.model)
         if err.model is None:
             err.model, err.provider = target.model, target.provider
         lat = time.perf_counter() - t
         self.attempts.append(Attempt(target.provider, target.model, type(err).__name__, err.message,
                                      err.status_code, latency=lat))
-        usage.ledger().record(usage.Record(target.provider, target.model, offline, latency=lat,
-                                           error=type(err).__name__))
+        spend.failed(lat, type(err).__name__)
         return err
 
     def before_sleep(self, target: Target):
@@ -199,254 +170,250 @@ class _Call:
                         rs.attempt_number, self.policy.retries, wait)
         return note
 
-    def reply(self, target: Target, text: str, st: StreamState | Any, raw: Any, t: float, offline: bool,
-              reserved: float | None, ttft: float | None = None) -> Reply:
-        now = time.perf_counter()
-        cost = usage.cost(target.provider, target.entry, st.input_tokens, st.output_tokens)
+    def reply(self, spend: usage.Spend, text: str, st: StreamState | Any, raw: Any, t: float,
+              ttft: float | None = None) -> Reply:
+        target, now = spend.target, time.perf_counter()
         self.attempts.append(Attempt(target.provider, target.model, latency=now - t))
-        usage.ledger().record(usage.Record(target.provider, target.model, offline, st.input_tokens or 0,
-                                           st.output_tokens or 0, cost, now - t))
-        self.settle(reserved, cost, offline)
+        cost = spend.answered(st.input_tokens, st.output_tokens, now - t)
         return Reply(text=text, provider=target.provider, model=target.model, finish_reason=st.finish_reason,
                      usage=Usage(st.input_tokens, st.output_tokens), cost=cost, latency=now - self.t0, ttft=ttft,
-                     retries=len(self.attempts) - 1, attempts=list(self.attempts), offline=offline,
+                     retries=len(self.attempts) - 1, attempts=list(self.attempts), offline=spend.offline,
                      requested=self.targets[0].requested, model_version=st.model_version,
                      finish_raw=st.finish_raw, raw=raw)
 
-    def next_target(self, i: int, target: Target, err: LLMError) -> None:
-        if i + 1 < len(self.targets):
-            log.warning("llmkit: %s gave up with %s; falling back to %s", target.label, type(err).__name__,
-                        self.targets[i + 1].label)
+    # -- the one attempt loop ------------------------------------------------------------
+    # A generator that decides everything (targets in order, retries, fallbacks, budget and
+    # ledger, the reply) and leaves the I/O to its runner: it yields an effect, a tuple
+    # ("send" | "open" | "next" | "close" | "sleep" | "text", ...), and the runner sends back
+    # the outcome or throws in the exception. `run`/`stream` run it with the sync SDK
+    # clients, `arun`/`astream` with the async ones.
+
+    def core(self, stream: bool, holder: Any = None):
+        last: LLMError | None = None
+        for i, target in enumerate(self.targets):
+            spend = usage.Spend(target, is_offline(target.provider))
+            req = self.request(target, stream)
+            messages = ([{"role": "system", "content": self.system}] if self.system else []) + self.turns
+            spend.reserve(messages, self.params_for(target).max_tokens)
+            try:
+                opened = yield from self.retrying(spend, req, stream)
+                break
+            except LLMError as err:
+                spend.settle(0.0)
+                last = err
+                if i + 1 < len(self.targets):
+                    log.warning("llmkit: %s gave up with %s; falling back to %s", target.label,
+                                type(err).__name__, self.targets[i + 1].label)
+            except BaseException:
+                spend.settle(0.0)
+                raise
+        else:
+            if stream and last is not None and last.partial_text is None:
+                last.partial_text = ""
+            raise self.give_up(last)  # type: ignore[arg-type]
+        if not stream:
+            raw, res, t = opened
+            self.result = self.reply(spend, res.text, res, raw, t)
+            return
+        yield from self.read(spend, opened, holder)
+
+    def retrying(self, spend: usage.Spend, req: dict, stream: bool):
+        """One target's attempts under the retry policy. The first runs outside tenacity (the
+        common case costs nothing extra); after a retryable failure tenacity's state machine
+        decides each next step (its attempt 1 being that failure), the runner sleeps."""
+        started = time.perf_counter()
+        try:
+            return (yield from self.attempt(spend, req, stream, started))
+        except LLMError as e:
+            if not e.retryable or self.policy.retries == 0:
+                raise
+            first: list[BaseException] = [e]
+        import tenacity
+
+        retrying = tenacity.Retrying(**self.policy._kwargs(self.before_sleep(spend.target), started))
+        retrying.begin()
+        rs = tenacity.RetryCallState(retrying, None, (), {})
+        while True:
+            do = retrying.iter(rs)
+            if isinstance(do, tenacity.DoAttempt):
+                try:
+                    if first:
+                        raise first.pop()
+                    result = yield from self.attempt(spend, req, stream, started)
+                except BaseException as e:  # noqa: B902 - as tenacity's own loop: it decides
+                    rs.set_exception((type(e), e, e.__traceback__))
+                else:
+                    rs.set_result(result)
+            elif isinstance(do, tenacity.DoSleep):
+                rs.prepare_for_next_attempt()
+                yield ("sleep", float(do))
+            else:
+                return do
+
+    def attempt(self, spend: usage.Spend, req: dict, stream: bool, started: float):
+        """One request. Not streamed: (raw, Result, t). Streamed: read up to the first text,
+        so a failure before it can still be retried: (sdk stream, iterator, state, first, t)."""
+        target = spend.target
+        adapter, t, s = target.adapter, time.perf_counter(), None
+        timeout = self.attempt_timeout(target, started)
+        try:
+            if not stream:
+                raw = yield ("send", target, req, timeout)
+                return raw, adapter.parse(raw), t
+            s, it = yield ("open", target, req, timeout)
+            st, first = StreamState(), ""
+            while not first:
+                chunk = yield ("next", it)
+                if chunk is _END:
+                    break
+                first = adapter.feed(chunk, st)
+                st.last = chunk  # type: ignore[attr-defined]
+            return s, it, st, first, t
+        except Exception as e:
+            if s is not None:
+                yield ("close", target, s)
+            if not from_sdk(e):
+                raise
+            raise self.failed(spend, e, t) from e
+
+    def read(self, spend: usage.Spend, opened: tuple, holder: Any):
+        """The rest of an opened stream: each text out as a "text" effect; the Reply at the end.
+        The runner throws _Stopped in when the caller stops reading early."""
+        s, it, st, text, t = opened
+        target, parts = spend.target, []
+        ttft = time.perf_counter() - self.t0 if text else None
+        try:
+            while True:
+                if text:
+                    if ttft is None:
+                        ttft = time.perf_counter() - self.t0
+                    parts.append(text)
+                    holder.parts.append(text)
+                    yield ("text", text)
+                chunk = yield ("next", it)
+                if chunk is _END:
+                    break
+                st.last = chunk  # type: ignore[attr-defined]
+                text = target.adapter.feed(chunk, st)
+        except _Stopped:
+            yield ("close", target, s)
+            spend.settle(None)  # stopped early: the tokens may have been billed
+            raise
+        except Exception as e:
+            yield ("close", target, s)
+            if not from_sdk(e):
+                raise
+            err = self.failed(spend, e, t)
+            err.partial_text = "".join(parts)
+            spend.settle(None)
+            raise self.give_up(err) from e
+        holder.reply = self.result = self.reply(spend, "".join(parts), st, getattr(st, "last", None), t, ttft)
 
     def give_up(self, err: LLMError) -> LLMError:
         err.attempts = list(self.attempts)
         return err
 
-    # -- sync ----------------------------------------------------------------------------
+    # -- the runners: the same loop, sync and async I/O ----------------------------------
+    def effect(self, op: tuple) -> Any:
+        kind = op[0]
+        if kind == "next":
+            return next(op[1], _END)
+        if kind == "send":
+            return op[1].adapter.send(self.client(op[1]), op[2], op[3])
+        if kind == "open":
+            s = op[1].adapter.open(self.client(op[1]), op[2], op[3])
+            return s, iter(s)
+        if kind == "close":
+            return op[1].adapter.close(op[2])
+        time.sleep(op[1])
+
+    async def aeffect(self, op: tuple) -> Any:
+        kind = op[0]
+        if kind == "next":
+            return await anext(op[1], _END)
+        if kind == "send":
+            return await op[1].adapter.asend(self.client(op[1], aio=True), op[2], op[3])
+        if kind == "open":
+            s = await op[1].adapter.aopen(self.client(op[1], aio=True), op[2], op[3])
+            return s, aiter(s)
+        if kind == "close":
+            return await _aclose(op[2])
+        await asyncio.sleep(op[1])
+
+    def drive(self, gen) -> Iterator[str]:
+        """Run the loop with sync I/O; yields the texts of a stream."""
+        loop = _Loop(gen)
+        for op in loop:
+            if op[0] == "text":
+                with loop.stoppable():
+                    yield op[1]
+            else:
+                with loop.outcome():
+                    loop.reply = self.effect(op)
+
+    async def adrive(self, gen) -> AsyncIterator[str]:
+        """Run the loop with async I/O; yields the texts of a stream."""
+        loop = _Loop(gen)
+        for op in loop:
+            if op[0] == "text":
+                with loop.stoppable():
+                    yield op[1]
+            else:
+                with loop.outcome():
+                    loop.reply = await self.aeffect(op)
+
     def run(self) -> Reply:
-        last: LLMError | None = None
-        for i, target in enumerate(self.targets):
-            try:
-                return self._run_target(target)
-            except BudgetExceededError:
-                raise
-            except LLMError as err:
-                last = err
-                self.next_target(i, target, err)
-        raise self.give_up(last)  # type: ignore[arg-type]
+        for _ in self.drive(self.core(False)):
+            pass
+        return self.result
 
-    def _run_target(self, target: Target) -> Reply:
-        adapter, offline = target.adapter, is_offline(target.provider)
-        req = self.request(target, stream=False)
-        reserved = self.reserve(target, offline)
-        started = time.perf_counter()
-
-        def once():
-            t = time.perf_counter()
-            try:
-                raw = adapter.send(self.client(target), req, self.attempt_timeout(target, started))
-                return raw, adapter.parse(raw), t
-            except Exception as e:
-                if not from_sdk(e):
-                    raise
-                raise self.failed(target, e, t, offline) from e
-
-        try:
-            raw, res, t = self.policy.call(once, self.before_sleep(target), started)
-        except BaseException:
-            self.settle(reserved, 0.0, offline)
-            raise
-        return self.reply(target, res.text, res, raw, t, offline, reserved)
-
-    def open_stream(self, target: Target, offline: bool):
-        """Send the request and read up to the first text (retrying as needed); returns
-        (sdk stream, iterator, state, first text or "", time of the attempt)."""
-        adapter = target.adapter
-        req = self.request(target, stream=True)
-        started = time.perf_counter()
-
-        def once():
-            t = time.perf_counter()
-            st, s = StreamState(), None
-            try:
-                s = adapter.open(self.client(target), req, self.attempt_timeout(target, started))
-                it = iter(s)
-                first = ""
-                while not first:
-                    chunk = next(it, _END)
-                    if chunk is _END:
-                        break
-                    first = adapter.feed(chunk, st)
-                    st.last = chunk  # type: ignore[attr-defined]
-                return s, it, st, first, t
-            except Exception as e:
-                if s is not None:
-                    adapter.close(s)
-                if not from_sdk(e):
-                    raise
-                raise self.failed(target, e, t, offline) from e
-
-        return self.policy.call(once, self.before_sleep(target), started)
+    async def arun(self) -> Reply:
+        async for _ in self.adrive(self.core(False)):
+            pass
+        return self.result
 
     def stream(self, holder: "Stream") -> Iterator[str]:
-        last: LLMError | None = None
-        for i, target in enumerate(self.targets):
-            offline = is_offline(target.provider)
-            reserved = self.reserve(target, offline)
-            try:
-                s, it, st, first, t = self.open_stream(target, offline)
-                break
-            except BudgetExceededError:
-                raise
-            except LLMError as err:
-                self.settle(reserved, 0.0, offline)
-                last = err
-                self.next_target(i, target, err)
-        else:
-            if last is not None and last.partial_text is None:
-                last.partial_text = ""
-            raise self.give_up(last)  # type: ignore[arg-type]
-        adapter, parts = target.adapter, []
-        ttft = time.perf_counter() - self.t0 if first else None
+        return self.drive(self.core(True, holder))
+
+    def astream(self, holder: "AsyncStream") -> AsyncIterator[str]:
+        return self.adrive(self.core(True, holder))
+
+
+class _Stopped(Exception):
+    """Thrown into the loop when the caller stops reading a stream early."""
+
+
+class _Loop:
+    """The runners' side of the loop: the next effect, fed the last outcome or exception."""
+
+    def __init__(self, gen: Any) -> None:
+        self.gen, self.reply, self.error = gen, None, None
+
+    def __iter__(self) -> "_Loop":
+        return self
+
+    def __next__(self) -> tuple:
+        error, self.error = self.error, None
         try:
-            if first:
-                parts.append(first)
-                holder.parts.append(first)
-                yield first
-            for chunk in it:
-                st.last = chunk  # type: ignore[attr-defined]
-                text = adapter.feed(chunk, st)
-                if text:
-                    if ttft is None:
-                        ttft = time.perf_counter() - self.t0
-                    parts.append(text)
-                    holder.parts.append(text)
-                    yield text
+            return self.gen.throw(error) if error is not None else self.gen.send(self.reply)
+        except _Stopped:
+            raise StopIteration from None
+
+    @contextlib.contextmanager
+    def outcome(self):
+        """An effect's exception goes back into the loop, which decides what it means."""
+        try:
+            yield
+        except BaseException as e:  # noqa: B902
+            self.error = e
+
+    @contextlib.contextmanager
+    def stoppable(self):
+        """The caller closing the stream at a text becomes _Stopped inside the loop."""
+        try:
+            yield
         except GeneratorExit:
-            adapter.close(s)
-            self.settle(reserved, None, offline)  # stopped early: the tokens may have been billed
-            raise
-        except Exception as e:
-            adapter.close(s)
-            if not from_sdk(e):
-                raise
-            err = self.failed(target, e, t, offline)
-            err.partial_text = "".join(parts)
-            self.settle(reserved, None, offline)
-            raise self.give_up(err) from e
-        holder.reply = self.reply(target, "".join(parts), st, getattr(st, "last", None), t, offline, reserved, ttft)
-
-    # -- async ---------------------------------------------------------------------------
-    async def arun(self) -> Reply:
-        last: LLMError | None = None
-        for i, target in enumerate(self.targets):
-            try:
-                return await self._arun_target(target)
-            except BudgetExceededError:
-                raise
-            except LLMError as err:
-                last = err
-                self.next_target(i, target, err)
-        raise self.give_up(last)  # type: ignore[arg-type]
-
-    async def _arun_target(self, target: Target) -> Reply:
-        adapter, offline = target.adapter, is_offline(target.provider)
-        req = self.request(target, stream=False)
-        reserved = self.reserve(target, offline)
-        started = time.perf_counter()
-
-        async def once():
-            t = time.perf_counter()
-            try:
-                raw = await adapter.asend(self.client(target, aio=True), req, self.attempt_timeout(target, started))
-                return raw, adapter.parse(raw), t
-            except Exception as e:
-                if not from_sdk(e):
-                    raise
-                raise self.failed(target, e, t, offline) from e
-
-        try:
-            raw, res, t = await self.policy.acall(once, self.before_sleep(target), started)
-        except BaseException:
-            self.settle(reserved, 0.0, offline)
-            raise
-        return self.reply(target, res.text, res, raw, t, offline, reserved)
-
-    async def aopen_stream(self, target: Target, offline: bool):
-        adapter = target.adapter
-        req = self.request(target, stream=True)
-        started = time.perf_counter()
-
-        async def once():
-            t = time.perf_counter()
-            st, s = StreamState(), None
-            try:
-                s = await adapter.aopen(self.client(target, aio=True), req, self.attempt_timeout(target, started))
-                it = aiter(s)
-                first = ""
-                while not first:
-                    chunk = await anext(it, _END)
-                    if chunk is _END:
-                        break
-                    first = adapter.feed(chunk, st)
-                    st.last = chunk  # type: ignore[attr-defined]
-                return s, it, st, first, t
-            except Exception as e:
-                if s is not None:
-                    await _aclose(s)
-                if not from_sdk(e):
-                    raise
-                raise self.failed(target, e, t, offline) from e
-
-        return await self.policy.acall(once, self.before_sleep(target), started)
-
-    async def astream(self, holder: "AsyncStream") -> AsyncIterator[str]:
-        last: LLMError | None = None
-        for i, target in enumerate(self.targets):
-            offline = is_offline(target.provider)
-            reserved = self.reserve(target, offline)
-            try:
-                s, it, st, first, t = await self.aopen_stream(target, offline)
-                break
-            except BudgetExceededError:
-                raise
-            except LLMError as err:
-                self.settle(reserved, 0.0, offline)
-                last = err
-                self.next_target(i, target, err)
-        else:
-            if last is not None and last.partial_text is None:
-                last.partial_text = ""
-            raise self.give_up(last)  # type: ignore[arg-type]
-        adapter, parts = target.adapter, []
-        ttft = time.perf_counter() - self.t0 if first else None
-        try:
-            if first:
-                parts.append(first)
-                holder.parts.append(first)
-                yield first
-            async for chunk in it:
-                st.last = chunk  # type: ignore[attr-defined]
-                text = adapter.feed(chunk, st)
-                if text:
-                    if ttft is None:
-                        ttft = time.perf_counter() - self.t0
-                    parts.append(text)
-                    holder.parts.append(text)
-                    yield text
-        except GeneratorExit:
-            await _aclose(s)
-            self.settle(reserved, None, offline)
-            raise
-        except Exception as e:
-            await _aclose(s)
-            if not from_sdk(e):
-                raise
-            err = self.failed(target, e, t, offline)
-            err.partial_text = "".join(parts)
-            self.settle(reserved, None, offline)
-            raise self.give_up(err) from e
-        holder.reply = self.reply(target, "".join(parts), st, getattr(st, "last", None), t, offline, reserved, ttft)
+            self.error = _Stopped()
 
 
 async def _aclose(s: Any) -> None:

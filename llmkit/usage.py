@@ -267,3 +267,57 @@ def budget(usd: float | None = _UNSET, *, offline: bool = True) -> Budget | None
 
 def current_budget() -> Budget | None:
     return _budget
+
+
+# ---- one call's bookkeeping ------------------------------------------------------------
+
+class Spend:
+    """The budget and ledger side of one call to one target (a model of the fallback chain):
+    `reserve()` before anything is sent, `failed()` / `answered()` per request, and
+    `settle()` once at the end. llmkit.client's attempt loop calls only these."""
+
+    def __init__(self, target: Any, offline: bool) -> None:
+        self.target, self.offline = target, offline  # target: llmkit.providers.Target
+        self.reserved: float | None = None
+
+    def reserve(self, messages: list[dict], max_tokens: int | None) -> None:
+        """Check the budget before anything is sent (BudgetExceededError if it would pass the cap)."""
+        b = current_budget()
+        if b is None or not b.counts(self.offline):
+            return
+        from .providers.anthropic import DEFAULT_MAX_TOKENS
+        from .tokens import count_tokens
+
+        t, out = self.target, max_tokens
+        if out is None and t.provider == "anthropic":
+            out = DEFAULT_MAX_TOKENS
+        if out is None and t.entry is not None:
+            out = t.entry.max_output
+        what = f"this call to {t.label}"
+        if out is None:
+            b.reserve(None, what, "no max_tokens and the catalog gives no maximum output for it: pass max_tokens")
+        estimate = cost(t.provider, t.entry, int(count_tokens(messages, t.label)), out)
+        b.reserve(estimate, what + (f" (max_tokens={out})" if max_tokens is None else ""))
+        self.reserved = estimate
+
+    def settle(self, actual: float | None) -> None:
+        """Release the reservation for what the call cost (None: unknown, so the worst case)."""
+        b = current_budget()
+        if b is None:
+            return
+        if not b.counts(self.offline):
+            b.note_offline(actual)
+        elif self.reserved is not None:
+            b.settle(self.reserved, actual)
+
+    def failed(self, latency: float, error: str) -> None:
+        """A request that failed: in the ledger, no tokens."""
+        ledger().record(Record(self.target.provider, self.target.model, self.offline, latency=latency, error=error))
+
+    def answered(self, input_tokens: int | None, output_tokens: int | None, latency: float) -> float | None:
+        """A request that answered: in the ledger and settled; returns its cost at list price."""
+        c = cost(self.target.provider, self.target.entry, input_tokens, output_tokens)
+        ledger().record(Record(self.target.provider, self.target.model, self.offline, input_tokens or 0,
+                               output_tokens or 0, c, latency))
+        self.settle(c)
+        return c

@@ -4,6 +4,7 @@ before it is sent."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import importlib.machinery
 import sys
@@ -224,3 +225,26 @@ def test_rate_limit_in_a_budgeted_call_releases_the_reservation(live_openai):
     with pytest.raises(RateLimitError):
         llmkit.chat(Q, model="gpt-4o-mini", max_tokens=10, retries=1)
     assert b.reserved == 0 and b.spent == 0
+
+
+@pytest.mark.parametrize("aio", [False, True], ids=["stream", "astream"])
+def test_a_stream_stopped_early_settles_its_reservation(routed, aio):
+    """Stopping a stream after its first text releases the reservation, counting the worst
+    case (the provider may have billed tokens it never reported), sync and async alike."""
+    b = llmkit.budget(usd=1.0)
+    entry = catalog.find("gpt-4o-mini")
+    worst = usage.cost("openai", entry, int(count_tokens([{"role": "user", "content": Q}], "gpt-4o-mini")), 40)
+
+    async def first_then_stop():
+        async with llmkit.astream(Q, model="gpt-4o-mini", max_tokens=40) as s:
+            async for chunk in s:
+                return chunk
+
+    if aio:
+        chunk = asyncio.run(first_then_stop())
+    else:
+        with llmkit.stream(Q, model="gpt-4o-mini", max_tokens=40) as s:
+            chunk = next(iter(s))
+    assert chunk and b.reserved == 0 and b.spent == pytest.approx(worst)
+    r = llmkit.chat(Q, model="gpt-4o-mini", max_tokens=5)  # the stopped stream left nothing behind
+    assert r.text and b.spent == pytest.approx(worst + r.cost) and b.reserved == 0
