@@ -2,6 +2,12 @@
 with 32 concurrent streams, start-up time and resident memory.
 
     python bench/gateway.py [--seconds 5] [--concurrency 32] [--streams 32]
+    python bench/gateway.py --load [--modes 0,1] [--shapes 1x10,32x2,100x10]
+
+--load measures the engine under concurrent streaming clients (distinct questions, max_tokens
+32, server pinned to one core, client on the others): aggregate tokens/s, time to first token,
+failures and peak resident memory, with the old one-step-at-a-time engine (LLMKIT_SCHEDULER=0)
+and the batching scheduler side by side in the same run.
 
 Load comes from a second process on loopback: `wrk` when installed (apt-get install wrk),
 else a small asyncio HTTP/1.1 keep-alive client (which saturates before a fast server does,
@@ -18,6 +24,7 @@ import statistics
 import subprocess
 import tempfile
 import time
+from pathlib import Path
 
 import httpx
 
@@ -115,13 +122,119 @@ async def _ttft(url: str, path: str, body: dict, headers: dict, streams: int) ->
         return await asyncio.gather(*[one() for _ in range(streams)])
 
 
+QUESTIONS = Path(__file__).with_name("heldout_v3.jsonl")
+
+
+def _questions() -> list[str]:
+    """Distinct prompts (so nothing is answered from a cache of whole replies)."""
+    return [json.loads(line)["q"] for line in QUESTIONS.read_text().splitlines() if line.strip()]
+
+
+class _RSS:
+    """The server's peak resident memory, sampled every 50 ms while a load runs."""
+
+    def __init__(self, pid: int):
+        self.pid, self.peak, self.stop = pid, 0.0, False
+
+    async def run(self):
+        while not self.stop:
+            self.peak = max(self.peak, rss_mib(self.pid))
+            await asyncio.sleep(0.05)
+
+
+async def _streams(url: str, clients: int, per_client: int, max_tokens: int, pid: int) -> dict:
+    """`clients` concurrent clients, each streaming `per_client` chat completions one after the
+    other (distinct questions); aggregate tokens/s, time to first token, failures, peak RSS."""
+    qs = _questions()
+    ttft: list[float] = []
+    tokens = failures = 0
+    rss = _RSS(pid)
+    async with httpx.AsyncClient(base_url=url, timeout=120,
+                                 limits=httpx.Limits(max_connections=clients + 4, max_keepalive_connections=clients + 4)) as client:
+        async def one(i: int) -> None:
+            nonlocal tokens, failures
+            body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": qs[i % len(qs)]}],
+                    "max_tokens": max_tokens, "stream": True, "stream_options": {"include_usage": True}}
+            t0 = time.perf_counter()
+            first, usage = None, None
+            try:
+                async with client.stream("POST", "/v1/chat/completions", json=body) as r:
+                    if r.status_code != 200:
+                        raise RuntimeError(r.status_code)
+                    async for line in r.aiter_lines():
+                        if not line.startswith("data: {"):
+                            continue
+                        chunk = json.loads(line[6:])
+                        if first is None and any((c.get("delta") or {}).get("content") for c in chunk.get("choices", [])):
+                            first = time.perf_counter() - t0
+                        usage = chunk.get("usage") or usage
+                if first is None or not usage:
+                    raise RuntimeError("no content or no usage")
+                ttft.append(first)
+                tokens += usage["completion_tokens"]
+            except Exception:
+                failures += 1
+
+        async def client_loop(c: int) -> None:
+            for k in range(per_client):
+                await one(c * per_client + k)
+
+        await one(len(qs) - 1)  # warm-up
+        watcher = asyncio.create_task(rss.run())
+        t0 = time.perf_counter()
+        await asyncio.gather(*[client_loop(c) for c in range(clients)])
+        wall = time.perf_counter() - t0
+        rss.stop = True
+        await watcher
+    ttft.sort()
+    pick = lambda q: ttft[min(len(ttft) - 1, int(q * len(ttft)))] * 1000 if ttft else float("nan")  # noqa: E731
+    return {"tok/s": tokens / wall, "p50": pick(0.5), "p95": pick(0.95), "failures": failures,
+            "requests": clients * per_client, "rss": rss.peak}
+
+
+def load_main(args) -> None:
+    """Old engine path (one step at a time) against the scheduler, in one run, one core each side."""
+    import os
+
+    cores = sorted(os.sched_getaffinity(0))
+    server_core, client_cores = cores[0], set(cores[1:]) or {cores[0]}
+    os.sched_setaffinity(0, client_cores)
+    shapes = [(1, 10), (32, 2), (100, 10)] if not args.shapes else \
+        [tuple(int(v) for v in s.split("x")) for s in args.shapes.split(",")]
+    rows = []
+    for mode in args.modes.split(","):
+        proc, url, started = start_gateway({"LLMKIT_SCHEDULER": mode})
+        subprocess.run(["taskset", "-a", "-cp", str(server_core), str(proc.pid)], check=True, capture_output=True)
+        try:
+            for clients, per in shapes:
+                r = asyncio.run(_streams(url, clients, per, args.max_tokens, proc.pid))
+                rows.append(("scheduler" if mode != "0" else "one step at a time", f"{clients} x {per}",
+                             f"{r['tok/s']:,.0f}", f"{r['p50']:.0f} ms", f"{r['p95']:.0f} ms",
+                             f"{r['failures']}/{r['requests']}", f"{r['rss']:.0f} MiB"))
+                print(*rows[-1], sep="  ", flush=True)
+        finally:
+            proc.terminate()
+            proc.wait()
+    print(f"server on core {server_core} (taskset), client on {sorted(client_cores)}; streaming, "
+          f"max_tokens {args.max_tokens}, distinct prompts; load average {os.getloadavg()[0]:.2f}")
+    print(table(rows, ("engine", "clients x requests", "tokens/s", "TTFT p50", "TTFT p95", "failures", "peak RSS")))
+    print("targets: 32 clients >= 1,058 tokens/s and TTFT p95 <= 150 ms; 1 client >= 330 tokens/s, "
+          "TTFT <= 21 ms; 100 x 10: 0 failures, TTFT p95 <= 300 ms; RSS <= 250 MiB")
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
+    p.add_argument("--load", action="store_true", help="the engine under concurrent streams: old path vs scheduler")
+    p.add_argument("--modes", default="0,1", help="LLMKIT_SCHEDULER values to compare (with --load)")
+    p.add_argument("--shapes", default="", help="clients x requests each, e.g. 1x10,32x2,100x10 (with --load)")
+    p.add_argument("--max-tokens", type=int, default=32)
     p.add_argument("--seconds", type=float, default=5)
     p.add_argument("--concurrency", type=int, default=32)
     p.add_argument("--streams", type=int, default=32)
     p.add_argument("--protocols", default=",".join(PROTOCOLS))
     args = p.parse_args()
+    if args.load:
+        return load_main(args)
     proc, url, started = start_gateway()
     try:
         load = "wrk" if shutil.which("wrk") else "asyncio"

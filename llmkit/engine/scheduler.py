@@ -106,26 +106,34 @@ def forward_batch(w: "Weights", segs: list[Segment]) -> np.ndarray:
         q = qkv[:, :H * hd].reshape(-1, H, hd)
         k = qkv[:, H * hd:(H + KV) * hd].reshape(-1, KV, hd)
         v = qkv[:, (H + KV) * hd:].reshape(-1, KV, hd)
-        q = np.concatenate([q[..., :h2] * cos - q[..., h2:] * sin, q[..., h2:] * cos + q[..., :h2] * sin], axis=-1)
-        k = np.concatenate([k[..., :h2] * cos - k[..., h2:] * sin, k[..., h2:] * cos + k[..., :h2] * sin], axis=-1)
-        att = np.empty((x.shape[0], H * hd), dtype=np.float32)
+        # rotary positions; queries pre-scaled, heads first (H, rows, hd) for the per-reply products
+        q = (np.concatenate([q[..., :h2] * cos - q[..., h2:] * sin, q[..., h2:] * cos + q[..., :h2] * sin], axis=-1)
+             * scale).transpose(1, 0, 2)
+        k = np.concatenate([k[..., :h2] * cos - k[..., h2:] * sin, k[..., h2:] * cos + k[..., :h2] * sin],
+                           axis=-1).transpose(1, 0, 2)
+        v = v.transpose(1, 0, 2)
+        att = np.empty((H, x.shape[0], hd), dtype=np.float32)
         for si, s in enumerate(segs):
             a, b = bounds[si], bounds[si + 1]
             T, start, c = b - a, s.start, s.cache
-            c.k[li][:, start:start + T] = k[a:b].transpose(1, 0, 2)
-            c.v[li][:, start:start + T] = v[a:b].transpose(1, 0, 2)
-            K, V = c.k[li][:, :start + T], c.v[li][:, :start + T]
+            end = start + T
+            Kc, Vc = c.k[li], c.v[li]
+            Kc[:, start:end] = k[:, a:b]
+            Vc[:, start:end] = v[:, a:b]
+            K, V = Kc[:, :end], Vc[:, :end]
             if group > 1:
                 K, V = np.repeat(K, group, axis=0), np.repeat(V, group, axis=0)
-            sc = (q[a:b].transpose(1, 0, 2) @ K.transpose(0, 2, 1)) * scale  # (H, T, S)
+            sc = q[:, a:b] @ K.transpose(0, 2, 1)  # (H, T, S)
             if T > 1:
                 m = masks.get((T, start))
                 if m is None:
-                    m = masks[(T, start)] = np.triu(np.full((T, start + T), -np.inf, dtype=np.float32), k=start + 1)
+                    m = masks[(T, start)] = np.triu(np.full((T, end), -np.inf, dtype=np.float32), k=start + 1)
                 sc += m
-            sc = np.exp(sc - sc.max(axis=-1, keepdims=True))
+            sc -= sc.max(axis=-1, keepdims=True)
+            np.exp(sc, out=sc)
             sc /= sc.sum(axis=-1, keepdims=True)
-            att[a:b] = (sc @ V).transpose(1, 0, 2).reshape(T, H * hd)
+            np.matmul(sc, V, out=att[:, a:b])
+        att = att.transpose(1, 0, 2).reshape(-1, H * hd)
         x = x + _mm(att, L["o"])
         gu = _mm(_rms(x, w.eps), L["gate_up"])
         g, u = gu[:, :w.ffn], gu[:, w.ffn:]
