@@ -36,6 +36,13 @@ class Endpoint:
         url = url.rstrip("/")
         return self.shape.format(url=url, host_port=url.split("://", 1)[-1])
 
+    def gateway_of(self, value: str) -> str:
+        """The gateway's root URL from a value of this SDK's base-URL variable (base_url undone)."""
+        value = value.strip().rstrip("/")
+        value = value if "://" in value else "http://" + value
+        suffix = self.shape.rsplit("}", 1)[1]  # "/v1" for OpenAI, "" for the others
+        return value[:-len(suffix)] if suffix and value.endswith(suffix) else value
+
     def redirect(self, url: str) -> dict[str, str]:
         """The variables setup() sets so that the SDK, built with no arguments, calls the gateway."""
         out = {self.base_var: self.base_url(url)}

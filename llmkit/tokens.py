@@ -7,7 +7,9 @@ A string counts the text alone; a list of messages counts the whole prompt as th
 bills it (with each message's framing). Sources, in order:
 
 1. the model is answered offline (llmkit.setup() sent its provider to the gateway, or it
-   is "llmkit-offline"): the offline model's own tokenizer, exact;
+   is "llmkit-offline"): the gateway counts with the offline model's own tokenizer, exact
+   (messages: POST /v1/messages/count_tokens, as Anthropic's API counts a prompt; a text
+   alone: the `usage` of POST /v1/embeddings), so the model is never loaded in this process;
 2. an OpenAI model, tiktoken is installed and its encoding file is already in tiktoken's
    cache (TIKTOKEN_CACHE_DIR, DATA_GYM_CACHE_DIR or <tmp>/data-gym-cache): exact for text,
    the OpenAI cookbook's framing for messages (exact=False) — checked first, so this
@@ -94,12 +96,8 @@ def count_tokens(text_or_messages: Any, model: str | None = None) -> TokenCount:
     target = resolve(model)
     messages = as_messages(text_or_messages)
     if is_offline(target.provider):
-        from .engine import get_engine
-
-        engine = get_engine()
-        n = (engine.count_tokens(text_or_messages) if messages is None
-             else engine.count_chat_tokens([{**m, "content": text_of(m.get("content"))} for m in messages]))
-        return TokenCount(n, True, f"{engine.name} tokenizer, offline", target.model)
+        return TokenCount(_gateway_count(target, text_or_messages, messages), True,
+                          f"{_engine_name()} tokenizer, offline (the gateway's count)", target.model)
     if target.provider in ("openai", "offline"):
         enc = _tiktoken(target.model)
         if enc is not None:
@@ -113,3 +111,44 @@ def count_tokens(text_or_messages: Any, model: str | None = None) -> TokenCount:
     else:
         n = 3 + sum(4 + math.ceil(len(text_of(m.get("content"))) / CHARS_PER_TOKEN) for m in messages)
     return TokenCount(n, False, f"~{CHARS_PER_TOKEN} characters per token", target.model)
+
+
+def _gateway_count(target: Any, text: Any, messages: list[dict] | None) -> int:
+    """The gateway's exact count for an offline target (its provider's SDK is pointed at it)."""
+    import httpx
+
+    from .endpoints import DUMMY_KEY, ENDPOINTS
+    from .errors import classify
+
+    ep = ENDPOINTS.get(target.provider)
+    if ep is None:  # the "offline" pseudo-provider: always the llmkit gateway
+        from .startup import gateway_url
+
+        url = gateway_url()
+    else:
+        url = ep.gateway_of(os.environ.get(ep.base_var, ""))
+    key = os.environ.get("LLMKIT_API_KEY") or (ep and ep.key_vars and os.environ.get(ep.key_vars[0])) or DUMMY_KEY
+    if messages is None:
+        if not text:
+            return 0
+        path, body = "/v1/embeddings", {"model": target.model, "input": [text]}
+    else:
+        if not messages:
+            return 0
+        turns = [{"role": "system" if m.get("role") == "developer" else m.get("role"),
+                  "content": text_of(m.get("content"))} for m in messages]
+        path, body = "/v1/messages/count_tokens", {"model": target.model, "messages": turns}
+    try:
+        r = httpx.post(url + path, json=body, headers={"Authorization": f"Bearer {key}"}, timeout=30)
+        r.raise_for_status()
+        data = r.json()
+    except httpx.HTTPError as e:
+        raise classify(e, target.provider, target.model) from e
+    return int(data["usage"]["prompt_tokens"] if messages is None else data["input_tokens"])
+
+
+def _engine_name() -> str:
+    from .startup import status
+
+    st = status()
+    return (st.engine if st is not None and st.engine else None) or "the offline model's"
