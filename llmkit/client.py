@@ -344,22 +344,20 @@ class _Call:
         """Run the loop with sync I/O; yields the texts of a stream."""
         loop = _Loop(gen)
         for op in loop:
-            if op[0] == "text":
-                with loop.stoppable():
+            with loop.outcome():
+                if op[0] == "text":
                     yield op[1]
-            else:
-                with loop.outcome():
+                else:
                     loop.reply = self.effect(op)
 
     async def adrive(self, gen) -> AsyncIterator[str]:
         """Run the loop with async I/O; yields the texts of a stream."""
         loop = _Loop(gen)
         for op in loop:
-            if op[0] == "text":
-                with loop.stoppable():
+            with loop.outcome():
+                if op[0] == "text":
                     yield op[1]
-            else:
-                with loop.outcome():
+                else:
                     loop.reply = await self.aeffect(op)
 
     def run(self) -> Reply:
@@ -401,19 +399,14 @@ class _Loop:
 
     @contextlib.contextmanager
     def outcome(self):
-        """An effect's exception goes back into the loop, which decides what it means."""
-        try:
-            yield
-        except BaseException as e:  # noqa: B902
-            self.error = e
-
-    @contextlib.contextmanager
-    def stoppable(self):
-        """The caller closing the stream at a text becomes _Stopped inside the loop."""
+        """What happened at a step goes back into the loop, which decides what it means: an
+        effect's exception as it is; the caller closing the stream at a text as _Stopped."""
         try:
             yield
         except GeneratorExit:
             self.error = _Stopped()
+        except BaseException as e:  # noqa: B902
+            self.error = e
 
 
 async def _aclose(s: Any) -> None:

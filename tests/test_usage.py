@@ -24,10 +24,11 @@ def live_openai(routed, monkeypatch):
     """OpenAI treated as live (a real-looking key, setup() not pointing it at a gateway),
     while its requests still reach the test gateway: so live calls cost money here."""
     from llmkit import config, startup
+    from llmkit.endpoints import PROVIDERS as ALL
 
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
     monkeypatch.delenv("LLMKIT_GATEWAY_URL")  # a live OpenAI whose URL happens to be a gateway's: nobody named it
-    decisions = [config.Decision(p, p == "openai", "test") for p in config.PROVIDERS]
+    decisions = [config.Decision(p, p == "openai", "test") for p in ALL]
     monkeypatch.setattr(startup, "_status", startup.Status(decisions, None))
     assert not llmkit.providers.is_offline("openai")
     yield routed
