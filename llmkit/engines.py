@@ -68,6 +68,8 @@ def installed(name: str) -> bool:
         found = importlib.util.find_spec(spec.module) is not None
     except ModuleNotFoundError:  # the parent package is missing
         return False
+    if found and name == "llama-cpp":  # the GGUF export needs the writer too
+        return importlib.util.find_spec("gguf") is not None
     if found and name == "transformers":  # `serve` needs the [serving] extra's libraries too
         return all(importlib.util.find_spec(m) is not None for m in ("fastapi", "uvicorn", "openai", "torch"))
     return found
@@ -211,7 +213,10 @@ def start(name: str, port: int | None = None, model: str | None = None, timeout:
     if not installed(name):
         raise EngineError(f"{name} is not installed: {spec.install}")
     port = port or free_port()
-    argv, served = command(name, port, model, gguf_type)
+    try:
+        argv, served = command(name, port, model, gguf_type)
+    except (FileNotFoundError, ValueError) as e:  # model files missing, unknown model or type
+        raise EngineError(str(e)) from None
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", HF_HUB_DISABLE_TELEMETRY="1",
                VLLM_NO_USAGE_STATS="1", DO_NOT_TRACK="1", PYTHONUNBUFFERED="1")
     fd, log = tempfile.mkstemp(prefix=f"llmkit-{name}-", suffix=".log")

@@ -95,6 +95,18 @@ def test_unknown_or_missing_engine_is_a_clear_error(monkeypatch):
         engines.start("vllm")
 
 
+def test_a_model_not_trained_yet_is_a_clear_error(tmp_path, monkeypatch):
+    from llmkit.engine import transformer
+
+    monkeypatch.setitem(transformer.DATA_DIRS, "transformer-v3", tmp_path / "transformer-v3")
+    monkeypatch.setattr(engines, "installed", lambda name: True)
+    for name in engines.ENGINES:
+        with pytest.raises(engines.EngineError, match="run `llmkit train transformer-v3`"):
+            engines.start(name, model="transformer-v3")
+    with pytest.raises(engines.EngineError, match="unknown model 'gpt-4o'"):
+        engines.start("vllm", model="gpt-4o")
+
+
 def test_command_lines_serve_the_course_model_on_loopback():
     hf = str(DATA_DIRS["transformer-v2"] / "hf")
     argv, model = engines.command("vllm", 9999, "transformer-v2")
