@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .base import Generation, Token
+from .guide import RERANK_TOKENS
 from .sampling import Need
 
 if TYPE_CHECKING:
@@ -46,6 +47,9 @@ PREFILL_BUDGET = 128  # prompt tokens per step, next to the running replies
 BUFFER = 64  # tokens a reply may have waiting unread before it pauses
 MAX_ACTIVE = 256  # replies in the batch at once; more wait their turn
 PREFIX_TOKENS = int(os.environ.get("LLMKIT_PREFIX_CACHE_TOKENS", "4096"))  # KV positions the prefix cache keeps
+
+
+EXACT = os.environ.get("LLMKIT_SCHEDULER_EXACT", "1") != "0"
 
 
 def enabled() -> bool:
@@ -61,6 +65,8 @@ def _rms(x: np.ndarray, eps: float) -> np.ndarray:
 def _mm(x: np.ndarray, W: np.ndarray) -> np.ndarray:
     """x @ W with bits that do not depend on how many rows x has (see the module docstring)."""
     m = x.shape[0]
+    if m == 1 and not EXACT:
+        return x @ W
     if m == 1:
         x = np.concatenate([x, x])
     K = W.shape[0]
@@ -74,17 +80,18 @@ def _mm(x: np.ndarray, W: np.ndarray) -> np.ndarray:
 
 
 class Segment:
-    """Token ids to run after what `cache` holds; `logits`: return the last position's."""
+    """Token ids to run after what `cache` holds; `logits`: True for the last position's,
+    "all" for every position's (a reranked candidate), False for none (a prompt piece)."""
 
     __slots__ = ("cache", "ids", "logits", "start")
 
-    def __init__(self, cache: "KVCache", ids: list[int], logits: bool):
+    def __init__(self, cache: "KVCache", ids: list[int], logits: bool | str):
         self.cache, self.ids, self.logits, self.start = cache, ids, logits, 0
 
 
 def forward_batch(w: "Weights", segs: list[Segment]) -> np.ndarray:
-    """One pass of the network over every segment's rows; logits (one row per segment that
-    wants them, in order). Segments of one cache must come in position order."""
+    """One pass of the network over every segment's rows; the logits the segments ask for, in
+    order (one row, or all of a segment's rows). Segments of one cache come in position order."""
     ends: dict[int, int] = {}
     for s in segs:
         s.start = ends.get(id(s.cache), s.cache.n)
@@ -141,10 +148,28 @@ def forward_batch(w: "Weights", segs: list[Segment]) -> np.ndarray:
     for si, s in enumerate(segs):
         s.cache.n = s.start + len(s.ids)
         s.cache.ids.extend(s.ids)
-    last = [bounds[si + 1] - 1 for si, s in enumerate(segs) if s.logits]
-    if not last:
+    rows = [r for si, s in enumerate(segs) if s.logits
+            for r in (range(bounds[si], bounds[si + 1]) if s.logits == "all" else [bounds[si + 1] - 1])]
+    if not rows:
         return np.zeros((0, w.vocab), dtype=np.float32)
-    return _mm(_rms(x[last], w.eps), w.head.T)
+    h = _rms(x[rows], w.eps)
+    if len(rows) == 1 and x.shape[0] == 1 and not EXACT:
+        return (w.head @ h[0])[None]
+    if len(rows) == 1:
+        h = np.concatenate([h, h])
+    return (w.head @ h.T).T[:len(rows)]  # (V, d) @ (d, rows): reads the 4 MB head once, not repacked
+
+
+def _offsets(seqs: list[list[int]]) -> list[int]:
+    return list(np.cumsum([0] + [len(q) - 1 for q in seqs[:-1]]))
+
+
+def _loglik(logits: np.ndarray, q: list[int]) -> float:
+    """log p(q[1:] | prompt, q[0]) from the logits of q[:-1]'s positions (as `TransformerEngine._loglik`)."""
+    z = logits.astype(np.float64)
+    z -= z.max(axis=1, keepdims=True)
+    logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    return float(sum(logp[i, t] for i, t in enumerate(q[1:])))
 
 
 def softmax_rows(logits: np.ndarray) -> np.ndarray:
@@ -229,12 +254,15 @@ class _Seq:
         self.weights: list | None = None
         self.start = 0
         self.fresh = True  # nothing run yet: the prefix cache may fill it
+        self.stored = False  # its prompt is in the prefix cache
         self.want: list[int] | None = None  # ids of the pending Need
+        self.rerank: dict | None = None  # candidates being scored in the next pass (`_mix`)
 
 
 class _Request:
-    def __init__(self, engine: "TransformerEngine", steps, capacity: int, query):
+    def __init__(self, engine: "TransformerEngine", steps, capacity: int, query, woken: list):
         self.engine = engine
+        self.woken = woken  # the scheduler's: async readers to wake once the step is done
         self.steps = steps
         self.capacity, self.query = capacity, query
         self.seqs: dict[int, _Seq] = {}
@@ -252,12 +280,9 @@ class _Request:
             if token is not None:
                 self.out.append(token)
             self.cond.notify_all()
-            wakers, self.wakers = self.wakers, []
-        for loop, ev in wakers:
-            try:
-                loop.call_soon_threadsafe(ev.set)
-            except RuntimeError:  # loop closed
-                pass
+            if self.wakers:
+                self.woken.extend(self.wakers)
+                self.wakers = []
 
 
 class ScheduledGeneration(Generation):
@@ -337,6 +362,11 @@ class ScheduledGeneration(Generation):
         self._scheduler.cancel(self._req)
 
 
+def _set_all(events: list) -> None:
+    for ev in events:
+        ev.set()
+
+
 class Scheduler:
     """The step loop: a daemon thread, started with the first reply."""
 
@@ -347,11 +377,12 @@ class Scheduler:
         self.incoming: list[_Request] = []
         self.active: list[_Request] = []
         self.thread: threading.Thread | None = None
+        self.woken: list = []  # (loop, event) of readers with new tokens
         self.steps = 0  # batched forward passes run
         self.rows = 0  # rows they held
 
     def generation(self, inner: Generation, capacity: int, query) -> ScheduledGeneration:
-        return ScheduledGeneration(inner, self, _Request(self.engine, inner.steps, capacity, query))
+        return ScheduledGeneration(inner, self, _Request(self.engine, inner.steps, capacity, query, self.woken))
 
     def submit(self, req: _Request) -> None:
         with self.lock:
@@ -391,6 +422,20 @@ class Scheduler:
                     for req in self.active:
                         self._finish(req, e)
                 self.active = [r for r in self.active if not r.done]
+            self._wake_readers()
+
+    def _wake_readers(self) -> None:
+        """One call per event loop per step (each call_soon_threadsafe writes to the loop's
+        wake-up pipe), not one per token."""
+        by_loop: dict = {}
+        while self.woken:
+            loop, ev = self.woken.pop()
+            by_loop.setdefault(loop, []).append(ev)
+        for loop, events in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_set_all, events)
+            except RuntimeError:  # that loop is closed
+                pass
 
     def _runnable(self) -> bool:
         return any(r.cancelled or len(r.out) < BUFFER for r in self.active)
@@ -447,6 +492,12 @@ class Scheduler:
             seq = self._seq(req, req.need)
             ids = req.need.ids
             c = seq.cache
+            if seq.rerank is not None:  # the candidates' first tokens after the prompt, in this pass
+                for fork, q in zip(seq.rerank["forks"], seq.rerank["seqs"]):
+                    segs.append(Segment(fork, q[:-1], "all"))
+                owners.append((req, seq))
+                req.steps_run += 1
+                continue
             if seq.want is None:  # a new Need: what the cache lacks
                 n = c.n
                 if len(ids) <= n or c.ids != ids[:n]:  # not an extension: keep the common prefix, weigh again
@@ -488,26 +539,48 @@ class Scheduler:
         logits = forward_batch(self.engine.w, segs)
         self.steps += 1
         self.rows += sum(len(s.ids) for s in segs)
-        probs = softmax_rows(logits)
-        for (req, seq), p in zip(owners, probs):
-            ids, seq.want = seq.want, None
+        at = 0
+        for req, seq in owners:
+            if seq.rerank is not None:
+                n = sum(len(q) - 1 for q in seq.rerank["seqs"])
+                seq.rerank["logits"], at = logits[at:at + n], at + n
+                p = None
+            else:
+                p, at = softmax_rows(logits[at:at + 1])[0], at + 1
             try:
-                p = self._mix(req, seq, ids, p)
+                p = self._mix(req, seq, seq.want, p)
             except Exception as e:
                 self._finish(req, e)
                 continue
-            self._advance(req, p)
+            if p is not None:
+                seq.want = None
+                self._advance(req, p)
 
-    def _mix(self, req: _Request, seq: _Seq, ids: list[int], p: np.ndarray) -> np.ndarray:
+    def _mix(self, req: _Request, seq: _Seq, ids: list[int], p: np.ndarray | None) -> np.ndarray | None:
         """Retrieval as `TransformerEngine.stepper` does it: weigh candidates once after the
-        prompt (and after any restart), then mix their copy distribution into every step."""
+        prompt (and after any restart), then mix their copy distribution into every step. The
+        candidates' first tokens are scored in the next pass, batched with the other replies'
+        rows (None until then). The first prompt of a reply goes to the prefix cache."""
+        if len(req.seqs) == 1 and seq is req.seqs.get(0) and seq.cache.n == len(ids) and not seq.stored:
+            seq.stored = True  # the prompt, run in whole pieces from position 0
+            self.prefix.put(seq.cache)
         if seq.guide is None:
             return p
-        if seq.weights is None:
+        g = seq.guide
+        if seq.rerank is not None:  # the candidates were scored in this pass: weigh them
+            r, seq.rerank = seq.rerank, None
+            lls = [_loglik(r["logits"][at:at + len(q) - 1], q) for at, q in zip(_offsets(r["seqs"]), r["seqs"])]
+            seq.weights = g.weigh(r["cands"], r["first"], lambda seqs: lls)
+            p = r["p"]
+        elif seq.weights is None:
             seq.start = len(ids)
-            if len(req.seqs) == 1 and seq is req.seqs.get(0):
-                self.prefix.put(seq.cache)
-            cands = seq.guide.candidates(seq.query)
-            seq.weights = seq.guide.weigh(cands, np.log(np.maximum(p, 1e-30)),
-                                          lambda s: self.engine._loglik(seq.cache, s)) if cands else []
-        return seq.guide.mix(p, seq.guide.copy_probs(seq.weights, ids[seq.start:])) if seq.weights else p
+            cands = g.candidates(seq.query)
+            seqs = [list(g.answers[e][:RERANK_TOKENS]) for e, _ in cands]
+            seqs = [q for q in seqs if len(q) > 1]
+            first = np.log(np.maximum(p, 1e-30))
+            if seqs:  # score them in the next pass, with everyone else's rows
+                seq.rerank = {"cands": cands, "seqs": seqs, "first": first, "p": p,
+                              "forks": [seq.cache.fork(len(q)) for q in seqs]}
+                return None
+            seq.weights = g.weigh(cands, first, lambda _: []) if cands else []
+        return g.mix(p, g.copy_probs(seq.weights, ids[seq.start:])) if seq.weights else p
