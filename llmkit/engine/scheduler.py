@@ -83,10 +83,14 @@ class Segment:
     """Token ids to run after what `cache` holds; `logits`: True for the last position's,
     "all" for every position's (a reranked candidate), False for none (a prompt piece)."""
 
-    __slots__ = ("cache", "ids", "logits", "start")
+    __slots__ = ("cache", "ids", "logits", "start", "base")
 
-    def __init__(self, cache: "KVCache", ids: list[int], logits: bool | str):
-        self.cache, self.ids, self.logits, self.start = cache, ids, logits, 0
+    def __init__(self, cache: "KVCache", ids: list[int], logits: bool | str, base: "KVCache | None" = None,
+                 at: int = 0):
+        self.cache, self.ids, self.logits, self.start = cache, ids, logits, at
+        # a branch: `ids` continue `base`'s first `at` positions (written earlier in the same
+        # pass), their own keys and values kept in `cache`; `base` is not changed
+        self.base = base
 
 
 def forward_batch(w: "Weights", segs: list[Segment]) -> np.ndarray:
@@ -94,10 +98,11 @@ def forward_batch(w: "Weights", segs: list[Segment]) -> np.ndarray:
     order (one row, or all of a segment's rows). Segments of one cache come in position order."""
     ends: dict[int, int] = {}
     for s in segs:
-        s.start = ends.get(id(s.cache), s.cache.n)
-        ends[id(s.cache)] = s.start + len(s.ids)
+        if s.base is None:
+            s.start = ends.get(id(s.cache), s.cache.n)
+            ends[id(s.cache)] = s.start + len(s.ids)
     for s in segs:
-        s.cache.reserve(ends[id(s.cache)])
+        s.cache.reserve(ends[id(s.cache)] if s.base is None else len(s.ids))
     H, KV, hd = w.n_heads, w.n_kv, w.head_dim
     group = H // KV
     ids = np.fromiter((t for s in segs for t in s.ids), dtype=np.int64)
@@ -125,9 +130,13 @@ def forward_batch(w: "Weights", segs: list[Segment]) -> np.ndarray:
             T, start, c = b - a, s.start, s.cache
             end = start + T
             Kc, Vc = c.k[li], c.v[li]
-            Kc[:, start:end] = k[:, a:b]
-            Vc[:, start:end] = v[:, a:b]
-            K, V = Kc[:, :end], Vc[:, :end]
+            if s.base is None:
+                Kc[:, start:end] = k[:, a:b]
+                Vc[:, start:end] = v[:, a:b]
+                K, V = Kc[:, :end], Vc[:, :end]
+            else:
+                K = np.concatenate([s.base.k[li][:, :start], k[:, a:b]], axis=1)
+                V = np.concatenate([s.base.v[li][:, :start], v[:, a:b]], axis=1)
             if group > 1:
                 K, V = np.repeat(K, group, axis=0), np.repeat(V, group, axis=0)
             sc = q[:, a:b] @ K.transpose(0, 2, 1)  # (H, T, S)
@@ -145,9 +154,10 @@ def forward_batch(w: "Weights", segs: list[Segment]) -> np.ndarray:
         gu = _mm(_rms(x, w.eps), L["gate_up"])
         g, u = gu[:, :w.ffn], gu[:, w.ffn:]
         x = x + _mm(0.5 * g * (1.0 + np.tanh(0.5 * g)) * u, L["down"])
-    for si, s in enumerate(segs):
-        s.cache.n = s.start + len(s.ids)
-        s.cache.ids.extend(s.ids)
+    for s in segs:
+        if s.base is None:
+            s.cache.n = s.start + len(s.ids)
+            s.cache.ids.extend(s.ids)
     rows = [r for si, s in enumerate(segs) if s.logits
             for r in (range(bounds[si], bounds[si + 1]) if s.logits == "all" else [bounds[si + 1] - 1])]
     if not rows:
@@ -256,7 +266,7 @@ class _Seq:
         self.fresh = True  # nothing run yet: the prefix cache may fill it
         self.stored = False  # its prompt is in the prefix cache
         self.want: list[int] | None = None  # ids of the pending Need
-        self.rerank: dict | None = None  # candidates being scored in the next pass (`_mix`)
+        self.rerank: dict | None = None  # candidates scored in the current pass (`_rerank`, `_mix`)
 
 
 class _Request:
@@ -492,12 +502,6 @@ class Scheduler:
             seq = self._seq(req, req.need)
             ids = req.need.ids
             c = seq.cache
-            if seq.rerank is not None:  # the candidates' first tokens after the prompt, in this pass
-                for fork, q in zip(seq.rerank["forks"], seq.rerank["seqs"]):
-                    segs.append(Segment(fork, q[:-1], "all"))
-                owners.append((req, seq))
-                req.steps_run += 1
-                continue
             if seq.want is None:  # a new Need: what the cache lacks
                 n = c.n
                 if len(ids) <= n or c.ids != ids[:n]:  # not an extension: keep the common prefix, weigh again
@@ -533,34 +537,47 @@ class Scheduler:
                 segs.append(Segment(c, p, last))
                 if last:
                     owners.append((req, seq))
+                    if seq.guide is not None and seq.weights is None:  # retrieval: rerank in this same pass
+                        self._rerank(seq, ids, segs)
             req.steps_run += 1
         if not segs:
             return
         logits = forward_batch(self.engine.w, segs)
         self.steps += 1
         self.rows += sum(len(s.ids) for s in segs)
+        probs = softmax_rows(logits)
         at = 0
         for req, seq in owners:
-            if seq.rerank is not None:
+            p, at = probs[at], at + 1
+            if seq.rerank is not None:  # its candidates' rows follow
                 n = sum(len(q) - 1 for q in seq.rerank["seqs"])
                 seq.rerank["logits"], at = logits[at:at + n], at + n
-                p = None
-            else:
-                p, at = softmax_rows(logits[at:at + 1])[0], at + 1
+            ids, seq.want = seq.want, None
             try:
-                p = self._mix(req, seq, seq.want, p)
+                p = self._mix(req, seq, ids, p)
             except Exception as e:
                 self._finish(req, e)
                 continue
-            if p is not None:
-                seq.want = None
-                self._advance(req, p)
+            self._advance(req, p)
 
-    def _mix(self, req: _Request, seq: _Seq, ids: list[int], p: np.ndarray | None) -> np.ndarray | None:
+    def _rerank(self, seq: _Seq, ids: list[int], segs: list[Segment]) -> None:
+        """Retrieve candidate answers (lexical: no network needed) and add their first tokens to
+        the pass as branches after the prompt, so the prompt's pass also scores them."""
+        from .transformer import KVCache
+
+        g = seq.guide
+        seq.start = len(ids)
+        cands = g.candidates(seq.query)
+        seqs = [q for q in (list(g.answers[e][:RERANK_TOKENS]) for e, _ in cands) if len(q) > 1]
+        seq.rerank = {"cands": cands, "seqs": seqs}
+        for q in seqs:
+            segs.append(Segment(KVCache(self.engine.w, len(q)), q[:-1], "all", base=seq.cache, at=len(ids)))
+
+    def _mix(self, req: _Request, seq: _Seq, ids: list[int], p: np.ndarray) -> np.ndarray:
         """Retrieval as `TransformerEngine.stepper` does it: weigh candidates once after the
-        prompt (and after any restart), then mix their copy distribution into every step. The
-        candidates' first tokens are scored in the next pass, batched with the other replies'
-        rows (None until then). The first prompt of a reply goes to the prefix cache."""
+        prompt (and after any restart; their first tokens were scored in the prompt's own pass,
+        `_rerank`), then mix their copy distribution into every step. The first prompt of a
+        reply goes to the prefix cache."""
         if len(req.seqs) == 1 and seq is req.seqs.get(0) and seq.cache.n == len(ids) and not seq.stored:
             seq.stored = True  # the prompt, run in whole pieces from position 0
             self.prefix.put(seq.cache)
@@ -570,17 +587,5 @@ class Scheduler:
         if seq.rerank is not None:  # the candidates were scored in this pass: weigh them
             r, seq.rerank = seq.rerank, None
             lls = [_loglik(r["logits"][at:at + len(q) - 1], q) for at, q in zip(_offsets(r["seqs"]), r["seqs"])]
-            seq.weights = g.weigh(r["cands"], r["first"], lambda seqs: lls)
-            p = r["p"]
-        elif seq.weights is None:
-            seq.start = len(ids)
-            cands = g.candidates(seq.query)
-            seqs = [list(g.answers[e][:RERANK_TOKENS]) for e, _ in cands]
-            seqs = [q for q in seqs if len(q) > 1]
-            first = np.log(np.maximum(p, 1e-30))
-            if seqs:  # score them in the next pass, with everyone else's rows
-                seq.rerank = {"cands": cands, "seqs": seqs, "first": first, "p": p,
-                              "forks": [seq.cache.fork(len(q)) for q in seqs]}
-                return None
-            seq.weights = g.weigh(cands, first, lambda _: []) if cands else []
+            seq.weights = g.weigh(r["cands"], np.log(np.maximum(p, 1e-30)), lambda seqs: lls) if r["cands"] else []
         return g.mix(p, g.copy_probs(seq.weights, ids[seq.start:])) if seq.weights else p
