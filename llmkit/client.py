@@ -9,7 +9,9 @@
 Each call goes through the official SDK of the model's provider (llmkit.providers), to the
 real provider or to the offline gateway as llmkit.setup() decided (chat() runs setup()
 quietly if nobody has). Around the SDK call: the budget check (before anything is sent),
-llmkit's retry policy, the fallback chain, the ledger, and a provider-neutral Reply.
+llmkit's retry policy, the fallback chain, the ledger, and a provider-neutral Reply. All four
+calls run one attempt loop (`_Call.core`, a generator that only decides), driven by a sync
+or an async runner that does the I/O; the money side of it is `usage.Spend`.
 """
 
 from __future__ import annotations

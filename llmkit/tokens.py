@@ -96,8 +96,8 @@ def count_tokens(text_or_messages: Any, model: str | None = None) -> TokenCount:
     target = resolve(model)
     messages = as_messages(text_or_messages)
     if is_offline(target.provider):
-        return TokenCount(_gateway_count(target, text_or_messages, messages), True,
-                          f"{_engine_name()} tokenizer, offline (the gateway's count)", target.model)
+        n, engine = _gateway_count(target, text_or_messages, messages)
+        return TokenCount(n, True, f"{engine} tokenizer, offline", target.model)
     if target.provider in ("openai", "offline"):
         enc = _tiktoken(target.model)
         if enc is not None:
@@ -113,8 +113,9 @@ def count_tokens(text_or_messages: Any, model: str | None = None) -> TokenCount:
     return TokenCount(n, False, f"~{CHARS_PER_TOKEN} characters per token", target.model)
 
 
-def _gateway_count(target: Any, text: Any, messages: list[dict] | None) -> int:
-    """The gateway's exact count for an offline target (its provider's SDK is pointed at it)."""
+def _gateway_count(target: Any, text: Any, messages: list[dict] | None) -> tuple[int, str]:
+    """The gateway's exact count for an offline target (its provider's SDK is pointed at it),
+    and the name of the engine that counted (from the gateway's `backend` header)."""
     import httpx
 
     from .endpoints import DUMMY_KEY, ENDPOINTS
@@ -130,11 +131,11 @@ def _gateway_count(target: Any, text: Any, messages: list[dict] | None) -> int:
     key = os.environ.get("LLMKIT_API_KEY") or (ep and ep.key_vars and os.environ.get(ep.key_vars[0])) or DUMMY_KEY
     if messages is None:
         if not text:
-            return 0
+            return 0, _engine_name(None)
         path, body = "/v1/embeddings", {"model": target.model, "input": [text]}
     else:
         if not messages:
-            return 0
+            return 0, _engine_name(None)
         turns = [{"role": "system" if m.get("role") == "developer" else m.get("role"),
                   "content": text_of(m.get("content"))} for m in messages]
         path, body = "/v1/messages/count_tokens", {"model": target.model, "messages": turns}
@@ -144,11 +145,21 @@ def _gateway_count(target: Any, text: Any, messages: list[dict] | None) -> int:
         data = r.json()
     except httpx.HTTPError as e:
         raise classify(e, target.provider, target.model) from e
-    return int(data["usage"]["prompt_tokens"] if messages is None else data["input_tokens"])
+    n = data["usage"]["prompt_tokens"] if messages is None else data["input_tokens"]
+    return int(n), _engine_name(r.headers.get("backend"))
 
 
-def _engine_name() -> str:
-    from .startup import status
+def _engine_name(backend: str | None) -> str:
+    """The engine named in the gateway's `backend` header, else the one setup() started."""
+    import json
 
-    st = status()
-    return (st.engine if st is not None and st.engine else None) or "the offline model's"
+    try:
+        name = json.loads(backend).get("engine") if backend else None
+    except (ValueError, AttributeError):
+        name = None
+    if not name:
+        from .startup import status
+
+        st = status()
+        name = st.engine if st is not None else None
+    return name or "the offline model's"

@@ -82,7 +82,8 @@ def _check_prompt_cost(prompt_cost) -> str:
                                     f"{want!r} ({_usd(want)})" + (f": it looks like you {why}." if why else
                                     ": input tokens = count_tokens(messages, model) (exact offline), times price_in, "
                                     "plus max_tokens times price_out, all divided by 1,000,000."))
-    if rec.to("/chat/completions") or rec.to("/messages") or rec.to("generateContent"):
+    asked = [e for e in rec.to("/messages") if not e.path.endswith("/count_tokens")]  # counting is not asking
+    if rec.to("/chat/completions") or asked or rec.to("generateContent"):
         raise Incorrect("prompt_cost() sent a request: a cost before the call is computed from the token count "
                         "and the catalog, without asking the model.")
     return "exact input tokens at the input price plus max_tokens at the output price, for three models, nothing sent."

@@ -2,8 +2,9 @@
 returns (`Result`), what a stream accumulates (`StreamState`), and the `Adapter` base.
 
 An adapter only translates: llmkit's parameters into one SDK's call, and that SDK's
-reply or stream chunks back into text, usage and a finish reason. Retries, costs and
-the ledger live in llmkit.client, so they behave the same for every provider.
+reply or stream chunks back into text, usage and a finish reason. Retries and fallbacks
+live in llmkit.client, costs, budget and ledger in llmkit.usage, so they behave the same
+for every provider; variables and URL shapes in llmkit.endpoints.
 """
 
 from __future__ import annotations
