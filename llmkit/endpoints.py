@@ -25,6 +25,11 @@ class Endpoint:
     base_var: str  # the variable the SDK reads its base URL (or host) from
     shape: str  # the base URL for a gateway at {url} (http://127.0.0.1:P) or {host_port} (127.0.0.1:P)
     more_vars: tuple[str, ...] = ()  # other variables that change where or how the SDK calls
+    package: str = ""  # its distribution on PyPI, when not the import name (for `llmkit doctor`'s versions)
+
+    @property
+    def distribution(self) -> str:
+        return self.package or self.sdk
 
     @property
     def env(self) -> tuple[str, ...]:
@@ -58,7 +63,7 @@ ENDPOINTS: dict[str, Endpoint] = {e.provider: e for e in (
              ("ANTHROPIC_AUTH_TOKEN",)),
     Endpoint("gemini", "google.genai", ("GEMINI_API_KEY", "GOOGLE_API_KEY"), "GOOGLE_GEMINI_BASE_URL", "{url}",
              ("GOOGLE_GENAI_USE_VERTEXAI", "GOOGLE_CLOUD_PROJECT", "GOOGLE_CLOUD_LOCATION",
-              "GOOGLE_GENAI_API_VERSION")),
+              "GOOGLE_GENAI_API_VERSION"), "google-genai"),
     Endpoint("groq", "groq", ("GROQ_API_KEY",), "GROQ_BASE_URL", "{url}"),
     Endpoint("ollama", "ollama", (), "OLLAMA_HOST", "{host_port}"),
 )}

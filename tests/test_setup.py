@@ -77,3 +77,15 @@ def test_gateway_started_once_per_process(tmp_path):
     r = run("import llmkit; a = llmkit.setup(quiet=True).gateway_url; b = llmkit.setup(quiet=True).gateway_url; "
             "print(a == b == llmkit.gateway_url(), a.startswith('http://127.0.0.1:'))", cwd=str(tmp_path))
     assert r.stdout.split() == ["True", "True"], r.stderr
+
+
+def test_every_sdk_variable_setup_sets_comes_from_the_provider_table(tmp_path):
+    """setup() sets, per offline provider, exactly the table's redirect for its gateway, and
+    each base URL read back gives that gateway (the shape undone)."""
+    code = ("import json, os, llmkit; from llmkit.endpoints import ENDPOINTS; s = llmkit.setup(offline=True, quiet=True); "
+            "print(json.dumps([[p, {v: os.environ.get(v) for v in e.redirect(s.gateway_url)} == e.redirect(s.gateway_url),"
+            " e.gateway_of(os.environ[e.base_var]) == s.gateway_url] for p, e in ENDPOINTS.items()]))")
+    r = run(code, env={"LLMKIT_GATEWAY_URL": "http://127.0.0.1:9"}, cwd=str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    got = json.loads(r.stdout.strip().splitlines()[-1])
+    assert got == [[p, True, True] for p in ("openai", "anthropic", "gemini", "groq", "ollama")]

@@ -249,3 +249,26 @@ def test_a_stream_stopped_early_settles_its_reservation(routed, aio):
     assert chunk and b.reserved == 0 and b.spent == pytest.approx(worst)
     r = llmkit.chat(Q, model="gpt-4o-mini", max_tokens=5)  # the stopped stream left nothing behind
     assert r.text and b.spent == pytest.approx(worst + r.cost) and b.reserved == 0
+
+
+def test_offline_counts_ask_the_gateway_without_loading_the_engine_here(gateway):
+    """A notebook pointed at a gateway (LLMKIT_GATEWAY_URL) counts through its count endpoints:
+    exact, the gateway's engine named, and no engine (nor numpy) loaded in the notebook's process."""
+    import os
+    import subprocess
+
+    from llmkit.engine import get_engine
+
+    code = ("import sys, llmkit; llmkit.setup(offline=True, quiet=True); "
+            "a = llmkit.count_tokens('What is a token?', 'gpt-4o-mini'); "
+            "b = llmkit.count_tokens([{'role': 'user', 'content': 'What is a token?'}], 'claude-haiku'); "
+            "print(int(a), int(b), a.exact and b.exact, a.method, "
+            "any(m.startswith('llmkit.engine') or m == 'numpy' for m in sys.modules))")
+    r = subprocess.run([sys.executable, "-c", code], env={**os.environ, "LLMKIT_GATEWAY_URL": gateway},
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    a, b, exact, method = r.stdout.split()[:4]
+    engine = get_engine()
+    assert int(a) == engine.count_tokens("What is a token?")
+    assert int(b) == engine.count_chat_tokens([{"role": "user", "content": "What is a token?"}])
+    assert exact == "True" and method == engine.name and r.stdout.split()[-1] == "False"
