@@ -97,13 +97,11 @@ def default_model() -> str:
 
 
 def list_price(model: str, tokens_in: int | None, tokens_out: int | None) -> float | None:
-    """USD for these tokens at the catalog's list price (None if unknown)."""
-    from .. import catalog
+    """USD for these tokens at the catalog's list price (None if unknown): llmkit.usage's rule."""
+    from .. import catalog, usage
 
     m = catalog.find(model)
-    if m is None or m.price_in is None or m.price_out is None or tokens_in is None or tokens_out is None:
-        return None
-    return (tokens_in * m.price_in + tokens_out * m.price_out) / 1e6
+    return None if m is None else usage.cost(m.provider, m, tokens_in, tokens_out)
 
 
 def price(model: str, tokens_in: int | None, tokens_out: int | None) -> tuple[float | None, bool, float | None]:
