@@ -21,16 +21,15 @@ from llmkit.tokens import TokenCount, count_tokens
 
 @pytest.fixture()
 def live_openai(routed, monkeypatch):
-    """OpenAI treated as live (a real-looking key, setup() not pointing it at a gateway),
-    while its requests still reach the test gateway: so live calls cost money here."""
-    from llmkit import config, startup
-    from llmkit.endpoints import PROVIDERS as ALL
-
+    """OpenAI live by setup()'s own rule (a real-looking key, offline not forced), its requests
+    sent to the test gateway under another name (localhost), as to any server that is not
+    llmkit's: so live calls cost money here."""
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
-    monkeypatch.delenv("LLMKIT_GATEWAY_URL")  # a live OpenAI whose URL happens to be a gateway's: nobody named it
-    decisions = [config.Decision(p, p == "openai", "test") for p in ALL]
-    monkeypatch.setattr(startup, "_status", startup.Status(decisions, None))
-    assert not llmkit.providers.is_offline("openai")
+    monkeypatch.delenv("LLMKIT_OFFLINE")
+    st = llmkit.setup(offline=False, quiet=True)
+    assert st.live("openai") and not st.live("anthropic")
+    monkeypatch.setenv("OPENAI_BASE_URL", routed.replace("127.0.0.1", "localhost") + "/v1")
+    assert not llmkit.providers.is_offline("openai") and llmkit.providers.is_offline("anthropic")
     yield routed
 
 
@@ -104,7 +103,8 @@ def test_tiktoken_is_used_only_when_its_file_is_cached(live_openai, monkeypatch,
     n = count_tokens("one two three", "gpt-4o-mini")
     assert n == 3 and n.exact and n.method == "tiktoken o200k_base" and calls == ["o200k_base"]
     assert not count_tokens([{"role": "user", "content": "one two"}], "gpt-4o-mini").exact
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test")  # Anthropic live too
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test")  # Anthropic live too, at a server not named as llmkit's
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", live_openai.replace("127.0.0.1", "localhost"))
     assert not count_tokens("one two three", "claude-haiku").exact  # not an OpenAI model: estimate
 
 
