@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import json
 import os
 import shutil
@@ -156,6 +157,7 @@ async def _streams(url: str, clients: int, per_client: int, max_tokens: int, pid
     qs = _questions()
     ttft: list[float] = []
     tokens = failures = 0
+    reasons: collections.Counter = collections.Counter()
     rss = _RSS(pid)
     host, port = url.split("://")[1].split(":")
 
@@ -188,12 +190,14 @@ async def _streams(url: str, clients: int, per_client: int, max_tokens: int, pid
                         first = time.perf_counter() - t0
                     if b'"usage":{' in line:
                         usage = json.loads(line[6:])["usage"]
-            if first is None or not usage:
-                raise RuntimeError("no content or no usage")
-            ttft.append(first)
+            if not usage:
+                raise RuntimeError("no usage")
+            if first is not None:  # (a reply may rightly be empty: the model ended its turn at once)
+                ttft.append(first)
             tokens += usage["completion_tokens"]
-        except Exception:
+        except Exception as e:
             failures += 1
+            reasons[f"{type(e).__name__}: {e}"[:120]] += 1
             if conn:
                 conn[1].close()
                 conn.clear()
@@ -217,7 +221,7 @@ async def _streams(url: str, clients: int, per_client: int, max_tokens: int, pid
     pick = lambda q: ttft[min(len(ttft) - 1, int(q * len(ttft)))] * 1000 if ttft else float("nan")  # noqa: E731
     return {"tok/s": tokens / wall, "tok/cpu-s": tokens / cpu if cpu else float("nan"), "cpu share": cpu / wall, "client share": client_share,
             "p50": pick(0.5), "p95": pick(0.95), "failures": failures,
-            "requests": clients * per_client, "rss": rss.peak}
+            "requests": clients * per_client, "rss": rss.peak, "reasons": dict(reasons)}
 
 
 def load_main(args) -> None:
@@ -237,7 +241,7 @@ def load_main(args) -> None:
                 rows.append(("scheduler" if mode != "0" else "one step at a time", f"{clients} x {per}",
                              f"{r['tok/s']:,.0f}", f"{r['tok/cpu-s']:,.0f} ({r['cpu share']:.0%})", f"{r['p50']:.0f} ms", f"{r['p95']:.0f} ms",
                              f"{r['failures']}/{r['requests']}", f"{r['rss']:.0f} MiB"))
-                print(*rows[-1], f"(client CPU {r['client share']:.0%})", sep="  ", flush=True)
+                print(*rows[-1], f"(client CPU {r['client share']:.0%})", r["reasons"] or "", sep="  ", flush=True)
         finally:
             proc.terminate()
             proc.wait()

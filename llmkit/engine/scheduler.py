@@ -43,10 +43,10 @@ if TYPE_CHECKING:
     from .transformer import KVCache, TransformerEngine, Weights
 
 CHUNK = 16  # prompt pieces start at multiples of this position
-PREFILL_BUDGET = 128  # prompt tokens per step, next to the running replies
+PREFILL_BUDGET = int(os.environ.get("LLMKIT_PREFILL_BUDGET", "512"))  # prompt tokens per step, next to the running replies
 BUFFER = 64  # tokens a reply may have waiting unread before it pauses
 MAX_ACTIVE = 256  # replies in the batch at once; more wait their turn
-PREFIX_TOKENS = int(os.environ.get("LLMKIT_PREFIX_CACHE_TOKENS", "4096"))  # KV positions the prefix cache keeps
+PREFIX_TOKENS = int(os.environ.get("LLMKIT_PREFIX_CACHE_TOKENS", "2048"))  # KV positions the prefix cache keeps
 
 
 EXACT = os.environ.get("LLMKIT_SCHEDULER_EXACT", "1") != "0"
@@ -85,11 +85,11 @@ class Segment:
 
     __slots__ = ("cache", "ids", "logits", "start", "base")
 
-    def __init__(self, cache: "KVCache", ids: list[int], logits: bool | str, base: "KVCache | None" = None,
+    def __init__(self, cache: "KVCache | None", ids: list[int], logits: bool | str, base: "KVCache | None" = None,
                  at: int = 0):
         self.cache, self.ids, self.logits, self.start = cache, ids, logits, at
-        # a branch: `ids` continue `base`'s first `at` positions (written earlier in the same
-        # pass), their own keys and values kept in `cache`; `base` is not changed
+        # a branch (`cache` None): `ids` continue `base`'s first `at` positions (written earlier
+        # in the same pass); its keys and values are used in the pass and dropped, `base` is unchanged
         self.base = base
 
 
@@ -102,7 +102,8 @@ def forward_batch(w: "Weights", segs: list[Segment]) -> np.ndarray:
             s.start = ends.get(id(s.cache), s.cache.n)
             ends[id(s.cache)] = s.start + len(s.ids)
     for s in segs:
-        s.cache.reserve(ends[id(s.cache)] if s.base is None else len(s.ids))
+        if s.base is None:
+            s.cache.reserve(ends[id(s.cache)])
     H, KV, hd = w.n_heads, w.n_kv, w.head_dim
     group = H // KV
     ids = np.fromiter((t for s in segs for t in s.ids), dtype=np.int64)
@@ -129,8 +130,8 @@ def forward_batch(w: "Weights", segs: list[Segment]) -> np.ndarray:
             a, b = bounds[si], bounds[si + 1]
             T, start, c = b - a, s.start, s.cache
             end = start + T
-            Kc, Vc = c.k[li], c.v[li]
             if s.base is None:
+                Kc, Vc = c.k[li], c.v[li]
                 Kc[:, start:end] = k[:, a:b]
                 Vc[:, start:end] = v[:, a:b]
                 K, V = Kc[:, :end], Vc[:, :end]
@@ -545,13 +546,15 @@ class Scheduler:
         logits = forward_batch(self.engine.w, segs)
         self.steps += 1
         self.rows += sum(len(s.ids) for s in segs)
-        probs = softmax_rows(logits)
-        at = 0
+        firsts, at = [], 0
         for req, seq in owners:
-            p, at = probs[at], at + 1
+            firsts.append(at)
+            at += 1
             if seq.rerank is not None:  # its candidates' rows follow
                 n = sum(len(q) - 1 for q in seq.rerank["seqs"])
                 seq.rerank["logits"], at = logits[at:at + n], at + n
+        probs = softmax_rows(logits[firsts])
+        for (req, seq), p in zip(owners, probs):
             ids, seq.want = seq.want, None
             try:
                 p = self._mix(req, seq, ids, p)
@@ -563,15 +566,13 @@ class Scheduler:
     def _rerank(self, seq: _Seq, ids: list[int], segs: list[Segment]) -> None:
         """Retrieve candidate answers (lexical: no network needed) and add their first tokens to
         the pass as branches after the prompt, so the prompt's pass also scores them."""
-        from .transformer import KVCache
-
         g = seq.guide
         seq.start = len(ids)
         cands = g.candidates(seq.query)
         seqs = [q for q in (list(g.answers[e][:RERANK_TOKENS]) for e, _ in cands) if len(q) > 1]
         seq.rerank = {"cands": cands, "seqs": seqs}
         for q in seqs:
-            segs.append(Segment(KVCache(self.engine.w, len(q)), q[:-1], "all", base=seq.cache, at=len(ids)))
+            segs.append(Segment(None, q[:-1], "all", base=seq.cache, at=len(ids)))
 
     def _mix(self, req: _Request, seq: _Seq, ids: list[int], p: np.ndarray) -> np.ndarray:
         """Retrieval as `TransformerEngine.stepper` does it: weigh candidates once after the
