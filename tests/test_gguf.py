@@ -231,7 +231,7 @@ for ids in json.loads(sys.argv[2]):
     llm.reset()
     got = []
     for t in llm.generate(ids, top_k=1, temp=0.0, repeat_penalty=1.0):
-        if t == 4 or len(got) == 16:
+        if t == int(sys.argv[3]) or len(got) == 16:
             break
         got.append(int(t))
     out.append(got)
@@ -246,7 +246,8 @@ def test_llama_cpp_runs_the_q8_0_export(tmp_path, bare):
     crash is a clear failure here rather than the end of the test run."""
     path = gguf_export.export(tmp_path / "q8.gguf", model="transformer-v2", type_="q8_0")
     chats = [[{"role": "user", "content": p}] for p in PROMPTS[:8]]
-    out = subprocess.run([sys.executable, "-c", Q8_CHILD, str(path), json.dumps([bare.tok.render_chat(m) for m in chats])],
+    out = subprocess.run([sys.executable, "-c", Q8_CHILD, str(path), json.dumps([bare.tok.render_chat(m) for m in chats]),
+                          str(bare.tok.end_id)],
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, (f"llama.cpp died on the q8_0 file (status {out.returncode}; -4 is SIGILL: rebuild "
                                  f"llama-cpp-python with the Makefile's LLAMA_CMAKE_ARGS)\n{out.stderr[-2000:]}")
