@@ -9,13 +9,16 @@ each (where a 6-layer d=256 model spends its time), attention per reply over its
 
 - Prefill is interleaved: a new prompt is cut into `CHUNK`-token pieces at fixed positions
   (multiples of CHUNK), and each step takes at most `PREFILL_BUDGET` prompt tokens next to
-  the running replies' one token each, so a long prompt never stalls the others.
+  the running replies' one token each, so a long prompt never stalls the others. Retrieval's
+  rerank (`guide.py`: the candidates' first tokens after the prompt) rides in the prompt's own
+  pass as branches that attend over the prompt's cache, not as a forward pass of its own.
 - Reproducible whatever else runs: a row's result must not depend on its neighbours. OpenBLAS
   gives every row of a product the same bits for any number of rows >= 2 with an inner dimension
   <= 256 (one row alone takes another path; a longer inner dimension is blocked by the row count),
   so products always get >= 2 rows and the 704-wide one is summed in 256-wide slices. A prompt
   piece is always the same piece (fixed positions), so a seeded request gives the same text
-  alone and inside any batch, and a prefix-cache hit the same text as a miss.
+  alone and inside any batch, and a prefix-cache hit the same text as a miss. (A lone row pays
+  for it: LLMKIT_SCHEDULER_EXACT=0 lets a one-row pass use the faster one-row kernels.)
 - Prefix cache: the KV of the prompts' piece-aligned prefixes, a small LRU (`PrefixCache`):
   a system prompt or a conversation's earlier turns are not run again.
 - A reply is admitted when its Generation is first iterated, paused while `BUFFER` tokens wait
@@ -43,13 +46,13 @@ if TYPE_CHECKING:
     from .transformer import KVCache, TransformerEngine, Weights
 
 CHUNK = 16  # prompt pieces start at multiples of this position
-PREFILL_BUDGET = int(os.environ.get("LLMKIT_PREFILL_BUDGET", "512"))  # prompt tokens per step, next to the running replies
+PREFILL_BUDGET = int(os.environ.get("LLMKIT_PREFILL_BUDGET", "256"))  # prompt tokens per step, next to the running replies
 BUFFER = 64  # tokens a reply may have waiting unread before it pauses
 MAX_ACTIVE = 256  # replies in the batch at once; more wait their turn
-PREFIX_TOKENS = int(os.environ.get("LLMKIT_PREFIX_CACHE_TOKENS", "2048"))  # KV positions the prefix cache keeps
+PREFIX_TOKENS = int(os.environ.get("LLMKIT_PREFIX_CACHE_TOKENS", "1024"))  # KV positions the prefix cache keeps
 
 
-EXACT = os.environ.get("LLMKIT_SCHEDULER_EXACT", "1") != "0"
+EXACT = os.environ.get("LLMKIT_SCHEDULER_EXACT", "1") != "0"  # 2-row products even for one row (see above)
 
 
 def enabled() -> bool:
