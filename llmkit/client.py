@@ -346,21 +346,15 @@ class _Call:
         """Run the loop with sync I/O; yields the texts of a stream."""
         loop = _Loop(gen)
         for op in loop:
-            with loop.outcome():
-                if op[0] == "text":
-                    yield op[1]
-                else:
-                    loop.reply = self.effect(op)
+            with loop.outcome():  # a text goes out to the caller; any other effect is done here
+                loop.reply = (yield op[1]) if op[0] == "text" else self.effect(op)
 
     async def adrive(self, gen) -> AsyncIterator[str]:
         """Run the loop with async I/O; yields the texts of a stream."""
         loop = _Loop(gen)
         for op in loop:
-            with loop.outcome():
-                if op[0] == "text":
-                    yield op[1]
-                else:
-                    loop.reply = await self.aeffect(op)
+            with loop.outcome():  # a text goes out to the caller; any other effect is done here
+                loop.reply = (yield op[1]) if op[0] == "text" else await self.aeffect(op)
 
     def run(self) -> Reply:
         for _ in self.drive(self.core(False)):
