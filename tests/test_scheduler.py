@@ -188,6 +188,7 @@ def test_a_streaming_client_that_leaves_stops_the_engine(gateway):
     engine = get_engine("transformer-v2")
     body = {"model": "gpt-4o-mini", "messages": ask("Tell me about every sampling parameter."),
             "max_tokens": 500, "temperature": 1.0, "stream": True}
+    rows = engine.scheduler.rows
     with httpx.Client(base_url=gateway, timeout=30) as http:
         with http.stream("POST", "/v1/chat/completions", json=body) as r:
             for line in r.iter_lines():
@@ -197,6 +198,6 @@ def test_a_streaming_client_that_leaves_stops_the_engine(gateway):
     while engine.scheduler.active and time.time() < deadline:
         time.sleep(0.05)
     assert not engine.scheduler.active, "the engine kept generating for a client that left"
-    rows = engine.scheduler.rows
-    time.sleep(0.3)
-    assert engine.scheduler.rows == rows
+    time.sleep(0.5)
+    # the prompt, its rerank and the few tokens sent before the client left: far from 500 tokens
+    assert engine.scheduler.rows - rows < 150
