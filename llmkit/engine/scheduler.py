@@ -33,6 +33,7 @@ import asyncio
 import collections
 import os
 import threading
+import time
 import weakref
 from typing import TYPE_CHECKING
 
@@ -450,6 +451,8 @@ class Scheduler:
                 loop.call_soon_threadsafe(_set_all, events)
             except RuntimeError:  # that loop is closed
                 pass
+        if by_loop:
+            time.sleep(0)  # let the woken loop take the GIL and send the tokens before the next pass
 
     def _runnable(self) -> bool:
         return any(r.cancelled or len(r.out) < BUFFER for r in self.active)
