@@ -255,9 +255,11 @@ def load_engines(names: list[str], retrain_v1: str, v2_data: Path | None = None)
 
     out = {}
     for name in names:
-        if name == "transformer-v2-bare":  # the network alone, without retrieval-augmented decoding
-            module = importlib.import_module(ENGINES["transformer-v2"])
-            out[name] = (module.TransformerEngine(v2_data or module.DATA_DIR, retrieval=False), module)
+        if name.endswith("-bare"):  # the network alone, without retrieval-augmented decoding
+            base = name[: -len("-bare")]
+            module = importlib.import_module(ENGINES[base])
+            data = v2_data if (v2_data and base == "transformer-v2") else module.DATA_DIRS[base]
+            out[name] = (module.TransformerEngine(data, retrieval=False), module)
             continue
         module = importlib.import_module(ENGINES[name])
         if name == "transformer-v2" and v2_data:

@@ -327,10 +327,10 @@ def _answer(messages: list[dict], args, SamplingParams) -> str:
 
 
 def _train(args) -> int:
-    if args.engine == "transformer-v2":  # needs torch: pip install -e '.[train]'
-        from .engine.train_transformer import main as v2
+    if args.engine.startswith("transformer-"):  # needs torch: pip install -e '.[train]'
+        from .engine.train_transformer import V3_ARGS, main as train_transformer
 
-        v2(args.rest)
+        train_transformer((V3_ARGS if args.engine == "transformer-v3" else []) + args.rest)
         return 0
     from .engine.train import main
 
@@ -387,8 +387,9 @@ def main(argv: list[str] | None = None) -> int:
     ch.set_defaults(func=_chat)
 
     t = sub.add_parser("train", help="retrain an offline model from the shipped corpus")
-    t.add_argument("engine", nargs="?", default="ngram-v1", choices=("ngram-v1", "transformer-v2"),
-                   help="ngram-v1 (seconds) or transformer-v2 (needs the [train] extra; about an hour on 2 cores)")
+    t.add_argument("engine", nargs="?", default="ngram-v1", choices=("ngram-v1", "transformer-v2", "transformer-v3"),
+                   help="ngram-v1 (seconds), transformer-v2 (needs the [train] extra; about an hour on 2 cores) or "
+                        "transformer-v3 (v2's network trained on the v3 corpus; see docs/offline-model-v3.md)")
     t.add_argument("rest", nargs=argparse.REMAINDER, help="options passed to the trainer (see its --help)")
     t.set_defaults(func=_train)
 

@@ -13,7 +13,7 @@ from .base import Engine, EngineInputError, Generation, SamplingParams, Token
 ENGINES = {"ngram-v1": "llmkit.engine.ngram",
            "transformer-v2": "llmkit.engine.transformer",
            "transformer-v3": "llmkit.engine.transformer"}
-DEFAULT = "transformer-v2"
+DEFAULT = "transformer-v3"
 
 
 def get_engine(name: str | None = None) -> Engine:

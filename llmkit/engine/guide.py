@@ -21,7 +21,8 @@ unless it is itself an answer that says it cannot know. When no candidate is lef
 matches, or more than `UNKNOWN_SHARE` of the question's content words were never seen (up to
 one typo), the only candidate is the corpus' "I don't know that" answer in the question's
 language: a 6M-parameter model asked about a person, a place or a term it never read would
-otherwise copy the nearest answer it knows, confidently and wrongly.
+otherwise copy the nearest answer it knows, confidently and wrongly. When candidates come in
+both languages (most answers exist in English and Spanish), those in the question's language win.
 
 The network still writes every token, sampling parameters keep their meaning (they act on
 the mixed distribution, which is also what `logprobs` report), and with retrieval off
@@ -78,6 +79,7 @@ class Guide:
         self.rare: dict[int, int] = {}  # hash of a rare word -> entries using it
         self.honest: set[int] = set()  # entries whose answer says it cannot know
         self.folded: list[str] = []  # each answer folded, to look rare words up in
+        self.lang: list[str] = []  # each entry's language ("en", "es"): answers come in the question's
 
     @classmethod
     def load(cls, path: Path, tok) -> "Guide":
@@ -91,11 +93,14 @@ class Guide:
             guide.rare = dict(zip(z["rare_hash"].tolist(), z["rare_df"].tolist()))
             guide.honest = set(z["honest"].tolist())
             guide.folded = [_fold(t) for t in texts]
+        if "entry_lang" in z.files:
+            guide.lang = json.loads(bytes(z["entry_lang"]).decode())
         return guide
 
     @staticmethod
     def save(path: Path, index: LexicalIndex, answers: list[str], df: dict[str, int] | None = None,
-             unknown_entry: dict[str, int] | None = None, honest: list[int] | None = None) -> None:
+             unknown_entry: dict[str, int] | None = None, honest: list[int] | None = None,
+             lang: list[str] | None = None) -> None:
         """`df`: each word of the corpus -> how many entries use it (v3's knowing what it doesn't)."""
         index.save(path)
         z = dict(np.load(path))
@@ -108,6 +113,8 @@ class Guide:
             z["honest"] = np.array(sorted(honest or []), dtype=np.int32)
         if unknown_entry:
             z["unknown_entry"] = np.frombuffer(json.dumps(unknown_entry).encode(), dtype=np.uint8)
+        if lang:
+            z["entry_lang"] = np.frombuffer(json.dumps(lang).encode(), dtype=np.uint8)
         np.savez_compressed(path, **z)
 
     def candidates(self, query: str | list[str]) -> list[tuple[int, float]]:
@@ -120,11 +127,14 @@ class Guide:
         if queries and self.rare:
             rare = [w for w in content_words(queries[0]) if _hash(w) in self.rare]
             found = [(e, s) for e, s in found if e in self.honest or all(w[:5] in self.folded[e] for w in rare)]
-        if queries and self.unknown_entry and (not found or self.unknown_share(queries[0]) > UNKNOWN_SHARE):
-            from .corpus import detect_lang
+        from .corpus import detect_lang
 
+        if queries and self.unknown_entry and (not found or self.unknown_share(queries[0]) > UNKNOWN_SHARE):
             entry = self.unknown_entry.get(detect_lang(queries[0]), self.unknown_entry.get("en"))
             return [(entry, 1.0)] if entry is not None else found
+        if queries and self.lang and found:  # the same answer exists in both languages: the question's wins
+            lang = detect_lang(queries[0])
+            found = [(e, s) for e, s in found if self.lang[e] == lang] or found
         return found
 
     def unknown_share(self, text: str) -> float:
@@ -231,10 +241,12 @@ def build(out_dir: Path) -> dict:
     words: dict[int, set[str]] = {}
     unknown: dict[str, int] = {}
     honest: set[int] = set()
+    lang: list[str] = []
     for d in corpus.load():
         e = entry.setdefault(d.answer, len(answers))
         if e == len(answers):
             answers.append(d.answer)
+            lang.append(d.lang)
         questions += [(e, q) for q in d.questions]
         for text in d.questions + [d.answer]:  # training text only: held-out phrasings stay unseen
             words.setdefault(e, set()).update(content_words(text))
@@ -247,7 +259,7 @@ def build(out_dir: Path) -> dict:
         for w in ws:
             df[w] = df.get(w, 0) + 1
     path = Path(out_dir) / "retrieval.npz"
-    Guide.save(path, LexicalIndex.build(questions, answers), answers, df, unknown, sorted(honest))
+    Guide.save(path, LexicalIndex.build(questions, answers), answers, df, unknown, sorted(honest), lang)
     return {"entries": len(answers), "phrasings": len(questions), "words": len(df), "bytes": path.stat().st_size}
 
 

@@ -588,8 +588,11 @@ def fit_embed_head(model: Transformer, data: Data, seed: int, steps: int = 1500,
 
 # `llmkit train transformer-v3`: v2's network and tokenizer trained on the v3 corpus (the v2 corpus plus
 # beginners' everyday questions and the "I don't know" set); later options on the command line win.
+# Continued training: 160 steps (about 0.7 epochs of the v3 corpus; what a busy session allowed), one thread (a busy 2-core machine
+# made two OpenMP threads ~5x slower per step), and no answer classifier (a freshly initialised head
+# over a new set of answers would only pull the trained network around).
 V3_ARGS = ["--init", str(DATA_DIRS["transformer-v2"]), "--out", str(DATA_DIRS["transformer-v3"]),
-           "--steps", "540", "--warmup", "30", "--lr", "2e-3"]
+           "--threads", "1", "--steps", "160", "--warmup", "10", "--lr", "1e-3", "--answer-loss", "0"]
 
 
 def parse(argv=None):
