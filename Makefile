@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: course test setup train train-v2 notebooks bench clean test-engines
+.PHONY: course test setup train train-v2 train-v3 notebooks bench clean test-engines
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("llmkit needs Python 3.11+ (try: make PYTHON=python3.11 ...)") if sys.version_info < (3, 11) else None'
@@ -55,6 +55,10 @@ train: $(STAMP)  ## retrain offline model v1 (the n-gram model, seconds) from ll
 train-v2: $(STAMP)  ## retrain offline model v2 (the transformer; installs torch, about an hour on 2 cores)
 	$(BIN)/python -m pip install --quiet -e '.[train]'
 	$(BIN)/llmkit train transformer-v2
+
+train-v3: $(STAMP)  ## retrain offline model v3 from v2 on the v3 corpus (installs torch; about half an hour on 2 cores)
+	$(BIN)/python -m pip install --quiet -e '.[train]'
+	$(BIN)/llmkit train transformer-v3
 
 notebooks: $(STAMP)  ## regenerate exercises/ from solutions/, re-execute the lesson notebooks offline and store their outputs
 	$(BIN)/python tools/make_exercises.py
