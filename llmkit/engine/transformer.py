@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import struct
 import threading
 from pathlib import Path
@@ -427,13 +428,18 @@ def _batched(ids: list[int]) -> np.ndarray:
     raise RuntimeError("this generation's network steps are run by the scheduler: iterate it, don't drive it")
 
 
+# how the gateway writes a part the model cannot read ("[image attached: image/png]"): what the
+# text-only model must answer first is whether it can see it, so that is what retrieval looks up
+_ATTACHED = re.compile(r"\[(image|audio|video|file|document) attached[^\]]*\]")
+
+
 def question(messages: list[dict]) -> list[str]:
     """What retrieval looks up: the last user turn, and for a short follow-up ("tell me
     more", "why?") also the turn before it with it; the better match wins (`Guide.candidates`)."""
     def text(m):
         c = m.get("content") or ""
         return c if isinstance(c, str) else " ".join(p.get("text", "") for p in c if isinstance(p, dict))
-    users = [text(m) for m in messages if m.get("role") == "user"]
+    users = [_ATTACHED.sub(r"can you see this \1?", text(m)) for m in messages if m.get("role") == "user"]
     if not users:
         return []
     if len(users) > 1 and len(users[-1].split()) < 4:
