@@ -17,6 +17,7 @@ import pytest
 
 from llmkit import engines
 from llmkit.engine import SamplingParams
+from llmkit.engine import DEFAULT
 from llmkit.engine.transformer import DATA_DIR, DATA_DIRS, TransformerEngine
 
 MAX = 24
@@ -29,9 +30,12 @@ def _skip_unless(name: str):
                               reason=f"{name} not installed ({engines.ENGINES[name].install})")
 
 
+COURSE_MODEL = f"llmkit-{DEFAULT}"  # what `llmkit engines start` serves by default: the default engine
+
+
 @pytest.fixture(scope="module")
 def bare():
-    return TransformerEngine(DATA_DIR, retrieval=False)
+    return TransformerEngine(DATA_DIRS[DEFAULT], retrieval=False)
 
 
 @pytest.fixture(autouse=True)
@@ -132,7 +136,7 @@ def test_engines_list_says_what_is_installed_and_how_to_install_the_rest():
 @_skip_unless("llama-cpp")
 def test_llama_cpp_server_answers_like_numpy_and_stops_leaving_nothing(bare):
     with engines.start("llama-cpp") as srv:
-        assert srv.url.startswith("http://127.0.0.1:") and srv.model == "llmkit-transformer-v2"
+        assert srv.url.startswith("http://127.0.0.1:") and srv.model == COURSE_MODEL
         assert "--n_ctx" in srv.argv and srv.argv[srv.argv.index("--n_ctx") + 1] == "1024"
         check_server(srv, bare)
         pid = srv.proc.pid
@@ -173,7 +177,7 @@ def test_cli_start_prints_url_and_model_and_sigterm_stops_it(tmp_path):
                 url = line.split(" answers at ")[1].split()[0]
             if "model name to send:" in line:
                 model = line.split(":", 1)[1].strip()
-        assert url and model == "llmkit-transformer-v2", "".join(lines)
+        assert url and model == COURSE_MODEL, "".join(lines)
         r = httpx.get(url + "/models", timeout=10, trust_env=False)
         assert model in [m["id"] for m in r.json()["data"]]
         import psutil

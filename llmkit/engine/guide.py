@@ -64,7 +64,9 @@ donde dónde porque por qué sobre entre este esta estos estas ese esa eso esos 
 muy pero tambien también dime explica explícame explicame cuenta cuéntame cuentame dame hazme escribe muestra
 significa significado define definicion definición describe diferencia frases oraciones palabras breve
 corto simple sencillo ejemplo ejemplos favor hola gracias son está están era fue ser hay tiene tienen puedo
-puedes quiero necesito sabes saber conoces""".split())
+puedes quiero necesito sabes saber conoces
+detail details detailed depth overview summary summarize summarise beginner beginners newbie basics basic
+detalle detalles detallado resumen resume principiante principiantes basico básico""".split())
 _STOP_FOLDED = {"".join(c for c in unicodedata.normalize("NFKD", w) if not unicodedata.combining(c)) for w in _STOP}
 
 

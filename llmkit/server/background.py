@@ -4,6 +4,7 @@ the current process (what `llmkit.setup()` does, once per process, on a free por
 from __future__ import annotations
 
 import socket
+import atexit
 import threading
 import time
 
@@ -57,6 +58,9 @@ def ensure_running(api_key: str | None = None) -> Gateway:
     with _lock:
         if _running is None or not _running.thread.is_alive():
             _running = Gateway(api_key=api_key).start()
+            # stopped before the interpreter tears down: a serving daemon thread still running C code
+            # (numpy, tokenizers) while modules are finalised can crash the exit (seen as SIGSEGV)
+            atexit.register(_running.stop)
         return _running
 
 
