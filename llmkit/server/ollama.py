@@ -70,11 +70,17 @@ def _display(name: str) -> str:
     return name if ":" in name.rsplit("/", 1)[-1] else name + ":latest"
 
 
-def _model(body: dict, name: str = "model") -> str:
-    """The request's model name (`name` is the legacy spelling), which must be one the gateway serves."""
+def _name(body: dict, name: str = "model") -> str:
+    """The request's model name (`name` is the legacy spelling); required."""
     value = field(body, name, str, None) or field(body, "name", str, None)
     if not value:
         raise APIError(400, f"Missing required parameter: '{name}'.", param=name, code="missing_required_parameter")
+    return value
+
+
+def _model(body: dict, name: str = "model") -> str:
+    """The request's model name, which must be one the gateway serves."""
+    value = _name(body, name)
     if not models.known(value):
         raise _not_found(value)
     return value

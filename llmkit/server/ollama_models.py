@@ -22,7 +22,7 @@ from .common import engine_of, off_loop
 from .errors import APIError
 from .framing import ndjson, ndjson_response
 from .modelfile import OPTION_KINDS, parse_modelfile
-from .ollama import (_base_names, _capabilities, _chat_messages, _display, _json, _key, _loaded, _model, _not_found,
+from .ollama import (_base_names, _capabilities, _chat_messages, _display, _json, _key, _loaded, _model, _name, _not_found,
                      _now, _offline_pull_error, _options, _stamp)
 from .validate import field, json_body
 
@@ -195,9 +195,7 @@ async def copy(request: Request):
 @router.delete("/api/delete")
 async def delete(request: Request):
     body = await json_body(request)
-    name = field(body, "model", str, None) or field(body, "name", str, None)
-    if not name:
-        raise APIError(400, "Missing required parameter: 'model'.", param="model", code="missing_required_parameter")
+    name = _name(body)
     if _key(name) not in models.custom:
         if _key(name) not in {_key(n) for n in _base_names()}:
             raise _not_found(name)
@@ -219,9 +217,7 @@ async def delete(request: Request):
 @router.post("/api/pull")
 async def pull(request: Request):
     body = await json_body(request)
-    name = field(body, "model", str, None) or field(body, "name", str, None)
-    if not name:
-        raise APIError(400, "Missing required parameter: 'model'.", param="model", code="missing_required_parameter")
+    name = _name(body)
     stream = field(body, "stream", bool, True)
     field(body, "insecure", bool, False)
     if _key(name) in models.removed:  # a deleted built-in model comes back
@@ -249,10 +245,6 @@ async def pull(request: Request):
 @router.post("/api/push")
 async def push(request: Request):
     body = await json_body(request)
-    name = field(body, "model", str, None) or field(body, "name", str, None)
-    if not name:
-        raise APIError(400, "Missing required parameter: 'model'.", param="model", code="missing_required_parameter")
-    if not models.known(name):
-        raise _not_found(name)
+    name = _model(body)
     raise APIError(403, f"cannot push '{name}': the offline gateway has no registry to push to and cannot reach "
                         "ollama.com; push from a real Ollama signed in to your account.", param="model")
