@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from .base import Engine, EngineInputError, Generation, SamplingParams, Token
+from .base import Engine, EngineInputError, Generation, SamplingParams, Token, ToolSpec
 
 ENGINES = {"ngram-v1": "llmkit.engine.ngram",
            "transformer-v2": "llmkit.engine.transformer",
@@ -26,4 +26,4 @@ def get_engine(name: str | None = None) -> Engine:
     return module.get(name) if name.startswith("transformer") else module.get()
 
 
-__all__ = ["Engine", "EngineInputError", "Generation", "SamplingParams", "Token", "get_engine"]
+__all__ = ["Engine", "EngineInputError", "Generation", "SamplingParams", "Token", "ToolSpec", "get_engine"]

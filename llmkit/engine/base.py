@@ -23,6 +23,16 @@ class EngineInputError(ValueError):
 
 
 @dataclass
+class ToolSpec:
+    """A tool the model may call (engine/tools.py): its name, what it does, and a JSON schema
+    for its arguments object."""
+
+    name: str
+    description: str = ""
+    parameters: dict = field(default_factory=lambda: {"type": "object", "properties": {}})
+
+
+@dataclass
 class SamplingParams:
     max_tokens: int | None = None  # None: until the model ends its turn (or the context fills)
     temperature: float = 1.0  # 0 = greedy
@@ -37,6 +47,10 @@ class SamplingParams:
     json_object: bool = False
     logprobs: int | None = None  # None: none; k >= 0: the chosen token's and k alternatives
     repeat_penalty: float = 1.0  # Ollama's option; 1.0 = off
+    # tool calling (engine/tools.py): the tools the model may call, and whether it must:
+    # "auto" (the model decides) | "none" | "required" | {"name": "<tool>"}
+    tools: list[ToolSpec] | None = None
+    tool_choice: str | dict = "auto"
 
 
 @dataclass
@@ -47,6 +61,10 @@ class Token:
     id: int
     logprob: float | None = None
     top: list[tuple[str, float]] | None = None
+    # tool calls: the index of the call (in this reply) whose arguments JSON this token's text
+    # continues; `tool_name` is set on each call's first token (whose text may be "")
+    tool_call: int | None = None
+    tool_name: str | None = None
 
 
 class Generation:
@@ -56,8 +74,11 @@ class Generation:
         self._tokens = tokens
         self.prompt_tokens = prompt_tokens
         self.completion_tokens = 0
-        self.finish_reason: str | None = None  # "stop" | "length"
+        self.finish_reason: str | None = None  # "stop" | "length" | "tool_calls"
         self.stop_sequence: str | None = None  # which stop string ended it, if any
+        # after iteration: [{"id": "call_<24 hex>", "name": str, "arguments": dict}] when the
+        # reply called tools (a reply is either text or one or more calls)
+        self.tool_calls: list[dict] = []
 
     def __iter__(self) -> Iterator[Token]:
         return self._tokens

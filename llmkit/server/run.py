@@ -54,7 +54,12 @@ class Choice:
 
     @property
     def text(self) -> str:
-        return "".join(t.text for t in self.tokens)
+        return "".join(t.text for t in self.tokens if t.tool_call is None)
+
+    @property
+    def tool_calls(self) -> list[dict]:
+        """The reply's tool calls ([{"id", "name", "arguments"}]), empty for a text reply."""
+        return list(getattr(self.gen, "tool_calls", None) or [])
 
 
 @dataclass
