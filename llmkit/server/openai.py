@@ -9,6 +9,7 @@ and serve Ollama's OpenAI compatibility, which lives at /v1 on the Ollama host.
 from __future__ import annotations
 
 import base64
+import re
 import time
 import uuid
 
@@ -17,7 +18,8 @@ from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse
 
 from ..engine import SamplingParams, Token
-from . import models
+from ..engine.base import ToolSpec
+from . import models, tools
 from .common import count_texts, embed, engine_of, now, off_loop
 from .errors import APIError
 from .framing import DONE, sse, sse_response
@@ -53,12 +55,39 @@ def _text_of(content, label: str) -> str:
                    param=label, code="invalid_type")
 
 
+def _assistant_calls(m: dict, label: str) -> list[dict]:
+    """An assistant turn's `tool_calls` (or legacy `function_call`) as neutral calls."""
+    out = []
+    calls = field(m, "tool_calls", list, None, label=f"{label}.tool_calls")
+    for j, c in enumerate(calls or []):
+        where = f"{label}.tool_calls[{j}]"
+        if not isinstance(c, dict):
+            raise APIError(400, f"Invalid type for '{where}': expected an object.", param=where, code="invalid_type")
+        cid = field(c, "id", str, required=True, label=f"{where}.id")
+        field(c, "type", str, "function", label=f"{where}.type", choices=("function",))
+        fn = field(c, "function", dict, required=True, label=f"{where}.function")
+        name = field(fn, "name", str, required=True, label=f"{where}.function.name")
+        args = tools.parse_arguments(fn.get("arguments"), f"{where}.function.arguments", tools.openai_error)
+        out.append({"id": cid, "name": name, "arguments": args})
+    legacy = field(m, "function_call", dict, None, label=f"{label}.function_call")
+    if legacy is not None and not out:
+        name = field(legacy, "name", str, required=True, label=f"{label}.function_call.name")
+        args = tools.parse_arguments(legacy.get("arguments"), f"{label}.function_call.arguments", tools.openai_error)
+        out.append({"id": f"call_legacy_{label}", "name": name, "arguments": args})
+    return out
+
+
 def chat_messages(body: dict) -> list[dict]:
+    """`messages` as the engine's neutral turns: tool calls kept as calls, tool results as `tool`
+    turns tied to their call (OpenAI's own checks: a `tool` message answers a call of the turn
+    before, and every call is answered before the conversation goes on)."""
     msgs = field(body, "messages", list, required=True)
     if not msgs:
         raise APIError(400, "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an "
                             "empty array instead.", param="messages", code="empty_array")
     out = []
+    pending: dict[str, str] = {}  # call id -> label of the assistant turn that made it, not yet answered
+    last_legacy: str | None = None
     for i, m in enumerate(msgs):
         label = f"messages[{i}]"
         role = message(m, label, ROLES)
@@ -66,7 +95,143 @@ def chat_messages(body: dict) -> list[dict]:
             raise APIError(400, f"Missing required parameter: '{label}.content'.", param=f"{label}.content",
                            code="missing_required_parameter")
         text = _text_of(m.get("content"), f"{label}.content")
-        out.append({"role": {"developer": "system", "function": "tool"}.get(role, role), "content": text})
+        if role == "tool":
+            cid = field(m, "tool_call_id", str, required=True, label=f"{label}.tool_call_id")
+            if cid not in pending:
+                raise APIError(400, f"Invalid parameter: messages with role 'tool' must be a response to a preceding "
+                                    f"message with 'tool_calls' ('{label}.tool_call_id' is {cid!r}, which no earlier "
+                                    "call has that is not answered yet).", param=f"{label}.tool_call_id",
+                               code="invalid_value")
+            pending.pop(cid)
+            out.append({"role": "tool", "tool_call_id": cid, "name": None, "content": text})
+            continue
+        if role == "function":  # legacy: answers the last function_call, by name
+            name = field(m, "name", str, required=True, label=f"{label}.name")
+            if last_legacy is not None:
+                pending.pop(last_legacy, None)
+            out.append({"role": "tool", "tool_call_id": last_legacy or "", "name": name, "content": text})
+            last_legacy = None
+            continue
+        if pending:
+            ids = ", ".join(pending)
+            raise APIError(400, f"An assistant message with 'tool_calls' must be followed by tool messages responding "
+                                f"to each 'tool_call_id'. The following tool_call_ids did not have response messages: "
+                                f"{ids}", param=f"{label}.role", code="invalid_value")
+        turn = {"role": "system" if role == "developer" else role, "content": text}
+        if role == "assistant":
+            calls = _assistant_calls(m, label)
+            if calls:
+                turn = {"role": "assistant", "content": text or None, "tool_calls": calls}
+                if "function_call" in m and not m.get("tool_calls"):
+                    last_legacy = calls[0]["id"]
+                else:
+                    pending.update((c["id"], label) for c in calls)
+        out.append(turn)
+    return tools.fill_names(out)
+
+
+# -- tools ------------------------------------------------------------------------------------------
+def _tool_rename(neutral: str) -> str:
+    """The engine's field names as chat completions spells them."""
+    return re.sub(r"^tools\[(\d+)\]\.(name|description|parameters)", r"tools[\1].function.\2", neutral)
+
+
+def _function_spec(fn, label: str) -> ToolSpec:
+    if not isinstance(fn, dict):
+        raise APIError(400, f"Invalid type for '{label}': expected an object.", param=label, code="invalid_type")
+    name = field(fn, "name", str, required=True, label=f"{label}.name")
+    description = field(fn, "description", str, "", label=f"{label}.description") or ""
+    params = field(fn, "parameters", dict, None, label=f"{label}.parameters")
+    field(fn, "strict", bool, None, label=f"{label}.strict")
+    return ToolSpec(name, description, params if params is not None else {"type": "object", "properties": {}})
+
+
+def chat_tools(body: dict) -> tuple[list[ToolSpec] | None, str | dict, bool]:
+    """`tools` + `tool_choice` (or the legacy `functions` + `function_call`) as the engine's
+    (tools, choice), checked; the bool says the legacy fields were used."""
+    legacy = body.get("tools") is None and body.get("functions") is not None
+    name, choice_name = ("functions", "function_call") if legacy else ("tools", "tool_choice")
+    raw = field(body, name, list, None)
+    if raw is not None and not raw:
+        raise APIError(400, f"Invalid '{name}': empty array. Expected an array with minimum length 1, but got an "
+                            "empty array instead.", param=name, code="empty_array")
+    specs = None
+    if raw is not None:
+        specs = []
+        for i, t in enumerate(raw):
+            label = f"{name}[{i}]"
+            if legacy:
+                specs.append(_function_spec(t, label))
+                continue
+            if not isinstance(t, dict):
+                raise APIError(400, f"Invalid type for '{label}': expected an object.", param=label,
+                               code="invalid_type")
+            kind = field(t, "type", str, required=True, label=f"{label}.type")
+            if kind != "function":
+                raise APIError(400, f"Invalid value for '{label}.type': {kind!r}. The offline gateway supports "
+                                    "'function' tools only.", param=f"{label}.type", code="invalid_value")
+            specs.append(_function_spec(field(t, "function", dict, required=True, label=f"{label}.function"),
+                                        f"{label}.function"))
+    field(body, "parallel_tool_calls", bool, None)
+    choice = body.get(choice_name)
+    if choice is None:
+        choice = "auto"
+    elif specs is None:
+        raise APIError(400, f"Invalid value for '{choice_name}': '{choice_name}' is only allowed when '{name}' are "
+                            "specified.", param=choice_name, code="invalid_value")
+    elif isinstance(choice, str):
+        field(body, choice_name, str, choices=("none", "auto") if legacy else ("none", "auto", "required"))
+    elif isinstance(choice, dict):
+        choice, specs = _named_choice(choice, choice_name, legacy, specs)
+    else:
+        raise APIError(400, f"Invalid type for '{choice_name}': expected a string or an object.", param=choice_name,
+                       code="invalid_type")
+
+    def rename(neutral: str) -> str:
+        out = _tool_rename(neutral)
+        return out.replace("tools[", "functions[").replace("function.", "") if legacy else out
+
+    def error(param: str, message: str) -> APIError:
+        if param == "tool_choice":
+            param = choice_name
+        return tools.openai_error(param, message)
+
+    tools.check(specs, choice, rename, error)
+    return specs, choice, legacy
+
+
+def _named_choice(choice: dict, label: str, legacy: bool, specs: list[ToolSpec]):
+    """{"type": "function", "function": {"name"}} (legacy: {"name"}), or {"type": "allowed_tools",
+    "allowed_tools": {"mode", "tools"}}: the engine's choice, and the tools it may pick from."""
+    if legacy:
+        return {"name": field(choice, "name", str, required=True, label=f"{label}.name")}, specs
+    kind = field(choice, "type", str, required=True, label=f"{label}.type", choices=("function", "allowed_tools"))
+    if kind == "function":
+        fn = field(choice, "function", dict, required=True, label=f"{label}.function")
+        return {"name": field(fn, "name", str, required=True, label=f"{label}.function.name")}, specs
+    allowed = field(choice, "allowed_tools", dict, required=True, label=f"{label}.allowed_tools")
+    mode = field(allowed, "mode", str, required=True, label=f"{label}.allowed_tools.mode", choices=("auto", "required"))
+    names = []
+    for j, t in enumerate(field(allowed, "tools", list, required=True, label=f"{label}.allowed_tools.tools")):
+        where = f"{label}.allowed_tools.tools[{j}]"
+        fn = field(t, "function", dict, required=True, label=f"{where}.function") if isinstance(t, dict) else None
+        if fn is None:
+            raise APIError(400, f"Invalid type for '{where}': expected an object.", param=where, code="invalid_type")
+        name = field(fn, "name", str, required=True, label=f"{where}.function.name")
+        if name not in {s.name for s in specs}:
+            raise APIError(400, f"Invalid value for '{where}.function.name': no tool named {name!r} in 'tools'.",
+                           param=f"{where}.function.name", code="invalid_value")
+        names.append(name)
+    return mode, [s for s in specs if s.name in names]
+
+
+def _calls_json(c) -> list[dict]:
+    """A finished choice's calls with their arguments as the JSON text the model wrote."""
+    out = []
+    for i, call in enumerate(c.tool_calls):
+        text = "".join(t.text for t in c.tokens if t.tool_call == i)
+        out.append({"id": call["id"], "type": "function",
+                    "function": {"name": call["name"], "arguments": text or tools.arguments_json(call["arguments"])}})
     return out
 
 
@@ -174,6 +339,23 @@ def _groq_extra(rid: str, gen, t0: float, t_first: float | None, seed: int | Non
     return out
 
 
+def _tool_delta(ev: tuple, legacy: bool) -> dict:
+    """One streamed tool-call step as OpenAI's delta: the call's start (index, id, type, name,
+    arguments "") or an arguments fragment (index only)."""
+    call = ev[1]
+    if legacy:
+        fn = {"name": call.name, "arguments": ""} if ev[0] == "start" else {"arguments": ev[2]}
+        return {"function_call": fn}
+    if ev[0] == "start":
+        return {"tool_calls": [{"index": call.index, "id": call.id, "type": "function",
+                                "function": {"name": call.name, "arguments": ""}}]}
+    return {"tool_calls": [{"index": call.index, "function": {"arguments": ev[2]}}]}
+
+
+def _finish(reason: str | None, legacy: bool) -> str | None:
+    return "function_call" if legacy and reason == "tool_calls" else reason
+
+
 @router.post("/v1/chat/completions")
 @router.post("/openai/v1/chat/completions")
 @router.post(GEMINI_COMPAT + "/chat/completions")
@@ -183,8 +365,7 @@ async def chat_completions(request: Request):
     messages = chat_messages(body)
     params = sampling(body)
     refuse_reasoning(body)
-    for name in ("tools", "functions"):
-        field(body, name, list, None)
+    params.tools, params.tool_choice, legacy = chat_tools(body)
     req = ChatRequest(model, messages, params, n=n, stream=stream, asked=body)
     engine = engine_of(request)
     cid = "chatcmpl-" + uuid.uuid4().hex[:24]
@@ -196,6 +377,8 @@ async def chat_completions(request: Request):
         base = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
                 "system_fingerprint": FINGERPRINT}
         groq_id = "req_" + uuid.uuid4().hex[:26] if _is_groq(request) else None
+        # with tools, the first delta waits for the first token: a reply of calls opens with content null
+        defer = bool(params.tools)
 
         def chunk(choices, usage=None, x_groq=None):
             d = {**base, "choices": choices}
@@ -205,22 +388,43 @@ async def chat_completions(request: Request):
                 d["x_groq"] = x_groq
             return sse(d)
 
+        def first(i: int, delta: dict):  # the role's delta; Groq: its request id comes first
+            return chunk([{"index": i, "delta": {"role": "assistant", **delta, "refusal": None}, "logprobs": None,
+                           "finish_reason": None}], x_groq={"id": groq_id} if groq_id and i == 0 else None)
+
         async def events():
-            t_first = None
+            t_first, calls, opened = None, tools.Calls(), False
             async for p in run_.events():
-                if p.kind == "start":  # Groq: its request id comes first
-                    yield chunk([{"index": p.index, "delta": {"role": "assistant", "content": "", "refusal": None},
-                                  "logprobs": None, "finish_reason": None}],
-                                x_groq={"id": groq_id} if groq_id and p.index == 0 else None)
+                if p.kind == "start":
+                    calls, opened = tools.Calls(), not defer
+                    if opened:
+                        yield first(p.index, {"content": ""})
                 elif p.kind == "token":
                     t_first = t_first or time.perf_counter()
+                    if p.token.tool_call is not None:
+                        for ev in calls.feed(p.token):
+                            if legacy and ev[1].index > 0:
+                                continue  # the legacy API has one call per reply
+                            delta = _tool_delta(ev, legacy)
+                            if not opened:
+                                opened = True
+                                yield first(p.index, {"content": None, **delta})
+                            else:
+                                yield chunk([{"index": p.index, "delta": delta, "logprobs": None,
+                                              "finish_reason": None}])
+                        continue
+                    if not opened:
+                        opened = True
+                        yield first(p.index, {"content": ""})
                     lp = {"content": [_logprob_entry(p.token)], "refusal": None} if want_logprobs else None
                     yield chunk([{"index": p.index, "delta": {"content": p.token.text}, "logprobs": lp,
                                   "finish_reason": None}])
-                    continue
                 else:
+                    if not opened:
+                        yield first(p.index, {"content": ""})
                     last = groq_id and p.index == req.n - 1  # Groq: the final chunk carries x_groq.usage
-                    yield chunk([{"index": p.index, "delta": {}, "logprobs": None, "finish_reason": p.gen.finish_reason}],
+                    yield chunk([{"index": p.index, "delta": {}, "logprobs": None,
+                                  "finish_reason": _finish(p.gen.finish_reason, legacy)}],
                                 x_groq=_groq_extra(groq_id, run_, t0, t_first, params.seed) if last else None)
             if include_usage:
                 yield chunk([], _usage(run_.prompt_tokens, run_.completion_tokens))
@@ -230,10 +434,18 @@ async def chat_completions(request: Request):
     result = await complete(engine, req)
     choices = []
     for c in result.choices:
-        lp = {"content": [_logprob_entry(t) for t in c.tokens], "refusal": None} if want_logprobs else None
-        choices.append({"index": c.index, "message": {"role": "assistant", "content": c.text,
-                                                      "refusal": None, "annotations": []},
-                        "logprobs": lp, "finish_reason": c.gen.finish_reason})
+        lp = {"content": [_logprob_entry(t) for t in c.tokens if t.tool_call is None], "refusal": None} \
+            if want_logprobs else None
+        msg = {"role": "assistant", "content": c.text, "refusal": None, "annotations": []}
+        calls = _calls_json(c)
+        if calls:
+            msg["content"] = c.text or None
+            if legacy:
+                msg["function_call"] = calls[0]["function"]
+            else:
+                msg["tool_calls"] = calls
+        choices.append({"index": c.index, "message": msg, "logprobs": lp,
+                        "finish_reason": _finish(c.gen.finish_reason, legacy)})
     return JSONResponse({"id": cid, "object": "chat.completion", "created": created, "model": model,
                          "choices": choices, "usage": _usage(result.prompt_tokens, result.completion_tokens),
                          "service_tier": "default", "system_fingerprint": FINGERPRINT})
