@@ -1,6 +1,8 @@
 """The `llmkit` command: serve | doctor | course | chat | train.
 
     llmkit serve [--host 127.0.0.1] [--port 8000] [--api-key KEY] [--admin-key KEY] [--max-body-bytes N]
+                 [--config gateway.toml] [--upstream NAME=URL ...]   routes to real backends, classroom mode
+    llmkit classroom add|list|remove|report   students' tokens, quotas and usage (docs/classroom.md)
     llmkit doctor            which providers are live or offline, and why (never a key)
     llmkit course            the gateway plus JupyterLab opened on notebooks/ (Ctrl+C stops both)
     llmkit chat ["question"] the offline model in the terminal: one question, or a prompt
@@ -23,7 +25,20 @@ def _serve(args) -> int:
     from .server.background import serve
 
     key = args.api_key or os.environ.get("LLMKIT_API_KEY") or None
-    if not _is_loopback_host(args.host) and not key:
+    gateway = None
+    if args.config or args.upstream:  # routes to upstreams, classroom mode
+        from .server.gateway_config import ConfigError, from_flags, load
+
+        try:
+            gateway = load(args.config, args.upstream) if args.config else from_flags(args.upstream)
+        except ConfigError as e:
+            print(f"llmkit serve: {e}", file=sys.stderr)
+            return 2
+        if gateway.classroom is not None and not (args.admin_key or os.environ.get("LLMKIT_ADMIN_KEY")):
+            print("llmkit serve: classroom mode needs an admin key (--admin-key or LLMKIT_ADMIN_KEY): /admin/ "
+                  "must not be open to students on this machine.", file=sys.stderr)
+            return 2
+    if not _is_loopback_host(args.host) and not key and not (gateway and gateway.classroom):
         if not args.insecure_no_key:
             print(f"llmkit serve: refusing to serve on {args.host} without an API key: anyone who can reach "
                   "this address could use the gateway and create or delete its models.\n"
@@ -33,8 +48,13 @@ def _serve(args) -> int:
         print("=" * 72 + f"\nWARNING: serving on {args.host} WITHOUT AN API KEY (--insecure-no-key):\n"
               "anyone who can reach this address can use this gateway.\n" + "=" * 72, file=sys.stderr, flush=True)
     print(f"llmkit gateway on http://{args.host}:{args.port}  (docs at /docs; Ctrl+C stops)", flush=True)
+    if gateway and gateway.router:
+        for pattern, up in gateway.router.routes:
+            print(f"  route {pattern!r} -> {up.name}: {up.wire} at {up.base_url}", flush=True)
+    if gateway and gateway.classroom:
+        print(f"  classroom mode: students' usage in {gateway.classroom.db}", flush=True)
     serve(args.host, args.port, api_key=key, log_level=args.log_level, admin_key=args.admin_key,
-          max_body_bytes=args.max_body_bytes)
+          max_body_bytes=args.max_body_bytes, gateway=gateway)
     return 0
 
 
@@ -355,6 +375,12 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--insecure-no-key", action="store_true",
                    help="allow a non-loopback --host without an API key (anyone who can reach it can use it)")
     s.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
+    s.add_argument("--config", default=None, help="gateway.toml: routes to upstreams and classroom mode "
+                                                   "(see docs/local-serving.md, docs/classroom.md)")
+    s.add_argument("--upstream", action="append", default=[], metavar="NAME=URL",
+                   help="route model NAME (or a glob like 'llama*') to URL: openai+http://HOST:PORT/v1, "
+                        "ollama+http://HOST:11434, or openai|anthropic|gemini|groq (key from its variable); "
+                        "repeatable, tried before the config's routes")
     s.set_defaults(func=_serve)
 
     d = sub.add_parser("doctor", help="which providers are live or offline, and why")
@@ -396,6 +422,10 @@ def main(argv: list[str] | None = None) -> int:
     from . import engines as _engines  # stdlib only at import time
 
     _engines.add_commands(sub)  # `llmkit engines list|start`, `llmkit export gguf`
+
+    from . import classroom as _classroom  # stdlib only at import time
+
+    _classroom.add_commands(sub)  # `llmkit classroom add|list|remove|report`
 
     from .widgets import standalone as _ui  # stdlib only at import time
 

@@ -57,6 +57,7 @@ class Settings:
     # /admin/ (faults): this key only; with none, loopback clients only (the API key does not open it)
     admin_key: str | None = field(default_factory=lambda: os.environ.get("LLMKIT_ADMIN_KEY") or None)
     max_body_bytes: int = field(default_factory=_env_body_limit)  # larger bodies get a 413
+    gateway: object | None = None  # routes to upstreams and classroom mode (gateway_config.GatewayConfig)
 
 
 def _key_from(headers: dict[str, str], query: str) -> str | None:
@@ -283,6 +284,10 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
         app.include_router(module.router)
 
     install_log_redaction()
+    if settings.gateway is not None:  # inside the middleware below: it checks admin keys and faults first
+        from .gateway_config import install
+
+        install(app, settings)
     backend = json.dumps({"engine_type": "llmkit-offline", "engine": engine.name,
                           "machine_name": socket.gethostname()})
     app.add_middleware(GatewayMiddleware, settings=settings, backend=backend, faults=app.state.faults)

@@ -69,13 +69,13 @@ def current() -> Gateway | None:
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, api_key: str | None = None, log_level: str = "info",
-          admin_key: str | None = None, max_body_bytes: int | None = None) -> None:
+          admin_key: str | None = None, max_body_bytes: int | None = None, gateway=None) -> None:
     """Serve in the foreground until interrupted."""
     import uvicorn
 
     from .app import Settings, create_app
 
-    settings = Settings(api_key=api_key)
+    settings = Settings(api_key=api_key, gateway=gateway)
     if admin_key:
         settings.admin_key = admin_key
     if max_body_bytes:

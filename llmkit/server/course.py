@@ -44,8 +44,17 @@ async def root(request: Request):
 @router.get("/health")
 async def health(request: Request):
     engine = engine_of(request)
-    return {"status": "healthy", "engine": engine.name, "engine_type": "llmkit-offline",
-            "default_model": DEFAULT_MODEL, "available_models": list(_available())}
+    out = {"status": "healthy", "engine": engine.name, "engine_type": "llmkit-offline",
+           "default_model": DEFAULT_MODEL, "available_models": list(_available())}
+    routes = getattr(request.app.state, "router", None)
+    if routes is not None:  # each upstream up or down (router.py), as the course's LocalModels gateway says it
+        out["upstreams"] = await routes.health()
+        ollama = [u["status"] for u in out["upstreams"] if u["wire"] == "ollama"]
+        if ollama:
+            out["ollama_service"] = "up" if "up" in ollama else "down"
+        out["available_models"] = [n for n, _ in models.router.listed()] + \
+            (out["available_models"] if routes.offline_default else [])
+    return out
 
 
 @router.get("/models")
@@ -53,7 +62,8 @@ async def list_models(request: Request):
     engine = engine_of(request)
     names = [DEFAULT_MODEL] + [m.id for m in catalog.models() if m.provider == "ollama" and m.kind == "chat"]
     names += [n for n in models.custom if n not in names]
-    return {"models": [models.tag_entry(n, engine) for n in names]}
+    own = [models.tag_entry(n, engine) for n in names] if models.router.offline_on() else []
+    return {"models": models.routed_tags() + own}
 
 
 async def _chat(request: Request, model: str | None):

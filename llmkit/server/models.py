@@ -13,6 +13,7 @@ import re
 import time
 
 from .. import catalog
+from . import router
 from .errors import APIError
 
 custom: dict[str, dict] = {}  # name -> {"from": base, "system": str|None, "parameters": {...}}
@@ -27,6 +28,9 @@ _WELL_FORMED = re.compile(r"[A-Za-z0-9][\w.:/@+]*(?:-[\w.:/@+]+)*")  # no empty 
 def known(name: str) -> bool:
     if not isinstance(name, str) or len(name) > MAX_NAME:
         return False
+    routed = router.serves(name)  # a name routed to an upstream (or the offline model turned off)
+    if routed is not None:
+        return routed
     if name in custom or _strip_latest(name) in custom:
         return True
     if _strip_latest(name) in removed:  # deleted like an Ollama model: gone until pulled again
@@ -89,7 +93,25 @@ def openai_list(engine_context: int) -> list[dict]:
     for name in custom:
         out.append({"id": name, "object": "model", "created": CREATED, "owned_by": "ollama",
                     "max_model_len": engine_context, "aliases": []})
-    return out
+    routed = routed_list()
+    taken = {e["id"] for e in routed}
+    return routed + ([e for e in out if e["id"] not in taken] if router.offline_on() else [])
+
+
+def routed_list() -> list[dict]:
+    """What the upstreams serve, as /v1/models lists it (owned_by: the upstream's name)."""
+    return [{"id": n, "object": "model", "created": CREATED, "owned_by": up.name, "aliases": []}
+            for n, up in router.listed()]
+
+
+def routed_tags() -> list[dict]:
+    """What the upstreams serve, as Ollama's /api/tags lists it."""
+    from datetime import datetime, timezone
+
+    when = datetime.fromtimestamp(CREATED, timezone.utc).isoformat().replace("+00:00", "Z")
+    return [{"name": n, "model": n, "modified_at": when, "size": 0, "digest": "",
+             "details": {"parent_model": "", "format": up.wire, "family": up.name, "families": [up.name],
+                         "parameter_size": "", "quantization_level": ""}} for n, up in router.listed()]
 
 
 def openai_entry(name: str, engine_context: int) -> dict:

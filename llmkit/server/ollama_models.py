@@ -42,7 +42,9 @@ async def tags(request: Request):
     made = sorted(models.custom.items(), key=lambda kv: kv[1].get("modified_at", ""), reverse=True)
     out = [models.tag_entry(_display(n), engine, d.get("modified_at")) for n, d in made]
     out += [models.tag_entry(n, engine) for n in _base_names() if _key(n) not in models.custom]
-    return _json({"models": out})
+    routed = models.routed_tags()
+    taken = {e["name"] for e in routed}
+    return _json({"models": routed + ([e for e in out if e["name"] not in taken] if models.router.offline_on() else [])})
 
 
 @router.get("/api/ps")

@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from typing import AsyncIterable, AsyncIterator, Callable, Iterable
 
 from ..engine import Engine, Generation, SamplingParams, Token
-from . import common, models
+from . import common, models, router
 
 log = logging.getLogger("llmkit.server")
 
@@ -89,6 +89,11 @@ def seeded(params: SamplingParams, i: int) -> SamplingParams:
 
 async def complete(engine: Engine, req: ChatRequest, *, timed: bool = False) -> Result:
     """Every choice, whole. `timed` records when each choice's first token came (Ollama reports it)."""
+    up = router.upstream_for(req.model)  # a routed name: the upstream answers (router.py)
+    if up is not None:
+        result = await up.complete(req)
+        router.note(req.model, result.prompt_tokens, result.completion_tokens)
+        return result
     req = resolve(req)
     choices = []
     for i in range(req.n):
@@ -102,7 +107,9 @@ async def complete(engine: Engine, req: ChatRequest, *, timed: bool = False) -> 
             first = first or time.perf_counter_ns()
             toks.append(t)
         choices.append(Choice(i, toks, gen, first))
-    return Result(choices, req)
+    result = Result(choices, req)
+    router.note(req.model, result.prompt_tokens, result.completion_tokens)
+    return result
 
 
 @dataclass
@@ -142,10 +149,14 @@ class Stream:
             for gen in self.gens:
                 if gen.finish_reason is None:
                     gen.close()
+            router.note(self.req.model, self.prompt_tokens, self.completion_tokens)
 
 
 async def start(engine: Engine, req: ChatRequest) -> Stream:
     """Begin every choice's generation; prompt errors raise here, before any byte is sent."""
+    up = router.upstream_for(req.model)
+    if up is not None:  # its refusals (down, 429, unknown model) raise here too
+        return await up.start(req)
     req = resolve(req)
     return Stream(req, [await common.start(engine, req.messages, seeded(req.params, i)) for i in range(req.n)])
 
