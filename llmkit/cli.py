@@ -348,9 +348,12 @@ def _answer(messages: list[dict], args, SamplingParams) -> str:
 
 def _train(args) -> int:
     if args.engine.startswith("transformer-"):  # needs torch: pip install -e '.[train]'
-        from .engine.train_transformer import V3_ARGS, main as train_transformer
+        from .engine.train_transformer import main as train_transformer, train_v3
 
-        train_transformer((V3_ARGS if args.engine == "transformer-v3" else []) + args.rest)
+        if args.engine == "transformer-v3":  # two stages: the v3 corpus, then tool use
+            train_v3(args.rest)
+        else:
+            train_transformer(args.rest)
         return 0
     from .engine.train import main
 

@@ -45,6 +45,8 @@ def load(corpus_dir: Path = CORPUS_DIR, holdout_every: int = 5) -> list[Doc]:
     keeps its last phrasing out of `questions` and in `heldout`."""
     docs: list[Doc] = []
     for path in sorted(corpus_dir.glob("*.jsonl")):
+        if path.name.startswith("tools"):  # conversations with tools: load_tools()
+            continue
         for line in path.read_text(encoding="utf-8").splitlines():
             if not line.strip():
                 continue
@@ -72,6 +74,25 @@ def load(corpus_dir: Path = CORPUS_DIR, holdout_every: int = 5) -> list[Doc]:
                 known = {_norm(q) for q in doc.questions + doc.heldout}  # never a held-out one again
                 doc.questions += [q for q in row["q"] if _norm(q) not in known]
     return docs
+
+
+_tools_cache: list[dict] | None = None
+
+
+def load_tools(corpus_dir: Path = CORPUS_DIR) -> list[dict]:
+    """The tool-use conversations, generated deterministically by corpus/tools_gen.py: each
+    {"id", "case", "family", "lang", "heldout", "template", "tools", "messages"} in the engine's
+    neutral message format; `heldout` ones (whole question templates) are kept out of training
+    (bench/tools.py measures on them)."""
+    global _tools_cache
+    if _tools_cache is None:
+        import importlib.util
+
+        spec = importlib.util.spec_from_file_location("llmkit_tools_gen", corpus_dir / "tools_gen.py")
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        _tools_cache = mod.generate()
+    return [dict(r) for r in _tools_cache]
 
 
 def _norm(text: str) -> str:

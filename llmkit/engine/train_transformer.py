@@ -34,7 +34,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from . import corpus, guide
+from . import corpus, guide, tools as tools_fmt
 from .hf_export import export
 from .tokenizer import Tokenizer
 from .transformer import DATA_DIR, DATA_DIRS, read_safetensors
@@ -212,8 +212,13 @@ class Data:
     """Chat-template conversations from the corpus, packed into rows with a loss mask."""
 
     def __init__(self, tok: Tokenizer, docs: list[corpus.Doc], block: int, seed: int,
-                 first_weight: float = 1.0, first_span: int = 0, prompt_weight: float = 0.0, synthetic_per_doc: int = 0):
+                 first_weight: float = 1.0, first_span: int = 0, prompt_weight: float = 0.0, synthetic_per_doc: int = 0,
+                 tool_convs: list[dict] | None = None, tools_share: float = 0.0):
         self.tok, self.docs, self.block = tok, docs, block
+        # tool-use conversations (corpus.load_tools(), training ones only) and the share of each
+        # epoch's rows they fill; the rest of the rows replay the Q/A corpus (a random subset of it)
+        self.tool_convs = [c for c in (tool_convs or []) if not c.get("heldout")]
+        self.tools_share = tools_share if self.tool_convs else 0.0
         self.first_weight, self.first_span, self.prompt_weight = first_weight, first_span, prompt_weight
         self.synthetic_per_doc = synthetic_per_doc
         self.rng = random.Random(seed)
@@ -285,9 +290,32 @@ class Data:
             mask += [self.first_weight] * span + [1] * (len(a) - span)
         return ids, mask, decisions
 
+    def tool_conversation(self, conv: dict) -> tuple[list[int], list[int], list[tuple[int, int]]]:
+        """A tool-use conversation as the engine renders it (engine/tools.py: the tools block in
+        the system turn, calls as text, results as user turns); loss on the assistant turns only
+        (their first tokens -- call or answer, which tool -- weighted as an answer's first tokens),
+        the user's own questions at the prompt weight, the tool list and results at 0."""
+        sp = self.sp
+        ids, mask = [], []
+        for m in tools_fmt.to_plain(conv["messages"], conv["tools"]):
+            role, text = m["role"], m.get("content") or ""
+            ci = self.enc(text)
+            if role == "assistant":
+                a = ci + [sp["<|end|>"]]
+                span = min(self.first_span, len(a))
+                ids += [sp["<|assistant|>"], *a]
+                mask += [0] + [self.first_weight] * span + [1] * (len(a) - span)
+                continue
+            w = self.prompt_weight if role == "user" and not text.startswith(tools_fmt.RESULT_OPEN) else 0
+            ids += [sp["<|system|>" if role == "system" else "<|user|>"], *ci, sp["<|end|>"]]
+            mask += [0] + [w] * len(ci) + [0]
+        return ids, mask, []
+
     def epoch_rows(self) -> tuple[np.ndarray, np.ndarray]:
         """One pass over every pair, grouped into conversations of 1-6 turns, packed into
-        rows of block+1 tokens (whole conversations; rows start a fresh conversation)."""
+        rows of block+1 tokens (whole conversations; rows start a fresh conversation).
+        With tool conversations (`tools_share` > 0): one pass over them, and a random subset
+        of the Q/A rows so that tool rows are `tools_share` of the epoch."""
         pairs = list(self.pairs) + [(i, self.synthetic(i)) for i in range(len(self.docs)) for _ in range(self.synthetic_per_doc)]
         self.rng.shuffle(pairs)
         convs, i = [], 0
@@ -296,6 +324,19 @@ class Data:
             convs.append(self.conversation(pairs[i:i + k]))
             i += k
         self.rng.shuffle(convs)
+        if self.tools_share > 0:
+            tool = [self.tool_conversation(c) for c in self.tool_convs]
+            self.rng.shuffle(tool)
+            n_tool = sum(len(t[0]) for t in tool)
+            want = n_tool * (1 - self.tools_share) / self.tools_share  # Q/A tokens to replay beside them
+            keep, got = [], 0
+            for c in convs:
+                if got >= want:
+                    break
+                keep.append(c)
+                got += len(c[0])
+            convs = keep + tool
+            self.rng.shuffle(convs)
         L = self.block + 1
         rows, masks, decs = [], [], []
         cur, cm, cd = [], [], []
@@ -342,6 +383,16 @@ class Data:
             a_ids.append(wrap(self.noisy(q1)))
             p_ids.append(wrap(self.noisy(q2) if self.rng.random() < 0.7 else self.synthetic(i)))
         return _pad(a_ids, sp["<|pad|>"]), _pad(p_ids, sp["<|pad|>"])
+
+    def tools_heldout(self, convs: list[dict], n: int = 64) -> list[tuple[list[int], int]]:
+        """(conversation ids, where its last assistant turn starts) for `n` held-out tool
+        conversations: the held-out loss of the reply (a call, or the answer after a result)."""
+        out = []
+        for c in [c for c in convs if c.get("heldout")][:n]:
+            msgs = tools_fmt.to_plain(c["messages"], c["tools"])
+            prompt = self.tok.render_chat(msgs[:-1])
+            out.append((prompt + self.enc(msgs[-1].get("content") or "") + [self.sp["<|end|>"]], len(prompt)))
+        return out
 
     def heldout(self) -> list[tuple[list[int], int]]:
         """(prompt + answer ids, prompt length) for every held-out phrasing."""
@@ -422,8 +473,11 @@ def train(args) -> dict:
         model.answer_head = nn.Linear(args.d_model, data_classes)
         nn.init.normal_(model.answer_head.weight, std=0.02)
         nn.init.zeros_(model.answer_head.bias)
-    data = Data(tok, docs, args.block, args.seed, args.first_weight, args.first_span, args.prompt_weight, args.synthetic)
+    tool_convs = corpus.load_tools() if args.tools_share > 0 else []
+    data = Data(tok, docs, args.block, args.seed, args.first_weight, args.first_span, args.prompt_weight, args.synthetic,
+                tool_convs=tool_convs, tools_share=args.tools_share)
     held = data.heldout()
+    tools_held = data.tools_heldout(tool_convs)
 
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
@@ -440,7 +494,8 @@ def train(args) -> dict:
     pos, epochs = 0, 0
     curve, window = [], []
     tokens_seen = 0
-    print(f"params {n_params / 1e6:.2f}M, pairs {len(data.pairs)}, held-out {len(held)}", flush=True)
+    print(f"params {n_params / 1e6:.2f}M, pairs {len(data.pairs)}, held-out {len(held)}"
+          + (f", tool conversations {len(data.tool_convs)} (share {args.tools_share})" if data.tools_share else ""), flush=True)
     for step in range(0 if args.embed_only else args.steps):
         if args.max_minutes and time.perf_counter() - t0 > 60 * args.max_minutes:
             print(f"stopping at step {step}: --max-minutes {args.max_minutes} reached", flush=True)
@@ -495,6 +550,9 @@ def train(args) -> dict:
             point = {"step": step + 1, "train_loss": round(sum(window) / len(window), 4), "heldout_loss": round(hl, 4),
                      "heldout_first_nll": round(hf, 3), "heldout_first_acc": round(ha, 3),
                      "epoch": epochs, "minutes": round((time.perf_counter() - t0) / 60, 2)}
+            if tools_held:
+                tl, tf, ta = heldout_loss(model, tools_held)
+                point.update(tools_heldout_loss=round(tl, 4), tools_heldout_first_acc=round(ta, 3))
             window = []
             curve.append(point)
             print(json.dumps(point), flush=True)
@@ -509,6 +567,7 @@ def train(args) -> dict:
         "architecture": "Llama-style decoder (RMSNorm, rotary positions, SwiGLU, tied embeddings)",
         "config": cfg, "parameters": int(n_params), "embed_head_parameters": int(head_w.size + head_b.size),
         "documents": len(docs), "training_pairs": len(data.pairs), "heldout_phrasings": len(held),
+        "tool_conversations": len(data.tool_convs), "tools_share": data.tools_share,
         "train_args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         "torch": torch.__version__, "epochs": epochs, "tokens_seen": tokens_seen,
         "minutes": round((time.perf_counter() - t0) / 60, 2),
@@ -586,13 +645,26 @@ def fit_embed_head(model: Transformer, data: Data, seed: int, steps: int = 1500,
     return weight @ rot, bias @ rot, {"texts": len(items), "steps": steps, "final_loss": round(float(np.mean(losses[-50:])), 4)}
 
 
-# `llmkit train transformer-v3`: v2's network and tokenizer trained on the v3 corpus (the v2 corpus plus
-# beginners' everyday questions and the "I don't know" set); later options on the command line win.
-# Continued training: 160 steps (about 0.7 epochs of the v3 corpus; what a busy session allowed), one thread (a busy 2-core machine
-# made two OpenMP threads ~5x slower per step), and no answer classifier (a freshly initialised head
-# over a new set of answers would only pull the trained network around).
-V3_ARGS = ["--init", str(DATA_DIRS["transformer-v2"]), "--out", str(DATA_DIRS["transformer-v3"]),
-           "--threads", "1", "--steps", "160", "--warmup", "10", "--lr", "1e-3", "--answer-loss", "0"]
+# `llmkit train transformer-v3`: two stages, one command (`train_v3`); later options on the command line win.
+# Stage A: v2's network and tokenizer trained on the v3 corpus (the v2 corpus plus beginners' everyday
+# questions and the "I don't know" set): 560 steps, one thread (a busy 2-core machine made two OpenMP
+# threads ~5x slower per step), and no answer classifier (a freshly initialised head over a new set of
+# answers would only pull the trained network around).
+# Stage B: tool use (engine/tools.py's format): from stage A, 120 steps where 60% of the rows are the
+# tool-use conversations of corpus/tools_gen.py and 40% replay the Q/A corpus (so it is not forgotten).
+V3_STAGE_A = ["--init", str(DATA_DIRS["transformer-v2"]), "--threads", "1", "--steps", "560", "--warmup", "20",
+              "--lr", "1e-3", "--answer-loss", "0"]
+V3_STAGE_B = ["--threads", "1", "--steps", "120", "--warmup", "10", "--lr", "1e-3", "--answer-loss", "0",
+              "--tools-share", "0.6"]
+V3_ARGS = V3_STAGE_A + ["--out", str(DATA_DIRS["transformer-v3"])]  # stage A alone (what v3 was before tools)
+
+
+def train_v3(rest: list[str] | None = None, out: Path | None = None) -> None:
+    """Both stages of v3: A into `<out>.stage-a`, then B from it into `out` (the shipped v3)."""
+    out = Path(out or DATA_DIRS["transformer-v3"])
+    stage_a = out.with_name(out.name + ".stage-a")
+    main(V3_STAGE_A + ["--out", str(stage_a)] + list(rest or []))
+    main(["--init", str(stage_a)] + V3_STAGE_B + ["--out", str(out)] + list(rest or []))
 
 
 def parse(argv=None):
@@ -626,6 +698,9 @@ def parse(argv=None):
     p.add_argument("--synthetic", type=int, default=2, help="made-up questions per entry and epoch, from the answer's words")
     p.add_argument("--answer-loss", type=float, default=0.5,
                    help="weight of an auxiliary classifier of the answer from the <|assistant|> state (training only)")
+    p.add_argument("--tools-share", type=float, default=0.0,
+                   help="share of each epoch's rows that are tool-use conversations (corpus.load_tools()); "
+                        "the rest replays a random subset of the Q/A corpus (0 = no tool data)")
     p.add_argument("--embed-steps", type=int, default=1500, help="steps fitting the embedding head")
     p.add_argument("--embed-only", action="store_true", help="with --init: only refit the embedding head")
     p.add_argument("--init", type=Path, default=None, help="start from this exported model instead of random")

@@ -1,0 +1,633 @@
+"""Tool-use conversations in English and Spanish, generated deterministically (seed 13).
+
+    python llmkit/engine/corpus/tools_gen.py                    # counts per case, language, held out
+    python llmkit/engine/corpus/tools_gen.py --out tools.jsonl  # write them as JSON Lines to look at
+
+`corpus.load_tools()` calls `generate()` (a few seconds), so the conversations are not stored in the
+repository (4.5 MB, mostly the repeated tool lists). Each row is one conversation in the engine's neutral message format (engine/tools.py renders it
+for the model): {"id", "case", "family", "lang", "heldout", "tools": [{name, description,
+parameters}], "messages": [...]}. Cases:
+
+- "call": a tool is needed: the assistant's reply is a call whose arguments come from the question;
+- "result": the same, then the tool's result, then an answer that uses it ("It is 18 °C in Paris.");
+- "error": the tool returned an error: the answer says so;
+- "parallel": two calls of one tool in one reply (two cities...), two results, one answer;
+- "no_tool": tools are offered but the question (a course question, a greeting) needs none: the
+  corpus's own answer;
+- "not_offered": the question needs a tool that is not among those offered: the answer says it
+  cannot check that.
+
+Every conversation offers 1-4 tools (the needed one among others, in random order), each tool
+under one of several names and argument names, so the model learns to read the tool list rather
+than memorise one name. A question template is held out (all its conversations) when the CRC32
+of its text is 0 mod 5, as corpus.py holds out phrasings: bench/tools.py measures on those.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import zlib
+from pathlib import Path
+
+HERE = Path(__file__).parent
+SEED = 13
+N_CONVERSATIONS = 4200
+
+CITIES = [("Paris", "París"), ("London", "Londres"), ("Tokyo", "Tokio"), ("New York", "Nueva York"),
+          ("Madrid", "Madrid"), ("Mexico City", "Ciudad de México"), ("Berlin", "Berlín"), ("Rome", "Roma"),
+          ("Lisbon", "Lisboa"), ("Buenos Aires", "Buenos Aires"), ("Bogotá", "Bogotá"), ("Lima", "Lima"),
+          ("Sydney", "Sídney"), ("Cairo", "El Cairo"), ("Moscow", "Moscú"), ("Beijing", "Pekín"),
+          ("Toronto", "Toronto"), ("Chicago", "Chicago"), ("Barcelona", "Barcelona"), ("Seville", "Sevilla"),
+          ("Santiago", "Santiago"), ("Montevideo", "Montevideo"), ("Amsterdam", "Ámsterdam"),
+          ("Dublin", "Dublín"), ("Oslo", "Oslo"), ("Athens", "Atenas"), ("Istanbul", "Estambul"),
+          ("Seoul", "Seúl"), ("Nairobi", "Nairobi"), ("Valencia", "Valencia"), ("Quito", "Quito"),
+          ("Vienna", "Viena"), ("Prague", "Praga"), ("Warsaw", "Varsovia"), ("Cusco", "Cuzco")]
+FAKE_PLACES = ["Atlantis", "Gotham", "Narnia", "Xanadu", "El Dorado", "Zzyzx Town", "Mordor", "Utopia"]
+CONDITIONS = [("sunny", "soleado"), ("cloudy", "nublado"), ("rainy", "lluvioso"), ("clear", "despejado"),
+              ("windy", "ventoso"), ("foggy", "con niebla")]
+CURRENCIES = {"USD": 1.0, "EUR": 0.92, "GBP": 0.79, "JPY": 151.0, "MXN": 17.1, "CHF": 0.88, "ARS": 870.0,
+              "COP": 3900.0, "BRL": 5.0, "CAD": 1.36}
+CURRENCY_WORDS = {"en": {"USD": "dollars", "EUR": "euros", "GBP": "pounds", "JPY": "yen", "MXN": "Mexican pesos"},
+                  "es": {"USD": "dólares", "EUR": "euros", "GBP": "libras", "JPY": "yenes", "MXN": "pesos mexicanos"}}
+PRODUCTS = [("USB-C cable", "cable USB-C"), ("blue mug", "taza azul"), ("wireless mouse", "ratón inalámbrico"),
+            ("laptop stand", "soporte para portátil"), ("notebook", "cuaderno"), ("HDMI adapter", "adaptador HDMI"),
+            ("desk lamp", "lámpara de escritorio"), ("mechanical keyboard", "teclado mecánico"),
+            ("water bottle", "botella de agua"), ("headphones", "auriculares"), ("webcam", "cámara web"),
+            ("phone charger", "cargador de móvil")]
+COUNTRIES = [("Spain", "España", 48_600_000), ("Mexico", "México", 129_700_000), ("Argentina", "Argentina", 46_200_000),
+             ("France", "Francia", 68_300_000), ("Japan", "Japón", 124_500_000), ("Colombia", "Colombia", 52_300_000),
+             ("Chile", "Chile", 19_600_000), ("Peru", "Perú", 34_400_000), ("Germany", "Alemania", 84_500_000),
+             ("Canada", "Canadá", 40_100_000), ("Portugal", "Portugal", 10_600_000), ("Uruguay", "Uruguay", 3_400_000)]
+SYMBOLS = [("AAPL", 189.5), ("MSFT", 415.2), ("NVDA", 121.8), ("GOOGL", 171.3), ("AMZN", 185.6), ("TSLA", 248.1),
+           ("META", 502.4), ("IBM", 183.9)]
+PEOPLE = ["Ana", "Luis", "Maria", "John", "Sofia", "Carlos", "Emma", "Pedro", "Lucia", "Tom", "Elena", "Diego"]
+MESSAGES = [("the meeting moved to 5 pm", "la reunión pasa a las 5"), ("I'll be ten minutes late", "llegaré diez minutos tarde"),
+            ("the report is ready", "el informe está listo"), ("lunch is at noon", "la comida es a mediodía"),
+            ("call me when you can", "llámame cuando puedas"), ("the demo works", "la demo funciona")]
+REMINDERS = [("call mom", "llamar a mamá", "18:00"), ("buy milk", "comprar leche", "09:30"),
+             ("submit the homework", "entregar los deberes", "20:00"), ("water the plants", "regar las plantas", "07:15"),
+             ("check the API bill", "revisar la factura de la API", "12:00"), ("stretch", "estirarme", "16:45")]
+TEXTS = ["Hello world", "How are you today?", "Tokens are pieces of text", "Streaming sends tokens as they come",
+         "The quick brown fox", "Hola mundo", "¿Qué tal estás?", "Large language models predict the next token"]
+MODELS = ["gpt-4o", "gpt-4o-mini", "claude-sonnet-4-20250514", "gemini-2.0-flash", "llama3.1"]
+UNITS = [("km", "mi", 0.621371, "kilometers", "miles", "kilómetros", "millas"),
+         ("mi", "km", 1.609344, "miles", "kilometers", "millas", "kilómetros"),
+         ("kg", "lb", 2.204623, "kilograms", "pounds", "kilos", "libras"),
+         ("lb", "kg", 0.453592, "pounds", "kilograms", "libras", "kilos"),
+         ("m", "ft", 3.28084, "meters", "feet", "metros", "pies"),
+         ("l", "gal", 0.264172, "liters", "gallons", "litros", "galones")]
+DISTANCES = {}  # filled deterministically from the city names
+
+
+def S(props: dict, required=None) -> dict:
+    return {"type": "object", "properties": props, "required": list(required if required is not None else props)}
+
+
+STR, NUM = {"type": "string"}, {"type": "number"}
+
+# family -> tool variants: (name, description, argument names in order, schema properties)
+# the argument names are the family's slots in order; each variant renames them.
+
+
+def variants() -> dict[str, list[dict]]:
+    unit = {"type": "string", "enum": ["celsius", "fahrenheit"]}
+    return {
+        "weather": [
+            dict(name="get_weather", desc="Get the current weather in a city.", args=["city"], props=[STR]),
+            dict(name="get_current_weather", desc="Get the current weather in a given location",
+                 args=["location", "unit"], props=[STR, unit]),
+            dict(name="weather_now", desc="Current temperature and sky for a city.", args=["city"], props=[STR]),
+            dict(name="obtener_clima", desc="Devuelve el tiempo actual en una ciudad.", args=["ciudad"], props=[STR]),
+        ],
+        "currency": [
+            dict(name="convert_currency", desc="Convert an amount of money from one currency to another.",
+                 args=["amount", "from_currency", "to_currency"], props=[NUM, STR, STR]),
+            dict(name="currency_converter", desc="Converts money between currencies (ISO codes like USD, EUR).",
+                 args=["amount", "from", "to"], props=[NUM, STR, STR]),
+            dict(name="exchange", desc="Exchange rate conversion.", args=["value", "source", "target"], props=[NUM, STR, STR]),
+        ],
+        "calculator": [
+            dict(name="calculator", desc="Evaluate an arithmetic expression.", args=["expression"], props=[STR]),
+            dict(name="calculate", desc="Do exact math: + - * / and parentheses.", args=["expression"], props=[STR]),
+            dict(name="evaluate_math", desc="Compute the value of a math expression.", args=["expr"], props=[STR]),
+        ],
+        "time": [
+            dict(name="get_time", desc="Current local time in a city.", args=["city"], props=[STR]),
+            dict(name="get_current_time", desc="Get the current time in a given location", args=["location"], props=[STR]),
+            dict(name="hora_local", desc="Hora actual en una ciudad.", args=["ciudad"], props=[STR]),
+        ],
+        "glossary": [
+            dict(name="lookup_glossary", desc="Look up a term in the course glossary.", args=["term"], props=[STR]),
+            dict(name="search_glossary", desc="Search the LLM API course glossary for a definition.", args=["query"], props=[STR]),
+            dict(name="glossary", desc="Definitions from the course glossary.", args=["term"], props=[STR]),
+        ],
+        "stock": [
+            dict(name="check_stock", desc="How many units of a product are in stock.", args=["product"], props=[STR]),
+            dict(name="get_inventory", desc="Inventory level of an item in the shop.", args=["item"], props=[STR]),
+            dict(name="stock_level", desc="Units left of a product in the warehouse.", args=["product_name"], props=[STR]),
+        ],
+        "tokens": [
+            dict(name="count_tokens", desc="Count the tokens of a text for a model.", args=["text", "model"], props=[STR, STR]),
+            dict(name="token_count", desc="Number of tokens in a text.", args=["text", "model"], props=[STR, STR]),
+        ],
+        "message": [
+            dict(name="send_message", desc="Send a short message to a contact.", args=["recipient", "text"], props=[STR, STR]),
+            dict(name="notify", desc="Notify a person with a message.", args=["to", "message"], props=[STR, STR]),
+        ],
+        "distance": [
+            dict(name="get_distance", desc="Distance by road between two cities in km.", args=["origin", "destination"], props=[STR, STR]),
+            dict(name="distance_between", desc="How far apart two cities are (km).", args=["from_city", "to_city"], props=[STR, STR]),
+        ],
+        "units": [
+            dict(name="convert_units", desc="Convert a quantity between units (km, mi, kg, lb, m, ft, l, gal).",
+                 args=["value", "from_unit", "to_unit"], props=[NUM, STR, STR]),
+            dict(name="unit_converter", desc="Unit conversion.", args=["quantity", "from", "to"], props=[NUM, STR, STR]),
+        ],
+        "population": [
+            dict(name="get_population", desc="Population of a country.", args=["country"], props=[STR]),
+            dict(name="country_population", desc="How many people live in a country.", args=["country_name"], props=[STR]),
+        ],
+        "reminder": [
+            dict(name="set_reminder", desc="Create a reminder at a time of day (HH:MM).", args=["text", "time"], props=[STR, STR]),
+            dict(name="create_reminder", desc="Remind the user of something at a given time.", args=["what", "at"], props=[STR, STR]),
+        ],
+        "price": [
+            dict(name="get_stock_price", desc="Latest share price of a company by ticker symbol.", args=["symbol"], props=[STR]),
+            dict(name="stock_quote", desc="Current stock market quote for a ticker (e.g. AAPL).", args=["ticker"], props=[STR]),
+        ],
+    }
+
+
+def spec_of(v: dict) -> dict:
+    props = {a: dict(p) for a, p in zip(v["args"], v["props"])}
+    return {"name": v["name"], "description": v["desc"], "parameters": S(props)}
+
+
+# Question templates per family and language; {slots} filled by the family's sampler. A template
+# whose crc32 is 0 mod 5 is held out.
+Q = {
+    "weather": {
+        "en": ["What's the weather like in {city}?", "How hot is it in {city} right now?", "weather in {city}",
+               "Is it raining in {city}?", "What's the temperature in {city}?", "Tell me the current weather in {city}.",
+               "Should I take a jacket in {city} today?", "how's the weather in {city} today"],
+        "es": ["¿Qué tiempo hace en {city}?", "¿Cuánta temperatura hace en {city}?", "clima en {city}",
+               "¿Está lloviendo en {city}?", "Dime el tiempo actual en {city}.", "¿Hace frío en {city} ahora?",
+               "¿Cómo está el clima en {city} hoy?"],
+    },
+    "currency": {
+        "en": ["How much is {amount} {src} in {dst}?", "Convert {amount} {src} to {dst}.", "{amount} {src} to {dst}",
+               "What is {amount} {src} worth in {dst}?", "Can you change {amount} {src} into {dst}?",
+               "I have {amount} {src}. How many {dst} is that?"],
+        "es": ["¿Cuánto son {amount} {src} en {dst}?", "Convierte {amount} {src} a {dst}.", "{amount} {src} a {dst}",
+               "¿Cuántos {dst} son {amount} {src}?", "Tengo {amount} {src}, ¿cuánto es en {dst}?"],
+    },
+    "calculator": {
+        "en": ["What is {expr}?", "Calculate {expr}.", "compute {expr}", "How much is {expr}?", "Can you work out {expr}?",
+               "{expr} = ?"],
+        "es": ["¿Cuánto es {expr}?", "Calcula {expr}.", "calcula {expr} por favor", "¿Me resuelves {expr}?",
+               "Resultado de {expr}"],
+    },
+    "time": {
+        "en": ["What time is it in {city}?", "Current time in {city}?", "time in {city}", "What's the local time in {city} now?",
+               "Tell me the time in {city}."],
+        "es": ["¿Qué hora es en {city}?", "Hora actual en {city}", "hora en {city}", "¿Qué hora tienen ahora en {city}?",
+               "Dime la hora en {city}."],
+    },
+    "glossary": {
+        "en": ["Look up '{term}' in the course glossary.", "What does the glossary say about {term}?",
+               "Check the glossary for {term}.", "glossary entry for {term}", "Find {term} in the course glossary, please.",
+               "glossary: {term}", "Search the glossary for {term}."],
+        "es": ["Busca '{term}' en el glosario del curso.", "¿Qué dice el glosario sobre {term}?",
+               "Consulta el glosario: {term}", "entrada del glosario para {term}", "Mira en el glosario qué es {term}.",
+               "Según el glosario, ¿qué es {term}?", "Busca {term} en el glosario."],
+    },
+    "stock": {
+        "en": ["How many {product}s do we have in stock?", "Is the {product} in stock?", "stock of {product}",
+               "Check the inventory for the {product}.", "Do we still have any {product} left?"],
+        "es": ["¿Cuántas unidades de {product} hay en stock?", "¿Queda {product} en el almacén?", "stock de {product}",
+               "Revisa el inventario de {product}.", "¿Tenemos {product} disponible?"],
+    },
+    "tokens": {
+        "en": ["How many tokens is \"{text}\" for {model}?", "Count the tokens in \"{text}\" with {model}.",
+               "token count of \"{text}\" ({model})", "For {model}, how long in tokens is \"{text}\"?"],
+        "es": ["¿Cuántos tokens tiene \"{text}\" en {model}?", "Cuenta los tokens de \"{text}\" con {model}.",
+               "tokens de \"{text}\" ({model})", "Para {model}, ¿cuántos tokens ocupa \"{text}\"?"],
+    },
+    "message": {
+        "en": ["Tell {person} that {msg}.", "Send a message to {person}: {msg}.", "Message {person} saying {msg}.",
+               "Let {person} know {msg}."],
+        "es": ["Dile a {person} que {msg}.", "Envía un mensaje a {person}: {msg}.", "Mándale a {person} que {msg}.",
+               "Avisa a {person} de que {msg}."],
+    },
+    "distance": {
+        "en": ["How far is {a} from {b}?", "Distance between {a} and {b}?", "How many km from {a} to {b}?",
+               "{a} to {b} distance"],
+        "es": ["¿A qué distancia está {a} de {b}?", "Distancia entre {a} y {b}", "¿Cuántos km hay de {a} a {b}?",
+               "distancia {a} {b}"],
+    },
+    "units": {
+        "en": ["How many {to_w} is {value} {from_w}?", "Convert {value} {from_w} to {to_w}.", "{value} {from_u} in {to_u}",
+               "What is {value} {from_w} in {to_w}?"],
+        "es": ["¿Cuántas {to_w} son {value} {from_w}?", "Convierte {value} {from_w} a {to_w}.", "{value} {from_u} en {to_u}",
+               "Pasa {value} {from_w} a {to_w}."],
+    },
+    "population": {
+        "en": ["What is the population of {country}?", "How many people live in {country}?", "population of {country}",
+               "How big is the population of {country} today?"],
+        "es": ["¿Cuál es la población de {country}?", "¿Cuántos habitantes tiene {country}?", "población de {country}",
+               "¿Cuánta gente vive en {country}?"],
+    },
+    "reminder": {
+        "en": ["Remind me to {what} at {time}.", "Set a reminder at {time} to {what}.", "reminder: {what} at {time}",
+               "Can you remind me at {time} to {what}?"],
+        "es": ["Recuérdame {what} a las {time}.", "Pon un recordatorio a las {time} para {what}.",
+               "recordatorio: {what} a las {time}", "¿Me recuerdas a las {time} {what}?"],
+    },
+    "price": {
+        "en": ["What's the stock price of {symbol}?", "How much is {symbol} trading at?", "{symbol} share price",
+               "Give me the latest quote for {symbol}."],
+        "es": ["¿A cuánto cotiza {symbol}?", "¿Cuál es el precio de la acción de {symbol}?", "precio de {symbol}",
+               "Dame la última cotización de {symbol}."],
+    },
+}
+
+# What the model says it cannot check, when the needed tool is not offered (case "not_offered").
+CANNOT = {
+    "weather": ("the weather", "el tiempo"), "currency": ("exchange rates", "los tipos de cambio"),
+    "calculator": ("calculations", "cálculos"), "time": ("the time", "la hora"),
+    "glossary": ("the glossary", "el glosario"), "stock": ("the inventory", "el inventario"),
+    "tokens": ("token counts", "el recuento de tokens"), "message": ("sending messages", "enviar mensajes"),
+    "distance": ("distances", "distancias"), "units": ("unit conversions", "conversiones de unidades"),
+    "population": ("population figures", "datos de población"), "reminder": ("reminders", "recordatorios"),
+    "price": ("share prices", "cotizaciones de bolsa"),
+}
+
+
+def _fmt(x: float) -> str:
+    """A number as the result JSON has it and the answer repeats it."""
+    return json.dumps(x)
+
+
+def _round(x: float) -> float | int:
+    r = round(x, 2)
+    return int(r) if r == int(r) and abs(r) < 1e15 else r
+
+
+def _glossary(lang: str) -> list[tuple[str, str]]:
+    rows = []
+    for line in (HERE / "glossary.jsonl").read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            r = json.loads(line)
+            if r.get("lang", "en") == lang:
+                first = r["definition"].split(". ")[0].rstrip(".") + "."
+                rows.append((r["term"], first))
+    return rows
+
+
+class Sampler:
+    """Slots for a question, the call's arguments (by slot), the result and the answer, per family."""
+
+    def __init__(self, rng: random.Random):
+        self.rng = rng
+        self.gloss = {lang: _glossary(lang) for lang in ("en", "es")}
+
+    def case(self, family: str, lang: str, error: bool) -> dict:
+        """{"slots": for the question, "args": slot values in the tool's argument order,
+        "result": dict, "answer": str}."""
+        return getattr(self, family)(lang, error)
+
+    def _city(self, lang):
+        en, es = self.rng.choice(CITIES)
+        return en if lang == "en" else es
+
+    def weather(self, lang, error):
+        r = self.rng
+        city = r.choice(FAKE_PLACES) if error else self._city(lang)
+        if error:
+            msg = f"unknown city: {city}" if r.random() < 0.7 else "weather service unavailable"
+            ans = (f"Sorry, I couldn't get the weather for {city}: the service said \"{msg}\"." if lang == "en" else
+                   f"Lo siento, no pude obtener el tiempo de {city}: el servicio respondió \"{msg}\".")
+            return dict(slots={"city": city}, args=[city, "celsius"], result={"error": msg}, answer=ans)
+        t = r.randint(-5, 36)
+        cen, ces = r.choice(CONDITIONS)
+        res = {"city": city, "temperature": t, "unit": "celsius", "condition": cen}
+        ans = (f"It is {t} °C and {cen} in {city}." if lang == "en" else f"En {city} hace {t} °C y está {ces}.")
+        return dict(slots={"city": city}, args=[city, "celsius"], result=res, answer=ans)
+
+    def currency(self, lang, error):
+        r = self.rng
+        amount = r.choice([5, 10, 20, 25, 50, 75, 100, 150, 200, 250, 300, 500, 1000, 1200, 2500, 40, 60, 80])
+        src, dst = r.sample(sorted(CURRENCIES), 2)
+        if error:
+            dst = r.choice(["XYZ", "BTCX", "ABC", "QQQ"])
+        words = CURRENCY_WORDS[lang]
+        use_words = r.random() < 0.3 and src in words and dst in words
+        slots = {"amount": amount, "src": words[src] if use_words else src, "dst": words[dst] if use_words else dst}
+        if error:
+            msg = f"unsupported currency: {dst}"
+            ans = (f"The conversion failed: the tool said \"{msg}\". Check the currency code." if lang == "en" else
+                   f"La conversión falló: la herramienta respondió \"{msg}\". Revisa el código de la moneda.")
+            return dict(slots=slots, args=[amount, src, dst], result={"error": msg}, answer=ans)
+        value = _round(amount / CURRENCIES[src] * CURRENCIES[dst])
+        res = {"amount": amount, "from": src, "to": dst, "result": value}
+        ans = (f"{amount} {src} is {_fmt(value)} {dst}." if lang == "en" else f"{amount} {src} son {_fmt(value)} {dst}.")
+        return dict(slots=slots, args=[amount, src, dst], result=res, answer=ans)
+
+    def calculator(self, lang, error):
+        r = self.rng
+        a, b = r.randint(2, 999), r.randint(2, 99)
+        op = r.choice(["+", "-", "*", "/", "*", "+"])
+        if error:
+            op, b = "/", 0
+        expr = f"{a} {op} {b}"
+        if r.random() < 0.2 and not error:
+            c = r.randint(2, 9)
+            expr = f"({a} + {b}) * {c}"
+        if error:
+            msg = "division by zero"
+            ans = (f"The calculator returned an error: {msg}. {expr} has no result." if lang == "en" else
+                   f"La calculadora devolvió un error: {msg}. {expr} no tiene resultado.")
+            return dict(slots={"expr": expr}, args=[expr], result={"error": msg}, answer=ans)
+        value = _round(eval(expr))  # noqa: S307 -- our own arithmetic strings
+        ans = (f"{expr} = {_fmt(value)}." if lang == "en" else f"{expr} = {_fmt(value)}.")
+        if r.random() < 0.5:
+            ans = f"The result is {_fmt(value)}." if lang == "en" else f"El resultado es {_fmt(value)}."
+        return dict(slots={"expr": expr}, args=[expr], result={"result": value}, answer=ans)
+
+    def time(self, lang, error):
+        r = self.rng
+        city = r.choice(FAKE_PLACES) if error else self._city(lang)
+        if error:
+            msg = f"no time zone known for {city}"
+            ans = (f"I couldn't get the time in {city}: the tool said \"{msg}\"." if lang == "en" else
+                   f"No pude obtener la hora de {city}: la herramienta respondió \"{msg}\".")
+            return dict(slots={"city": city}, args=[city], result={"error": msg}, answer=ans)
+        hhmm = f"{r.randint(0, 23):02d}:{r.randint(0, 59):02d}"
+        ans = f"It is {hhmm} in {city}." if lang == "en" else f"En {city} son las {hhmm}."
+        return dict(slots={"city": city}, args=[city], result={"city": city, "time": hhmm}, answer=ans)
+
+    def glossary(self, lang, error):
+        r = self.rng
+        if error:
+            term = r.choice(["flibbertigibbet", "quantum tokenizer", "hyperprompt", "megastream", "zorp"])
+            msg = f"term not found: {term}"
+            ans = (f"The glossary has no entry for \"{term}\"." if lang == "en" else
+                   f"El glosario no tiene ninguna entrada para \"{term}\".")
+            return dict(slots={"term": term}, args=[term], result={"error": msg}, answer=ans)
+        term, definition = r.choice(self.gloss[lang])
+        ans = (f"The course glossary says: {definition}" if lang == "en" else f"Según el glosario del curso: {definition}")
+        return dict(slots={"term": term}, args=[term], result={"term": term, "definition": definition}, answer=ans)
+
+    def stock(self, lang, error):
+        r = self.rng
+        pen, pes = r.choice(PRODUCTS)
+        p = pen if lang == "en" else pes
+        if error:
+            msg = "inventory database timeout"
+            ans = (f"I couldn't check the stock of {p}: the inventory said \"{msg}\". Try again later." if lang == "en" else
+                   f"No pude consultar el stock de {p}: el inventario respondió \"{msg}\". Inténtalo más tarde.")
+            return dict(slots={"product": p}, args=[p], result={"error": msg}, answer=ans)
+        n = r.choice([0, 0, 1, 2, 3, 5, 8, 12, 17, 24, 37, 40, 56, 99, 120, 250])
+        res = {"product": p, "in_stock": n}
+        if n == 0:
+            ans = f"The {p} is out of stock." if lang == "en" else f"No queda stock de {p}."
+        else:
+            ans = (f"There are {n} units of {p} in stock." if lang == "en" else f"Hay {n} unidades de {p} en stock.")
+        return dict(slots={"product": p}, args=[p], result=res, answer=ans)
+
+    def tokens(self, lang, error):
+        r = self.rng
+        text, model = r.choice(TEXTS), r.choice(MODELS)
+        if error:
+            model = r.choice(["gpt-9", "my-model", "llama-99b"])
+            msg = f"unknown model: {model}"
+            ans = (f"I couldn't count the tokens: the tool said \"{msg}\"." if lang == "en" else
+                   f"No pude contar los tokens: la herramienta respondió \"{msg}\".")
+            return dict(slots={"text": text, "model": model}, args=[text, model], result={"error": msg}, answer=ans)
+        n = max(1, round(len(text) / 4.2) + r.randint(0, 2))
+        ans = (f"\"{text}\" is {n} tokens for {model}." if lang == "en" else f"\"{text}\" ocupa {n} tokens en {model}.")
+        return dict(slots={"text": text, "model": model}, args=[text, model], result={"tokens": n, "model": model}, answer=ans)
+
+    def message(self, lang, error):
+        r = self.rng
+        person = r.choice(["Zed", "Mr. Nobody", "Xyz"]) if error else r.choice(PEOPLE)
+        men, mes = r.choice(MESSAGES)
+        msg_text = men if lang == "en" else mes
+        if error:
+            err = f"unknown recipient: {person}"
+            ans = (f"The message was not sent: the tool said \"{err}\"." if lang == "en" else
+                   f"El mensaje no se envió: la herramienta respondió \"{err}\".")
+            return dict(slots={"person": person, "msg": msg_text}, args=[person, msg_text], result={"error": err}, answer=ans)
+        ans = (f"Done: I sent your message to {person}." if lang == "en" else f"Hecho: le envié tu mensaje a {person}.")
+        return dict(slots={"person": person, "msg": msg_text}, args=[person, msg_text], result={"status": "sent"}, answer=ans)
+
+    def distance(self, lang, error):
+        r = self.rng
+        (a_en, a_es), (b_en, b_es) = r.sample(CITIES, 2)
+        a, b = (a_en, b_en) if lang == "en" else (a_es, b_es)
+        if error:
+            b = r.choice(FAKE_PLACES)
+            msg = f"no route to {b}"
+            ans = (f"I couldn't find the distance: the tool said \"{msg}\"." if lang == "en" else
+                   f"No encontré la distancia: la herramienta respondió \"{msg}\".")
+            return dict(slots={"a": a, "b": b}, args=[a, b], result={"error": msg}, answer=ans)
+        km = 50 + zlib.crc32(f"{min(a_en, b_en)}|{max(a_en, b_en)}".encode()) % 9000
+        ans = (f"The distance from {a} to {b} is {km} km." if lang == "en" else f"La distancia de {a} a {b} es de {km} km.")
+        return dict(slots={"a": a, "b": b}, args=[a, b], result={"km": km}, answer=ans)
+
+    def units(self, lang, error):
+        r = self.rng
+        fu, tu, f, fen, ten, fes, tes = r.choice(UNITS)
+        value = r.choice([1, 2, 3, 5, 10, 12, 20, 42, 50, 100])
+        slots = {"value": value, "from_u": fu, "to_u": tu, "from_w": fen if lang == "en" else fes,
+                 "to_w": ten if lang == "en" else tes}
+        if error:
+            msg = "conversion service unavailable"
+            ans = (f"The conversion failed: the tool said \"{msg}\"." if lang == "en" else
+                   f"La conversión falló: la herramienta respondió \"{msg}\".")
+            return dict(slots=slots, args=[value, fu, tu], result={"error": msg}, answer=ans)
+        out = _round(value * f)
+        ans = f"{value} {fu} is {_fmt(out)} {tu}." if lang == "en" else f"{value} {fu} son {_fmt(out)} {tu}."
+        return dict(slots=slots, args=[value, fu, tu], result={"value": out, "unit": tu}, answer=ans)
+
+    def population(self, lang, error):
+        r = self.rng
+        en, es, n = r.choice(COUNTRIES)
+        c = en if lang == "en" else es
+        if error:
+            c = r.choice(["Wakanda", "Freedonia", "Ruritania"])
+            msg = f"unknown country: {c}"
+            ans = (f"I couldn't find that: the tool said \"{msg}\"." if lang == "en" else
+                   f"No lo encontré: la herramienta respondió \"{msg}\".")
+            return dict(slots={"country": c}, args=[c], result={"error": msg}, answer=ans)
+        ans = (f"{c} has a population of about {n:,}." if lang == "en" else f"{c} tiene unos {n:,} habitantes.".replace(",", "."))
+        return dict(slots={"country": c}, args=[c], result={"country": c, "population": n}, answer=ans)
+
+    def reminder(self, lang, error):
+        r = self.rng
+        wen, wes, t = r.choice(REMINDERS)
+        what = wen if lang == "en" else wes
+        if error:
+            msg = "reminder service unavailable"
+            ans = (f"I couldn't set the reminder: the tool said \"{msg}\"." if lang == "en" else
+                   f"No pude crear el recordatorio: la herramienta respondió \"{msg}\".")
+            return dict(slots={"what": what, "time": t}, args=[what, t], result={"error": msg}, answer=ans)
+        ans = (f"OK, I'll remind you to {what} at {t}." if lang == "en" else f"Hecho, te recordaré {what} a las {t}.")
+        return dict(slots={"what": what, "time": t}, args=[what, t], result={"status": "created", "time": t}, answer=ans)
+
+    def price(self, lang, error):
+        r = self.rng
+        sym, p = r.choice(SYMBOLS)
+        if error:
+            sym = r.choice(["ZZZZ", "FAKE", "NOPE"])
+            msg = f"unknown symbol: {sym}"
+            ans = (f"I couldn't get a quote: the tool said \"{msg}\"." if lang == "en" else
+                   f"No pude obtener la cotización: la herramienta respondió \"{msg}\".")
+            return dict(slots={"symbol": sym}, args=[sym], result={"error": msg}, answer=ans)
+        price = _round(p * (1 + r.uniform(-0.05, 0.05)))
+        ans = (f"{sym} is trading at {_fmt(price)} USD." if lang == "en" else f"{sym} cotiza a {_fmt(price)} USD.")
+        return dict(slots={"symbol": sym}, args=[sym], result={"symbol": sym, "price": price, "currency": "USD"}, answer=ans)
+
+
+PARALLEL = {  # families whose question can ask for two at once: (template en, template es, answer joiners)
+    "weather": ("What's the weather in {a} and in {b}?", "¿Qué tiempo hace en {a} y en {b}?"),
+    "time": ("What time is it in {a} and in {b}?", "¿Qué hora es en {a} y en {b}?"),
+    "price": ("Stock prices of {a} and {b}?", "¿A cuánto cotizan {a} y {b}?"),
+    "stock": ("Check the stock of the {a} and the {b}.", "Revisa el stock de {a} y de {b}."),
+}
+
+
+def heldout_template(t: str) -> bool:
+    return zlib.crc32(t.encode()) % 5 == 0
+
+
+def _qa_pool():
+    """(question, answer, lang, held out) from the corpus's Q/A entries (the "no_tool" case)."""
+    sys.path.insert(0, str(HERE.parents[2]))
+    from llmkit.engine import corpus
+
+    pool = []
+    for d in corpus.load():
+        if d.topic in ("glossary",) and d.questions and d.questions[0].lower().startswith(("what is", "qué es", "¿qué es")):
+            pass
+        pool += [(q, d.answer, d.lang, False) for q in d.questions[:3]]
+        pool += [(q, d.answer, d.lang, True) for q in d.heldout]
+    return pool
+
+
+SYSTEMS = {"en": ["You are a helpful assistant.", "You are a helpful assistant with access to tools.",
+                  "Use the tools when they help.", "You are the course's offline assistant."],
+           "es": ["Eres un asistente útil.", "Usa las herramientas cuando ayuden.", "Eres un asistente con herramientas."]}
+
+
+def generate(n: int = N_CONVERSATIONS, seed: int = SEED) -> list[dict]:
+    rng = random.Random(seed)
+    V = variants()
+    fams = sorted(V)
+    smp = Sampler(rng)
+    qa = _qa_pool()
+    rows = []
+    ids = set()
+
+    def call_id():
+        while True:
+            c = "call_" + "".join(rng.choice("0123456789abcdef") for _ in range(24))
+            if c not in ids:
+                ids.add(c)
+                return c
+
+    for k in range(n):
+        lang = "en" if rng.random() < 0.55 else "es"
+        r = rng.random()
+        case = ("call" if r < 0.28 else "result" if r < 0.58 else "error" if r < 0.66 else "parallel" if r < 0.71
+                else "no_tool" if r < 0.92 else "not_offered")
+        fam = rng.choice(fams)
+        if case == "parallel":
+            fam = rng.choice(sorted(PARALLEL))
+        v = rng.choice(V[fam])
+        others = [f for f in fams if f != fam and not (case == "no_tool" and f == "glossary")]
+        extra = [rng.choice(V[f]) for f in rng.sample(others, rng.choice([0, 1, 1, 2, 2, 3]))]
+        offered = extra if case == "not_offered" else [v] + extra
+        if case == "not_offered" and not offered:
+            offered = [rng.choice(V[rng.choice(others)])]
+        if case == "no_tool" and fam == "glossary":
+            offered = extra or [rng.choice(V["weather"])]
+        rng.shuffle(offered)
+        tools = [spec_of(t) for t in offered]
+        msgs = []
+        if rng.random() < 0.35:
+            msgs.append({"role": "system", "content": rng.choice(SYSTEMS[lang])})
+        held = False
+        if rng.random() < 0.12:  # an earlier plain exchange
+            q0, a0, _, h0 = rng.choice([p for p in qa if p[2] == lang and not p[3]])
+            msgs += [{"role": "user", "content": q0}, {"role": "assistant", "content": a0}]
+        if case == "no_tool":
+            q, a, _, held = rng.choice([p for p in qa if p[2] == lang])
+            msgs += [{"role": "user", "content": q}, {"role": "assistant", "content": a}]
+            tmpl = q
+        else:
+            c = smp.case(fam, lang, case == "error")
+            tmpl = rng.choice(Q[fam][lang])
+            held = heldout_template(tmpl)
+            if case == "parallel":
+                c2 = smp.case(fam, lang, False)
+                key = next(iter(c["slots"]))
+                if c2["slots"][key] == c["slots"][key]:
+                    continue
+                tmpl = PARALLEL[fam][0 if lang == "en" else 1]
+                held = heldout_template(tmpl + str(k % 5))  # a fifth of these
+                q = tmpl.format(a=c["slots"][key], b=c2["slots"][key])
+            else:
+                q = tmpl.format(**c["slots"])
+            msgs.append({"role": "user", "content": q})
+            if case == "not_offered":
+                what_en, what_es = CANNOT[fam]
+                ans = (f"I can't help with that here: none of the tools I have covers {what_en}." if lang == "en" else
+                       f"No puedo ayudarte con eso aquí: ninguna de mis herramientas sirve para {what_es}.")
+                msgs.append({"role": "assistant", "content": ans})
+            else:
+                cases = [c] + ([c2] if case == "parallel" else [])
+                calls = []
+                for ci in cases:
+                    args = dict(zip(v["args"], ci["args"] + ["celsius"] * (len(v["args"]) - len(ci["args"]))))
+                    calls.append({"id": call_id(), "name": v["name"], "arguments": args})
+                msgs.append({"role": "assistant", "content": None, "tool_calls": calls})
+                if case != "call":
+                    for ci, cl in zip(cases, calls):
+                        msgs.append({"role": "tool", "tool_call_id": cl["id"], "name": v["name"],
+                                     "content": json.dumps(ci["result"], ensure_ascii=False)})
+                    if case == "parallel":
+                        a1, a2 = (ci["answer"].rstrip(".") for ci in cases)
+                        joined = f"{a1}; {a2[0].lower() + a2[1:] if not a2[:2].isupper() else a2}."
+                        msgs.append({"role": "assistant", "content": joined})
+                    else:
+                        msgs.append({"role": "assistant", "content": c["answer"]})
+        rid = f"t{k:05d}"
+        rows.append({"id": rid, "case": case, "family": fam, "lang": lang, "heldout": bool(held),
+                     "template": tmpl if case != "no_tool" else "", "tools": tools, "messages": msgs})
+    return rows
+
+
+def dump(rows: list[dict]) -> str:
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", type=Path, default=None, help="write the conversations here (JSON Lines)")
+    args = p.parse_args(argv)
+    rows = generate()
+    if args.out:
+        args.out.write_text(dump(rows), encoding="utf-8")
+    from collections import Counter
+    print(f"{len(rows)} conversations" + (f" -> {args.out}" if args.out else ""))
+    print(dict(Counter(r["case"] for r in rows)), dict(Counter(r["lang"] for r in rows)),
+          "held out:", sum(r["heldout"] for r in rows))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
