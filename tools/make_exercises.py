@@ -3,7 +3,8 @@
     python tools/make_exercises.py           # rewrite exercises/ (and tidy solutions/)
     python tools/make_exercises.py --check   # exit 1 if anything would change
 
-solutions/NN_name.ipynb is the source; exercises/NN_name.ipynb is generated from it:
+solutions/NN_name.ipynb is the source; exercises/NN_name.ipynb is generated from it, and likewise
+solutions/es/NN_name.ipynb -> exercises/es/NN_name.ipynb for the Spanish edition (EDITIONS):
 
 - in code cells, the lines from `# BEGIN SOLUTION` to `# END SOLUTION` become one line at
   the marker's indentation: `raise NotImplementedError("your code here")`, or the text
@@ -25,6 +26,7 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS, EXERCISES = ROOT / "solutions", ROOT / "exercises"
+EDITIONS = ["", "es"]  # "" is English (solutions/, exercises/); each other is a language's subfolder
 BEGIN = re.compile(r"^(?P<indent>\s*)# BEGIN SOLUTION(?:\s*=>\s*(?P<replacement>.*))?\s*$")
 END = re.compile(r"^\s*# END SOLUTION\s*$")
 TRY = re.compile(r"^(?P<indent>\s*)(?P<code>\S.*#\s*try it\b.*)$")
@@ -86,11 +88,18 @@ def exercise_notebook(solution, name: str = "notebook"):
 def planned() -> dict[Path, str]:
     """Every file this script writes, with its content."""
     out = {}
-    for path in sorted(SOLUTIONS.glob("*.ipynb")):
-        solution = nbformat.read(path, as_version=4)
-        out[path] = nbformat.writes(clean(solution)) + "\n"
-        out[EXERCISES / path.name] = nbformat.writes(exercise_notebook(solution, path.name)) + "\n"
+    for edition in EDITIONS:
+        for path in sorted((SOLUTIONS / edition).glob("*.ipynb")):
+            solution = nbformat.read(path, as_version=4)
+            out[path] = nbformat.writes(clean(solution)) + "\n"
+            out[EXERCISES / edition / path.name] = nbformat.writes(exercise_notebook(solution, path.name)) + "\n"
     return out
+
+
+def extra() -> list[Path]:
+    """Exercise notebooks with no solution notebook to generate them from."""
+    return sorted(p for e in EDITIONS for p in (EXERCISES / e).glob("*.ipynb")
+                  if not (SOLUTIONS / e / p.name).exists())
 
 
 def main(argv: list[str]) -> int:
@@ -100,14 +109,14 @@ def main(argv: list[str]) -> int:
         if not path.exists() or path.read_text(encoding="utf-8") != text:
             stale.append(path)
             if not check:
-                path.parent.mkdir(exist_ok=True)
+                path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(text, encoding="utf-8")
-    extra = sorted(set(EXERCISES.glob("*.ipynb")) - {EXERCISES / p.name for p in SOLUTIONS.glob("*.ipynb")})
+    orphans = extra()
     for path in stale:
         print(("out of date: " if check else "wrote ") + str(path.relative_to(ROOT)))
-    for path in extra:
+    for path in orphans:
         print(f"no solution notebook for {path.relative_to(ROOT)}")
-    return 1 if (check and stale) or extra else 0
+    return 1 if (check and stale) or orphans else 0
 
 
 if __name__ == "__main__":

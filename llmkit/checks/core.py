@@ -12,6 +12,8 @@ import traceback
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from ..lang import t
+
 
 class _Placeholder:
     """`____`: what an exercise holds until you replace it. Using it fails loudly."""
@@ -29,10 +31,10 @@ class _Placeholder:
     def __getattr__(self, name: str):
         if name.startswith("__") or name.startswith("_repr") or name.startswith("_ipython"):
             raise AttributeError(name)
-        raise NotImplementedError("replace ____ with your code")
+        raise NotImplementedError(t("replace ____ with your code"))
 
     def __call__(self, *args, **kwargs):
-        raise NotImplementedError("replace ____ with your code")
+        raise NotImplementedError(t("replace ____ with your code"))
 
     def __reduce__(self):
         return "____"
@@ -71,15 +73,20 @@ class Outcome:
     COLOURS = {"Correct": "#1b7f3b", "Incorrect": "#b3261e", "Not attempted": "#8a6d00", "Hint": "#1f5fa8",
                "Solution": "#5b3a9e"}
 
+    @property
+    def label(self) -> str:
+        """The kind as shown, in the course's language (`kind` itself stays English: code tests it)."""
+        return t(self.kind)
+
     def __repr__(self) -> str:
-        text = f"[{self.problem}] {self.kind}: {self.message}"
+        text = f"[{self.problem}] {self.label}: {self.message}"
         if self.code:
             text += "\n" + textwrap.indent(self.code.rstrip(), "    ")
         return text
 
     def _repr_html_(self) -> str:
         colour = self.COLOURS.get(self.kind, "#333")
-        body = f"<span style='color:{colour}'><b>{self.kind}</b></span> " \
+        body = f"<span style='color:{colour}'><b>{html.escape(self.label)}</b></span> " \
                f"<code>{html.escape(self.problem)}</code>: {html.escape(self.message)}"
         if self.code:
             body += f"<pre>{html.escape(self.code.rstrip())}</pre>"
@@ -124,7 +131,7 @@ def call(fn: Callable, *args, **kwargs):
     any other exception becomes Incorrect with the error in it."""
     if _is_placeholder(fn):
         raise NotAttempted()
-    name = getattr(fn, "__name__", "your function")
+    name = getattr(fn, "__name__", t("your function"))
     try:
         result = fn(*args, **kwargs)
     except NotImplementedError:
@@ -138,23 +145,24 @@ def call(fn: Callable, *args, **kwargs):
     if inspect.isawaitable(result):
         if inspect.iscoroutine(result):
             result.close()  # never awaited: close it so Python does not warn later
-        raise Incorrect(f"{name}() returned a coroutine, not a value: it is an `async def` function, or it "
-                        "returned an async call without `await`. Here write a plain `def` and call the "
-                        "synchronous client (no await needed).")
+        raise Incorrect(t("{name}() returned a coroutine, not a value: it is an `async def` function, or it "
+                          "returned an async call without `await`. Here write a plain `def` and call the "
+                          "synchronous client (no await needed).", name=name))
     return result
 
 
 def failure(name: str, e: BaseException) -> str:
     """One line on the learner's exception, with what to do for the mistakes that have a
     known cause (a missing await, text that is not JSON)."""
-    text = f"calling {name}() raised {type(e).__name__}: {e}{_last_frame(e)}"
+    text = t("calling {name}() raised {error}: {e}{where}", name=name, error=type(e).__name__, e=e,
+             where=_last_frame(e))
     if "coroutine" in str(e) and isinstance(e, (TypeError, AttributeError)):
-        text += (". A coroutine is what an async method returns when it is not awaited: write "
-                 "`await client....create(...)` inside an `async def` function.")
+        text += t(". A coroutine is what an async method returns when it is not awaited: write "
+                  "`await client....create(...)` inside an `async def` function.")
     elif type(e).__name__ == "JSONDecodeError":
         doc = getattr(e, "doc", "")
-        text += (f". json.loads was given text that is not JSON ({doc[:60]!r}): print what you parse, and "
-                 "parse only JSON text (a reply you asked to be JSON, a `data:` payload).")
+        text += t(". json.loads was given text that is not JSON ({doc!r}): print what you parse, and "
+                  "parse only JSON text (a reply you asked to be JSON, a `data:` payload).", doc=doc[:60])
     return text
 
 
@@ -168,7 +176,7 @@ def _last_frame(exc: BaseException) -> str:
         if "site-packages" in fr.filename or "/llmkit/" in fr.filename.replace("\\", "/") \
                 or fr.filename.startswith(stdlib):
             continue
-        return f" (at line {fr.lineno}: {fr.line.strip()})" if fr.line else ""
+        return t(" (at line {n}: {line})", n=fr.lineno, line=fr.line.strip()) if fr.line else ""
     return ""
 
 
@@ -185,11 +193,17 @@ class Problem:
         self.name = name
         self.names = (names,) if isinstance(names, str) else tuple(names)
         self._checker = checker
-        self._hint = hint
+        self._hint = hint  # English, as written; shown through llmkit.lang.t in the course's language
         self._solution = textwrap.dedent(solution).strip("\n")
+        self._not_attempted = not_attempted
+
+    @property
+    def not_attempted(self) -> str:
+        if self._not_attempted:
+            return t(self._not_attempted)
         shown = ", ".join(f"`{n}`" for n in self.names)
-        self._not_attempted = not_attempted or f"write {shown} (in place of `raise NotImplementedError(...)` " \
-                                               "or `____`), run its cell, then run this check again."
+        return t("write {shown} (in place of `raise NotImplementedError(...)` or `____`), run its cell, then run "
+                 "this check again.", shown=shown)
 
     def __repr__(self) -> str:
         return f"<exercise {self.name}: looks at {', '.join(self.names)}; try .check(), .hint(), .solution()>"
@@ -197,14 +211,14 @@ class Problem:
     def _values(self, given: tuple) -> list:
         if given:
             if len(given) != len(self.names):
-                raise Incorrect(f"check() takes {len(self.names)} argument(s): {', '.join(self.names)}; "
-                                f"got {len(given)}.")
+                raise Incorrect(t("check() takes {n} argument(s): {names}; got {got}.", n=len(self.names),
+                                  names=", ".join(self.names), got=len(given)))
             return list(given)
         ns = _caller_namespace()
         missing = [n for n in self.names if n not in ns]
         if missing:
-            raise NotAttempted(f"`{missing[0]}` is not defined yet: run the cell that defines it, "
-                               "then run this one again.")
+            raise NotAttempted(t("`{name}` is not defined yet: run the cell that defines it, then run this one "
+                                 "again.", name=missing[0]))
         return [ns[n] for n in self.names]
 
     def evaluate(self, *given) -> Outcome:
@@ -214,13 +228,14 @@ class Problem:
             if any(_is_placeholder(v) for v in values):
                 raise NotAttempted()
             message = self._checker(*values)
-            return Outcome(self.name, "Correct", message or "well done.")
+            return Outcome(self.name, "Correct", message or t("well done."))
         except NotAttempted as e:
-            return Outcome(self.name, "Not attempted", str(e) or self._not_attempted)
+            return Outcome(self.name, "Not attempted", str(e) or self.not_attempted)
         except Incorrect as e:
             return Outcome(self.name, "Incorrect", str(e))
         except Exception as e:  # a check never raises on the learner
-            return Outcome(self.name, "Incorrect", f"the check could not run your code: {type(e).__name__}: {e}")
+            return Outcome(self.name, "Incorrect", t("the check could not run your code: {error}: {e}",
+                                                     error=type(e).__name__, e=e))
 
     def check(self, *given) -> None:
         """Show Correct, Incorrect (with why) or Not attempted. Never raises (unless
@@ -231,7 +246,7 @@ class Problem:
             raise AssertionError(repr(outcome))
 
     def hint(self) -> None:
-        _show(Outcome(self.name, "Hint", self._hint))
+        _show(Outcome(self.name, "Hint", t(self._hint)))
 
     def solution(self) -> None:
-        _show(Outcome(self.name, "Solution", "one way to write it:", self._solution))
+        _show(Outcome(self.name, "Solution", t("one way to write it:"), t(self._solution)))
