@@ -3,13 +3,17 @@
 
 Shaped after what the openai SDK's `client.responses.create / stream / retrieve / delete`
 send and parse (openai/types/responses/): `input` as a string or a list of items (messages
-with input_text/output_text parts; earlier function calls and their outputs are read as
-text), `instructions` as the system turn, `max_output_tokens` (status "incomplete" with
+with input_text/output_text parts, earlier `function_call` items and their
+`function_call_output`s as the calls and results they are), `tools` of type function and
+`tool_choice`, `instructions` as the system turn, `max_output_tokens` (status "incomplete" with
 reason max_output_tokens when it is reached), and the streamed event sequence
 response.created, response.in_progress, response.output_item.added,
 response.content_part.added, response.output_text.delta..., response.output_text.done,
 response.content_part.done, response.output_item.done, then response.completed (or
-response.incomplete), each with its `sequence_number`.
+response.incomplete), each with its `sequence_number`. A reply that calls tools has one
+`function_call` output item per call, streamed as response.output_item.added (arguments ""),
+response.function_call_arguments.delta..., response.function_call_arguments.done and
+response.output_item.done.
 
 Stored responses (`store`, default true) live on the app (`app.state.responses`), bounded
 by count and by characters, oldest dropped first; `previous_response_id` continues the
@@ -20,6 +24,7 @@ means there.
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections import OrderedDict
@@ -27,7 +32,8 @@ from collections import OrderedDict
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse
 
-from . import models
+from ..engine.base import ToolSpec
+from . import models, tools
 from . import openai as chat
 from .common import engine_of
 from .errors import APIError
@@ -54,7 +60,8 @@ class Store:
         self.chars = 0
 
     def put(self, rid: str, record: dict) -> None:
-        record["chars"] = sum(len(m["content"]) for m in record["conversation"])
+        record["chars"] = sum(len(m.get("content") or "") + (len(json.dumps(m["tool_calls"])) if m.get("tool_calls")
+                                                             else 0) for m in record["conversation"])
         self.drop(rid)
         self.items[rid] = record
         self.chars += record["chars"]
@@ -121,12 +128,18 @@ def _item(item, label: str) -> dict | None:
         return None
     if kind == "function_call":
         name = field(item, "name", str, required=True, label=f"{label}.name")
-        args = field(item, "arguments", str, "", label=f"{label}.arguments")
-        return {"role": "assistant", "content": f"[tool call {name}: {args}]"}
+        call_id = field(item, "call_id", str, required=True, label=f"{label}.call_id")
+        args = tools.parse_arguments(field(item, "arguments", str, "", label=f"{label}.arguments"),
+                                     f"{label}.arguments", tools.openai_error)
+        return {"role": "assistant", "content": None, "tool_calls": [{"id": call_id, "name": name, "arguments": args}]}
     if kind == "function_call_output":
+        call_id = field(item, "call_id", str, required=True, label=f"{label}.call_id")
+        if "output" not in item:
+            raise APIError(400, f"Missing required parameter: '{label}.output'.", param=f"{label}.output",
+                           code="missing_required_parameter")
         output = item.get("output")
         text = output if isinstance(output, str) else _content(output, f"{label}.output")
-        return {"role": "tool", "content": text}
+        return {"role": "tool", "tool_call_id": call_id, "name": None, "content": text}
     role = item.get("role")
     if role not in ROLES:
         if role is None:
@@ -154,7 +167,87 @@ def input_messages(value) -> list[dict]:
     if not value:
         raise APIError(400, "Invalid 'input': empty array. Expected an array with minimum length 1.",
                        param="input", code="empty_array")
-    return [m for i, item in enumerate(value) if (m := _item(item, f"input[{i}]")) is not None]
+    out: list[dict] = []
+    for i, item in enumerate(value):
+        m = _item(item, f"input[{i}]")
+        if m is None:
+            continue
+        if m.get("tool_calls") and out and out[-1].get("tool_calls"):  # parallel calls: one assistant turn
+            out[-1]["tool_calls"] += m["tool_calls"]
+        else:
+            out.append(m)
+    return out
+
+
+def check_outputs(messages: list[dict]) -> None:
+    """Every function_call_output answers a function_call made earlier (in this input or the
+    stored conversation it continues), as the API requires."""
+    made: set[str] = set()
+    for m in messages:
+        made.update(c["id"] for c in m.get("tool_calls") or [])
+        if m.get("role") == "tool" and m["tool_call_id"] not in made:
+            raise APIError(400, f"No tool call found for function call output with call_id {m['tool_call_id']}.",
+                           param="input", code="invalid_value")
+
+
+# -- tools ----------------------------------------------------------------------------------------
+def request_tools(body: dict) -> tuple[list[ToolSpec] | None, str | dict]:
+    """`tools` (type function: name, description, parameters, strict) and `tool_choice` ("auto",
+    "none", "required", {"type": "function", "name"}, {"type": "allowed_tools", ...}) as the
+    engine's; other tool types (web search, file search...) are OpenAI's hosted tools, refused."""
+    raw = field(body, "tools", list, None)
+    specs = None
+    if raw:
+        specs = []
+        for i, t in enumerate(raw):
+            label = f"tools[{i}]"
+            if not isinstance(t, dict):
+                raise APIError(400, f"Invalid type for '{label}': expected an object.", param=label, code="invalid_type")
+            kind = field(t, "type", str, required=True, label=f"{label}.type")
+            if kind != "function":
+                raise APIError(400, f"Invalid value for '{label}.type': {kind!r}. The offline gateway has no hosted "
+                                    "tools (web search, file search, code interpreter...); it supports 'function' "
+                                    "tools.", param=f"{label}.type", code="invalid_value")
+            name = field(t, "name", str, required=True, label=f"{label}.name")
+            description = field(t, "description", str, "", label=f"{label}.description") or ""
+            params = field(t, "parameters", dict, None, label=f"{label}.parameters")
+            field(t, "strict", bool, None, label=f"{label}.strict")
+            specs.append(ToolSpec(name, description, params if params is not None else
+                                  {"type": "object", "properties": {}}))
+    field(body, "parallel_tool_calls", bool, None)
+    choice = body.get("tool_choice")
+    if choice is None:
+        choice = "auto"
+    elif isinstance(choice, str):
+        field(body, "tool_choice", str, choices=("none", "auto", "required"))
+    elif isinstance(choice, dict):
+        kind = field(choice, "type", str, required=True, label="tool_choice.type",
+                     choices=("function", "allowed_tools"))
+        if kind == "function":
+            choice = {"name": field(choice, "name", str, required=True, label="tool_choice.name")}
+        else:
+            mode = field(choice, "mode", str, required=True, label="tool_choice.mode", choices=("auto", "required"))
+            names = []
+            for j, t in enumerate(field(choice, "tools", list, required=True, label="tool_choice.tools")):
+                where = f"tool_choice.tools[{j}]"
+                name = field(t, "name", str, required=True, label=f"{where}.name") if isinstance(t, dict) else None
+                if name not in {s.name for s in specs or []}:
+                    raise APIError(400, f"Invalid value for '{where}': no function tool named {name!r} in 'tools'.",
+                                   param=where, code="invalid_value")
+                names.append(name)
+            choice, specs = mode, [s for s in specs if s.name in names]
+    else:
+        raise APIError(400, "Invalid type for 'tool_choice': expected a string or an object.", param="tool_choice",
+                       code="invalid_type")
+    if specs is None and choice not in ("auto", "none"):
+        raise APIError(400, "Invalid value for 'tool_choice': a tool must be called, but no 'tools' were given.",
+                       param="tool_choice", code="invalid_value")
+
+    def rename(neutral: str) -> str:
+        return "tool_choice.name" if neutral == "tool_choice" and isinstance(choice, dict) else neutral
+
+    tools.check(specs, choice, rename, tools.openai_error)
+    return specs, choice
 
 
 _RENAMED = {"max_tokens": "max_output_tokens", "response_format": "text.format"}
@@ -219,9 +312,6 @@ def _check_unsupported(body: dict) -> None:
                                          and len(v) <= 512 for k, v in metadata.items()):
             raise APIError(400, "Invalid 'metadata': at most 16 string keys (64 characters) with string values "
                                 "(512 characters).", param="metadata", code="invalid_value")
-    field(body, "tools", list, None)
-    field(body, "tool_choice", (str, dict), None)
-    field(body, "parallel_tool_calls", bool, None)
     field(body, "truncation", str, None, choices=("auto", "disabled"))
     field(body, "user", str, None)
     field(body, "instructions", str, None)
@@ -246,6 +336,12 @@ def _text_part(text: str, logprobs: list | None = None) -> dict:
 
 def _message_item(mid: str, status: str, parts: list[dict]) -> dict:
     return {"id": mid, "type": "message", "status": status, "role": "assistant", "content": parts}
+
+
+def _call_item(call_id: str, name: str, arguments: str, status: str) -> dict:
+    """A function_call output item: `call_id` is what the function_call_output answers."""
+    return {"id": tools.with_prefix(call_id, "fc_"), "type": "function_call", "status": status, "call_id": call_id,
+            "name": name, "arguments": arguments}
 
 
 def _response(rid: str, body: dict, model: str, created: float, status: str, output: list, usage=None,
@@ -284,6 +380,7 @@ async def create(request: Request):
     keep = field(body, "store", bool, True)
     _check_unsupported(body)
     params = sampling(body)
+    params.tools, params.tool_choice = request_tools(body)
     store = store_of(request)
     earlier: list[dict] = []
     prev = field(body, "previous_response_id", str, None)
@@ -294,6 +391,8 @@ async def create(request: Request):
                            param="previous_response_id", code="previous_response_not_found")
         earlier = list(record["conversation"])
     new = input_messages(body.get("input"))
+    check_outputs(earlier + new)
+    tools.fill_names(earlier + new)
     raw_items = body["input"] if isinstance(body["input"], list) else [
         {"type": "message", "role": "user", "content": [{"type": "input_text", "text": body["input"]}]}]
     system = [{"role": "system", "content": body["instructions"]}] if body.get("instructions") else []
@@ -304,20 +403,31 @@ async def create(request: Request):
     created = time.time()
     want_logprobs = params.logprobs is not None
 
-    def finish(text: str, toks, gen) -> dict:
+    def finish(text: str, toks, gen, calls: list[tuple[str, str, str]]) -> dict:
+        """The final response; `calls` are (call_id, name, arguments JSON) when the reply called tools."""
         incomplete = gen.finish_reason == "length"
         status = "incomplete" if incomplete else "completed"
-        item = _message_item(mid, status, [_text_part(text, _logprobs(toks) if want_logprobs else None)])
-        resp = _response(rid, body, model, created, status, [item], _usage(gen.prompt_tokens, gen.completion_tokens),
+        if calls:
+            output = [_call_item(cid, name, args, "incomplete" if incomplete else "completed")
+                      for cid, name, args in calls]
+            turn = {"role": "assistant", "content": None,
+                    "tool_calls": [{"id": cid, "name": name, "arguments": tools.loads_object(args)}
+                                   for cid, name, args in calls]}
+        else:
+            text_toks = [t for t in toks if t.tool_call is None]
+            output = [_message_item(mid, status, [_text_part(text, _logprobs(text_toks) if want_logprobs else None)])]
+            turn = {"role": "assistant", "content": text}
+        resp = _response(rid, body, model, created, status, output, _usage(gen.prompt_tokens, gen.completion_tokens),
                          incomplete)
         if keep:
-            store.put(rid, {"response": resp, "input": raw_items,
-                            "conversation": earlier + new + [{"role": "assistant", "content": text}]})
+            store.put(rid, {"response": resp, "input": raw_items, "conversation": earlier + new + [turn]})
         return resp
 
     if not stream:
         choice = (await complete(engine, req)).choices[0]
-        return JSONResponse(finish(choice.text, choice.tokens, choice.gen))
+        calls = [(c["id"], c["name"], "".join(t.text for t in choice.tokens if t.tool_call == i)
+                  or tools.arguments_json(c["arguments"])) for i, c in enumerate(choice.tool_calls)]
+        return JSONResponse(finish(choice.text, choice.tokens, choice.gen, calls))
 
     run_ = await start(engine, req)  # prompt errors become a 400 before any byte is sent
     seq = iter(range(1 << 62))
@@ -325,27 +435,68 @@ async def create(request: Request):
     def event(kind: str, **data) -> bytes:
         return sse({"type": kind, "sequence_number": next(seq), **data}, event=kind)
 
+    where = {"item_id": mid, "output_index": 0}
+
+    def open_message():
+        yield event("response.output_item.added", output_index=0, item=_message_item(mid, "in_progress", []))
+        yield event("response.content_part.added", **where, content_index=0, part=_text_part(""))
+
+    def close_call(call, status: str = "completed"):
+        item = _call_item(call.id, call.name, call.arguments, status)
+        yield event("response.function_call_arguments.done", item_id=item["id"], output_index=call.index,
+                    name=call.name, arguments=call.arguments)
+        yield event("response.output_item.done", output_index=call.index, item=item)
+
     async def events():
         resp = _response(rid, body, model, created, "in_progress", [])
         yield event("response.created", response=resp)
         yield event("response.in_progress", response=resp)
-        where = {"item_id": mid, "output_index": 0}
-        yield event("response.output_item.added", output_index=0, item=_message_item(mid, "in_progress", []))
-        yield event("response.content_part.added", **where, content_index=0, part=_text_part(""))
-        toks = []
+        defer = bool(params.tools)  # with tools, the first token says whether a message or calls come
+        opened = not defer
+        if opened:
+            for b in open_message():
+                yield b
+        toks, calls = [], tools.Calls()
         async for p in run_.events():
             if p.kind == "token":
                 toks.append(p.token)
+                if p.token.tool_call is not None:
+                    opened = True
+                    for ev in calls.feed(p.token):
+                        call = ev[1]
+                        if ev[0] == "start":
+                            if call.index > 0:
+                                for b in close_call(calls.calls[call.index - 1]):
+                                    yield b
+                            yield event("response.output_item.added", output_index=call.index,
+                                        item=_call_item(call.id, call.name, "", "in_progress"))
+                        else:
+                            yield event("response.function_call_arguments.delta",
+                                        item_id=tools.with_prefix(call.id, "fc_"), output_index=call.index,
+                                        delta=ev[2])
+                    continue
+                if not opened:
+                    opened = True
+                    for b in open_message():
+                        yield b
                 yield event("response.output_text.delta", **where, content_index=0, delta=p.token.text,
                             logprobs=_logprobs([p.token]) if want_logprobs else [])
             elif p.kind == "end":
-                text = "".join(t.text for t in toks)
-                final = finish(text, toks, p.gen)
-                part = final["output"][0]["content"][0]
-                yield event("response.output_text.done", **where, content_index=0, text=text,
-                            logprobs=part["logprobs"])
-                yield event("response.content_part.done", **where, content_index=0, part=part)
-                yield event("response.output_item.done", output_index=0, item=final["output"][0])
+                if calls.calls:
+                    final = finish("", toks, p.gen, [(c.id, c.name, c.arguments) for c in calls.calls])
+                    for b in close_call(calls.calls[-1], final["output"][-1]["status"]):
+                        yield b
+                else:
+                    if not opened:
+                        for b in open_message():
+                            yield b
+                    text = "".join(t.text for t in toks)
+                    final = finish(text, toks, p.gen, [])
+                    part = final["output"][0]["content"][0]
+                    yield event("response.output_text.done", **where, content_index=0, text=text,
+                                logprobs=part["logprobs"])
+                    yield event("response.content_part.done", **where, content_index=0, part=part)
+                    yield event("response.output_item.done", output_index=0, item=final["output"][0])
                 yield event("response.incomplete" if final["status"] == "incomplete" else "response.completed",
                             response=final)
 

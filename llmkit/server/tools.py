@@ -160,13 +160,14 @@ class Calls:
         done = list(getattr(gen, "tool_calls", None) or [])
         out = []
         for c in self.calls:
-            args = done[c.index]["arguments"] if c.index < len(done) else _loads(c.arguments)
+            args = done[c.index]["arguments"] if c.index < len(done) else loads_object(c.arguments)
             out.append({"id": c.id, "name": c.name or (done[c.index]["name"] if c.index < len(done) else ""),
                         "arguments": args})
         return out
 
 
-def _loads(text: str) -> dict:
+def loads_object(text: str) -> dict:
+    """Streamed arguments JSON as the object it holds ({} if it is cut short)."""
     try:
         value = json.loads(text)
     except ValueError:
