@@ -95,14 +95,16 @@ def load(path: str | Path, extra_upstreams: list[str] = ()) -> GatewayConfig:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        line = getattr(e, "lineno", None) or _toml_line(str(e))
+        line = getattr(e, "lineno", None) or _toml_line(str(e), text)
         raise ConfigError(f"{path}:{line}: not valid TOML: {getattr(e, 'msg', str(e))}") from None
     return from_dict(data, text, str(path), path.parent, extra_upstreams)
 
 
-def _toml_line(msg: str) -> int | str:
+def _toml_line(msg: str, text: str) -> int | str:
     m = re.search(r"line (\d+)", msg)
-    return int(m.group(1)) if m else "?"
+    if m:
+        return int(m.group(1))
+    return len(text.splitlines()) if "end of document" in msg else "?"
 
 
 def from_flags(flags: list[str]) -> GatewayConfig:
@@ -189,6 +191,7 @@ def install(app, settings) -> None:
     if cfg.router is not None:
         for up in cfg.router.upstreams:
             up.retry_after = settings.retry_after
+            up.count_prompt = app.state.engine.count_chat_tokens
     router.install(app, cfg.router)
     if cfg.classroom is not None:
         classroom.install(app, cfg.classroom, settings)

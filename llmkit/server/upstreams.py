@@ -61,6 +61,9 @@ class Upstream:
     connect_timeout: float = 2.0
     read_timeout: float = 60.0
     retry_after: float = 1.0  # default Retry-After for a 503 (the gateway's own setting)
+    # counts a prompt's tokens when a stream reports no usage (llama-cpp-python's server sends none):
+    # the gateway's tokenizer, exact for the course's model, an estimate for any other
+    count_prompt: object = field(default=None, repr=False)
     _client: httpx.AsyncClient | None = field(default=None, repr=False)
 
     @property
@@ -448,6 +451,12 @@ class UpstreamStream:
             if len(ended) < len(self.gens) and not all(g.finish_reason for g in self.gens):
                 raise UpstreamError(502, f"The {self.up.label} ended the stream before every reply finished.",
                                     code="upstream_cut")
+            if not self.gens[0].prompt_tokens and self.up.count_prompt is not None:
+                from .common import off_loop
+
+                n = await off_loop(self.up.count_prompt, self.req.messages)
+                for g in self.gens:
+                    g.prompt_tokens = n
             for i in sorted(set(range(len(self.gens)))):
                 if i not in started:
                     yield Piece("start", i, self.gens[i])
