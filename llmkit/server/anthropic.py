@@ -8,11 +8,19 @@ temperature/top_p/top_k (they still work in the body, e.g. via `extra_body`), it
 (enabled thinking is refused: the offline model cannot think; see `refuse_thinking`),
 and its `MessageParam` includes `role: "system"` turns, so those are accepted alongside
 the top-level `system`.
+
+Tools: `tools` (name, description, input_schema) and `tool_choice` (auto, any, tool, none)
+go to the engine as neutral tools; assistant `tool_use` blocks become calls and user
+`tool_result` blocks (string or block content, `is_error`) the results they answer, checked
+as the API checks them (each tool_use answered in the next user turn, no stray results). A
+reply that calls tools has `tool_use` blocks and `stop_reason: "tool_use"`; streamed, each is
+a content_block_start (input {}) then `input_json_delta` events.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import datetime, timezone
 
@@ -21,7 +29,8 @@ from starlette.responses import JSONResponse
 
 from .. import catalog
 from ..engine import SamplingParams
-from . import models
+from ..engine.base import ToolSpec
+from . import models, tools
 from .common import count_chat, engine_of
 from .errors import APIError
 from .framing import sse, sse_response
@@ -77,9 +86,51 @@ def _blocks_text(content, label: str, *, text_only: bool = False) -> str:
     return "\n".join(out)
 
 
+def _tool_result_text(block: dict, where: str) -> str:
+    inner = block.get("content", "")
+    text = _blocks_text(inner, f"{where}.content") if inner else ""
+    if field(block, "is_error", bool, False, label=f"{where}.is_error"):
+        text = "Error: " + text
+    return text
+
+
+def _turns(role: str, content, label: str) -> list[dict]:
+    """One message as neutral turns: an assistant's text and tool_use blocks as one turn (with
+    `tool_calls`); a user's tool_result blocks as `tool` turns, then its other blocks as a user turn."""
+    if isinstance(content, str) or role == "system":
+        return [{"role": role, "content": _blocks_text(content, f"{label}.content", text_only=role == "system")}]
+    if not isinstance(content, list):
+        raise _bad(f"{label}.content", f"Input should be a string or an array of content blocks, got {_got(content)}.")
+    calls, results, rest = [], [], []
+    for j, block in enumerate(content):
+        where = f"{label}.content.{j}"
+        kind = block.get("type") if isinstance(block, dict) else None
+        if kind == "tool_use" and role == "assistant":
+            cid = field(block, "id", str, required=True, label=f"{where}.id")
+            name = field(block, "name", str, required=True, label=f"{where}.name")
+            args = field(block, "input", dict, {}, label=f"{where}.input")
+            calls.append({"id": cid, "name": name, "arguments": args})
+        elif kind == "tool_result" and role == "user":
+            cid = field(block, "tool_use_id", str, required=True, label=f"{where}.tool_use_id")
+            results.append({"role": "tool", "tool_call_id": cid, "name": None,
+                            "content": _tool_result_text(block, where)})
+        elif kind in ("tool_use", "tool_result"):
+            raise _bad(f"{where}.type", f"'{kind}' blocks belong in {'assistant' if kind == 'tool_use' else 'user'} "
+                                        "messages.")
+        else:
+            rest.append(block)
+    text = _blocks_text(rest, f"{label}.content") if rest else ""
+    if calls:
+        return [{"role": "assistant", "content": text or None, "tool_calls": calls}]
+    out = results
+    if rest or not results:
+        out = out + [{"role": role, "content": text}]
+    return out
+
+
 def chat_messages(body: dict) -> list[dict]:
-    """`system` + `messages` as the engine's chat turns (consecutive same-role turns merge,
-    as the real API combines them)."""
+    """`system` + `messages` as the engine's neutral turns (consecutive same-role text turns
+    merge, as the real API combines them; tool calls and results stay turns of their own)."""
     system = body.get("system")
     out = []
     if system is not None:
@@ -89,6 +140,7 @@ def chat_messages(body: dict) -> list[dict]:
     msgs = field(body, "messages", list, required=True)
     if not msgs:
         raise _bad("messages", "at least one message is required.")
+    pending: list[str] = []  # tool_use ids of the previous assistant turn, to be answered now
     for i, m in enumerate(msgs):
         label = f"messages.{i}"
         if not isinstance(m, dict):
@@ -100,12 +152,73 @@ def chat_messages(body: dict) -> list[dict]:
                                         "System instructions can also go in the top-level `system` parameter.")
         if "content" not in m:
             raise _bad(f"{label}.content", "Field required.")
-        text = _blocks_text(m["content"], f"{label}.content", text_only=role == "system")
-        if out and out[-1]["role"] == role:
-            out[-1]["content"] += "\n\n" + text
-        else:
-            out.append({"role": role, "content": text})
-    return out
+        turns = _turns(role, m["content"], label)
+        answered = [t["tool_call_id"] for t in turns if t["role"] == "tool"]
+        stray = [cid for cid in answered if cid not in pending]
+        if stray:
+            raise _bad(f"{label}.content", f"unexpected `tool_use_id` found in `tool_result` blocks: {stray[0]}. Each "
+                                           "`tool_result` block must have a corresponding `tool_use` block in the "
+                                           "previous message.")
+        missing = [cid for cid in pending if cid not in answered]
+        if missing:
+            raise _bad(label, f"`tool_use` ids were found without `tool_result` blocks immediately after: "
+                              f"{', '.join(missing)}. Each `tool_use` block must have a corresponding `tool_result` "
+                              "block in the next message.")
+        pending = [c["id"] for t in turns for c in t.get("tool_calls") or []]
+        for t in turns:
+            prev = out[-1] if out else None
+            if (prev and prev["role"] == t["role"] and t["role"] != "tool" and not prev.get("tool_calls")
+                    and not t.get("tool_calls")):
+                prev["content"] += "\n\n" + t["content"]
+            else:
+                out.append(t)
+    return tools.fill_names(out)
+
+
+def request_tools(body: dict) -> tuple[list[ToolSpec] | None, str | dict]:
+    """`tools` (custom tools: name, description, input_schema) and `tool_choice` ({"type": "auto" |
+    "any" | "tool" (with "name") | "none"}) as the engine's. Anthropic's server tools (web search,
+    code execution, bash, text editor...) run on Anthropic's side and are refused here."""
+    raw = field(body, "tools", list, None)
+    specs = None
+    if raw is not None:
+        specs = []
+        for i, t in enumerate(raw):
+            label = f"tools.{i}"
+            if not isinstance(t, dict):
+                raise _bad(label, f"Input should be a valid dictionary, got {_got(t)}.")
+            kind = field(t, "type", str, None, label=f"{label}.type")
+            if kind not in (None, "custom"):
+                raise _bad(f"{label}.type", f"'{kind}' is one of Anthropic's server tools, which the offline "
+                                            "gateway does not run; define a custom tool (name, description, "
+                                            "input_schema) instead.")
+            name = field(t, "name", str, required=True, label=f"{label}.name")
+            description = field(t, "description", str, "", label=f"{label}.description") or ""
+            if "input_schema" not in t:
+                raise _bad(f"{label}.input_schema", "Field required")
+            schema = field(t, "input_schema", dict, None, label=f"{label}.input_schema")
+            field(t, "strict", bool, None, label=f"{label}.strict")
+            specs.append(ToolSpec(name, description, schema or {"type": "object", "properties": {}}))
+    choice_raw = field(body, "tool_choice", dict, None)
+    choice: str | dict = "auto"
+    if choice_raw is not None:
+        if specs is None:
+            raise _bad("tool_choice", "tool_choice may only be specified while providing tools.")
+        kind = field(choice_raw, "type", str, required=True, label="tool_choice.type",
+                     choices=("auto", "any", "tool", "none"))
+        field(choice_raw, "disable_parallel_tool_use", bool, None, label="tool_choice.disable_parallel_tool_use")
+        choice = {"auto": "auto", "any": "required", "none": "none"}.get(kind) or \
+            {"name": field(choice_raw, "name", str, required=True, label="tool_choice.name")}
+
+    def rename(neutral: str) -> str:
+        m = re.match(r"tools\[(\d+)\]\.?(.*)", neutral)
+        if m:
+            return f"tools.{m.group(1)}" + ("." + {"parameters": "input_schema"}.get(m.group(2), m.group(2))
+                                           if m.group(2) else "")
+        return "tool_choice.name" if neutral == "tool_choice" and isinstance(choice, dict) else neutral
+
+    tools.check(specs, choice, rename, lambda param, message: _bad(param, message + "."))
+    return specs, choice
 
 
 def sampling(body: dict) -> SamplingParams:
@@ -125,9 +238,8 @@ def sampling(body: dict) -> SamplingParams:
     schema = _output_schema(config.get("format"), "output_config.format")
     if schema is None:  # the beta's top-level `output_format` (client.beta.messages.create(output_format=...))
         schema = _output_schema(body.get("output_format"), "output_format")
-    for name in ("metadata", "thinking", "tool_choice"):
+    for name in ("metadata", "thinking"):
         field(body, name, dict, None)
-    field(body, "tools", list, None)
     if temperature is None:
         temperature = EFFORT_TEMPERATURE[effort] if effort else 1.0
     return SamplingParams(max_tokens=max_tokens, temperature=temperature,
@@ -161,11 +273,18 @@ def _stop_reason(gen, params: SamplingParams) -> str:
     if gen.finish_reason == "length":
         hit_limit = params.max_tokens is not None and gen.completion_tokens >= params.max_tokens
         return "max_tokens" if hit_limit else "model_context_window_exceeded"
+    if gen.finish_reason == "tool_calls":
+        return "tool_use"
     return "end_turn"
 
 
-def _message(mid: str, model: str, text: str | None, stop_reason, stop_sequence, usage: dict) -> dict:
+def _message(mid: str, model: str, text: str | None, stop_reason, stop_sequence, usage: dict,
+             calls: list | None = None) -> dict:
+    """A Message; `calls` (tools.Call) become its tool_use blocks instead of text."""
     content = [] if text is None else [{"type": "text", "text": text}]
+    if calls:
+        content = [{"type": "tool_use", "id": c.id, "name": c.name, "input": tools.partial_object(c.arguments)}
+                   for c in calls]
     return {"id": mid, "type": "message", "role": "assistant", "model": model, "content": content,
             "stop_reason": stop_reason, "stop_sequence": stop_sequence, "stop_details": None, "usage": usage}
 
@@ -195,6 +314,7 @@ async def messages_create(request: Request):
     model = models.require(field(body, "model", str, required=True))
     messages = chat_messages(body)
     params = sampling(body)
+    params.tools, params.tool_choice = request_tools(body)
     refuse_thinking(body, model, params)
     stream = field(body, "stream", bool, False)
     req = ChatRequest(model, messages, params, stream=stream, asked=body)
@@ -202,23 +322,48 @@ async def messages_create(request: Request):
     mid = "msg_01" + uuid.uuid4().hex[:22]
     if not stream:
         result = await complete(engine, req)
-        gen = result.choices[0].gen
-        return JSONResponse(_message(mid, model, result.choices[0].text, _stop_reason(gen, result.req.params),
-                                     gen.stop_sequence, _usage(gen.prompt_tokens, gen.completion_tokens)))
+        c = result.choices[0]
+        gen = c.gen
+        return JSONResponse(_message(mid, model, c.text, _stop_reason(gen, result.req.params),
+                                     gen.stop_sequence, _usage(gen.prompt_tokens, gen.completion_tokens),
+                                     calls=tools.replay(c.tokens, gen, "toolu_")))
     run_ = await start(engine, req)  # prompt errors become a 400 before any byte is sent
+    defer = bool(params.tools)  # with tools, the first token says whether a text or a tool_use block opens
 
     async def events():
+        calls, block = tools.Calls(prefix="toolu_"), None  # the open block's index
         async for p in run_.events():
             if p.kind == "start":
                 yield event("message_start", message=_message(mid, model, None, None, None,
                                                               _usage(p.gen.prompt_tokens, 0)))
-                yield event("content_block_start", index=0, content_block={"type": "text", "text": ""})
+                if not defer:
+                    block = 0
+                    yield event("content_block_start", index=0, content_block={"type": "text", "text": ""})
                 yield event("ping")
             elif p.kind == "token":
-                yield event("content_block_delta", index=0, delta={"type": "text_delta", "text": p.token.text})
+                if p.token.tool_call is not None:
+                    for ev in calls.feed(p.token):
+                        call = ev[1]
+                        if ev[0] == "start":
+                            if block is not None:
+                                yield event("content_block_stop", index=block)
+                            block = call.index
+                            yield event("content_block_start", index=block, content_block={
+                                "type": "tool_use", "id": call.id, "name": call.name, "input": {}})
+                        else:
+                            yield event("content_block_delta", index=block,
+                                        delta={"type": "input_json_delta", "partial_json": ev[2]})
+                    continue
+                if block is None:
+                    block = 0
+                    yield event("content_block_start", index=0, content_block={"type": "text", "text": ""})
+                yield event("content_block_delta", index=block, delta={"type": "text_delta", "text": p.token.text})
             else:
                 gen = p.gen
-                yield event("content_block_stop", index=0)
+                if block is None:
+                    block = 0
+                    yield event("content_block_start", index=0, content_block={"type": "text", "text": ""})
+                yield event("content_block_stop", index=block)
                 usage = {k: v for k, v in _usage(gen.prompt_tokens, gen.completion_tokens).items()
                          if k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens",
                                   "output_tokens")}

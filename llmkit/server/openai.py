@@ -226,13 +226,10 @@ def _named_choice(choice: dict, label: str, legacy: bool, specs: list[ToolSpec])
 
 
 def _calls_json(c) -> list[dict]:
-    """A finished choice's calls with their arguments as the JSON text the model wrote."""
-    out = []
-    for i, call in enumerate(c.tool_calls):
-        text = "".join(t.text for t in c.tokens if t.tool_call == i)
-        out.append({"id": call["id"], "type": "function",
-                    "function": {"name": call["name"], "arguments": text or tools.arguments_json(call["arguments"])}})
-    return out
+    """A finished choice's calls with their arguments as the JSON text the model wrote (the last
+    one cut short when max_tokens ended the reply, as OpenAI returns it)."""
+    return [{"id": call.id, "type": "function", "function": {"name": call.name, "arguments": call.arguments}}
+            for call in tools.replay(c.tokens, c.gen)]
 
 
 def sampling(body: dict, *, max_name: str = "max_tokens") -> SamplingParams:

@@ -411,7 +411,7 @@ async def create(request: Request):
             output = [_call_item(cid, name, args, "incomplete" if incomplete else "completed")
                       for cid, name, args in calls]
             turn = {"role": "assistant", "content": None,
-                    "tool_calls": [{"id": cid, "name": name, "arguments": tools.loads_object(args)}
+                    "tool_calls": [{"id": cid, "name": name, "arguments": tools.partial_object(args)}
                                    for cid, name, args in calls]}
         else:
             text_toks = [t for t in toks if t.tool_call is None]
@@ -425,8 +425,7 @@ async def create(request: Request):
 
     if not stream:
         choice = (await complete(engine, req)).choices[0]
-        calls = [(c["id"], c["name"], "".join(t.text for t in choice.tokens if t.tool_call == i)
-                  or tools.arguments_json(c["arguments"])) for i, c in enumerate(choice.tool_calls)]
+        calls = [(c.id, c.name, c.arguments) for c in tools.replay(choice.tokens, choice.gen)]
         return JSONResponse(finish(choice.text, choice.tokens, choice.gen, calls))
 
     run_ = await start(engine, req)  # prompt errors become a 400 before any byte is sent

@@ -166,6 +166,32 @@ class Calls:
         return out
 
 
+def replay(tokens, gen, prefix: str = "call_") -> list[Call]:
+    """A finished reply's calls from its tokens, the last one possibly cut short by max_tokens
+    (as providers return it: the arguments so far). Complete calls keep the engine's ids."""
+    calls = Calls(prefix)
+    for t in tokens:
+        calls.feed(t)
+    done = list(getattr(gen, "tool_calls", None) or [])
+    for c in calls.calls:
+        if c.index < len(done):
+            c.id = with_prefix(done[c.index]["id"], prefix)
+            c.name = c.name or done[c.index]["name"]
+    return calls.calls
+
+
+def partial_object(text: str) -> dict:
+    """Arguments JSON, possibly cut short, as the object it holds so far (what a provider shows
+    for a tool_use cut by max_tokens)."""
+    from pydantic_core import from_json
+
+    try:
+        value = from_json(text or "{}", allow_partial="trailing-strings")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
 def loads_object(text: str) -> dict:
     """Streamed arguments JSON as the object it holds ({} if it is cut short)."""
     try:
