@@ -1,4 +1,5 @@
 # The course's two commands (see README):  make course   |   make test
+# The Spanish edition (README.es.md):       make course-es  (= make course COURSE_LANG=es; not LANG, the locale)
 # Each creates .venv and installs the package with everything it needs the first time
 # (and again whenever pyproject.toml changes).
 
@@ -7,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: course test setup train train-v2 train-v3 notebooks bench clean test-engines
+.PHONY: course course-es test setup train train-v2 train-v3 notebooks bench clean test-engines
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("llmkit needs Python 3.11+ (try: make PYTHON=python3.11 ...)") if sys.version_info < (3, 11) else None'
@@ -37,17 +38,29 @@ $(SERVE_STAMP): $(STAMP)
 	  $(BIN)/python -m pip install --quiet -e '.[dev,serve,hf]'
 	@touch $(SERVE_STAMP)
 
-course: $(STAMP)  ## set up, then JupyterLab on notebooks/ with the gateway running
-	$(BIN)/llmkit course
+COURSE_LANG ?= en
+course: $(STAMP)  ## set up, then JupyterLab on notebooks/ with the gateway running (COURSE_LANG=es: the Spanish edition)
+	$(BIN)/llmkit course --lang $(COURSE_LANG)
+
+course-es:  ## the same, opening the Spanish edition (notebooks/es/)
+	$(MAKE) course COURSE_LANG=es
 
 # each pass runs hermetic: none of the shell's keys, base URLs or LLMKIT_* settings, offline forced,
 # a throw-away data folder, and no process may outlive it (see tools/hermetic.py)
 HERMETIC := $(BIN)/python tools/hermetic.py
 
-test: $(STAMP) $(SERVE_STAMP)  ## set up, then the whole test suite (package, SDKs, CLI, notebooks; then stored outputs)
-	$(HERMETIC) $(BIN)/python -m pytest --durations=15 tests
-	$(HERMETIC) --no-dotenv $(BIN)/python -m pytest -p no:cacheprovider --durations=15 \
-	  --nbval --nbval-sanitize-with notebooks/sanitize.cfg notebooks
+# The two passes run side by side: nbval executes one lesson at a time (about one core), the main
+# pass runs its notebooks in the background beside its other tests. The nbval pass's report is
+# printed after the main pass's; either failing fails make test.
+test: $(STAMP) $(SERVE_STAMP)  ## set up, then the whole test suite (package, SDKs, CLI, notebooks; beside it stored outputs)
+	@log=$$(mktemp); $(HERMETIC) --no-dotenv $(BIN)/python -m pytest -p no:cacheprovider --durations=15 \
+	  --nbval --nbval-sanitize-with notebooks/sanitize.cfg notebooks > $$log 2>&1 & nbval=$$!; \
+	$(HERMETIC) $(BIN)/python -m pytest --durations=15 tests; main=$$?; \
+	wait $$nbval; lessons=$$?; \
+	echo "=== second pass, run beside the first: the lessons' stored outputs (nbval) ==="; \
+	cat $$log; rm -f $$log; \
+	echo "make test: tests $$([ $$main = 0 ] && echo passed || echo FAILED), stored outputs $$([ $$lessons = 0 ] && echo passed || echo FAILED)"; \
+	[ $$main = 0 ] && [ $$lessons = 0 ]
 
 train: $(STAMP)  ## retrain offline model v1 (the n-gram model, seconds) from llmkit/engine/corpus/
 	$(BIN)/llmkit train

@@ -70,16 +70,21 @@ def _is_loopback_host(host: str) -> bool:
 
 
 def _doctor(args) -> int:
+    """What llmkit sees, in the course's language (LLMKIT_LANG=es: Spanish)."""
     from . import config
+    from .lang import t
 
     env_file = config.load_dotenv_file()
     decisions = config.decide(True if args.offline else None)
     print(f"llmkit {__import__('llmkit').__version__} on Python {sys.version.split()[0]}")
-    print(f".env: {env_file or 'none found (keys come from the environment only)'}")
+    print(f".env: {env_file or t('none found (keys come from the environment only)')}")
     w = max(len(d.provider) for d in decisions)
+    modes = {True: t("live"), False: t("offline")}
+    m = max(len(x) for x in modes.values())
     for d in decisions:
-        print(f"  {d.provider.ljust(w)}  {'live   ' if d.live else 'offline'}  {d.why}")
-    print(f"real Ollama on 127.0.0.1:11434: {'answers' if config.ollama_answers() else 'not running'}")
+        print(f"  {d.provider.ljust(w)}  {modes[d.live].ljust(m)}  {d.why}")
+    print(t("real Ollama on 127.0.0.1:11434: {state}",
+            state=t("answers") if config.ollama_answers() else t("not running")))
     sdks = []
     for mod in ("openai", "anthropic", "google.genai", "groq", "ollama"):
         from importlib import metadata
@@ -88,17 +93,18 @@ def _doctor(args) -> int:
         try:
             sdks.append(f"{dist} {metadata.version(dist)}")
         except metadata.PackageNotFoundError:
-            sdks.append(f"{dist} MISSING")
+            sdks.append(f"{dist} {t('MISSING')}")
     print("SDKs: " + ", ".join(sdks))
     try:
         from .engine import get_engine
 
         eng = get_engine()
         window = getattr(eng, "window", eng.context_length)
-        seen = f" (the network reads the latest {window:,})" if window < eng.context_length else ""
-        print(f"offline model: {eng.name}, {eng.parameters:,} parameters, context {eng.context_length:,} tokens{seen}")
+        seen = t(" (the network reads the latest {n:,})", n=window) if window < eng.context_length else ""
+        print(t("offline model: {name}, {params:,} parameters, context {context:,} tokens{seen}", name=eng.name,
+                params=eng.parameters, context=eng.context_length, seen=seen))
     except Exception as e:  # doctor reports, never crashes
-        print(f"offline model: FAILED to load ({type(e).__name__}: {e})")
+        print(t("offline model: FAILED to load ({error}: {e})", error=type(e).__name__, e=e))
         return 1
     return 0
 
@@ -243,6 +249,8 @@ def _course(args) -> int:
     from urllib.parse import quote
 
     root = Path(args.root).resolve()
+    if args.open is None:  # the edition's first lesson (the Spanish edition is notebooks/es/)
+        args.open = "notebooks/es/00_setup.ipynb" if args.lang == "es" else "notebooks/00_setup.ipynb"
     port = args.port or _any_free_port()  # --port 0: any free port
     if not _port_free(port):
         port = _any_free_port()
@@ -395,8 +403,10 @@ def main(argv: list[str] | None = None) -> int:
                                    "stops both, and JupyterLab's kernels. Options it does not know go to "
                                    "jupyter lab (e.g. --ServerApp.port=8889).")
     c.add_argument("--root", default=".", help="folder JupyterLab serves (default: here)")
-    c.add_argument("--open", default="notebooks/00_setup.ipynb",
-                   help="notebook JupyterLab opens first, relative to --root (default: %(default)s)")
+    c.add_argument("--lang", default="en", choices=("en", "es"),
+                   help="the edition: en opens notebooks/00_setup.ipynb, es the Spanish notebooks/es/00_setup.ipynb")
+    c.add_argument("--open", default=None,
+                   help="notebook JupyterLab opens first, relative to --root (default: the edition's first lesson)")
     c.add_argument("--port", type=int, default=8000,
                    help="the gateway's port (default 8000; if it is taken, a free one is used and printed)")
     c.add_argument("--no-browser", action="store_true", help="print the address to open instead of opening a browser")

@@ -12,6 +12,7 @@ import socket
 from dataclasses import dataclass
 
 from .endpoints import DUMMY_KEY, ENDPOINTS, OLLAMA_DEFAULT, PROVIDERS  # noqa: F401  (DUMMY_KEY: re-exported)
+from .lang import t
 
 
 @dataclass
@@ -74,14 +75,14 @@ def decide(offline: bool | None = None, env=os.environ, probe_ollama: bool = Tru
     for p in PROVIDERS:
         if not ENDPOINTS[p].key_vars:  # Ollama: no key, live when a real server answers
             where = "%s:%d" % OLLAMA_DEFAULT
-            live_because = f"a real Ollama answers on {where}" if probe_ollama and ollama_answers() else None
-            offline_because = f"no Ollama server on {where}"
+            live_because = t("a real Ollama answers on {where}", where=where) if probe_ollama and ollama_answers() else None
+            offline_because = t("no Ollama server on {where}", where=where)
         else:
             var = key_set(p, env)
-            live_because = f"{var} is set" if var else None
-            offline_because = f"no {' or '.join(ENDPOINTS[p].key_vars)}"
+            live_because = t("{var} is set", var=var) if var else None
+            offline_because = t("no {names}", names=t(" or ").join(ENDPOINTS[p].key_vars))
         if live_because and forced:
-            out.append(Decision(p, False, f"offline forced ({how}), though {live_because}"))
+            out.append(Decision(p, False, t("offline forced ({how}), though {reason}", how=how, reason=live_because)))
         elif live_because:
             out.append(Decision(p, True, live_because))
         else:

@@ -87,7 +87,7 @@ def current() -> str:
 
 def key(text: str) -> str:
     """A message as its catalog's key: a triple-quoted block (a solution) compares dedented."""
-    return textwrap.dedent(text).strip("\n")
+    return textwrap.dedent(text).strip("\n") if "\n" in text else text
 
 
 @functools.lru_cache(maxsize=None)
@@ -108,7 +108,11 @@ def translate(text: str, lang: str | None = None) -> str:
     lang = lang or current()
     if lang == DEFAULT:
         return text
-    return catalog(lang).get(key(text), text)
+    found = catalog(lang).get(key(text))
+    if found is None:
+        return text
+    inner = text.strip("\n")  # a message's own leading or trailing line breaks stay where they were
+    return text[: text.index(inner)] + found + text[text.index(inner) + len(inner):] if inner else found
 
 
 def t(text: str, /, _lang: str | None = None, **fields) -> str:
@@ -116,6 +120,12 @@ def t(text: str, /, _lang: str | None = None, **fields) -> str:
     so `{got!r}` and `{n:,}` work). Without fields the text is returned as it is (braces kept)."""
     out = translate(text, _lang)
     return out.format(**fields) if fields else out
+
+
+def N_(text: str) -> str:
+    """Marks an English text for the catalog where it is defined (a table of labels) and returns it
+    unchanged; it is translated where it is shown, with t() (gettext's N_)."""
+    return text
 
 
 def fields(text: str) -> set[str]:

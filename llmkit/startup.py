@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from . import config
 from .endpoints import ENDPOINTS
+from .lang import t
 
 _saved: dict[str, tuple[str | None, str]] = {}  # variable -> (value before setup(), value it set)
 
@@ -38,27 +39,30 @@ class Status:
     def __repr__(self) -> str:
         lines = []
         if self.gateway_url:
-            lines.append(f"llmkit gateway: {self.gateway_url} (offline model {self.engine})")
+            lines.append(t("llmkit gateway: {url} (offline model {engine})", url=self.gateway_url, engine=self.engine))
         else:
-            lines.append("llmkit gateway: not started (every provider is live)")
-        w = max(len(d.provider) for d in self.decisions)
-        lines.append(f"{'provider'.ljust(max(w, 8))}  mode     why")
+            lines.append(t("llmkit gateway: not started (every provider is live)"))
+        head = [t("provider"), t("mode"), t("why")]
+        w = max([len(d.provider) for d in self.decisions] + [len(head[0])])
+        modes = {True: t("live"), False: t("offline")}
+        m = max(len(x) for x in [head[1], *modes.values()])
+        lines.append(f"{head[0].ljust(w)}  {head[1].ljust(m)}  {head[2]}")
         for d in self.decisions:
-            lines.append(f"{d.provider.ljust(max(w, 8))}  {'live' if d.live else 'offline':<7}  {d.why}")
+            lines.append(f"{d.provider.ljust(w)}  {modes[d.live].ljust(m)}  {d.why}")
         if self.dotenv:
-            lines.append("keys read from .env (values never shown)")
-        lines.extend(f"note: {w}" for w in self.warnings)
+            lines.append(t("keys read from .env (values never shown)"))
+        lines.extend(t("note: {text}", text=w) for w in self.warnings)
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
         import html
 
-        rows = "".join(f"<tr><td>{d.provider}</td><td><b>{'live' if d.live else 'offline'}</b></td>"
+        rows = "".join(f"<tr><td>{d.provider}</td><td><b>{t('live') if d.live else t('offline')}</b></td>"
                        f"<td>{html.escape(d.why)}</td></tr>" for d in self.decisions)
         head = html.escape(repr(self).splitlines()[0])
-        notes = "".join(f"<div>note: {html.escape(w)}</div>" for w in self.warnings)
-        return (f"<div><code>{head}</code><table><tr><th>provider</th><th>mode</th><th>why</th></tr>"
-                f"{rows}</table>{notes}</div>")
+        notes = "".join(f"<div>{html.escape(t('note: {text}', text=w))}</div>" for w in self.warnings)
+        return (f"<div><code>{head}</code><table><tr><th>{t('provider')}</th><th>{t('mode')}</th><th>{t('why')}</th>"
+                f"</tr>{rows}</table>{notes}</div>")
 
 
 _status: Status | None = None
@@ -111,8 +115,8 @@ def setup(offline: bool | None = None, *, quiet: bool | None = None) -> Status:
                     continue  # keep the user's key: it only travels to the local gateway
                 _set(var, value)
         if "ollama" in sys.modules and not any(d.live for d in decisions if d.provider == "ollama"):
-            warnings.append("ollama was imported before setup(): its module-level functions keep the old host; "
-                            "restart the kernel or use ollama.Client()")
+            warnings.append(t("ollama was imported before setup(): its module-level functions keep the old host; "
+                              "restart the kernel or use ollama.Client()"))
     _status = Status(decisions, url, engine_name, dotenv, warnings)
     if quiet is False or (quiet is None and not _in_ipython()):
         print(repr(_status))

@@ -122,7 +122,7 @@ def test_spanish_twin_has_the_same_code(path):
 
 def _uses_t(tree: ast.AST) -> bool:
     return any(isinstance(n, ast.ImportFrom) and n.module and n.module.endswith("lang")
-               and any(a.name == "t" for a in n.names) for n in ast.walk(tree))
+               and any(a.name in ("t", "N_") for a in n.names) for n in ast.walk(tree))
 
 
 def _spanish_days() -> set[str]:
@@ -145,13 +145,13 @@ def translated_modules() -> list[Path]:
 
 
 def messages(path: Path) -> list[tuple[int, str]]:
-    """(line, English text) for each t("...") and each Problem's hint=, solution=, not_attempted=."""
+    """(line, English text) for each t("...") or N_("...") and each Problem's hint=, solution=, not_attempted=."""
     found = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if not isinstance(node, ast.Call):
             continue
         name = getattr(node.func, "id", getattr(node.func, "attr", None))
-        if name == "t" and node.args and isinstance(node.args[0], ast.Constant):
+        if name in ("t", "N_") and node.args and isinstance(node.args[0], ast.Constant):
             found.append((node.lineno, node.args[0].value))
         if name == "Problem":
             found += [(k.value.lineno, k.value.value) for k in node.keywords
@@ -280,3 +280,45 @@ def test_spanish_exercise_folder_shows_spanish_and_english_folder_english(name, 
         assert en_hint.startswith(f"[{q}] Hint: ")
         for es, en in ((wrong, en_wrong), (hint, en_hint), (solution, en_solution)):
             assert es != en, f"{day} {q}: the Spanish shows the English text: {es[:120]}"
+
+
+# -- how a learner reaches the Spanish edition --------------------------------------------------------
+
+def test_readmes_link_both_editions_on_binder_and_give_the_same_two_commands():
+    badge = "[![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/OWNER/REPO/HEAD?urlpath=lab/tree/"
+    es = (ROOT / "README.es.md").read_text(encoding="utf-8")
+    en = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert badge + "notebooks/es/00_setup.ipynb)" in es.splitlines()[2]
+    assert badge + "notebooks/es/00_setup.ipynb)" in en and "README.es.md" in en
+    assert (ROOT / "notebooks" / LANG / "00_setup.ipynb").exists()
+    block = re.search(r"```bash\n(.*?)```", es, re.S)[1]
+    assert [ln.split("#")[0].strip() for ln in block.splitlines()] == ["make course-es", "make test"]
+
+
+def test_make_course_opens_the_spanish_edition():
+    out = subprocess.run(["make", "-n", "course-es"], cwd=ROOT, capture_output=True, text=True).stdout
+    assert "course COURSE_LANG=es" in out
+    out = subprocess.run(["make", "-n", "-o", ".venv/.installed", "course", "COURSE_LANG=es"], cwd=ROOT,
+                         capture_output=True, text=True).stdout
+    assert "llmkit course --lang es" in out
+    from llmkit import cli
+
+    class Launched(Exception):
+        pass
+
+    def spawn(cmd, env, **kw):  # the commands `llmkit course` would start, without starting them
+        launched.append(cmd)
+        if len(launched) == 2:
+            raise Launched
+        return subprocess.Popen([sys.executable, "-c", "pass"])  # stands for the gateway, already gone
+
+    for lang_args, first in (([], "notebooks/00_setup.ipynb"), (["--lang", "es"], "notebooks/es/00_setup.ipynb")):
+        launched = []
+        real = cli._spawn
+        cli._spawn = spawn
+        try:
+            with pytest.raises(Launched):
+                cli.main(["course", "--no-browser", "--port", "0", *lang_args])
+        finally:
+            cli._spawn = real
+        assert f"--LabApp.default_url=/lab/tree/{first}" in launched[1]

@@ -21,11 +21,12 @@ from typing import Any
 
 import ipywidgets as W
 
+from ..lang import N_, t
 from . import backend, render
 from .composer import Composer
 from .streaming import Job, Throttle
 
-_HINT = "Enter sends · Shift+Enter adds a line"
+_HINT = N_("Enter sends · Shift+Enter adds a line")
 
 
 @dataclass
@@ -74,38 +75,38 @@ class ChatPanel(W.VBox):
         options = backend.chat_models()
         if model not in [v for _, v in options]:
             options.insert(0, (backend.label(model), model))
-        self.model_picker = W.Dropdown(options=options, value=model, description="Model",
+        self.model_picker = W.Dropdown(options=options, value=model, description=t("Model"),
                                        style={"description_width": "initial"}, layout=W.Layout(width="340px"))
-        self.temperature = W.FloatSlider(value=temperature, min=0.0, max=2.0, step=0.1, description="Temperature",
+        self.temperature = W.FloatSlider(value=temperature, min=0.0, max=2.0, step=0.1, description=t("Temperature"),
                                          readout_format=".1f", style={"description_width": "initial"},
                                          layout=W.Layout(width="260px"))
-        self.max_tokens = W.BoundedIntText(value=max_tokens, min=1, max=1_000_000, description="Max tokens",
+        self.max_tokens = W.BoundedIntText(value=max_tokens, min=1, max=1_000_000, description=t("Max tokens"),
                                            style={"description_width": "initial"}, layout=W.Layout(width="170px"))
-        self.system = W.Textarea(value=system or "", placeholder="System prompt (optional)", rows=2,
+        self.system = W.Textarea(value=system or "", placeholder=t("System prompt (optional)"), rows=2,
                                  layout=W.Layout(width="auto"))
-        self._empty = W.HTML('<div class="llmkit-empty">Ask the model something. ' + _HINT + ".</div>")
+        self._empty = W.HTML('<div class="llmkit-empty">' + t("Ask the model something.") + " " + t(_HINT) + ".</div>")
         self._list = W.VBox([self._empty], layout=W.Layout(width="100%", flex="0 0 auto"))
         self._list.add_class("llmkit-list")
         # column-reverse keeps the scroll position at the bottom while replies grow
         self.view = W.Box([self._list], layout=W.Layout(display="flex", flex_flow="column-reverse",
                                                         overflow="auto", max_height=height, min_height="90px"))
         self.view.add_class("llmkit-scroll")
-        self.input = Composer(placeholder="Message… (" + _HINT + ")", rows=3, layout=W.Layout(flex="1 1 auto"))
-        self.send_button = W.Button(description="Send", button_style="primary", icon="paper-plane",
-                                    tooltip="Send (Enter)", layout=W.Layout(width="90px"))
-        self.stop_button = W.Button(description="Stop", icon="stop", disabled=True, tooltip="Stop the reply",
+        self.input = Composer(placeholder=t("Message…") + " (" + t(_HINT) + ")", rows=3, layout=W.Layout(flex="1 1 auto"))
+        self.send_button = W.Button(description=t("Send"), button_style="primary", icon="paper-plane",
+                                    tooltip=t("Send (Enter)"), layout=W.Layout(width="90px"))
+        self.stop_button = W.Button(description=t("Stop"), icon="stop", disabled=True, tooltip=t("Stop the reply"),
                                     layout=W.Layout(width="90px"))
-        self.clear_button = W.Button(description="Clear", icon="trash", tooltip="Start over",
+        self.clear_button = W.Button(description=t("Clear"), icon="trash", tooltip=t("Start over"),
                                      layout=W.Layout(width="auto"))
-        self.undo_button = W.Button(description="Undo", icon="undo", tooltip="Remove the last turn",
+        self.undo_button = W.Button(description=t("Undo"), icon="undo", tooltip=t("Remove the last turn"),
                                     layout=W.Layout(width="auto"))
-        self.regenerate_button = W.Button(description="Regenerate", icon="refresh", tooltip="Ask for the last reply again",
+        self.regenerate_button = W.Button(description=t("Regenerate"), icon="refresh", tooltip=t("Ask for the last reply again"),
                                           layout=W.Layout(width="auto"))
-        self.export_md_button = W.Button(description="Markdown", icon="download", tooltip="Save the chat as Markdown",
+        self.export_md_button = W.Button(description="Markdown", icon="download", tooltip=t("Save the chat as Markdown"),
                                          layout=W.Layout(width="auto"))
-        self.export_json_button = W.Button(description="JSON", icon="download", tooltip="Save the chat as JSON",
+        self.export_json_button = W.Button(description="JSON", icon="download", tooltip=t("Save the chat as JSON"),
                                            layout=W.Layout(width="auto"))
-        self.status = W.HTML(f'<div class="llmkit-footer">{_HINT}</div>')
+        self.status = W.HTML(f'<div class="llmkit-footer">{t(_HINT)}</div>')
         self.totals = W.HTML("")
 
         self.input.on_submit(self._on_submit)
@@ -124,7 +125,7 @@ class ChatPanel(W.VBox):
         row = W.HBox([self.input, W.VBox([self.send_button, self.stop_button])], layout=W.Layout(width="100%"))
         row.add_class("llmkit-bar")
         actions = W.HBox([self.clear_button, self.undo_button, self.regenerate_button,
-                          W.HTML('<span class="llmkit-footer">export:</span>'),
+                          W.HTML('<span class="llmkit-footer">' + t("export:") + '</span>'),
                           self.export_md_button, self.export_json_button])
         actions.add_class("llmkit-bar")
         super().__init__([bar, self.system, self.view, row, actions, W.HBox([self.status, self.totals],
@@ -315,7 +316,7 @@ class ChatPanel(W.VBox):
         if not (text or "").strip():
             return
         if self.busy:
-            self._set_status("A reply is still streaming: wait for it, or press Stop.")
+            self._set_status(t("A reply is still streaming: wait for it, or press Stop."))
             return
         self.input.clear()
         self.send(text)
@@ -325,7 +326,7 @@ class ChatPanel(W.VBox):
         e.figs = W.HTML(layout=W.Layout(flex="0 0 auto"))
         children = [e.html, e.figs]
         if e.role == "error":
-            e.retry = W.Button(description="Retry", icon="refresh", button_style="warning", tooltip="Ask again",
+            e.retry = W.Button(description=t("Retry"), icon="refresh", button_style="warning", tooltip=t("Ask again"),
                                layout=W.Layout(width="96px", align_self="flex-start", margin="0 10px 6px 10px"))
             e.retry.on_click(lambda _b, e=e: self._retry(e))
             children.append(e.retry)
@@ -333,7 +334,7 @@ class ChatPanel(W.VBox):
         self._draw(e)
 
     def _draw(self, e: Entry) -> None:
-        label = "Assistant" if e.role != "assistant" or not e.model else f"Assistant · {e.model}"
+        label = t("Assistant") if e.role != "assistant" or not e.model else f"{t('Assistant')} · {e.model}"
         body = render.bubble(e.role, e.content, state=e.state, label=label if e.role == "assistant" else None,
                              partial=e.partial)
         if e.html.value != body:
@@ -386,7 +387,7 @@ class ChatPanel(W.VBox):
         job.entry = entry
         self._job = job
         self._buttons()
-        self._set_status(f"{model} is answering… (Stop ends it)")
+        self._set_status(t("{model} is answering… (Stop ends it)", model=model))
         job.start()
 
     def _redraw(self) -> None:
@@ -414,13 +415,13 @@ class ChatPanel(W.VBox):
                 if e in self.entries:
                     self._sync_list()
                 _close(old)
-                self._set_status("The call failed: the conversation is kept; press Retry to ask again.")
+                self._set_status(t("The call failed: the conversation is kept; press Retry to ask again."))
             else:
                 e.state = job.state
                 e.content = job.text
                 e.figures = job.figures
                 self._draw(e)
-                self._set_status("Stopped: the partial reply is kept." if job.state == "stopped" else _HINT)
+                self._set_status(t("Stopped: the partial reply is kept.") if job.state == "stopped" else t(_HINT))
                 if job.state == "stopped" and job.figures is not None:
                     threading.Thread(target=self._count_stopped, args=(e, job), daemon=True).start()
             if self._job is job:

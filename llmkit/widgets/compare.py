@@ -15,6 +15,7 @@ from typing import Any
 
 import ipywidgets as W
 
+from ..lang import t
 from . import backend, render
 from .composer import Composer
 from .streaming import Job, Throttle
@@ -27,7 +28,7 @@ class _Column:
         self.head = W.HTML(f'<div class="llmkit-colhead">{html.escape(model)} '
                            f'<span class="llmkit-mode">{html.escape(mode)}</span></div>')
         self.body = W.HTML('<div class="llmkit-msg llmkit-assistant"><div class="llmkit-empty">'
-                           'waiting for a prompt</div></div>')
+                           + t('waiting for a prompt') + '</div></div>')
         self.figs = W.HTML("")
         self.widget = W.VBox([self.head, self.body, self.figs],
                              layout=W.Layout(flex="1 1 0", min_width="220px", margin="2px"))
@@ -70,18 +71,18 @@ class ComparePanel(W.VBox):
         self.redraws = 0
         self.columns = [_Column(m) for m in models]
         self.prompt = ""
-        self.system = W.Textarea(value=system or "", placeholder="System prompt (optional, for every model)",
+        self.system = W.Textarea(value=system or "", placeholder=t("System prompt (optional, for every model)"),
                                  rows=1, layout=W.Layout(width="auto"))
-        self.temperature = W.FloatSlider(value=temperature, min=0.0, max=2.0, step=0.1, description="Temperature",
+        self.temperature = W.FloatSlider(value=temperature, min=0.0, max=2.0, step=0.1, description=t("Temperature"),
                                          readout_format=".1f", style={"description_width": "initial"},
                                          layout=W.Layout(width="260px"))
-        self.max_tokens = W.BoundedIntText(value=max_tokens, min=1, max=1_000_000, description="Max tokens",
+        self.max_tokens = W.BoundedIntText(value=max_tokens, min=1, max=1_000_000, description=t("Max tokens"),
                                            style={"description_width": "initial"}, layout=W.Layout(width="170px"))
-        self.input = Composer(placeholder="One prompt for every model… (Enter sends · Shift+Enter adds a line)",
+        self.input = Composer(placeholder=t("One prompt for every model…") + " (" + t("Enter sends · Shift+Enter adds a line") + ")",
                               rows=2, layout=W.Layout(flex="1 1 auto"))
-        self.send_button = W.Button(description="Send", button_style="primary", icon="paper-plane",
+        self.send_button = W.Button(description=t("Send"), button_style="primary", icon="paper-plane",
                                     layout=W.Layout(width="90px"))
-        self.stop_button = W.Button(description="Stop", icon="stop", disabled=True, layout=W.Layout(width="90px"))
+        self.stop_button = W.Button(description=t("Stop"), icon="stop", disabled=True, layout=W.Layout(width="90px"))
         self.totals = W.HTML("")
         self.shown_prompt = W.HTML("")
         self.shown_prompt.add_class("llmkit-prompt")
@@ -130,7 +131,7 @@ class ComparePanel(W.VBox):
             if self.busy:
                 raise RuntimeError("replies are still streaming: call stop() or wait() first")
             self.prompt = prompt
-            self.shown_prompt.value = render.bubble("user", prompt, label="Prompt")
+            self.shown_prompt.value = render.bubble("user", prompt, label=t("Prompt"))
             params = dict(self.params, temperature=round(float(self.temperature.value), 3),
                           max_tokens=int(self.max_tokens.value))
             for c in self.columns:

@@ -12,6 +12,8 @@ import html
 import re
 from functools import lru_cache
 
+from ..lang import N_, t
+
 CSS = """
 .llmkit-chat { font-family: var(--jp-ui-font-family, system-ui, sans-serif); font-size: 13px;
   border: 1px solid var(--jp-border-color1, #d0d0d0); border-radius: 8px; padding: 8px;
@@ -114,7 +116,7 @@ def plain(text: str) -> str:
 def bubble(role: str, text: str, *, state: str = "done", label: str | None = None, partial: str = "") -> str:
     """One message. role: user | assistant | error; state: streaming | done | stopped | error.
     An error may show the `partial` reply that arrived before it."""
-    who = label or {"user": "You", "assistant": "Assistant", "error": "Error"}.get(role, role)
+    who = label or {"user": t("You"), "assistant": t("Assistant"), "error": t("Error")}.get(role, role)
     if role == "user":
         body = plain(text)
     elif role == "error":
@@ -139,9 +141,9 @@ def _usd(x: float) -> str:
 
 def money(cost: float | None, free: bool, would: float | None = None) -> str:
     if free:
-        return "free/offline" + (f" (live: {_usd(would)})" if would else "")
+        return t("free/offline") + (t(" (live: {cost})", cost=_usd(would)) if would else "")
     if cost is None:
-        return "cost unknown"
+        return t("cost unknown")
     if cost == 0:
         return "$0"
     return _usd(cost)
@@ -156,20 +158,21 @@ def seconds(s: float | None) -> str:
 def figures(fig: dict | None, state: str = "done") -> str:
     """The line under a reply: tokens in/out, time to first token, total time, cost."""
     if state == "streaming":
-        return '<div class="llmkit-figures">streaming…</div>'
+        return '<div class="llmkit-figures">' + t("streaming…") + '</div>'
     if not fig:
         return ""
     about = "≈" if fig.get("counted") else ""
-    parts = [f"{about}{_num(fig.get('tokens_in'))} tokens in · {about}{_num(fig.get('tokens_out'))} out",
-             f"first token {seconds(fig.get('ttft'))}", f"total {seconds(fig.get('latency'))}",
+    parts = [t("{a}{n_in} tokens in · {a}{n_out} out", a=about, n_in=_num(fig.get('tokens_in')),
+               n_out=_num(fig.get('tokens_out'))),
+             t("first token {s}", s=seconds(fig.get('ttft'))), t("total {s}", s=seconds(fig.get('latency'))),
              money(fig.get("cost"), bool(fig.get("free")), fig.get("would_cost"))]
     if fig.get("model"):
         parts.insert(0, html.escape(str(fig["model"])))
     flag = ""
     if state == "stopped":
-        flag = ' <span class="llmkit-flag">■ stopped</span>'
+        flag = ' <span class="llmkit-flag">■ ' + t("stopped") + '</span>'
     elif fig.get("finish_reason") == "length":
-        flag = ' <span class="llmkit-flag">cut at max tokens</span>'
+        flag = ' <span class="llmkit-flag">' + t("cut at max tokens") + '</span>'
     return f'<div class="llmkit-figures">{" · ".join(parts)}{flag}</div>'
 
 
@@ -177,12 +180,14 @@ def session_line(totals: dict) -> str:
     calls = totals.get("calls", 0)
     cost = totals.get("cost")
     would = totals.get("would_cost")
-    money_s = (f"{_usd(cost)} spent" if cost else "nothing spent") if cost is not None else "cost unknown"
+    money_s = (t("{cost} spent", cost=_usd(cost)) if cost else t("nothing spent")) if cost is not None \
+        else t("cost unknown")
     if would:
-        money_s += f" (offline calls would cost {_usd(would)} live)"
-    return (f'<div class="llmkit-footer">session: {calls} call{"s" if calls != 1 else ""} · '
-            f'{_num(totals.get("tokens_in", 0))} tokens in · {_num(totals.get("tokens_out", 0))} out · '
-            f'{money_s}</div>')
+        money_s += t(" (offline calls would cost {cost} live)", cost=_usd(would))
+    calls_s = t("{n} call", n=calls) if calls == 1 else t("{n} calls", n=calls)
+    line = t("session: {calls} · {n_in} tokens in · {n_out} out · {money}", calls=calls_s,
+             n_in=_num(totals.get("tokens_in", 0)), n_out=_num(totals.get("tokens_out", 0)), money=money_s)
+    return f'<div class="llmkit-footer">{line}</div>'
 
 
 _SLUG = re.compile(r"[^a-z0-9]+")
@@ -193,18 +198,18 @@ def slug(text: str) -> str:
 
 
 _TITLES = {
-    "AuthenticationError": "Authentication failed",
-    "PermissionDeniedError": "Permission denied",
-    "NotFoundError": "Not found",
-    "ContextLengthError": "The conversation is too long for this model",
-    "BadRequestError": "Bad request",
-    "QuotaExceededError": "Out of quota",
-    "RateLimitError": "Rate limited",
-    "OverloadedError": "The provider is overloaded",
-    "ServerError": "Server error",
-    "TimeoutError": "Timed out",
-    "ConnectionError": "Connection lost",
-    "BudgetExceededError": "Budget reached",
+    "AuthenticationError": N_("Authentication failed"),
+    "PermissionDeniedError": N_("Permission denied"),
+    "NotFoundError": N_("Not found"),
+    "ContextLengthError": N_("The conversation is too long for this model"),
+    "BadRequestError": N_("Bad request"),
+    "QuotaExceededError": N_("Out of quota"),
+    "RateLimitError": N_("Rate limited"),
+    "OverloadedError": N_("The provider is overloaded"),
+    "ServerError": N_("Server error"),
+    "TimeoutError": N_("Timed out"),
+    "ConnectionError": N_("Connection lost"),
+    "BudgetExceededError": N_("Budget reached"),
 }
 
 
@@ -216,14 +221,14 @@ def describe_error(exc: BaseException, partial: str = "") -> str:
     if not isinstance(exc, errors.LLMError) and errors.from_sdk(exc):
         err = errors.classify(exc)
     if isinstance(err, errors.LLMError):
-        title = next((_TITLES[c.__name__] for c in type(err).__mro__ if c.__name__ in _TITLES), "The call failed")
+        title = t(next((_TITLES[c.__name__] for c in type(err).__mro__ if c.__name__ in _TITLES), N_("The call failed")))
         where = ", ".join(str(p) for p in (err.status_code if err.status_code not in (None, -1) else None,
                                            err.provider) if p)
         text = f"{title}{f' ({where})' if where else ''}: {err.message}"
         if getattr(err, "retry_after", None) is not None:
-            text += f" The provider asks to wait {err.retry_after:g} s."
+            text += t(" The provider asks to wait {s:g} s.", s=err.retry_after)
     else:
-        text = f"The call failed: {type(exc).__name__}: {exc}"
+        text = t("The call failed: {error}: {e}", error=type(exc).__name__, e=exc)
     if partial:
-        text += f"\n(the reply broke off after {len(partial):,} characters; press Retry to ask again)"
+        text += t("\n(the reply broke off after {n:,} characters; press Retry to ask again)", n=len(partial))
     return text
