@@ -78,7 +78,7 @@ def _closed_port() -> int:
 def start_gateway_process(env: dict, *args: str) -> tuple[subprocess.Popen, str]:
     port = engines.free_port()
     proc = subprocess.Popen([sys.executable, "-m", "llmkit", "serve", "--port", str(port), "--log-level", "warning",
-                             *args], env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                             *args], env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     return proc, f"http://127.0.0.1:{port}"
 
 
@@ -86,7 +86,7 @@ def wait_up(proc: subprocess.Popen, url: str, timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"gateway exited {proc.returncode}: {proc.stderr.read().decode()[-2000:]}")
+            raise RuntimeError(f"gateway exited {proc.returncode}: {proc.stdout.read().decode()[-2000:]}")
         try:
             httpx.get(url + "/health", timeout=1)
             return

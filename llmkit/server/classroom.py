@@ -80,24 +80,33 @@ class ClassroomMiddleware:
                      f"(in {wait // 3600} h {wait % 3600 // 60} min); ask your instructor if you need more.",
                 code="quota_exceeded", headers={"retry-after": str(wait)}))
         meter = scope["llmkit.meter"] = Meter()
-        status = 0
+        status, recorded = 0, False
 
-        async def watch(message):
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, watch)
-        finally:
+        async def record():
+            nonlocal recorded
+            if recorded:
+                return
+            recorded = True
             up = meter.upstream
             usd = cls.cost(meter.model, up.provider if up else None, meter.prompt_tokens, meter.completion_tokens)
             try:
                 await to_thread.run_sync(self.store.record, student, path, meter.model, up.name if up else None,
                                          status or 499, meter.prompt_tokens, meter.completion_tokens, usd)
-            except Exception:  # the answer went out; say so in the log (never a key: none is here)
+            except Exception:  # say so in the log (never a key: none is here)
                 log.exception("classroom: could not record %s's request", student)
+
+        async def watch(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                await record()  # committed before the reply's last byte: an answered request is never lost
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        finally:
+            await record()  # the client left, or the app failed before the end
 
 
 def _store(request: Request) -> cls.Store:
