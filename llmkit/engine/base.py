@@ -47,6 +47,9 @@ class SamplingParams:
     json_object: bool = False
     logprobs: int | None = None  # None: none; k >= 0: the chosen token's and k alternatives
     repeat_penalty: float = 1.0  # Ollama's option; 1.0 = off
+    # set by the engine from the request's words ("in 2 sentences", engine/follow.py): the
+    # reply ends after that many sentences; no protocol field sets it
+    sentences: int | None = None
     # tool calling (engine/tools.py): the tools the model may call, and whether it must:
     # "auto" (the model decides) | "none" | "required" | {"name": "<tool>"}
     tools: list[ToolSpec] | None = None
@@ -150,8 +153,11 @@ class TokenCounting:
         return self.tok.encode(text)
 
     def render_prompt(self, messages: list[dict]) -> list[int]:
-        """The conversation as the model reads it: role markers, turns, and the assistant's cue."""
-        return self.tok.render_chat(messages)
+        """The conversation as the model reads it: role markers, turns, and the assistant's cue
+        (tool calls and results as text: engine/tools.py)."""
+        from .tools import to_plain
+
+        return self.tok.render_chat(to_plain(messages))
 
     @property
     def special_tokens(self) -> dict[str, int]:

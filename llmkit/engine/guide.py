@@ -131,11 +131,12 @@ class Guide:
             found = [(e, s) for e, s in found if e in self.honest or all(w[:5] in self.folded[e] for w in rare)]
         from .corpus import detect_lang
 
+        # the language asked for (a system prompt's "answer in Spanish": engine/follow.py), else the question's
+        lang = getattr(query, "lang", None) or (detect_lang(queries[0]) if queries else "en")
         if queries and self.unknown_entry and (not found or self.unknown_share(queries[0]) > UNKNOWN_SHARE):
-            entry = self.unknown_entry.get(detect_lang(queries[0]), self.unknown_entry.get("en"))
+            entry = self.unknown_entry.get(lang, self.unknown_entry.get("en"))
             return [(entry, 1.0)] if entry is not None else found
-        if queries and self.lang and found:  # the same answer exists in both languages: the question's wins
-            lang = detect_lang(queries[0])
+        if queries and self.lang and found:  # the same answer exists in both languages: that one wins
             found = [(e, s) for e, s in found if self.lang[e] == lang] or found
         return found
 

@@ -21,7 +21,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from . import constrain
+from . import constrain, follow, tools
 from .base import EngineInputError, Generation, SamplingParams, Token
 from .tokenizer import StreamDecoder, Tokenizer
 
@@ -124,12 +124,18 @@ def decode(
     except ValueError as e:
         raise EngineInputError(f"Invalid JSON schema: {e}", param="json_schema", code="invalid_json_schema") from None
     matcher = grammar.matcher(tok) if grammar is not None else None
+    # tool calling (engine/tools.py): the first token decides (or the grammar from the start for
+    # "required" / a named tool); a JSON schema of the reply, when asked for too, wins
+    calls = tools.CallWriter.for_params(params, tok) if grammar is None else None
+    if calls is not None:
+        matcher = calls.matcher()
     rng = rng_for(params, prompt_ids, base_seed)
     gen = Generation(iter(()), prompt_tokens=len(prompt_ids))
     room = context_length - len(prompt_ids)
     limit = room if params.max_tokens is None else min(params.max_tokens, room)
 
     def tokens() -> Iterator[Token]:
+        nonlocal matcher  # a call begun by the first token brings its grammar
         ids = list(prompt_ids)
         out: list[int] = []
         dec = StreamDecoder(tok)
@@ -139,7 +145,8 @@ def decode(
             yield _extra(gen, tok, '{"answer": "')
         reason = "length"
         never = [i for s, i in tok.special.items() if i != tok.end_id]  # role markers, padding
-        cursor = constrain.JsonCursor() if matcher is not None else None
+        cursor = constrain.JsonCursor() if matcher is not None and calls is None else None
+        counter = follow.SentenceCounter(params.sentences) if params.sentences and matcher is None else None
         value: list[int] | None = None  # the string value being written, as the answer view's tokens
         for _ in itertools.repeat(None, max(limit, 0)):
             allowed = forced = None
@@ -162,6 +169,8 @@ def decode(
                 probs /= probs.sum()
                 if allowed is not None:
                     probs = constrain.mask_probs(probs, allowed)
+                if calls is not None and calls.deciding:  # call or text: the network's own odds
+                    probs = calls.first_step(probs)
                 # repetition blocks look at the whole reply: not inside a value written as an answer
                 # (two fields may rightly say the same), and never against the grammar
                 if penalize is not None and not in_value:
@@ -176,12 +185,22 @@ def decode(
             if nid == tok.end_id:
                 reason = "stop"
                 break
+            if calls is not None and calls.deciding:
+                matcher = calls.decide(nid) or matcher
             ids.append(nid)
             out.append(nid)
             gen.completion_tokens += 1
             if matcher is not None:
                 matcher.advance(nid)
+            if calls is not None and calls.active:  # a call's tokens: its name, then its arguments JSON
+                lp = float(np.log(max(probs[nid], 1e-12))) if params.logprobs is not None else None
+                yield from calls.feed(nid, lp)
+                continue
             delta = dec.push(nid)
+            if counter is not None and counter.feed(delta):  # the asked number of sentences is written
+                gen.completion_tokens -= 1
+                reason = "stop"
+                break
             if cursor is not None:
                 was_in = cursor.in_value
                 cursor.feed(delta)  # a held-back partial character is inside a string: nothing structural
@@ -217,6 +236,8 @@ def decode(
         if wrap and reason == "stop":
             yield _extra(gen, tok, '"}')
         gen.finish_reason = reason
+        if calls is not None and calls.active:
+            calls.finish(gen, reason)
 
     gen.steps = tokens()  # what a scheduler drives (engine/scheduler.py): Tokens, and a `Need` per network step
     gen._tokens = _drive(gen.steps, next_probs, answer_probs)

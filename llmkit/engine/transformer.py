@@ -30,11 +30,12 @@ import os
 import re
 import struct
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from . import scheduler
+from . import follow, scheduler, tools
 from .base import EngineInputError, Generation, SamplingParams, TokenCounting, require_text
 from .guide import Guide
 from .sampling import decode, no_repeat
@@ -321,17 +322,22 @@ class TransformerEngine(TokenCounting):
     # -- interface -------------------------------------------------------------------
     def generate(self, messages: list[dict], params: SamplingParams) -> Generation:
         require_text(messages)
-        prompt = self.tok.render_chat(messages)
+        specs = tools.check_tools(params.tools, params.tool_choice) if params.tools else None  # 4xx before any work
+        prompt = self.tok.render_chat(tools.to_plain(messages, specs))  # tools, calls, results as text
         if len(prompt) >= self.context_length:
             raise EngineInputError(
                 f"This model's maximum context length is {self.context_length} tokens. "
                 f"However, your messages resulted in {len(prompt)} tokens.",
                 param="messages", code="context_length_exceeded")
+        if params.sentences is None:  # "in 2 sentences": the reply ends after two (engine/follow.py)
+            params = replace(params, sentences=follow.requested_limit(messages))
         seen = self.visible(prompt)
         room = self.window - len(seen)
         want = room if params.max_tokens is None else min(room, max(params.max_tokens, 0))
         structured = params.json_schema is not None or params.json_object
         capacity, query = len(seen) + min(want, 256) + 1, question(messages)
+        if tools.network_only(messages, params):  # retrieval never overrides a tool decision or a result
+            query = None
         batched = scheduler.enabled()
         gen = decode(self.tok, seen, _batched if batched else self.stepper(capacity=capacity, query=query),
                      params, self.window, penalize=no_repeat(NO_REPEAT_NGRAM),
@@ -434,9 +440,22 @@ def _batched(ids: list[int]) -> np.ndarray:
 _ATTACHED = re.compile(r"\[(image|audio|video|file|document) attached[^\]]*\]")
 
 
-def question(messages: list[dict]) -> list[str]:
+class Query(list):
+    """The texts retrieval looks up, and `lang`: the answers' language a system prompt asks for
+    (engine/follow.py), or None for the question's own."""
+
+    lang: str | None = None
+
+
+def question(messages: list[dict]) -> Query:
     """What retrieval looks up: the last user turn, and for a short follow-up ("tell me
     more", "why?") also the turn before it with it; the better match wins (`Guide.candidates`)."""
+    q = Query(follow.strip_instructions(t) for t in _question(messages))
+    q.lang = follow.requested_language(messages)
+    return q
+
+
+def _question(messages: list[dict]) -> list[str]:
     def text(m):
         c = m.get("content") or ""
         return c if isinstance(c, str) else " ".join(p.get("text", "") for p in c if isinstance(p, dict))

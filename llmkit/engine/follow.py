@@ -1,0 +1,125 @@
+"""Following the request: what a system prompt or a question asks of the reply's form.
+
+A 6M-parameter network cannot learn from a few examples to count sentences or to switch
+language on an instruction, so the engine reads two requests the way a decoding
+controller would, and the network still writes every token:
+
+- **Language.** "Answer in Spanish" / "Responde siempre en inglés" in a system prompt (or a
+  system prompt written in Spanish) decides which language's answers retrieval offers;
+  without one, the question's language does (guide.py).
+- **Length in sentences.** "in 2 sentences", "in one sentence", "en tres frases": the reply
+  ends after that many sentences (`SentenceCounter`, in the decode loop), as a stop sequence would. Code
+  blocks and numbers ("3.14", "e.g.") do not end sentences.
+"""
+
+from __future__ import annotations
+
+import re
+
+_NUMBERS = {
+    "one": 1, "a single": 1, "a": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+    "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+    "una": 1, "un": 1, "una sola": 1, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "seis": 6,
+    "siete": 7, "ocho": 8, "nueve": 9, "diez": 10,
+}
+_COUNT = r"(\d{1,2}|" + "|".join(sorted(map(re.escape, _NUMBERS), key=len, reverse=True)) + r")"
+_SENTENCES = re.compile(
+    r"\b(?:in|using|with|en|con)\s+(?:just\s+|only\s+|exactly\s+|solo\s+|sólo\s+|máximo\s+|at most\s+)?"
+    + _COUNT + r"\s+(?:short\s+|simple\s+|cortas?\s+|sencillas?\s+|breves?\s+)?"
+    r"(?:sentences?|lines?|oraci[oó]n|oraciones|frases?|l[ií]neas?)\b", re.IGNORECASE)
+_ONE_SENTENCE = re.compile(r"\b(?:one-sentence|single-sentence)\b", re.IGNORECASE)
+
+_LANG_WORDS = {
+    "es": r"spanish|español|espanol|castellano",
+    "en": r"english|inglés|ingles",
+}
+_ASK_LANG = re.compile(
+    r"\b(?:answer|respond|reply|write|speak|talk|always|only|responde|contesta|habla|escribe|"
+    r"respuestas?|siempre|solo|sólo)\b[^.!?\n]{0,40}?\b(?:in|en)\s+(" + "|".join(_LANG_WORDS.values()) + r")\b",
+    re.IGNORECASE)
+
+
+_VERB = r"(?:please\s+|por favor,?\s+)?(?:answer|respond|reply|explain it|write it|explícalo|responde|contesta|escríbelo)"
+_INSTRUCTION = re.compile(
+    r"(?:\b" + _VERB + r"\s*)?(?:" + _SENTENCES.pattern + r")[.!]?"
+    r"|\b" + _VERB + r"\s+(?:in|en)\s+(?:" + "|".join(_LANG_WORDS.values()) + r")\b[.!]?",
+    re.IGNORECASE)
+
+
+def strip_instructions(text: str) -> str:
+    """The question without its form instructions ("Answer in one sentence.", "en 3 frases",
+    "in Spanish"): what the reply is about is what retrieval should look up."""
+    out = _INSTRUCTION.sub(" ", text)
+    out = _ONE_SENTENCE.sub(" ", out)
+    return " ".join(out.split()) or text
+
+
+def _text(m: dict) -> str:
+    c = m.get("content") or ""
+    return c if isinstance(c, str) else " ".join(p.get("text", "") for p in c if isinstance(p, dict))
+
+
+def sentence_limit(text: str) -> int | None:
+    """How many sentences the request asks for (1-10), or None."""
+    m = _SENTENCES.search(text or "")
+    if m:
+        word = m.group(1).lower()
+        n = int(word) if word.isdigit() else _NUMBERS.get(word)
+        return n if n and 1 <= n <= 10 else None
+    return 1 if _ONE_SENTENCE.search(text or "") else None
+
+
+def requested_limit(messages: list[dict]) -> int | None:
+    """The sentence limit of the last user turn, else of the system prompt."""
+    users = [m for m in messages if m.get("role") == "user"]
+    for m in users[-1:] + [m for m in messages if m.get("role") == "system"]:
+        n = sentence_limit(_text(m))
+        if n:
+            return n
+    return None
+
+
+def requested_language(messages: list[dict]) -> str | None:
+    """The language a system prompt (or the question, in so many words: "answer in Spanish")
+    asks answers in ("es"/"en"), or None for the question's. A system prompt written in
+    Spanish asks for Spanish unless it names another language."""
+    from .corpus import detect_lang
+
+    users = [m for m in messages if m.get("role") == "user"]
+    for m in users[-1:] + [m for m in messages if m.get("role") == "system"]:  # the question's own ask first
+        text = _text(m)
+        if m.get("role") == "user":  # a question asks only in so many words: "answer in Spanish"
+            ask = re.search(r"\b" + _VERB + r"\s+(?:in|en)\s+(" + "|".join(_LANG_WORDS.values()) + r")\b", text, re.I)
+            if ask:
+                word = ask.group(1).lower()
+                return next(lang for lang, pat in _LANG_WORDS.items() if re.fullmatch(pat, word))
+            continue
+        ask = _ASK_LANG.search(text)
+        if ask:
+            word = ask.group(1).lower()
+            return next(lang for lang, pat in _LANG_WORDS.items() if re.fullmatch(pat, word))
+        if len(text.split()) >= 4 and detect_lang(text) == "es":
+            return "es"
+    return None
+
+
+_END = re.compile(r"(?<!\b[A-Z])(?<!\be\.g)(?<!\bi\.e)[.!?][\"')\]]*$")
+
+
+class SentenceCounter:
+    """Feed a reply's text deltas; `feed` says True when the delta would begin sentence n + 1.
+    A sentence ends at . ! ? after a word (not inside ``` code, not "e.g." or an initial) once
+    the next delta starts with whitespace: so "3.14" and "node.js" never end one."""
+
+    def __init__(self, n: int):
+        self.n, self.done, self.text, self.pending = n, 0, "", False
+
+    def feed(self, delta: str) -> bool:
+        if self.pending and delta[:1].isspace():
+            self.done += 1
+            if self.done >= self.n:
+                return True
+        self.text = (self.text + delta)[-4000:]
+        in_code = self.text.count("```") % 2 == 1
+        self.pending = bool(delta) and not in_code and not delta[-1:].isspace() and bool(_END.search(self.text[-12:]))
+        return False

@@ -1,0 +1,79 @@
+"""Following the request's form (engine/follow.py): sentence counts and the answers' language,
+through the real offline model."""
+
+import re
+
+import pytest
+
+from llmkit.engine import follow, transformer
+from llmkit.engine.base import SamplingParams
+from llmkit.engine.corpus import detect_lang
+
+
+@pytest.mark.parametrize("text, n", [
+    ("Explain recursion in 2 sentences", 2), ("Explica Docker en 3 oraciones.", 3),
+    ("In one sentence, what is HTTP?", 1), ("Describe REST en una frase", 1),
+    ("Give me a one-sentence summary of JSON", 1), ("Explain it in ten lines", 10),
+    ("What is 3.14?", None), ("What is a sentence embedding?", None), ("in 200 sentences", None),
+])
+def test_sentence_limit_is_read_from_the_words(text, n):
+    assert follow.sentence_limit(text) == n
+
+
+@pytest.mark.parametrize("system, question, lang", [
+    ("You are a helpful assistant. Always answer in Spanish.", "What is Docker?", "es"),
+    ("Responde siempre en inglés.", "¿Qué es Docker?", "en"),
+    ("Eres un asistente que explica programación a principiantes.", "What is Docker?", "es"),
+    ("You are a helpful assistant.", "¿Qué es Docker?", None),
+    ("Responde en español.", "What is Docker? Answer in English.", "en"),
+    (None, "How do you say hello in Spanish?", None),
+])
+def test_requested_language(system, question, lang):
+    msgs = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": question}]
+    assert follow.requested_language(msgs) == lang
+
+
+def test_counter_ignores_decimals_code_and_abbreviations():
+    c = follow.SentenceCounter(2)
+    deltas = ["Use", " v3.14", " of", " node.js", ",", " e.g.", " in", " ```x = 1.", "\n```", " now", ".",
+              " Then", " stop", ".", " Extra"]
+    fed = [c.feed(d) for d in deltas]
+    assert fed.index(True) == len(deltas) - 1
+
+
+@pytest.fixture(scope="module")
+def engine():
+    return transformer.get("transformer-v3")
+
+
+def _sentences(text: str) -> int:
+    return len([s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s])
+
+
+@pytest.mark.parametrize("question, n", [
+    ("Explain recursion in 1 sentence.", 1),
+    ("What is Docker? Answer in 2 sentences.", 2),
+    ("Explica qué es JSON en una frase.", 1),
+])
+def test_reply_has_at_most_the_sentences_asked(engine, question, n):
+    gen = engine.generate([{"role": "user", "content": question}], SamplingParams(temperature=0, max_tokens=200))
+    text = gen.text()
+    assert text and _sentences(text) <= n, text
+    assert gen.finish_reason == "stop"
+
+
+def test_instruction_words_do_not_change_the_topic(engine):
+    plain = engine.generate([{"role": "user", "content": "What is Docker?"}], SamplingParams(temperature=0, max_tokens=30)).text()
+    asked = engine.generate([{"role": "user", "content": "What is Docker? Answer in one sentence."}],
+                            SamplingParams(temperature=0, max_tokens=30)).text()
+    assert "Docker" in plain and "Docker" in asked
+
+
+def test_system_prompt_language_is_followed(engine):
+    msgs = [{"role": "system", "content": "You are a helpful assistant. Always answer in Spanish."},
+            {"role": "user", "content": "What is Docker?"}]
+    text = engine.generate(msgs, SamplingParams(temperature=0, max_tokens=40)).text()
+    assert detect_lang(text) == "es", text
+    msgs = [{"role": "system", "content": "Responde siempre en inglés."}, {"role": "user", "content": "¿Qué es Docker?"}]
+    text = engine.generate(msgs, SamplingParams(temperature=0, max_tokens=40)).text()
+    assert detect_lang(text) == "en", text
