@@ -11,6 +11,14 @@ The model and method share one path segment ("gemini-2.5-flash:generateContent")
 routes take the rest of the path and split on the last ':'. Google's JSON parser takes
 both camelCase and snake_case field names, and the SDK relies on it (it sends
 `inlineData: {"mime_type": ...}`), so every object is read through `_camel`.
+
+Function calling: `tools[].functionDeclarations` (`parameters` in Gemini's schema dialect or
+`parametersJsonSchema`) and `toolConfig.functionCallingConfig` (AUTO, ANY with
+`allowedFunctionNames`, NONE, VALIDATED) go to the engine as neutral tools; a model turn's
+`functionCall` parts become calls and `functionResponse` parts the results that answer them
+(by id, else by name). A reply that calls functions has `functionCall` parts (with an id) and
+finishReason STOP; streamed, each call comes whole in one chunk, as the API sends it, which
+is what the google-genai SDK's automatic function calling reads.
 """
 
 from __future__ import annotations
@@ -25,7 +33,8 @@ from starlette.responses import JSONResponse
 
 from .. import catalog
 from ..engine import SamplingParams
-from . import models
+from ..engine.base import ToolSpec
+from . import models, tools
 from .common import count_chat, embed, engine_of
 from .errors import APIError
 from .framing import json_array_response, sse, sse_response
@@ -34,7 +43,7 @@ from .validate import MAX_EMBED_INPUTS, field, json_body, json_schema, stop_list
 
 router = APIRouter()
 ROLES = {"user": "user", "model": "assistant", "function": "tool"}
-FINISH = {"stop": "STOP", "length": "MAX_TOKENS"}
+FINISH = {"stop": "STOP", "length": "MAX_TOKENS", "tool_calls": "STOP"}
 MIME_TYPES = ("text/plain", "application/json", "application/xml", "application/yaml", "text/x.enum")
 CHAT_METHODS = ["generateContent", "streamGenerateContent", "countTokens"]
 EMBED_METHODS = ["embedContent", "batchEmbedContents", "countTokens"]
@@ -93,12 +102,8 @@ def _part_text(part, label: str) -> str | None:
             field(blob, what, str, required=True, label=f"{label}.{key}.{what}")
             kind = mime.split("/")[0] if mime.split("/")[0] in ("image", "audio", "video") else "file"
             return f"[{kind} attached: {mime}]"
-    if "functionCall" in p:
-        call = _object(p["functionCall"], f"{label}.functionCall")
-        return f"[function call: {call.get('name')}({json.dumps(call.get('args', {}))})]"
-    if "functionResponse" in p:
-        resp = _object(p["functionResponse"], f"{label}.functionResponse")
-        return f"[function result from {resp.get('name')}: {json.dumps(resp.get('response'))}]"
+    if "functionCall" in p or "functionResponse" in p:
+        return None  # read by _content_turns as calls and results
     if "executableCode" in p or "codeExecutionResult" in p:
         return json.dumps(p.get("executableCode") or p.get("codeExecutionResult"))
     raise APIError(400, f"Invalid value at '{label}': a part must hold one of text, inlineData, fileData, "
@@ -107,6 +112,12 @@ def _part_text(part, label: str) -> str | None:
 
 def _content_text(content, label: str) -> tuple[str, str]:
     """(role, text) of one Content object."""
+    role, text, _, _ = _content_parts(content, label)
+    return role, text
+
+
+def _content_parts(content, label: str) -> tuple[str, str, list[dict], list[dict]]:
+    """(role, text, functionCall objects, functionResponse objects) of one Content object."""
     c = _object(content, label)
     role = field(c, "role", str, "user", label=f"{label}.role") or "user"
     if role not in ROLES:
@@ -115,8 +126,27 @@ def _content_text(content, label: str) -> tuple[str, str]:
     parts = field(c, "parts", list, required=True, label=f"{label}.parts")
     if not parts:
         raise APIError(400, f"Invalid value at '{label}.parts': must not be empty.", param=f"{label}.parts")
-    texts = [_part_text(p, f"{label}.parts[{j}]") for j, p in enumerate(parts)]
-    return role, "\n".join(t for t in texts if t is not None)
+    texts, calls, results = [], [], []
+    for j, part in enumerate(parts):
+        where = f"{label}.parts[{j}]"
+        t = _part_text(part, where)
+        if t is not None:
+            texts.append(t)
+            continue
+        p = _camel(part)
+        if "functionCall" in p:
+            call = _object(p["functionCall"], f"{where}.function_call")
+            calls.append({"id": field(call, "id", str, None, label=f"{where}.function_call.id"),
+                          "name": field(call, "name", str, required=True, label=f"{where}.function_call.name"),
+                          "args": field(call, "args", dict, {}, label=f"{where}.function_call.args") or {}})
+        elif "functionResponse" in p:
+            resp = _object(p["functionResponse"], f"{where}.function_response")
+            results.append({"id": field(resp, "id", str, None, label=f"{where}.function_response.id"),
+                            "name": field(resp, "name", str, required=True,
+                                          label=f"{where}.function_response.name"),
+                            "response": field(resp, "response", dict, {},
+                                              label=f"{where}.function_response.response") or {}})
+    return role, "\n".join(texts), calls, results
 
 
 def _system(body: dict) -> list[dict]:
@@ -128,20 +158,115 @@ def _system(body: dict) -> list[dict]:
 
 
 def messages_of(body: dict) -> list[dict]:
-    """systemInstruction + contents as the engine's chat messages."""
+    """systemInstruction + contents as the engine's neutral turns: functionCall parts as an
+    assistant turn's calls, functionResponse parts as `tool` turns answering them (by id, else
+    the first call of that name not yet answered)."""
     contents = field(body, "contents", list, required=True)
     if not contents:
         raise APIError(400, "* GenerateContentRequest.contents: contents is not specified", param="contents")
     out = _system(body)
     turns: list[dict] = []
+    open_calls: list[dict] = []  # the latest model turn's calls not answered yet
     for i, c in enumerate(contents):
-        role, text = _content_text(c, f"contents[{i}]")
-        if turns and turns[-1]["role"] == ROLES[role]:
+        role, text, calls, results = _content_parts(c, f"contents[{i}]")
+        last = turns[-1] if turns else None
+        if calls:
+            neutral = [{"id": k["id"] or f"call_{i}_{j}", "name": k["name"], "arguments": k["args"]}
+                       for j, k in enumerate(calls)]
+            if last and last["role"] == "assistant" and (last.get("tool_calls") or not text):
+                # one reply's parts over several contents (a streamed reply kept chunk by chunk)
+                last["tool_calls"] = (last.get("tool_calls") or []) + neutral
+                last["content"] = last["content"] or text or None
+            else:
+                turns.append({"role": "assistant", "content": text or None, "tool_calls": neutral})
+                open_calls = []
+            open_calls += neutral
+            continue
+        for r in results:
+            match = next((k for k in open_calls if r["id"] and k["id"] == r["id"]), None) or \
+                next((k for k in open_calls if k["name"] == r["name"]), None)
+            if match is not None:
+                open_calls.remove(match)
+            turns.append({"role": "tool", "tool_call_id": match["id"] if match else (r["id"] or ""),
+                          "name": r["name"], "content": json.dumps(r["response"], ensure_ascii=False)})
+        if results and not text:
+            continue
+        last = turns[-1] if turns else None
+        if last and last["role"] == ROLES[role] and not last.get("tool_calls") and last["role"] != "tool":
             # one turn split over contents, e.g. a chat's history of a streamed reply, chunk by chunk
-            turns[-1]["content"] += ("" if role == "model" else "\n") + text
+            last["content"] += ("" if role == "model" else "\n") + text
         else:
             turns.append({"role": ROLES[role], "content": text})
     return out + turns
+
+
+def request_tools(body: dict) -> tuple[list[ToolSpec] | None, str | dict]:
+    """`tools[].functionDeclarations` and `toolConfig.functionCallingConfig` as the engine's tools
+    and choice. Google's own tools (search, code execution, URL context, maps...) run on Google's
+    side and are refused."""
+    raw = field(body, "tools", list, None)
+    specs: list[ToolSpec] | None = None
+    where: list[str] = []  # neutral tool i -> its field, tools[g].function_declarations[j]
+    for g, group in enumerate(raw or []):
+        label = f"tools[{g}]"
+        t = _object(group, label)
+        other = [k for k in t if k not in ("functionDeclarations",) and t[k] is not None]
+        if other:
+            raise APIError(400, f"Invalid value at '{label}.{_snake(other[0])}': the offline gateway runs no "
+                                "Google-hosted tools (search, code execution, URL context...); declare your own "
+                                "functions in function_declarations.", param=f"{label}.{_snake(other[0])}")
+        decls = field(t, "functionDeclarations", list, [], label=f"{label}.function_declarations") or []
+        for j, d in enumerate(decls):
+            dl = f"{label}.function_declarations[{j}]"
+            d = _object(d, dl)
+            name = field(d, "name", str, required=True, label=f"{dl}.name")
+            desc = field(d, "description", str, "", label=f"{dl}.description") or ""
+            js = field(d, "parametersJsonSchema", dict, None, label=f"{dl}.parameters_json_schema")
+            gs = field(d, "parameters", dict, None, label=f"{dl}.parameters")
+            if js is not None and gs is not None:
+                raise APIError(400, f"Invalid value at '{dl}': set parameters or parameters_json_schema, not both.",
+                               param=f"{dl}.parameters")
+            params = js if js is not None else from_gemini_schema(gs) if gs is not None else None
+            specs = (specs or []) + [ToolSpec(name, desc, params or {"type": "object", "properties": {}})]
+            where.append(f"{dl}.{'parameters_json_schema' if js is not None else 'parameters'}")
+    cfg = _object(body.get("toolConfig") or {}, "tool_config")
+    fcc = _object(cfg.get("functionCallingConfig") or {}, "tool_config.function_calling_config")
+    p = "tool_config.function_calling_config."
+    mode = (field(fcc, "mode", str, "AUTO", label=p + "mode") or "AUTO").upper()
+    if mode not in ("MODE_UNSPECIFIED", "AUTO", "ANY", "NONE", "VALIDATED"):
+        raise APIError(400, f"Invalid value at '{p}mode': {mode!r}; expected AUTO, ANY, NONE or VALIDATED.",
+                       param=p + "mode")
+    allowed = field(fcc, "allowedFunctionNames", list, None, label=p + "allowed_function_names")
+    choice: str | dict = {"ANY": "required", "NONE": "none"}.get(mode, "auto")
+    if allowed:
+        if mode not in ("ANY", "VALIDATED"):
+            raise APIError(400, f"Invalid value at '{p}allowed_function_names': allowed_function_names may only be "
+                                "set when the mode is ANY or VALIDATED.", param=p + "allowed_function_names")
+        known = {s.name for s in specs or []}
+        for k, n in enumerate(allowed):
+            if n not in known:
+                raise APIError(400, f"Invalid value at '{p}allowed_function_names[{k}]': {n!r} is not declared in "
+                                    "tools[].function_declarations.", param=f"{p}allowed_function_names[{k}]")
+        specs = [s for s in specs if s.name in allowed]
+        where = [w for w, s in zip(where, specs) if s.name in allowed]
+        if mode == "ANY" and len(specs) == 1:
+            choice = {"name": specs[0].name}
+    if specs is None and mode == "ANY":
+        raise APIError(400, f"Invalid value at '{p}mode': ANY needs function_declarations in tools.",
+                       param=p + "mode")
+
+    def rename(neutral: str) -> str:
+        m = re.match(r"tools\[(\d+)\]\.?(.*)", neutral)
+        if m and int(m.group(1)) < len(where):
+            base = where[int(m.group(1))]
+            return base if m.group(2) == "parameters" else base.rsplit(".", 1)[0] + "." + m.group(2)
+        return p + ("allowed_function_names" if neutral == "tool_choice" else neutral)
+
+    def error(param: str, message: str) -> APIError:
+        return APIError(400, f"Invalid value at '{param}': {message}.", param=param)
+
+    tools.check(specs, choice, rename, error)
+    return specs, choice
 
 
 def sampling(body: dict) -> tuple[SamplingParams, int]:
@@ -173,6 +298,7 @@ def sampling(body: dict) -> tuple[SamplingParams, int]:
                             stop=stop_list(cfg.get("stopSequences"), p + "stop_sequences", limit=5),
                             json_schema=schema if mime == "application/json" else None,
                             json_object=mime == "application/json" and schema is None)
+    params.tools, params.tool_choice = request_tools(body)
     return params, n
 
 
@@ -236,8 +362,11 @@ def _usage(prompt: int, completion: int) -> dict:
             "promptTokensDetails": [{"modality": "TEXT", "tokenCount": prompt}]}
 
 
-def _candidate(i: int, text: str, finish: str | None = None) -> dict:
-    c = {"content": {"parts": [{"text": text}], "role": "model"}, "index": i}
+def _candidate(i: int, text: str, finish: str | None = None, calls: list | None = None) -> dict:
+    """A candidate; `calls` (tools.Call, complete ones) become its functionCall parts."""
+    parts = [{"functionCall": {"id": c.id, "name": c.name, "args": tools.partial_object(c.arguments)}}
+             for c in calls or []] or [{"text": text}]
+    c = {"content": {"parts": parts, "role": "model"}, "index": i}
     if finish:
         c["finishReason"] = FINISH.get(finish, "OTHER")
     return c
@@ -280,17 +409,29 @@ async def generate(request: Request, model: str, body: dict, stream: bool):
     base = {"modelVersion": model, "responseId": uuid.uuid4().hex[:22]}
     if not stream:
         result = await complete(engine, req)
-        cands = [_candidate(c.index, c.text, c.gen.finish_reason) for c in result.choices]
+        cands = [_candidate(c.index, c.text, c.gen.finish_reason,
+                            tools.replay(c.tokens, c.gen)[:len(c.tool_calls)])  # a call cut short is left out
+                 for c in result.choices]
         return JSONResponse({"candidates": cands, "usageMetadata": _usage(result.prompt_tokens,
                                                                           result.completion_tokens), **base})
     run_ = await start(engine, req)  # errors before any byte
 
     async def chunks():
+        calls = tools.Calls()
         async for p in run_.events():
-            if p.kind == "token":
-                yield {"candidates": [_candidate(p.index, p.token.text)], **base}
+            if p.kind == "start":
+                calls = tools.Calls()
+            elif p.kind == "token":
+                if p.token.tool_call is None:
+                    yield {"candidates": [_candidate(p.index, p.token.text)], **base}
+                    continue
+                for ev in calls.feed(p.token):  # a call is sent whole once the next one begins
+                    if ev[0] == "start" and ev[1].index > 0:
+                        yield {"candidates": [_candidate(p.index, "", None, [calls.calls[ev[1].index - 1]])], **base}
             elif p.kind == "end":
-                last = {"candidates": [_candidate(p.index, "", p.gen.finish_reason)], **base}
+                done = len(getattr(p.gen, "tool_calls", None) or [])
+                last_call = [calls.calls[-1]] if calls.calls and calls.calls[-1].index < done else []
+                last = {"candidates": [_candidate(p.index, "", p.gen.finish_reason, last_call)], **base}
                 if p.index == n - 1:
                     last["usageMetadata"] = _usage(run_.prompt_tokens, run_.completion_tokens)
                 yield last
@@ -311,6 +452,7 @@ async def count_tokens(request: Request, model: str, body: dict):
     if inner is not None and body.get("contents") is not None:
         raise APIError(400, "Only one of 'contents' and 'generateContentRequest' may be set.", param="contents")
     req = _object(inner, "generate_content_request") if inner is not None else body
+    request_tools(req)  # checked; not yet counted (notes/tools_requests.md)
     msgs, _ = models.apply_custom(model, messages_of(req), {})
     total = await count_chat(engine_of(request), msgs)
     return JSONResponse({"totalTokens": total, "promptTokensDetails": [{"modality": "TEXT", "tokenCount": total}]})
