@@ -1,4 +1,6 @@
-"""The offline model's sampling parameters keep their real meaning."""
+"""The engines' contract: every offline engine (the n-gram v1, the transformers v2 and v3) keeps
+the sampling parameters' real meaning. One parametrized file; what only the transformer has
+(its KV cache, window, retrieval mixing, HF parity) is in test_transformer.py."""
 
 from __future__ import annotations
 
@@ -14,9 +16,12 @@ from llmkit.engine import EngineInputError, SamplingParams, get_engine
 Q = [{"role": "user", "content": "What is a REST API?"}]
 
 
-@pytest.fixture(scope="module")
-def engine():
-    return get_engine()
+ENGINES = ["ngram-v1", "transformer-v2", "transformer-v3"]
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def engine(request):
+    return get_engine(request.param)
 
 
 def gen(engine, messages=Q, **kw):
@@ -101,7 +106,7 @@ def test_embeddings_similar_texts_score_higher(engine):
                       "What does the temperature parameter change?",
                       "The cat sat on the mat.",
                       "A cat was sitting on the mat."])
-    assert v.shape == (4, 512)
+    assert v.shape[0] == 4 and v.shape[1] >= 64
     assert np.allclose(np.linalg.norm(v, axis=1), 1, atol=1e-4)
     sim = v @ v.T
     assert sim[0, 1] > sim[0, 2] and sim[0, 1] > sim[0, 3]

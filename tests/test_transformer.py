@@ -1,4 +1,4 @@
-"""Offline model v2 (numpy transformer): interface, sampling semantics, and parity with torch
+"""Offline model v2 (numpy transformer): what only it has (KV cache, window, retrieval mixing), and parity with torch
 and Hugging Face transformers (those two are skipped, with the reason, when not installed)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import importlib.util
 import numpy as np
 import pytest
 
-from llmkit.engine import EngineInputError, SamplingParams, get_engine
+from llmkit.engine import SamplingParams, get_engine
 from llmkit.engine.guide import Guide
 from llmkit.engine.transformer import DATA_DIR, HF_DIR, KVCache, TransformerEngine, forward, read_safetensors, softmax
 
@@ -44,43 +44,6 @@ def test_loads_with_its_files_and_sizes(engine):
     assert engine.decode(engine.tok.encode("Hello, world!")) == "Hello, world!"
 
 
-def test_answers_a_course_question(engine):
-    text, g = gen(engine, temperature=0)
-    assert "HTTP" in text and len(text.split()) > 8
-    assert g.finish_reason == "stop"
-    assert g.prompt_tokens == engine.count_chat_tokens(Q)
-    assert g.completion_tokens == engine.count_tokens(text)
-
-
-def test_greedy_is_deterministic_and_top_k_1_is_greedy(engine):
-    a, _ = gen(engine, temperature=0, max_tokens=40)
-    b, _ = gen(engine, temperature=0, max_tokens=40)
-    c, _ = gen(engine, temperature=1.5, top_k=1, seed=7, max_tokens=40)
-    d, _ = gen(engine, temperature=1.0, top_p=1e-9, seed=9, max_tokens=40)
-    assert a == b == c == d
-
-
-def test_same_seed_same_text_different_seeds_differ(engine):
-    q = [{"role": "user", "content": "Tell me about tokens and costs"}]
-    same = {gen(engine, q, temperature=1.2, seed=42, max_tokens=30)[0] for _ in range(3)}
-    assert len(same) == 1
-    many = {gen(engine, q, temperature=1.2, seed=s, max_tokens=30)[0] for s in range(6)}
-    assert len(many) > 1
-
-
-def test_max_tokens_gives_finish_reason_length(engine):
-    text, g = gen(engine, temperature=0, max_tokens=3)
-    assert g.finish_reason == "length" and g.completion_tokens == 3 and text
-
-
-def test_stop_sequence_cuts_before_it(engine):
-    full, _ = gen(engine, temperature=0, max_tokens=40)
-    word = full.split()[3]
-    text, g = gen(engine, temperature=0, max_tokens=40, stop=[word])
-    assert g.finish_reason == "stop" and g.stop_sequence == word
-    assert word not in text and full.startswith(text)
-
-
 def test_logprobs_come_from_the_model(engine):
     toks = list(engine.generate(Q, SamplingParams(temperature=0, max_tokens=5, logprobs=3)))
     assert toks and all(t.logprob is not None and t.logprob <= 0 for t in toks)
@@ -107,14 +70,6 @@ def test_kv_cache_matches_a_full_pass(engine):
     assert np.allclose(step(ids[:5]), softmax(full[4]), atol=1e-6)  # not a continuation: starts over
 
 
-def test_json_mode_gives_valid_json(engine):
-    import json
-
-    text, _ = gen(engine, temperature=0.7, seed=1, json_mode=True, max_tokens=60)
-    if text.endswith('"}'):
-        assert isinstance(json.loads(text), dict)
-
-
 def test_a_long_conversation_is_read_through_the_networks_window(engine):
     turns = []
     for i in range(40):  # ~1,800 tokens: more than the network's 1,024 positions
@@ -128,11 +83,6 @@ def test_a_long_conversation_is_read_through_the_networks_window(engine):
     assert seen[0] in (engine.tok.special["<|user|>"], engine.tok.special["<|assistant|>"])  # a whole turn
     text, g = gen(engine, msgs, temperature=0, max_tokens=40)
     assert g.prompt_tokens == len(full) and "HTTP" in text
-
-
-def test_context_overflow_is_an_input_error(engine):
-    with pytest.raises(EngineInputError):
-        engine.generate([{"role": "user", "content": "token " * (engine.context_length + 10)}], SamplingParams())
 
 
 def test_embeddings_paraphrases_score_closer_than_unrelated(engine):
