@@ -317,6 +317,8 @@ class ScheduledGeneration(Generation):
                              lambda self, v: setattr(self._inner, "finish_reason", v))
     stop_sequence = property(lambda self: self._inner.stop_sequence,
                              lambda self, v: setattr(self._inner, "stop_sequence", v))
+    tool_calls = property(lambda self: self._inner.tool_calls,
+                          lambda self, v: setattr(self._inner, "tool_calls", v))
 
     @property
     def steps_run(self) -> int:

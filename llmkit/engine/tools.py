@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
+
+import numpy as np
 
 from .base import EngineInputError, ToolSpec
 
@@ -207,3 +210,229 @@ def to_plain(messages: list[dict], tools=None) -> list[dict]:
         else:
             out.insert(0, {"role": "system", "content": block})
     return out
+
+
+def network_only(messages: list[dict], params) -> bool:
+    """True when the reply must come from the network alone, without retrieval mixing corpus
+    answers in (transformer.py's guide): when tools are offered (calling or answering is the
+    network's decision) and when the last turn is a tool's result (the answer reads the result)."""
+    offered = bool(getattr(params, "tools", None)) and getattr(params, "tool_choice", "auto") != "none"
+    return offered or bool(messages and messages[-1].get("role") == "tool")
+
+
+# -- generation: the grammar of calls and what a call's tokens emit ---------------------------
+def _lark_str(s: str) -> str:
+    return json.dumps(s)  # a Lark string literal: JSON's escaping is Lark's
+
+
+MAX_CALLS = 4  # calls in one reply ("required" / "auto"); a named tool_choice is exactly one call
+
+
+def call_grammar(specs: list[ToolSpec], max_calls: int = MAX_CALLS):
+    """One or more calls, each to one of `specs` with arguments following its schema (every
+    declared property written, as structured outputs do: constrain._declared_only). Compiled
+    once per tool set (constrain's cache)."""
+    from . import constrain
+
+    alts = []
+    for s in specs:
+        schema = _bounded(constrain._declared_only(args_schema(s.parameters)))
+        schema = {**schema, "x-guidance": {"whitespace_flexible": False, "item_separator": ", ",
+                                           "key_separator": ": "}}
+        head = f"{dumps(s.name)}, \"arguments\": "
+        alts.append(f"{_lark_str(head)} %json {json.dumps(schema, ensure_ascii=False)}")
+    rules = "\n".join(f"c{i}: {a}" for i, a in enumerate(alts))
+    names = " | ".join(f"c{i}" for i in range(len(alts)))
+    head, tail, sep = _lark_str(_HEAD), _lark_str("}" + CALL_CLOSE), _lark_str(CALL_SEP)
+    seqs = " | ".join(f" {sep} ".join(["call"] * k) for k in range(1, max_calls + 1))
+    lark = f"start: {seqs}\ncall: {head} ({names}) {tail}\n{rules}\n"
+    return constrain.compile(lark=lark)
+
+
+MAX_STRING = 120  # characters of a string argument whose schema sets no bound (a small model may not close it)
+
+
+def _bounded(node):
+    """The schema with a maxLength on every free string (no enum, const, pattern, format or
+    maxLength of its own): every instance is still one of the original schema."""
+    if isinstance(node, list):
+        return [_bounded(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: (v if k in ("enum", "const", "default", "examples", "required") else _bounded(v)) for k, v in node.items()}
+    if node.get("type") == "string" and not any(k in node for k in ("enum", "const", "pattern", "format", "maxLength")):
+        out["maxLength"] = MAX_STRING
+    return out
+
+
+_starts_cache: dict = {}
+
+
+def marker_starts(tok) -> np.ndarray:
+    """Token ids whose text is a non-empty prefix of the call marker ("<", "<tool", ...): the
+    tokens with which a reply starts a call."""
+    key = id(tok)
+    got = _starts_cache.get(key)
+    if got is None or got[0] is not tok:
+        ids = [i for i in range(tok.vocab_size) if (t := tok.decode([i])) and CALL_OPEN.startswith(t)]
+        got = _starts_cache[key] = (tok, np.array(ids, dtype=np.int64))
+    return got[1]
+
+
+class CallWriter:
+    """A reply's tool calls as the decode loop writes them (sampling.decode).
+
+    "auto": the first token decides, sampled from the network's own distribution: a token that
+    starts the marker begins a call (the grammar then masks every token), any other is text.
+    "none": the marker's first tokens are masked at the first step. "required" / {"name"}: the
+    grammar (one of the tools / that tool) masks from the first token. A call's tokens are not
+    text: they come out as `Token`s with `tool_call` set, whose texts are the arguments JSON."""
+
+    def __init__(self, specs: list[ToolSpec], choice, tok):
+        self.tok = tok
+        self.choice = choice if choice is not None else "auto"
+        if isinstance(self.choice, dict):
+            specs = [s for s in specs if s.name == self.choice.get("name")]
+        self.specs = specs
+        self.active = False  # writing calls
+        self.deciding = self.choice in ("auto", "none")  # the first token is still to come
+        self.starts = marker_starts(tok)
+        self.text = ""
+        self._ids: list[int] = []
+        self.emitted: list[tuple[str | None, int]] = []  # per call: (name emitted, args chars emitted)
+
+    @classmethod
+    def for_params(cls, params, tok) -> "CallWriter | None":
+        tools = getattr(params, "tools", None)
+        if not tools:
+            return None
+        specs = check_tools(tools, params.tool_choice)
+        return cls(specs, params.tool_choice, tok)
+
+    def matcher(self):
+        """The grammar's matcher, when calls are written from the first token (required / named)."""
+        if self.choice in ("auto", "none"):
+            return None
+        self.active = True
+        return call_grammar(self.specs, 1 if isinstance(self.choice, dict) else MAX_CALLS).matcher(self.tok)
+
+    def first_step(self, probs: np.ndarray) -> np.ndarray:
+        """The first token's distribution: unchanged for "auto" (the model decides), the marker's
+        first tokens removed for "none"."""
+        if self.choice == "none" and len(self.starts):
+            probs = probs.copy()
+            probs[self.starts] = 0.0
+            s = probs.sum()
+            if s > 0:
+                probs /= s
+        return probs
+
+    def decide(self, nid: int):
+        """After the first token: a matcher when it began a call (None: the reply is text)."""
+        self.deciding = False
+        if self.choice == "auto" and nid in set(self.starts.tolist()):
+            self.active = True
+            return call_grammar(self.specs).matcher(self.tok)
+        return None
+
+    def feed(self, nid: int, lp=None, top=None) -> list:
+        """The Tokens one more token of the calls' text emits: the first of a call carries its
+        name (text ""), then fragments of its arguments JSON."""
+        from .base import Token
+
+        self._ids.append(nid)
+        self.text = self.tok.decode(self._ids)
+        out = []
+        if self.text.endswith("\ufffd"):  # a character split across tokens: wait for its end
+            return out
+        for i, (name, args, _) in enumerate(parse_calls(self.text)):
+            while len(self.emitted) <= i:
+                self.emitted.append((None, 0))
+            got_name, n = self.emitted[i]
+            if name is None:
+                break
+            if got_name is None:
+                out.append(Token("", nid, lp, top, tool_call=i, tool_name=name))
+                got_name = name
+            if len(args) > n:
+                out.append(Token(args[n:], nid, lp, top, tool_call=i))
+                n = len(args)
+            self.emitted[i] = (got_name, n)
+        return out
+
+    def finish(self, gen, reason: str) -> None:
+        """The complete calls into gen.tool_calls; finish reason "tool_calls" when the reply ended
+        with them (a reply cut by max_tokens stays "length")."""
+        calls = []
+        for name, args, complete in parse_calls(self.text):
+            if complete:
+                calls.append({"id": "call_" + uuid.uuid4().hex[:24], "name": name, "arguments": json.loads(args)})
+        gen.tool_calls = calls
+        if reason == "stop" and calls:
+            gen.finish_reason = "tool_calls"
+        else:
+            gen.finish_reason = reason
+
+
+_HEAD = CALL_OPEN + '{"name": '
+
+
+def parse_calls(text: str) -> list[tuple[str | None, str, bool]]:
+    """(name or None while unfinished, arguments JSON so far, complete) per call in `text`,
+    which follows the call grammar (as far as it has been written)."""
+    out = []
+    pos = 0
+    dec = json.JSONDecoder()
+    while pos < len(text):
+        if text.startswith(CALL_SEP, pos) and out:
+            pos += len(CALL_SEP)
+        if not text.startswith(_HEAD, pos):
+            if _HEAD.startswith(text[pos:]):
+                out.append((None, "", False))
+            break
+        pos += len(_HEAD)
+        try:
+            name, end = dec.raw_decode(text, pos)
+        except ValueError:
+            out.append((None, "", False))
+            break
+        sep = ', "arguments": '
+        if not text.startswith(sep, end):
+            out.append((None, "", False))
+            break
+        a0 = end + len(sep)
+        a1 = _json_end(text, a0)
+        if a1 is None:
+            out.append((name, text[a0:], False))
+            break
+        tail = "}" + CALL_CLOSE
+        complete = text.startswith(tail, a1)
+        out.append((name, text[a0:a1], complete))
+        if not complete:
+            break
+        pos = a1 + len(tail)
+    return out
+
+
+def _json_end(text: str, start: int) -> int | None:
+    """Where the JSON object starting at `start` ends (index after its closing brace), or None."""
+    depth, in_str, esc = 0, False, False
+    for i in range(start, len(text)):
+        c = text[i]
+        if in_str:
+            if esc:
+                esc = False
+            elif c == "\\":
+                esc = True
+            elif c == '"':
+                in_str = False
+            continue
+        if c == '"':
+            in_str = True
+        elif c in "{[":
+            depth += 1
+        elif c in "}]":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+    return None

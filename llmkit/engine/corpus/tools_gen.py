@@ -463,7 +463,7 @@ class Sampler:
             ans = (f"I couldn't find that: the tool said \"{msg}\"." if lang == "en" else
                    f"No lo encontré: la herramienta respondió \"{msg}\".")
             return dict(slots={"country": c}, args=[c], result={"error": msg}, answer=ans)
-        ans = (f"{c} has a population of about {n:,}." if lang == "en" else f"{c} tiene unos {n:,} habitantes.".replace(",", "."))
+        ans = (f"{c} has a population of about {n}." if lang == "en" else f"{c} tiene unos {n} habitantes.")  # copied as written
         return dict(slots={"country": c}, args=[c], result={"country": c, "population": n}, answer=ans)
 
     def reminder(self, lang, error):

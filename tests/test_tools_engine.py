@@ -1,0 +1,226 @@
+"""Tool calling in the offline engine (engine/tools.py): the grammar masks, the network writes.
+
+Engine level, no HTTP: "required" and a named tool give arguments valid for the tool's schema
+every time (many seeds, temperature 1), "none" gives text, bad tool definitions are
+EngineInputErrors naming the field, a call's tokens concatenate to its arguments JSON, and the
+scheduler's batched path behaves as the plain one. Whether "auto" decides well depends on
+training: bench/tools.py measures that.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+
+import jsonschema
+import pytest
+
+from llmkit.engine import EngineInputError, SamplingParams, ToolSpec, corpus, get_engine, scheduler, tools
+
+WEATHER = ToolSpec("get_weather", "Get the current weather in a city.",
+                   {"type": "object", "properties": {"city": {"type": "string"},
+                                                     "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}},
+                    "required": ["city"]})
+CURRENCY = ToolSpec("convert_currency", "Convert an amount of money from one currency to another.",
+                    {"type": "object", "properties": {"amount": {"type": "number", "minimum": 0},
+                                                      "from_currency": {"type": "string", "maxLength": 3},
+                                                      "to_currency": {"type": "string", "maxLength": 3}},
+                     "required": ["amount", "from_currency", "to_currency"]})
+ORDER = ToolSpec("place_order", "Order items from the shop.",
+                 {"type": "object", "properties": {
+                     "items": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 3},
+                     "quantity": {"type": "integer", "minimum": 1, "maximum": 10},
+                     "express": {"type": "boolean"},
+                     "address": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}},
+                  "required": ["items", "quantity"]})
+TOOLS = [WEATHER, CURRENCY, ORDER]
+SCHEMAS = {t.name: t.parameters for t in TOOLS}
+ASK = [{"role": "user", "content": "What's the weather like in Paris?"}]
+
+
+@pytest.fixture(scope="module")
+def engine():
+    return get_engine()
+
+
+@pytest.fixture(params=["plain", "scheduler"])
+def path(request, monkeypatch):
+    """Both ways a generation runs: alone (LLMKIT_SCHEDULER=0) and batched by the scheduler."""
+    monkeypatch.setenv("LLMKIT_SCHEDULER", "0" if request.param == "plain" else "1")
+    assert scheduler.enabled() == (request.param == "scheduler")
+    return request.param
+
+
+def run(engine, messages, **kw):
+    gen = engine.generate(messages, SamplingParams(**kw))
+    toks = list(gen)
+    return gen, toks
+
+
+def check_call_reply(gen, toks, allowed: set[str]):
+    """A reply that called tools: finish reason, ids, names, schema-valid arguments, and the
+    tokens telling the same story (name on each call's first token, texts = the arguments JSON)."""
+    assert gen.finish_reason == "tool_calls", (gen.finish_reason, toks)
+    assert gen.tool_calls, toks
+    assert all(t.tool_call is not None for t in toks), "a reply is either text or calls"
+    ids = [c["id"] for c in gen.tool_calls]
+    assert len(set(ids)) == len(ids) and all(i.startswith("call_") and len(i) == 29 for i in ids)
+    for i, call in enumerate(gen.tool_calls):
+        assert call["name"] in allowed
+        jsonschema.validate(call["arguments"], SCHEMAS[call["name"]])
+        mine = [t for t in toks if t.tool_call == i]
+        assert mine[0].tool_name == call["name"] and all(t.tool_name is None for t in mine[1:])
+        text = "".join(t.text for t in mine)
+        assert json.loads(text) == call["arguments"]
+        assert text == tools.dumps(call["arguments"])  # the layout the model writes: json.dumps'
+    assert {t.tool_call for t in toks} == set(range(len(gen.tool_calls)))
+
+
+@pytest.mark.parametrize("choice", ["required", {"name": "place_order"}, {"name": "convert_currency"}])
+def test_required_and_named_give_schema_valid_arguments_for_every_seed(engine, path, choice):
+    allowed = {t.name for t in TOOLS} if choice == "required" else {choice["name"]}
+    for seed in range(6):
+        gen, toks = run(engine, ASK, tools=TOOLS, tool_choice=choice, seed=seed, temperature=1.0)
+        check_call_reply(gen, toks, allowed)
+
+
+def test_auto_gives_either_text_or_valid_calls(engine, path):
+    for seed in range(4):
+        gen, toks = run(engine, ASK, tools=TOOLS, tool_choice="auto", seed=seed, max_tokens=80)
+        if gen.tool_calls:
+            check_call_reply(gen, toks, {t.name for t in TOOLS})
+        else:
+            assert gen.finish_reason in ("stop", "length")
+            assert all(t.tool_call is None for t in toks) and "".join(t.text for t in toks).strip()
+
+
+def test_none_gives_text(engine, path):
+    for seed in range(4):
+        gen, toks = run(engine, ASK, tools=TOOLS, tool_choice="none", seed=seed, max_tokens=40)
+        assert gen.tool_calls == [] and gen.finish_reason in ("stop", "length")
+        assert all(t.tool_call is None and t.tool_name is None for t in toks)
+        assert not "".join(t.text for t in toks).startswith("<")
+
+
+def test_the_same_seed_gives_the_same_call_on_both_paths(engine, monkeypatch):
+    got = []
+    for flag in ("0", "1"):
+        monkeypatch.setenv("LLMKIT_SCHEDULER", flag)
+        gen, toks = run(engine, ASK, tools=TOOLS, tool_choice="required", seed=7)
+        got.append([(c["name"], c["arguments"]) for c in gen.tool_calls])
+    assert got[0] == got[1]
+
+
+def test_a_cut_call_is_length_with_no_call(engine, path):
+    gen, toks = run(engine, ASK, tools=TOOLS, tool_choice={"name": "place_order"}, seed=0, max_tokens=12)
+    assert gen.finish_reason == "length" and gen.tool_calls == []
+
+
+@pytest.mark.parametrize("tools_, choice, param", [
+    ([{"name": "x", "parameters": {"type": "object", "properties": {"a": {"type": "strin"}}}}], "auto", "tools[0].parameters"),
+    ([WEATHER, {"name": "y", "parameters": {"type": "array"}}], "auto", "tools[1].parameters"),
+    ([WEATHER, {"name": "y", "parameters": "not a schema"}], "auto", "tools[1].parameters"),
+    ([{"name": "bad name!", "parameters": {"type": "object"}}], "auto", "tools[0].name"),
+    ([WEATHER, WEATHER], "auto", "tools[1].name"),
+    ([WEATHER], {"name": "nope"}, "tool_choice"),
+    ([WEATHER], "sometimes", "tool_choice"),
+    ([], "required", "tool_choice"),
+    ([{"name": "z", "parameters": {"type": "object", "properties": {"p": {"type": "string", "pattern": "("}}}}],
+     "auto", "tools[0].parameters"),
+])
+def test_bad_tools_are_input_errors_naming_the_field(engine, tools_, choice, param):
+    with pytest.raises(EngineInputError) as e:
+        tools.check_tools(tools_, choice)
+    assert e.value.param == param
+    if tools_:  # the engine checks before generating
+        with pytest.raises(EngineInputError) as e2:
+            engine.generate(ASK, SamplingParams(tools=tools_, tool_choice=choice))
+        assert e2.value.param == param
+
+
+def test_calls_and_results_render_as_text_in_the_prompt(engine):
+    msgs = ASK + [{"role": "assistant", "content": None,
+                   "tool_calls": [{"id": "call_1", "name": "get_weather", "arguments": {"city": "Paris"}}]},
+                  {"role": "tool", "tool_call_id": "call_1", "name": "get_weather", "content": '{"temperature": 18}'}]
+    plain = tools.to_plain(msgs, [WEATHER])
+    assert [m["role"] for m in plain] == ["system", "user", "assistant", "user"]
+    assert "get_weather(city: string, unit?: \"celsius\"|\"fahrenheit\"): Get the current weather" in plain[0]["content"]
+    assert plain[2]["content"] == '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>'
+    assert plain[3]["content"] == '<tool_response>\n{"temperature": 18}\n</tool_response>'
+    ids = engine.render_prompt(msgs)  # without tools: the history still renders
+    assert engine.decode(ids).count("tool_call") == 2
+    # no new special tokens: the markers are plain text
+    assert not any(s in engine.special_tokens for s in ("<tool_call>", "<tool_response>"))
+    gen = engine.generate(msgs, SamplingParams(tools=[WEATHER], max_tokens=5, seed=0))
+    assert gen.prompt_tokens == len(engine.tok.render_chat(plain))
+
+
+def test_parse_calls_follows_partial_text():
+    t = tools.call_text("f", {"a": "x}\"y", "b": [1, {"c": 2}]})
+    two = t + tools.CALL_SEP + tools.call_text("g", {})
+    assert tools.parse_calls(two) == [("f", '{"a": "x}\\"y", "b": [1, {"c": 2}]}', True), ("g", "{}", True)]
+    assert tools.parse_calls(t[:45]) == [("f", '{"a": ', False)]
+    assert tools.parse_calls(t[:12]) == [(None, "", False)]
+
+
+# -- the training data ------------------------------------------------------------------------
+def test_tool_conversations_are_deterministic_and_well_formed():
+    rows = corpus.load_tools()
+    assert len(rows) > 3000
+    cases = {r["case"] for r in rows}
+    assert cases == {"call", "result", "error", "parallel", "no_tool", "not_offered"}
+    assert {r["lang"] for r in rows} == {"en", "es"}
+    held = [r for r in rows if r["heldout"]]
+    assert 0.1 < len(held) / len(rows) < 0.3
+    # whole question templates are held out (two-call questions have two templates: a fifth of them)
+    train_templates = {r["template"] for r in rows if not r["heldout"] and r["template"] and r["case"] != "parallel"}
+    assert not any(r["template"] in train_templates for r in held if r["template"] and r["case"] != "parallel")
+    for r in random.Random(0).sample(rows, 400):
+        specs = {t.name: t for t in tools.check_tools(r["tools"], "auto")}
+        for m in r["messages"]:
+            for c in m.get("tool_calls") or []:
+                jsonschema.validate(c["arguments"], specs[c["name"]].parameters)
+        last = r["messages"][-1]
+        assert last["role"] == "assistant"
+        if r["case"] == "call":
+            assert last["tool_calls"]
+        else:
+            assert last["content"] and not last.get("tool_calls")
+        if r["case"] in ("result", "parallel") and "status" not in r["messages"][-2]["content"]:
+            result = json.loads(r["messages"][-2]["content"])
+            assert any(str(v) in last["content"] for v in result.values())  # the answer uses the result
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("g", corpus.CORPUS_DIR / "tools_gen.py")
+    g = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(g)
+    assert g.dump(g.generate(300)) == g.dump(g.generate(300))
+
+
+def test_the_hf_chat_template_renders_tools_calls_and_results_as_the_engine_does(engine):
+    """transformers' apply_chat_template(tools=...) with the exported template gives the engine's ids."""
+    from transformers import PreTrainedTokenizerFast
+
+    from llmkit.engine.hf_export import CHAT_TEMPLATE
+
+    hf = PreTrainedTokenizerFast(tokenizer_object=engine.tok._tok, eos_token="<|end|>", pad_token="<|pad|>",
+                                 additional_special_tokens=["<|system|>", "<|user|>", "<|assistant|>"])
+    hf.chat_template = CHAT_TEMPLATE
+    fns = [{"name": t.name, "description": t.description, "parameters": t.parameters} for t in TOOLS]
+    oa = [{"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": {"city": "París", "unit": "celsius"}}},
+          {"id": "c2", "type": "function", "function": {"name": "place_order", "arguments": {
+              "items": ["mug"], "quantity": 2, "express": False, "address": {"city": "Lima"}}}}]
+    convs = [ASK,
+             [{"role": "system", "content": "Be brief."}, *ASK, {"role": "assistant", "content": None, "tool_calls": oa},
+              {"role": "tool", "tool_call_id": "c1", "content": '{"temperature": 18}'},
+              {"role": "tool", "tool_call_id": "c2", "content": '{"status": "ordered"}'},
+              {"role": "assistant", "content": "It is 18 °C."}, {"role": "user", "content": "gracias"}]]
+    for tl in ([{"type": "function", "function": f} for f in fns], None):
+        for msgs in convs:
+            neutral = [{"role": "assistant", "content": m["content"], "tool_calls": [
+                {"id": c["id"], "name": c["function"]["name"], "arguments": c["function"]["arguments"]}
+                for c in m["tool_calls"]]} if m.get("tool_calls") else m for m in msgs]
+            want = engine.tok.render_chat(tools.to_plain(neutral, fns if tl else None))
+            got = hf.apply_chat_template(msgs, tools=tl, add_generation_prompt=True, tokenize=True)
+            got = got["input_ids"] if hasattr(got, "keys") else got
+            assert got == want, hf.apply_chat_template(msgs, tools=tl, add_generation_prompt=True, tokenize=False)
