@@ -65,6 +65,7 @@ class Upstream:
     # the gateway's tokenizer, exact for the course's model, an estimate for any other
     count_prompt: object = field(default=None, repr=False)
     _client: httpx.AsyncClient | None = field(default=None, repr=False)
+    _loop: object = field(default=None, repr=False)
 
     @property
     def label(self) -> str:
@@ -78,7 +79,12 @@ class Upstream:
         return None
 
     def client(self) -> httpx.AsyncClient:
-        if self._client is None:
+        """One pooled client per event loop (a pool's connections belong to the loop that opened them)."""
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._loop is not loop:
+            self._loop = loop
             self._client = httpx.AsyncClient(
                 timeout=httpx.Timeout(self.read_timeout, connect=self.connect_timeout),
                 limits=httpx.Limits(max_connections=512, max_keepalive_connections=128),
