@@ -313,7 +313,7 @@ def test_a_cycle_already_in_memory_never_hangs_show(client):
             t0 = time.monotonic()
             r = client.post("/api/show", json={"model": name}, timeout=10)
             assert r.status_code == 200 and time.monotonic() - t0 < FAST
-            assert r.json()["capabilities"] == ["completion"]
+            assert r.json()["capabilities"] == ["completion", "tools"]
             r = client.post("/api/chat", json={"model": name, "messages": HI, "stream": False,
                                                "options": {"num_predict": 2}}, timeout=30)
             assert r.status_code == 200

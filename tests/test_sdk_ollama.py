@@ -192,7 +192,7 @@ def test_tags_ps_show_version(client, gateway):
     assert "llama3.2:latest" in running and running["llama3.2:latest"].size_vram == 0
     assert running["llama3.2:latest"].expires_at is not None
     info = client.show("llama3.1")
-    assert info.capabilities == ["completion"] and info.modelinfo["general.parameter_count"] > 0
+    assert info.capabilities == ["completion", "tools"] and info.modelinfo["general.parameter_count"] > 0
     assert info.details.family and info.template and info.modelfile.startswith("# Modelfile")
     assert client.show("nomic-embed-text").capabilities == ["embedding"]
     assert httpx.get(gateway + "/api/version").json()["version"].count(".") == 2

@@ -34,7 +34,7 @@ def gemini(gateway):
 @pytest.mark.parametrize("model", ["llama3.1", "qwen3", "deepseek-r1", "gpt-oss:20b"])
 def test_show_lists_no_thinking_or_insert(ollama_client, model):
     caps = ollama_client.show(model).capabilities
-    assert caps == ["completion"]
+    assert caps == ["completion", "tools"]
 
 
 @pytest.mark.parametrize("think", [True, "high", "low"])

@@ -6,6 +6,13 @@ official `ollama` Python SDK calls it, and the helpers its model management
 with `done: true`, `done_reason` and real timings in nanoseconds); `stream: false` gives
 one object. Errors are `{"error": "..."}` with Ollama's status and wording (`model 'x' not
 found` is a 404), or that line mid-stream.
+
+Tools: /api/chat's `tools` (type function: name, description, parameters) go to the engine
+(Ollama has no tool_choice: the model decides); a reply that calls them has
+`message.tool_calls` ([{"id", "function": {"index", "name", "arguments": {...}}}], arguments
+an object) and content "", each call sent whole in one streamed line, as Ollama does. Earlier
+calls come back as assistant `tool_calls` and their results as role `tool` messages
+(`tool_name`, or `tool_call_id`).
 """
 
 from __future__ import annotations
@@ -23,7 +30,8 @@ from starlette.responses import JSONResponse
 
 from .. import catalog
 from ..engine import Generation, SamplingParams, Token
-from . import models, store
+from ..engine.base import ToolSpec
+from . import models, store, tools
 from .common import count_texts, embed as embed_texts, engine_of, text_limit
 from .errors import APIError
 from .framing import ndjson, ndjson_response
@@ -187,7 +195,6 @@ def _common(body: dict) -> tuple[bool, timedelta | None, dict]:
     if think is not None and not isinstance(think, bool) and think not in ("high", "medium", "low"):
         raise APIError(400, f"Invalid 'think': {json.dumps(think)}; expected true, false, \"high\", \"medium\" "
                             "or \"low\".", param="think", code="invalid_value")
-    field(body, "tools", list, None)
     return stream, keep, _options(body)
 
 
@@ -215,7 +222,8 @@ def _logprobs(toks: list[Token]) -> list[dict]:
 def _stats(gen: Generation, t0: int, t_loaded: int, t_first: int | None, t_end: int) -> dict:
     """The final line's numbers, in nanoseconds, measured on this request."""
     first = t_first or t_end
-    return {"done_reason": gen.finish_reason or "stop", "total_duration": max(1, t_end - t0),
+    reason = "stop" if gen.finish_reason in (None, "tool_calls") else gen.finish_reason  # Ollama: calls end "stop"
+    return {"done_reason": reason, "total_duration": max(1, t_end - t0),
             "load_duration": max(1, t_loaded - t0), "prompt_eval_count": gen.prompt_tokens,
             "prompt_eval_duration": max(1, first - t_loaded), "eval_count": gen.completion_tokens,
             "eval_duration": max(1, t_end - first)}
@@ -227,13 +235,21 @@ async def _answer(request: Request, req: ChatRequest, kind: str, t0: int, t_load
     engine = engine_of(request)
     want_logprobs = req.params.logprobs is not None
 
-    def piece(text: str) -> dict:
-        return {"message": {"role": "assistant", "content": text}} if kind == "chat" else {"response": text}
+    def piece(text: str, calls: list | None = None) -> dict:
+        if kind != "chat":
+            return {"response": text}
+        msg = {"role": "assistant", "content": text}
+        if calls:
+            msg["tool_calls"] = [{"id": c.id, "function": {"index": c.index, "name": c.name,
+                                                           "arguments": tools.partial_object(c.arguments)}}
+                                 for c in calls]
+        return {"message": msg}
 
     if not req.stream:
         result = await complete(engine, req, timed=True)
         c = result.choices[0]
-        data = {"model": req.model, "created_at": _stamp(), **piece(c.text), "done": True,
+        calls = tools.replay(c.tokens, c.gen)[:len(c.tool_calls)]  # a call cut short is left out
+        data = {"model": req.model, "created_at": _stamp(), **piece(c.text, calls), "done": True,
                 **_stats(c.gen, t0, t_loaded, c.first_ns, time.perf_counter_ns())}
         if want_logprobs:
             data["logprobs"] = _logprobs(c.tokens)
@@ -244,9 +260,15 @@ async def _answer(request: Request, req: ChatRequest, kind: str, t0: int, t_load
     run_ = await start(engine, req)  # prompt errors become a 4xx before any line is sent
 
     async def lines():
-        t_first, text = None, []
+        t_first, text, calls = None, [], tools.Calls()
         async for p in run_.events():
-            if p.kind == "token":
+            if p.kind == "token" and p.token.tool_call is not None:  # each call is sent whole once complete
+                t_first = t_first or time.perf_counter_ns()
+                for ev in calls.feed(p.token):
+                    if ev[0] == "start" and ev[1].index > 0:
+                        yield ndjson({"model": req.model, "created_at": _stamp(),
+                                      **piece("", [calls.calls[ev[1].index - 1]]), "done": False})
+            elif p.kind == "token":
                 t_first = t_first or time.perf_counter_ns()
                 text.append(p.token.text)
                 line = {"model": req.model, "created_at": _stamp(), **piece(p.token.text), "done": False}
@@ -254,6 +276,9 @@ async def _answer(request: Request, req: ChatRequest, kind: str, t0: int, t_load
                     line["logprobs"] = _logprobs([p.token])
                 yield ndjson(line)
             elif p.kind == "end":
+                if calls.calls and calls.calls[-1].index < len(getattr(p.gen, "tool_calls", None) or []):
+                    yield ndjson({"model": req.model, "created_at": _stamp(), **piece("", [calls.calls[-1]]),
+                                  "done": False})
                 final = {"model": req.model, "created_at": _stamp(), **piece(""), "done": True,
                          **_stats(p.gen, t0, t_loaded, t_first, time.perf_counter_ns())}
                 if extra:
@@ -266,15 +291,86 @@ async def _answer(request: Request, req: ChatRequest, kind: str, t0: int, t_load
 
 # -- inference -------------------------------------------------------------------------
 def _chat_messages(body: dict) -> list[dict]:
+    """`messages` as neutral turns: an assistant's `tool_calls` as calls, a `tool` message as the
+    result of the call it names (`tool_call_id`, else the first unanswered call of `tool_name`)."""
     msgs = field(body, "messages", list, [])
     out = []
+    open_calls: list[dict] = []
     for i, m in enumerate(msgs):
         label = f"messages[{i}]"
         role = message(m, label, ROLES)
-        content = field(m, "content", str, "", label=f"{label}.content")
+        content = field(m, "content", str, "", label=f"{label}.content") or ""
         content += _images(m.get("images"), f"{label}.images")
-        out.append({"role": role, "content": content})
+        turn = {"role": role, "content": content}
+        if role == "assistant" and m.get("tool_calls") is not None:
+            calls = []
+            for j, c in enumerate(field(m, "tool_calls", list, [], label=f"{label}.tool_calls")):
+                where = f"{label}.tool_calls[{j}]"
+                fn = field(c, "function", dict, required=True, label=f"{where}.function") if isinstance(c, dict) \
+                    else None
+                if fn is None:
+                    raise APIError(400, f"Invalid '{where}': expected an object with a 'function'.", param=where,
+                                   code="invalid_type")
+                name = field(fn, "name", str, required=True, label=f"{where}.function.name")
+                args = tools.parse_arguments(fn.get("arguments"), f"{where}.function.arguments", tools.openai_error)
+                calls.append({"id": field(c, "id", str, None, label=f"{where}.id") or f"call_{i}_{j}",
+                              "name": name, "arguments": args})
+            if calls:
+                turn = {"role": "assistant", "content": content or None, "tool_calls": calls}
+                open_calls = list(calls)
+        elif role == "tool":
+            cid = field(m, "tool_call_id", str, None, label=f"{label}.tool_call_id")
+            name = field(m, "tool_name", str, None, label=f"{label}.tool_name") or \
+                field(m, "name", str, None, label=f"{label}.name")
+            match = next((c for c in open_calls if cid and c["id"] == cid), None) or \
+                next((c for c in open_calls if name and c["name"] == name), None) or \
+                (open_calls[0] if open_calls and not cid and not name else None)
+            if match is not None:
+                open_calls.remove(match)
+            turn = {"role": "tool", "tool_call_id": match["id"] if match else (cid or ""),
+                    "name": name or (match["name"] if match else ""), "content": content}
+        out.append(turn)
     return out
+
+
+def _tools(body: dict, model: str) -> list[ToolSpec] | None:
+    """`tools` ([{"type": "function", "function": {name, description, parameters}}]) as the engine's."""
+    raw = field(body, "tools", list, None)
+    if not raw:
+        return None
+    if "tools" not in _capabilities(model):
+        raise APIError(400, f"registry.ollama.ai/library/{_display(model)} does not support tools", param="tools",
+                       code="invalid_value")
+    specs = []
+    for i, t in enumerate(raw):
+        label = f"tools[{i}]"
+        if not isinstance(t, dict):
+            raise APIError(400, f"Invalid type for '{label}': expected an object.", param=label, code="invalid_type")
+        kind = field(t, "type", str, "function", label=f"{label}.type")
+        if kind != "function":
+            raise APIError(400, f"Invalid value for '{label}.type': {kind!r}; Ollama tools are of type 'function'.",
+                           param=f"{label}.type", code="invalid_value")
+        fn = field(t, "function", dict, required=True, label=f"{label}.function")
+        name = field(fn, "name", str, required=True, label=f"{label}.function.name")
+        desc = field(fn, "description", str, "", label=f"{label}.function.description") or ""
+        params = field(fn, "parameters", dict, None, label=f"{label}.function.parameters")
+        specs.append(ToolSpec(name, desc, _clean_schema(params) if params else {"type": "object", "properties": {}}))
+
+    def rename(neutral: str) -> str:
+        return re.sub(r"^tools\[(\d+)\]\.(name|description|parameters)", r"tools[\1].function.\2", neutral)
+
+    tools.check(specs, "auto", rename, tools.openai_error)
+    return specs
+
+
+def _clean_schema(node):
+    """The SDK's Tool model dumps unset fields as null (`"items": null`, `"defs": null`); a JSON
+    schema has no null keywords, so those are dropped."""
+    if isinstance(node, list):
+        return [_clean_schema(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    return {("$defs" if k == "defs" else k): _clean_schema(v) for k, v in node.items() if v is not None}
 
 
 @router.post("/api/chat")
@@ -286,6 +382,7 @@ async def chat(request: Request):
     _refuse_thinking(body, model)
     messages = _chat_messages(body)
     params = _sampling(body, opts)
+    params.tools = _tools(body, model)
     engine_of(request)  # the engine is loaded once per process; this is the "load" Ollama times
     t_loaded = time.perf_counter_ns()
     _touch(model, keep)
@@ -430,7 +527,8 @@ async def embeddings(request: Request):
 def _capabilities(name: str) -> list[str]:
     """What the model answering for `name` can do, as /api/show lists it. The offline engine
     completes and embeds; it has no thinking phase and no fill-in-the-middle ("thinking" and
-    "insert" never appear), so think=true and `suffix` are refused, as Ollama refuses them."""
+    "insert" never appear), so think=true and `suffix` are refused, as Ollama refuses them; it
+    calls tools (engine/tools.py), so chat models list "tools"."""
     root = models.lineage(name)[-1]  # bounded: a saved file may hold a cycle
     m = catalog.find(root)
-    return ["embedding"] if m and m.kind == "embedding" else ["completion"]
+    return ["embedding"] if m and m.kind == "embedding" else ["completion", "tools"]
