@@ -130,4 +130,7 @@ def N_(text: str) -> str:
 
 def fields(text: str) -> set[str]:
     """The names a template formats (`{got!r}` -> 'got'): a translation must use the same."""
-    return {name.split(".")[0].split("[")[0] for _, name, _, _ in string.Formatter().parse(text) if name}
+    try:
+        return {name.split(".")[0].split("[")[0] for _, name, _, _ in string.Formatter().parse(text) if name}
+    except ValueError:  # not a template (code with braces, shown as it is): compared as a whole
+        return {text.count("{"), text.count("}")}

@@ -162,16 +162,25 @@ def messages(path: Path) -> list[tuple[int, str]]:
 def bypasses(path: Path) -> list[str]:
     """Messages a translated checks module shows without t(): Incorrect/NotAttempted given literal
     text, and a _check_ function's success message returned as literal text."""
+    def bare(node) -> bool:  # text written here that no t() call wraps ("" aside)
+        if isinstance(node, ast.Constant):
+            return isinstance(node.value, str) and node.value != ""
+        if isinstance(node, ast.JoinedStr):
+            return True
+        if isinstance(node, ast.BinOp):
+            return bare(node.left) or bare(node.right)
+        if isinstance(node, ast.IfExp):
+            return bare(node.body) or bare(node.orelse)
+        return False
+
     out = []
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    literal = (ast.Constant, ast.JoinedStr, ast.BinOp)
-    for node in ast.walk(tree):
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("Incorrect", "NotAttempted") \
-                and node.args and isinstance(node.args[0], literal):
+                and node.args and bare(node.args[0]):
             out.append(f"line {node.lineno}: {ast.unparse(node)[:90]}")
         if isinstance(node, ast.FunctionDef) and node.name.startswith("_check"):
             for r in ast.walk(node):
-                if isinstance(r, ast.Return) and isinstance(r.value, literal):
+                if isinstance(r, ast.Return) and r.value is not None and bare(r.value):
                     out.append(f"line {r.lineno}: {ast.unparse(r)[:90]}")
     return out
 

@@ -8,6 +8,7 @@ import tempfile
 from contextlib import redirect_stdout
 from pathlib import Path
 
+from ..lang import t
 from .core import Incorrect, Problem, call
 from .recording import recording
 
@@ -39,13 +40,14 @@ def _check_key_status(key_status) -> str:
     for value, want in cases:
         got, printed = _with_env(_VAR, value, key_status, _VAR)
         if _CANARY in str(got) or _CANARY[:12] in str(got) or _CANARY[:12] in printed:
-            raise Incorrect("your function showed the key itself (or its beginning): it must only say "
-                            "whether the key is there.")
+            raise Incorrect(t("your function showed the key itself (or its beginning): it must only say "
+                              "whether the key is there."))
         if got != want:
-            shown = "unset" if value is None else "set to ''" if value == "" else \
-                "set to the offline placeholder 'llmkit-offline'" if value == DUMMY else "set to a real-looking key"
-            raise Incorrect(f"with {_VAR} {shown}, key_status({_VAR!r}) returned {got!r}; expected {want!r}.")
-    return "it tells 'set', 'placeholder' and 'not set' apart and never shows the value."
+            shown = t("unset") if value is None else t("set to ''") if value == "" else \
+                t("set to the offline placeholder 'llmkit-offline'") if value == DUMMY else t("set to a real-looking key")
+            raise Incorrect(t("with {var} {shown}, key_status({var!r}) returned {got!r}; expected {want!r}.",
+                              var=_VAR, shown=shown, got=got, want=want))
+    return t("it tells 'set', 'placeholder' and 'not set' apart and never shows the value.")
 
 
 q1 = Problem(
@@ -74,9 +76,10 @@ def _check_mask(mask) -> str:
     for secret, want in cases.items():
         got = call(mask, secret)
         if got != want:
-            raise Incorrect(f"mask({secret!r}) returned {got!r}; expected {want!r} "
-                            f"({len(secret)} characters: {'at least' if len(secret) >= 12 else 'fewer than'} 12).")
-    return "long keys keep 3 characters in front and 4 at the end, short ones are hidden completely."
+            raise Incorrect(t("mask({secret!r}) returned {got!r}; expected {want!r} ({n} characters: {than} 12).",
+                              secret=secret, got=got, want=want, n=len(secret),
+                              than=t("at least") if len(secret) >= 12 else t("fewer than")))
+    return t("long keys keep 3 characters in front and 4 at the end, short ones are hidden completely.")
 
 
 q2 = Problem(
@@ -114,15 +117,15 @@ def _check_env_names(env_names) -> str:
                 else:
                     os.environ.pop(k, None)
     if changed:
-        raise Incorrect(f"your function changed the environment ({', '.join(sorted(changed))}): read the file "
-                        "with dotenv_values(), which returns a dict and touches nothing.")
+        raise Incorrect(t("your function changed the environment ({names}): read the file with dotenv_values(), "
+                          "which returns a dict and touches nothing.", names=", ".join(sorted(changed))))
     want = ["ANTHROPIC_API_KEY", "EMPTY_ONE", "GROQ_API_KEY", "OPENAI_API_KEY"]
     if not isinstance(got, list):
-        raise Incorrect(f"env_names() returned {type(got).__name__}; expected a list of names.")
+        raise Incorrect(t("env_names() returned {kind}; expected a list of names.", kind=type(got).__name__))
     if got != want:
-        raise Incorrect(f"for a .env with comments, `export` and quotes, env_names() returned {got!r}; "
-                        f"expected the sorted names {want!r}.")
-    return "it lists the names in a .env file without loading (or showing) the values."
+        raise Incorrect(t("for a .env with comments, `export` and quotes, env_names() returned {got!r}; "
+                          "expected the sorted names {want!r}.", got=got, want=want))
+    return t("it lists the names in a .env file without loading (or showing) the values.")
 
 
 q3 = Problem(
@@ -162,34 +165,35 @@ def _check_first_call(first_call) -> str:
             else:
                 os.environ[k] = v
     if key in out.getvalue() or key[-10:] in out.getvalue():
-        raise Incorrect("first_call() printed the API key: never print a key, not even while testing.")
+        raise Incorrect(t("first_call() printed the API key: never print a key, not even while testing."))
     calls = rec.to("/chat/completions")
     if not calls:
-        raise Incorrect("first_call() sent no request to /chat/completions: use "
-                        "client.chat.completions.create(...).")
+        raise Incorrect(t("first_call() sent no request to /chat/completions: use "
+                          "client.chat.completions.create(...)."))
     ex = calls[-1]
     body = ex.json or {}
     if not ex.url.startswith(base + "/"):
-        raise Incorrect("the request did not go to the address in OPENAI_BASE_URL (the check changed it, and "
-                        f"the request still went to {ex.url.rsplit('/chat', 1)[0]}): the address is fixed in your "
-                        "code, or the client was made before first_call ran. Create the client inside "
-                        "first_call as OpenAI(), with no base_url.")
+        raise Incorrect(t("the request did not go to the address in OPENAI_BASE_URL (the check changed it, and "
+                          "the request still went to {url}): the address is fixed in your code, or the client was "
+                          "made before first_call ran. Create the client inside first_call as OpenAI(), with no "
+                          "base_url.", url=ex.url.rsplit('/chat', 1)[0]))
     if ex.headers.get("authorization") != f"Bearer {key}":
-        raise Incorrect("the request did not carry the key in OPENAI_API_KEY (the check changed it, and the "
-                        "request still sent another one): the key is written in your code, or the client was "
-                        "made before first_call ran. Create the client inside first_call as OpenAI(), and let "
-                        "it read the key from the environment; never write a key in code.")
+        raise Incorrect(t("the request did not carry the key in OPENAI_API_KEY (the check changed it, and the "
+                          "request still sent another one): the key is written in your code, or the client was "
+                          "made before first_call ran. Create the client inside first_call as OpenAI(), and let "
+                          "it read the key from the environment; never write a key in code."))
     users = [m for m in body.get("messages", []) if m.get("role") == "user"]
     if not users or users[-1].get("content") != question:
-        raise Incorrect("the question was not sent as the user message: "
-                        "messages=[{'role': 'user', 'content': question}].")
+        raise Incorrect(t("the question was not sent as the user message: "
+                          "messages=[{'role': 'user', 'content': question}]."))
     if body.get("temperature") != 0:
-        raise Incorrect(f"temperature was {body.get('temperature')!r}; the exercise asks for temperature=0.")
+        raise Incorrect(t("temperature was {value!r}; the exercise asks for temperature=0.",
+                          value=body.get('temperature')))
     reply = (ex.response_json or {}).get("choices", [{}])[0].get("message", {}).get("content")
     if got != reply:
-        raise Incorrect(f"first_call() returned {str(got)[:60]!r}; expected the reply text, "
-                        "response.choices[0].message.content.")
-    return "one call with OpenAI() as in production: the key and address came from the environment."
+        raise Incorrect(t("first_call() returned {got!r}; expected the reply text, "
+                          "response.choices[0].message.content.", got=str(got)[:60]))
+    return t("one call with OpenAI() as in production: the key and address came from the environment.")
 
 
 q4 = Problem(

@@ -9,6 +9,7 @@ from contextlib import redirect_stdout
 
 from .. import faults
 from . import clients
+from ..lang import t
 from .core import Incorrect, NotAttempted, Problem, call
 from .recording import recording
 
@@ -39,12 +40,15 @@ def _check_explain_status(explain_status) -> str:
         want = WORDS[code // 100]
         got = call(explain_status, code)
         if got != want:
-            raise Incorrect(f"explain_status({code}) returned {got!r}; expected {want!r}.")
+            raise Incorrect(t("explain_status({code}) returned {got!r}; expected {want!r}.", code=code, got=got,
+                              want=want))
     for code in (99, 100, 600, 1000):
         got = call(explain_status, code)
         if got != "unknown":
-            raise Incorrect(f"explain_status({code}) returned {got!r}; expected 'unknown' (outside 200-599).")
-    return f"right for the gateway's own answers ({', '.join(map(str, sorted(set(codes[:9]))))}) and more."
+            raise Incorrect(t("explain_status({code}) returned {got!r}; expected 'unknown' (outside 200-599).",
+                              code=code, got=got))
+    return t("right for the gateway's own answers ({codes}) and more.",
+             codes=", ".join(map(str, sorted(set(codes[:9])))))
 
 
 q1 = Problem(
@@ -63,11 +67,13 @@ def _check_get_json(get_json) -> str:
             got = call(get_json, base, path)
         sent = [e for e in rec if e.path == path]
         if not sent:
-            raise Incorrect(f"get_json(base_url, {path!r}) sent no request to {path}: use httpx.get(base_url + path).")
+            raise Incorrect(t("get_json(base_url, {path!r}) sent no request to {path}: use httpx.get(base_url + path).",
+                              path=path))
         if sent[-1].method != "GET":
-            raise Incorrect(f"the request used {sent[-1].method}; reading a resource is a GET.")
+            raise Incorrect(t("the request used {method}; reading a resource is a GET.", method=sent[-1].method))
         if got != sent[-1].response_json:
-            raise Incorrect(f"get_json(base_url, {path!r}) did not return the parsed JSON body (response.json()).")
+            raise Incorrect(t("get_json(base_url, {path!r}) did not return the parsed JSON body (response.json()).",
+                              path=path))
     with recording() as rec:
         try:
             got = get_json(base, "/no/such/path")
@@ -75,11 +81,11 @@ def _check_get_json(get_json) -> str:
             raise NotAttempted() from None
         except Exception as e:
             if type(e).__name__ != "HTTPStatusError":
-                raise Incorrect(f"for a 404, get_json raised {type(e).__name__}; expected httpx.HTTPStatusError "
-                                "(what response.raise_for_status() raises).") from None
+                raise Incorrect(t("for a 404, get_json raised {error}; expected httpx.HTTPStatusError "
+                                  "(what response.raise_for_status() raises).", error=type(e).__name__)) from None
         else:
-            raise Incorrect(f"for a 404, get_json returned {str(got)[:60]!r} instead of raising: "
-                            "call response.raise_for_status() before response.json().")
+            raise Incorrect(t("for a 404, get_json returned {got!r} instead of raising: "
+                              "call response.raise_for_status() before response.json().", got=str(got)[:60]))
     # a server that cannot be reached: httpx raises ConnectError (a RequestError); it must not become a value
     down = _closed_port_url()
     try:
@@ -90,11 +96,12 @@ def _check_get_json(get_json) -> str:
     except Exception:
         pass
     else:
-        raise Incorrect(f"when the server cannot be reached ({down}), get_json returned {repr(got)[:60]}: an "
-                        "error must not turn into a value. Note that `except httpx.RequestError` catches only "
-                        "such transport failures (no connection, a timeout), never the HTTPStatusError that "
-                        "raise_for_status() raises for a 404 or a 500: let both propagate (or re-raise).")
-    return "GET, the JSON body parsed, and errors (a 404, a server that is down) raised instead of returned."
+        raise Incorrect(t("when the server cannot be reached ({down}), get_json returned {got}: an "
+                          "error must not turn into a value. Note that `except httpx.RequestError` catches only "
+                          "such transport failures (no connection, a timeout), never the HTTPStatusError that "
+                          "raise_for_status() raises for a 404 or a 500: let both propagate (or re-raise).",
+                          down=down, got=repr(got)[:60]))
+    return t("GET, the JSON body parsed, and errors (a 404, a server that is down) raised instead of returned.")
 
 
 def _closed_port_url() -> str:
@@ -131,8 +138,9 @@ def _call_showing_errors(rec, fn, *args):
         if not refused:
             raise
         ex = refused[-1]
-        raise Incorrect(f"{e}. The gateway had answered {ex.status} to {ex.method} {ex.path}: "
-                        f"{ex.response_body[:200].decode('utf-8', 'replace')}") from None
+        raise Incorrect(t("{e}. The gateway had answered {status} to {method} {path}: {body}", e=e, status=ex.status,
+                          method=ex.method, path=ex.path,
+                          body=ex.response_body[:200].decode('utf-8', 'replace'))) from None
 
 
 def _check_chat(chat) -> str:
@@ -143,26 +151,30 @@ def _check_chat(chat) -> str:
         got = _call_showing_errors(rec, chat, base, message, key)
     sent = [e for e in rec if e.path == "/chat"]
     if not sent:
-        raise Incorrect("chat() sent no request to /chat: POST to base_url + '/chat'.")
+        raise Incorrect(t("chat() sent no request to /chat: POST to base_url + '/chat'."))
     ex = sent[-1]
     if ex.method != "POST":
-        raise Incorrect(f"the request used {ex.method}; sending a message is a POST.")
+        raise Incorrect(t("the request used {method}; sending a message is a POST.", method=ex.method))
     if not ex.headers.get("content-type", "").startswith("application/json"):
-        raise Incorrect("the body was not sent as JSON: pass it as json={...} so httpx sets Content-Type.")
+        raise Incorrect(t("the body was not sent as JSON: pass it as json={...} so httpx sets Content-Type."))
     body = ex.json or {}
     if body.get("message") != message:
-        raise Incorrect(f"the JSON body had message={body.get('message')!r}; expected the message passed in.")
+        raise Incorrect(t("the JSON body had message={value!r}; expected the message passed in.",
+                          value=body.get('message')))
     if body.get("temperature") != 0:
-        raise Incorrect(f"the JSON body had temperature={body.get('temperature')!r}; the exercise asks for 0.")
+        raise Incorrect(t("the JSON body had temperature={value!r}; the exercise asks for 0.",
+                          value=body.get('temperature')))
     auth = ex.headers.get("authorization")
     if auth != f"Bearer {key}":
-        raise Incorrect("the Authorization header was " + ("missing" if auth is None else "not 'Bearer <api_key>'")
-                        + ": headers={'Authorization': f'Bearer {api_key}'}.")
+        raise Incorrect(t("the Authorization header was missing: headers={'Authorization': f'Bearer {api_key}'}.")
+                        if auth is None else
+                        t("the Authorization header was not 'Bearer <api_key>': "
+                          "headers={'Authorization': f'Bearer {api_key}'}."))
     if ex.status != 200:
-        raise Incorrect(f"the gateway answered {ex.status}: {ex.response_body[:120]!r}")
+        raise Incorrect(t("the gateway answered {status}: {body!r}", status=ex.status, body=ex.response_body[:120]))
     if got != (ex.response_json or {}).get("response"):
-        raise Incorrect("chat() did not return the reply text, the 'response' field of the JSON answer.")
-    return "POST with a JSON body and a bearer token, and the 'response' field returned."
+        raise Incorrect(t("chat() did not return the reply text, the 'response' field of the JSON answer."))
+    return t("POST with a JSON body and a bearer token, and the 'response' field returned.")
 
 
 q3 = Problem(
@@ -200,10 +212,10 @@ def _check_retry_after(retry_after) -> str:
     for response, want in [(ok, None), (limited, 2.0), (busy, 3.0), (failed, None)] + made:
         got = call(retry_after, response)
         if got != want or (want is not None and not isinstance(got, float)):
-            raise Incorrect(f"for a {response.status_code} response (Retry-After: "
-                            f"{response.headers.get('retry-after', 'absent')}) retry_after returned {got!r}; "
-                            f"expected {want!r}.")
-    return "it reads Retry-After from 429 and 503 answers, as a float, and ignores it elsewhere."
+            raise Incorrect(t("for a {status} response (Retry-After: {header}) retry_after returned {got!r}; "
+                              "expected {want!r}.", status=response.status_code,
+                              header=response.headers.get('retry-after', t('absent')), got=got, want=want))
+    return t("it reads Retry-After from 429 and 503 answers, as a float, and ignores it elsewhere.")
 
 
 q4 = Problem(
@@ -227,25 +239,26 @@ def _check_complete(complete) -> str:
         got = _call_showing_errors(rec, complete, base, key, question)
     sent = rec.to("/chat/completions")
     if not sent:
-        raise Incorrect("complete() sent nothing to base_url + '/chat/completions'.")
+        raise Incorrect(t("complete() sent nothing to base_url + '/chat/completions'."))
     ex = sent[-1]
     if ex.method != "POST" or ex.path != "/v1/chat/completions":
-        raise Incorrect(f"the request was {ex.method} {ex.path}; expected POST {base.split('//')[-1].split('/', 1)[-1]}"
-                        "/chat/completions under the base_url given.")
+        raise Incorrect(t("the request was {method} {path}; expected POST {prefix}/chat/completions under the "
+                          "base_url given.", method=ex.method, path=ex.path,
+                          prefix=base.split('//')[-1].split('/', 1)[-1]))
     if ex.headers.get("authorization") != f"Bearer {key}":
-        raise Incorrect("the request needs the header Authorization: Bearer <api_key>.")
+        raise Incorrect(t("the request needs the header Authorization: Bearer <api_key>."))
     body = ex.json or {}
     if not isinstance(body.get("model"), str):
-        raise Incorrect("the JSON body needs a model, e.g. 'gpt-4o-mini'.")
+        raise Incorrect(t("the JSON body needs a model, e.g. 'gpt-4o-mini'."))
     msgs = body.get("messages")
     if not (isinstance(msgs, list) and msgs and msgs[-1].get("role") == "user" and msgs[-1].get("content") == question):
-        raise Incorrect("the JSON body needs messages=[{'role': 'user', 'content': question}].")
+        raise Incorrect(t("the JSON body needs messages=[{'role': 'user', 'content': question}]."))
     if ex.status != 200:
-        raise Incorrect(f"the gateway answered {ex.status}: {ex.response_body[:160]!r}")
+        raise Incorrect(t("the gateway answered {status}: {body!r}", status=ex.status, body=ex.response_body[:160]))
     want = ex.response_json["choices"][0]["message"]["content"]
     if got != want:
-        raise Incorrect("complete() should return response.json()['choices'][0]['message']['content'].")
-    return "the OpenAI protocol by hand: POST /chat/completions, bearer key, model and messages."
+        raise Incorrect(t("complete() should return response.json()['choices'][0]['message']['content']."))
+    return t("the OpenAI protocol by hand: POST /chat/completions, bearer key, model and messages.")
 
 
 q5 = Problem(

@@ -8,6 +8,7 @@ import json
 import math
 
 from . import clients
+from ..lang import t
 from .core import Incorrect, Problem, call
 from .recording import recording
 
@@ -17,8 +18,8 @@ MODEL = "gpt-4o-mini"
 def _completions(rec) -> list:
     sent = rec.to("/chat/completions")
     if not sent:
-        raise Incorrect("no request reached /chat/completions: use client.chat.completions.create(...) "
-                        "on the client passed in.")
+        raise Incorrect(t("no request reached /chat/completions: use client.chat.completions.create(...) "
+                          "on the client passed in."))
     return sent
 
 
@@ -34,20 +35,22 @@ def _check_ask(ask) -> str:
     msgs = (ex.json or {}).get("messages", [])
     roles = [m.get("role") for m in msgs]
     if roles not in (["system", "user"], ["developer", "user"]):
-        raise Incorrect(f"with a system prompt the messages' roles were {roles}; expected ['system', 'user'] "
-                        "(the system message goes first; OpenAI's newer name for it, 'developer', is fine too).")
+        raise Incorrect(t("with a system prompt the messages' roles were {roles}; expected ['system', 'user'] "
+                          "(the system message goes first; OpenAI's newer name for it, 'developer', is fine too).",
+                          roles=roles))
     if msgs[0].get("content") != "Answer in one sentence." or msgs[1].get("content") != "What is a system prompt?":
-        raise Incorrect("the system message should hold `system` and the user message `question`.")
+        raise Incorrect(t("the system message should hold `system` and the user message `question`."))
     if (ex.json or {}).get("temperature") != 0:
-        raise Incorrect(f"temperature was {(ex.json or {}).get('temperature')!r}; the exercise asks for 0.")
+        raise Incorrect(t("temperature was {value!r}; the exercise asks for 0.",
+                          value=(ex.json or {}).get('temperature')))
     if got != _reply(ex):
-        raise Incorrect("ask() should return the reply text: response.choices[0].message.content.")
+        raise Incorrect(t("ask() should return the reply text: response.choices[0].message.content."))
     with recording() as rec:
         call(ask, client, "What is a token?")
     roles = [m.get("role") for m in (_completions(rec)[-1].json or {}).get("messages", [])]
     if roles != ["user"]:
-        raise Incorrect(f"without a system prompt the roles were {roles}; expected only ['user'].")
-    return "system first when given, the question as the user message, and the reply text returned."
+        raise Incorrect(t("without a system prompt the roles were {roles}; expected only ['user'].", roles=roles))
+    return t("system first when given, the question as the user message, and the reply text returned.")
 
 
 q1 = Problem(
@@ -81,21 +84,21 @@ def _check_chat_turn(chat_turn) -> str:
         second = call(chat_turn, client, history, "And what is a token?")
     sent = _completions(rec)
     if len(sent) != 2:
-        raise Incorrect(f"two turns sent {len(sent)} requests; expected one request per turn.")
+        raise Incorrect(t("two turns sent {n} requests; expected one request per turn.", n=len(sent)))
     roles = [_field(h, "role") for h in history]
     want = ["system", "user", "assistant", "user", "assistant"]
     if roles != want:
-        raise Incorrect(f"after two turns history's roles were {roles}; expected {want}: append the user message "
-                        "before the call and the assistant's reply after it.")
+        raise Incorrect(t("after two turns history's roles were {roles}; expected {want}: append the user message "
+                          "before the call and the assistant's reply after it.", roles=roles, want=want))
     if _field(history[2], "content") != first or _field(history[4], "content") != second:
-        raise Incorrect("the assistant messages in history should hold the replies chat_turn returned.")
+        raise Incorrect(t("the assistant messages in history should hold the replies chat_turn returned."))
     second_roles = [m.get("role") for m in (sent[1].json or {}).get("messages", [])]
     if second_roles != want[:4]:
-        raise Incorrect(f"the second request sent roles {second_roles}; it must send the whole conversation so far "
-                        f"{want[:4]}: the model remembers nothing between calls.")
+        raise Incorrect(t("the second request sent roles {roles}; it must send the whole conversation so far "
+                          "{want}: the model remembers nothing between calls.", roles=second_roles, want=want[:4]))
     if first != _reply(sent[0]) or second != _reply(sent[1]):
-        raise Incorrect("chat_turn() should return the reply text of its call.")
-    return "the conversation lives in your list, and every call sends all of it."
+        raise Incorrect(t("chat_turn() should return the reply text of its call."))
+    return t("the conversation lives in your list, and every call sends all of it.")
 
 
 q2 = Problem(
@@ -130,19 +133,19 @@ def _check_was_cut_off(was_cut_off) -> str:
     tool = _with_finish(full, "tool_calls", content=None, tool_calls=[{
         "id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Lima"}'}}])
     filtered = _with_finish(full, "content_filter", content="")
-    cases = [(short, "max_tokens ran out"), (full, "the reply ended"), (stopped, "a stop sequence was hit"),
-             (tool, "the model asked to call a tool"), (filtered, "the provider's content filter stopped it")]
+    cases = [(short, t("max_tokens ran out")), (full, t("the reply ended")), (stopped, t("a stop sequence was hit")),
+             (tool, t("the model asked to call a tool")), (filtered, t("the provider's content filter stopped it"))]
     for response, why in cases:
         reason = response.choices[0].finish_reason
         want = reason == "length"
         got = call(was_cut_off, response)
         if got is not want:
-            raise Incorrect(f"for a response with finish_reason={reason!r} ({why}), was_cut_off returned "
-                            f"{got!r}; expected {want}."
-                            + ("" if want else " Only 'length' means max_tokens cut the reply: test for it, "
-                               "not for `!= 'stop'`."))
-    return ("only finish_reason 'length' means max_tokens cut the reply; 'stop', 'tool_calls' and "
-            "'content_filter' are other endings.")
+            raise Incorrect(t("for a response with finish_reason={reason!r} ({why}), was_cut_off returned "
+                              "{got!r}; expected {want}.", reason=reason, why=why, got=got, want=want)
+                            + ("" if want else t(" Only 'length' means max_tokens cut the reply: test for it, "
+                                                 "not for `!= 'stop'`.")))
+    return t("only finish_reason 'length' means max_tokens cut the reply; 'stop', 'tool_calls' and "
+             "'content_filter' are other endings.")
 
 
 q3 = Problem(
@@ -164,23 +167,25 @@ def _check_ask_json(ask_json) -> str:
             if type(e.error).__name__ != "JSONDecodeError" or not rec.to("/chat/completions"):
                 raise
             fmt = (_completions(rec)[-1].json or {}).get("response_format") or {}
-            raise Incorrect(f"json.loads failed on the reply ({e.error}), so the model answered in prose: "
-                            + ("ask for JSON mode with response_format={'type': 'json_object'}, and say 'JSON' "
-                               "in a message." if fmt.get("type") != "json_object" else
-                               "parse response.choices[0].message.content, the reply's text.")) from None
+            raise Incorrect(t("json.loads failed on the reply ({error}), so the model answered in prose: ",
+                              error=e.error)
+                            + (t("ask for JSON mode with response_format={'type': 'json_object'}, and say 'JSON' "
+                                 "in a message.") if fmt.get("type") != "json_object" else
+                               t("parse response.choices[0].message.content, the reply's text."))) from None
     ex = _completions(rec)[-1]
     body = ex.json or {}
     fmt = body.get("response_format") or {}
     if fmt.get("type") != "json_object":
-        raise Incorrect("the request had no response_format={'type': 'json_object'}.")
+        raise Incorrect(t("the request had no response_format={'type': 'json_object'}."))
     if not any("json" in str(m.get("content", "")).lower() for m in body.get("messages", [])):
-        raise Incorrect("none of the messages mentions JSON: OpenAI rejects JSON mode unless a message asks for "
-                        "JSON (add it to the system prompt).")
+        raise Incorrect(t("none of the messages mentions JSON: OpenAI rejects JSON mode unless a message asks for "
+                          "JSON (add it to the system prompt)."))
     if not isinstance(got, dict):
-        raise Incorrect(f"ask_json() returned {type(got).__name__}; expected the dict from json.loads(content).")
+        raise Incorrect(t("ask_json() returned {kind}; expected the dict from json.loads(content).",
+                          kind=type(got).__name__))
     if got != json.loads(_reply(ex)):
-        raise Incorrect("ask_json() should return json.loads(response.choices[0].message.content).")
-    return "JSON mode on, JSON asked for in a message, and the reply parsed into a dict."
+        raise Incorrect(t("ask_json() should return json.loads(response.choices[0].message.content)."))
+    return t("JSON mode on, JSON asked for in a message, and the reply parsed into a dict.")
 
 
 q4 = Problem(
@@ -214,9 +219,10 @@ def _check_cost(cost) -> str:
         want = (u.prompt_tokens * p_in + u.completion_tokens * p_out) / 1_000_000
         got = call(cost, response, p_in, p_out)
         if not isinstance(got, (int, float)) or not math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-15):
-            raise Incorrect(f"with {u.prompt_tokens} tokens in, {u.completion_tokens} out at ${p_in}/${p_out} per 1M, "
-                            f"cost returned {got!r}; expected {want:.10f}.")
-    return "usage.prompt_tokens and usage.completion_tokens, each at its own price per million."
+            raise Incorrect(t("with {n_in} tokens in, {n_out} out at ${p_in}/${p_out} per 1M, cost returned {got!r}; "
+                              "expected {want:.10f}.", n_in=u.prompt_tokens, n_out=u.completion_tokens, p_in=p_in,
+                              p_out=p_out, got=got, want=want))
+    return t("usage.prompt_tokens and usage.completion_tokens, each at its own price per million.")
 
 
 q5 = Problem(
