@@ -180,6 +180,14 @@ WRONG = [
     # q1: the arguments passed as the JSON string, not parsed
     ("q1", _Q1.replace("model_price(**json.loads(call.function.arguments))", "model_price(call.function.arguments)"),
      "json.loads(call.function.arguments)"),
+    # q1: tool_choice="required" on every request: the model can never answer
+    ("q1", _Q1.replace('choice = "auto"', 'pass'), "could never answer"),
+    # q1: the tool messages sent without the assistant's message that made the calls
+    ("q1", re.sub(r"\n *messages\.append\(message\)\n", "\n", _Q1), "assistant's message"),
+    # q1: the results sent under another id than the call's
+    ("q1", _Q1.replace('"tool_call_id": call.id', '"tool_call_id": "call_1"'), "no tool message answers the call"),
+    # q1: the loop runs, but what comes back is the tool's result, not the model's answer
+    ("q1", _Q1.replace("return message.content", "return messages[-1]['content']"), "not the tool's result"),
     # q1: no tool offered at all
     ("q1", """
     def answer_with_tool(client, question):

@@ -76,15 +76,45 @@ def _tool_message_ok(content: Any, args: Any) -> tuple[bool, str]:
     return _matches_result(content, expected), f"model_price(**arguments) = {json.dumps(expected)}"
 
 
+_NO_ASSISTANT = ("the request after a tool call must repeat the assistant's message with its tool_calls "
+                 "(messages.append(message)) before the tool results; without it the API refuses the tool messages.")
+
+
+def _unanswered(call_id) -> str:
+    return (f"no tool message answers the call {call_id!r}: send one "
+            "{'role': 'tool', 'tool_call_id': call.id, 'content': ...} per call, with that call's id.")
+
+
 def _check_tool_loop(answer_with_tool) -> str:
     client = clients.openai()
     rounds = 0
     for question in TOOL_QUESTIONS:
+        failed = None
         with recording() as rec:
-            got = _quietly(answer_with_tool, client, question)
+            try:
+                got = _quietly(answer_with_tool, client, question)
+            except Incorrect as e:  # what was sent may say why: look at it first
+                failed = e
         chats = _chats(rec)
         if not chats:
-            raise Incorrect("answer_with_tool() sent no request to /chat/completions with the client it was given.")
+            raise failed or Incorrect("answer_with_tool() sent no request to /chat/completions with the client it "
+                                      "was given.")
+        if failed is not None:
+            if len(chats) > 1 and all((x.json or {}).get("tool_choice") not in (None, "auto") for x in chats):
+                raise Incorrect(f"answer_with_tool() sent {len(chats)} requests, each forcing a tool call "
+                                f"(tool_choice={(chats[-1].json or {}).get('tool_choice')!r}), so the model could "
+                                "never answer in text. Force the call on the first request only, then use "
+                                "tool_choice='auto'.")
+            sent = (chats[-1].json or {}).get("messages") or []
+            if any(m.get("role") == "tool" for m in sent) and \
+                    not any(m.get("role") == "assistant" and m.get("tool_calls") for m in sent):
+                raise Incorrect(_NO_ASSISTANT)
+            answered = {m.get("tool_call_id") for m in sent if m.get("role") == "tool"}
+            for m in sent:
+                for c in (m.get("tool_calls") or []) if m.get("role") == "assistant" else []:
+                    if c.get("id") not in answered:
+                        raise Incorrect(_unanswered(c.get("id")))
+            raise failed
         first = chats[0].json or {}
         names = [((t or {}).get("function") or {}).get("name") for t in first.get("tools") or []]
         if "model_price" not in names:
@@ -109,15 +139,11 @@ def _check_tool_loop(answer_with_tool) -> str:
             ids = [c.get("id") for c in calls]
             assistant = [m for m in sent if m.get("role") == "assistant" and m.get("tool_calls")]
             if not assistant or [c.get("id") for c in assistant[-1]["tool_calls"]] != ids:
-                raise Incorrect("the request after a tool call must repeat the assistant's message with its "
-                                "tool_calls (messages.append(message)) before the tool results; without it the "
-                                "API refuses the tool messages.")
+                raise Incorrect(_NO_ASSISTANT)
             tool_msgs = {m.get("tool_call_id"): m for m in sent if m.get("role") == "tool"}
             for c in calls:
                 if c.get("id") not in tool_msgs:
-                    raise Incorrect(f"no tool message answers the call {c.get('id')!r}: send one "
-                                    "{'role': 'tool', 'tool_call_id': call.id, 'content': ...} per call, with "
-                                    "that call's id.")
+                    raise Incorrect(_unanswered(c.get("id")))
                 raw = (c.get("function") or {}).get("arguments")
                 try:
                     args = json.loads(raw)
