@@ -129,6 +129,28 @@ def test_admin_routes_take_the_admin_key_and_no_student_token(room):
                       json={"model": "gpt-4o-mini", "messages": Q}).status_code == 401
 
 
+def test_a_students_notebook_uses_the_gateway_url_and_the_token(room, capsys):
+    import subprocess
+    import sys
+
+    url, conf = room[1], room[2]
+    token = run_cli(capsys, "classroom", "--config", conf, "add", "erin")[1].strip()
+    code = ("import llmkit; llmkit.setup(quiet=True)\n"
+            "from openai import OpenAI; import ollama\n"
+            f"r = OpenAI(max_retries=0).chat.completions.create(model={PRICED!r}, max_tokens=4, "
+            "messages=[{'role': 'user', 'content': 'hi'}])\n"
+            "o = ollama.Client().chat(model='gpt-4o-mini', messages=[{'role': 'user', 'content': 'hi'}], "
+            "options={'num_predict': 3})\n"
+            "print(r.usage.completion_tokens, o.eval_count)")
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and k not in ("OLLAMA_HOST",)}
+    out = subprocess.run([sys.executable, "-c", code], env={**env, "LLMKIT_GATEWAY_URL": url, "LLMKIT_API_KEY": token},
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert [int(n) > 0 for n in out.stdout.split()] == [True, True]
+    report = {r["student"]: r for r in classroom.Store(load(conf).classroom.db).report()}
+    assert report["erin"]["requests"] == 2 and report["erin"]["usd"] > 0
+
+
 def test_usage_survives_kill_9_and_the_key_never_leaks(room, capsys):
     from llmkit.server.app import Settings
     from llmkit.server.background import Gateway
@@ -146,7 +168,7 @@ def test_usage_survives_kill_9_and_the_key_never_leaks(room, capsys):
     db = load(conf).classroom.db
     assert UPKEY.encode() not in db.read_bytes()
     rows = sqlite3.connect(db).execute("SELECT student, COUNT(*) FROM usage GROUP BY student").fetchall()
-    assert dict(rows) == {"alice": 3, "bob2": 1, "carol": 1}
+    assert dict(rows) == {"alice": 3, "bob2": 1, "carol": 1, "erin": 2}
     # a new gateway on the same database still holds alice to today's quota
     os.environ["GROQ_API_KEY"] = UPKEY
     g = Gateway(settings=Settings(admin_key=ADMIN, gateway=load(conf))).start()
