@@ -87,7 +87,9 @@ class Upstream:
             self._loop = loop
             self._client = httpx.AsyncClient(
                 timeout=httpx.Timeout(self.read_timeout, connect=self.connect_timeout),
-                limits=httpx.Limits(max_connections=512, max_keepalive_connections=128),
+                # idle connections are dropped before the upstream's own keep-alive timeout (uvicorn's,
+                # behind llama-cpp-python and vLLM, is 5 s): reusing one it is closing fails the request
+                limits=httpx.Limits(max_connections=512, max_keepalive_connections=128, keepalive_expiry=2.0),
                 trust_env=False)  # a proxy variable must not route loopback upstreams elsewhere
         return self._client
 
@@ -156,11 +158,23 @@ class Upstream:
     def upstream_model(self, asked: str) -> str:
         return self.model or asked
 
+    async def _send(self, method: str, path: str, body: dict, stream: bool = False) -> httpx.Response:
+        """Send once more if a kept-alive connection turns out closed before any answer (the
+        upstream closed it as we reused it); every other failure is raised as an UpstreamError."""
+        c = self.client()
+        for attempt in (0, 1):
+            req = c.build_request(method, self.base_url + path, json=body, headers=self.headers())
+            try:
+                return await c.send(req, stream=stream)
+            except (httpx.RemoteProtocolError, httpx.ReadError) as e:
+                if attempt:
+                    raise self._transport_error(e) from None
+            except httpx.HTTPError as e:
+                raise self._transport_error(e) from None
+        raise AssertionError("unreachable")
+
     async def _post(self, path: str, body: dict) -> dict:
-        try:
-            r = await self.client().post(self.base_url + path, json=body, headers=self.headers())
-        except httpx.HTTPError as e:
-            raise self._transport_error(e) from None
+        r = await self._send("POST", path, body)
         if r.status_code >= 400:
             raise self._status_error(r.status_code, r.content, r.headers)
         try:
@@ -173,12 +187,7 @@ class Upstream:
 
     async def _open_stream(self, path: str, body: dict) -> httpx.Response:
         """The streamed response with its status checked: a refusal is still a plain error."""
-        c = self.client()
-        req = c.build_request("POST", self.base_url + path, json=body, headers=self.headers())
-        try:
-            r = await c.send(req, stream=True)
-        except httpx.HTTPError as e:
-            raise self._transport_error(e) from None
+        r = await self._send("POST", path, body, stream=True)
         if r.status_code >= 400:
             try:
                 content = await r.aread()
