@@ -12,6 +12,7 @@ import time
 from contextlib import redirect_stdout
 
 from .. import faults
+from ..lang import t
 from . import clients
 from .core import Incorrect, NotAttempted, Problem, call, failure
 from .recording import recording
@@ -47,16 +48,16 @@ def _printed_as_it_arrived(out: _TimedOutput, pieces: list[tuple[float, str]], n
     code that prints as it reads always does (the SDK reads the next chunk only when the loop asks
     for it); code that collects first and prints at the end prints nothing before then."""
     if not out.getvalue().strip():
-        raise Incorrect(f"{name}() printed nothing: print each piece as it arrives "
-                        "(print(piece, end='', flush=True)), then return the whole text.")
+        raise Incorrect(t("{name}() printed nothing: print each piece as it arrives (print(piece, end='', "
+                          "flush=True)), then return the whole text.", name=name))
     if not pieces:
         return
     last = pieces[-1][0]
     early = "".join(text for at, text in pieces if at < last)
     if len(out.before(last)) < len(early):
-        raise Incorrect(f"{name}() printed the text only after the stream had ended (the check made the server "
-                        "send one piece at a time, slowly): print each piece inside the loop, as it arrives, "
-                        "not the collected text at the end.")
+        raise Incorrect(t("{name}() printed the text only after the stream had ended (the check made the "
+                          "server send one piece at a time, slowly): print each piece inside the loop, as it "
+                          "arrives, not the collected text at the end.", name=name))
 
 
 def _dripped(run, part: str, attempts: int = 3):
@@ -74,11 +75,11 @@ def _dripped(run, part: str, attempts: int = 3):
 def _stream_of(rec, part: str):
     sent = rec.to(part)
     if not sent:
-        raise Incorrect(f"no request reached {part}.")
+        raise Incorrect(t("no request reached {part}.", part=part))
     ex = sent[-1]
     body = ex.json or {}
     if body.get("stream") is not True:
-        raise Incorrect("the request was not streamed: pass stream=True.")
+        raise Incorrect(t("the request was not streamed: pass stream=True."))
     return ex
 
 
@@ -103,18 +104,20 @@ def _check_stream_print(stream_print) -> str:
     got, ex, out, pieces = _dripped(run, "/chat/completions")
     deltas = _openai_deltas(ex)
     if not (isinstance(got, tuple) and len(got) == 2):
-        raise Incorrect(f"stream_print() returned {type(got).__name__}; expected a tuple (text, count).")
+        raise Incorrect(t("stream_print() returned {kind}; expected a tuple (text, count).",
+                          kind=type(got).__name__))
     text, count = got
     if text != "".join(deltas):
-        raise Incorrect("the text returned is not the pieces of the stream joined together.")
+        raise Incorrect(t("the text returned is not the pieces of the stream joined together."))
     if count != len(deltas):
-        raise Incorrect(f"the count was {count!r}; the stream carried {len(deltas)} chunks with text "
-                        "(count only chunks whose delta.content is not empty).")
+        raise Incorrect(t("the count was {count!r}; the stream carried {n_deltas} chunks with text (count only "
+                          "chunks whose delta.content is not empty).",
+                          count=count, n_deltas=len(deltas)))
     _printed_as_it_arrived(out, pieces, "stream_print")
     printed = out.getvalue()
     if printed.rstrip("\n") != text:
-        raise Incorrect("what was printed differs from the text: print each piece with end='' as it arrives.")
-    return f"printed as it arrived and counted {count} chunks, one token each offline."
+        raise Incorrect(t("what was printed differs from the text: print each piece with end='' as it arrives."))
+    return t("printed as it arrived and counted {count} chunks, one token each offline.", count=count)
 
 
 def _text_of(event) -> str:
@@ -177,17 +180,19 @@ def _check_parse_sse(parse_sse) -> str:
             got = call(parse_sse, list(lines + ["data: {\"after\": \"done\"}"] if name == "OpenAI" else lines))
         except Incorrect as e:
             if "[DONE]" in str(getattr(e.error, "doc", "")):
-                raise Incorrect("parse_sse() passed `data: [DONE]` to json.loads: it is not JSON but the end of "
-                                "OpenAI's stream. Stop there (break) before parsing.") from None
+                raise Incorrect(t("parse_sse() passed `data: [DONE]` to json.loads: it is not JSON but the end "
+                                  "of OpenAI's stream. Stop there (break) before parsing.")) from None
             raise
         if not isinstance(got, list):
-            raise Incorrect(f"parse_sse() returned {type(got).__name__}; expected a list of dicts.")
+            raise Incorrect(t("parse_sse() returned {kind}; expected a list of dicts.", kind=type(got).__name__))
         if got != want:
             first_bad = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
-            raise Incorrect(f"for {name}'s stream ({len(want)} events) parse_sse returned {len(got)} items; "
-                            f"the first difference is at item {first_bad}. Keep only `data:` lines, parse them "
-                            "with json.loads, skip `event:` and blank lines, stop at [DONE].")
-    return "data lines parsed, event and blank lines skipped, [DONE] ends it: for OpenAI's and Anthropic's streams."
+            raise Incorrect(t("for {name}'s stream ({n_want} events) parse_sse returned {n_got} items; the "
+                              "first difference is at item {first_bad}. Keep only `data:` lines, parse them "
+                              "with json.loads, skip `event:` and blank lines, stop at [DONE].",
+                              name=name, n_want=len(want), n_got=len(got), first_bad=first_bad))
+    return t("data lines parsed, event and blank lines skipped, [DONE] ends it: for OpenAI's and Anthropic's "
+             "streams.")
 
 
 q2 = Problem(
@@ -220,9 +225,10 @@ def _timed_measure(measure, fault: str, **kw) -> tuple[dict, object, float, floa
         ended = time.perf_counter()
     ex = _stream_of(rec, "/chat/completions")
     if not isinstance(got, dict) or set(got) != {"first_token", "total"}:
-        raise Incorrect(f"measure() returned {got!r}; expected a dict with the keys 'first_token' and 'total'.")
+        raise Incorrect(t("measure() returned {got!r}; expected a dict with the keys 'first_token' and 'total'.",
+                          got=got))
     if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in got.values()):
-        raise Incorrect("both times should be floats, in seconds (time.perf_counter() differences).")
+        raise Incorrect(t("both times should be floats, in seconds (time.perf_counter() differences)."))
     return got, ex, began, ended
 
 
@@ -237,7 +243,7 @@ def _check_measure(measure) -> str:
         events = [(at, e) for at, e in ex.timed_sse() if isinstance(e, dict)]
         texts = [at for at, e in events if _text_of(e)]
         if not texts:
-            raise Incorrect("the stream carried no text; try again.")
+            raise Incorrect(t("the stream carried no text; try again."))
         if events[0][0] < texts[0]:
             break
     late, ex_late, _, _ = _timed_measure(measure, "timeout", delay=hang)
@@ -246,31 +252,35 @@ def _check_measure(measure) -> str:
     t_next = next((at for at, _ in events if at > t_text), ex.times[-1])
     late_text = [at for at, e in ex_late.timed_sse() if _text_of(e)]
     if late_text and late["first_token"] < late_text[0] - ex_late.sent_at - hang / 2:
-        raise Incorrect(f"the server took {hang} s to answer and measure() reported first_token="
-                        f"{late['first_token']:.3f} s: the clock started after the request was sent. Start it "
-                        "(start = time.perf_counter()) before calling create(...).")
+        raise Incorrect(t("the server took {hang} s to answer and measure() reported first_token={v:.3f} s: "
+                          "the clock started after the request was sent. Start it (start = "
+                          "time.perf_counter()) before calling create(...).",
+                          hang=hang, v=late['first_token']))
     if first < t_text - ex.sent_at:
         stopped = ex.sent_at + first
-        where = ("when create() returned: with stream=True, create() returns as soon as the response headers "
-                 "arrive, before any text" if stopped < t_role - drip / 2 else
-                 "at the first chunk, which carries only the role ('assistant') and no text")
-        raise Incorrect(f"first_token was {first:.3f} s but the first text arrived {t_text - ex.sent_at:.3f} s after "
-                        f"the request: the clock stopped {where}. Stop it in the loop, at the first chunk whose "
-                        "choices[0].delta.content is not empty.")
+        where = (t("when create() returned: with stream=True, create() returns as soon as the response headers "
+                   "arrive, before any text") if stopped < t_role - drip / 2 else
+                 t("at the first chunk, which carries only the role ('assistant') and no text"))
+        raise Incorrect(t("first_token was {first:.3f} s but the first text arrived {v:.3f} s after the "
+                          "request: the clock stopped {where}. Stop it in the loop, at the first chunk whose "
+                          "choices[0].delta.content is not empty.",
+                          first=first, v=t_text - ex.sent_at, where=where))
     if late_text and late["first_token"] < late_text[0] - ex_late.sent_at:
-        raise Incorrect("first_token came out shorter than the wait for the first text: start the clock just "
-                        "before create(...), and stop it at the first chunk with text.")
+        raise Incorrect(t("first_token came out shorter than the wait for the first text: start the clock just "
+                          "before create(...), and stop it at the first chunk with text."))
     if first > t_next - began:
-        raise Incorrect(f"first_token was {first:.3f} s, later than the second chunk with text "
-                        f"({t_next - began:.3f} s): keep the time of the first chunk with text only "
-                        "(if first is None: first = ...).")
+        raise Incorrect(t("first_token was {first:.3f} s, later than the second chunk with text ({v:.3f} s): "
+                          "keep the time of the first chunk with text only (if first is None: first = ...).",
+                          first=first, v=t_next - began))
     if not texts[-1] - ex.sent_at <= total <= ended - began + 0.01:
-        raise Incorrect(f"total was {total:.3f} s, but the stream ended {ex.times[-1] - ex.sent_at:.3f} s after the "
-                        f"request and the call took {ended - began:.3f} s: stop the clock after the loop.")
+        raise Incorrect(t("total was {total:.3f} s, but the stream ended {v:.3f} s after the request and the "
+                          "call took {v2:.3f} s: stop the clock after the loop.",
+                          total=total, v=ex.times[-1] - ex.sent_at, v2=ended - began))
     if first > total:
-        raise Incorrect(f"first_token ({first:.3f} s) is larger than total ({total:.3f} s).")
-    return (f"first text after {first:.2f} s of a slow stream (the role-only chunk came before it), "
-            f"{total:.2f} s in all: the clock started before the request.")
+        raise Incorrect(t("first_token ({first:.3f} s) is larger than total ({total:.3f} s).",
+                          first=first, total=total))
+    return (t("first text after {first:.2f} s of a slow stream (the role-only chunk came before it), "
+              "{total:.2f} s in all: the clock started before the request.", first=first, total=total))
 
 
 q3 = Problem(
@@ -305,12 +315,12 @@ def _check_claude_stream(claude_stream) -> str:
     want = "".join(e["delta"].get("text", "") for e in ex.sse_data
                    if isinstance(e, dict) and e.get("type") == "content_block_delta")
     if got != want:
-        raise Incorrect("claude_stream() should return all the text of the stream joined: "
-                        "iterate over stream.text_stream.")
+        raise Incorrect(t("claude_stream() should return all the text of the stream joined: iterate over "
+                          "stream.text_stream."))
     _printed_as_it_arrived(out, pieces, "claude_stream")
     if out.getvalue().strip() != want.strip():
-        raise Incorrect("what was printed differs from the text: print each piece of text_stream with end=''.")
-    return "messages.stream(...) as a context manager, its text printed as it came and returned joined."
+        raise Incorrect(t("what was printed differs from the text: print each piece of text_stream with end=''."))
+    return t("messages.stream(...) as a context manager, its text printed as it came and returned joined.")
 
 
 q4 = Problem(
@@ -346,19 +356,21 @@ def _run_coroutine_function(fn, *args_factory):
         except BaseException as e:  # handed back to the caller's thread
             box["error"] = e
 
-    t = threading.Thread(target=runner, name="llmkit-check-async")
-    t.start()
-    t.join(120)
+    thread = threading.Thread(target=runner, name="llmkit-check-async")
+    thread.start()
+    thread.join(120)
     if "error" in box:
         e = box["error"]
         if isinstance(e, NotImplementedError):
             raise NotAttempted()
-        raise Incorrect("awaiting " + failure(getattr(fn, "__name__", "your coroutine"), e).removeprefix("calling "))
+        why = failure(getattr(fn, "__name__", t("your coroutine")), e)
+        raise Incorrect(t("awaiting {why}", why=why.removeprefix("calling ").removeprefix("al llamar a ")))
     result = box.get("result")
     if inspect.iscoroutine(result):
         result.close()
-        raise Incorrect(f"{getattr(fn, '__name__', 'your function')}() returned a coroutine: an async call "
-                        "inside it was not awaited. Write `await` before it (stream = await client...create(...)).")
+        raise Incorrect(t("{v}() returned a coroutine: an async call inside it was not awaited. Write `await` "
+                          "before it (stream = await client...create(...)).",
+                          v=getattr(fn, '__name__', t('your function'))))
     return result
 
 
@@ -371,14 +383,14 @@ def _check_astream(astream) -> str:
                 raise
             except Exception:
                 pass
-        raise Incorrect("astream should be defined with `async def`, so it can `await` the client.")
+        raise Incorrect(t("astream should be defined with `async def`, so it can `await` the client."))
     question = "What is async streaming?"
     with recording() as rec, redirect_stdout(io.StringIO()):
         got = _run_coroutine_function(astream, clients.async_openai, lambda: question)
     ex = _stream_of(rec, "/chat/completions")
     if got != "".join(_openai_deltas(ex)):
-        raise Incorrect("astream() should return the streamed pieces joined: `async for chunk in stream`.")
-    return "await the create call, then `async for` over the stream."
+        raise Incorrect(t("astream() should return the streamed pieces joined: `async for chunk in stream`."))
+    return t("await the create call, then `async for` over the stream.")
 
 
 q5 = Problem(

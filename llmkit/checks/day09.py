@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..lang import t
 from .core import Incorrect, Problem, call
 
 ENGINE = "transformer-v2"
@@ -32,14 +33,16 @@ def _chat_ids(eng, question: str) -> list[int]:
 def _as_probs(got, n: int, name: str) -> np.ndarray:
     """The learner's result as a float array of n numbers, or Incorrect saying why not."""
     if got is None:
-        raise Incorrect(f"{name}() returned None: return the new array (did you forget `return`?).")
+        raise Incorrect(t("{name}() returned None: return the new array (did you forget `return`?).", name=name))
     try:
         arr = np.asarray(got, dtype=np.float64)
     except (TypeError, ValueError):
-        raise Incorrect(f"{name}() returned {type(got).__name__}; expected a numpy array of probabilities.") from None
+        raise Incorrect(t("{name}() returned {kind}; expected a numpy array of probabilities.",
+                          name=name, kind=type(got).__name__)) from None
     if arr.shape != (n,):
-        raise Incorrect(f"{name}() returned an array of shape {arr.shape}; expected ({n},), one number per token "
-                        "of the vocabulary, at the same positions as the input.")
+        raise Incorrect(t("{name}() returned an array of shape {shape}; expected ({n},), one number per token "
+                          "of the vocabulary, at the same positions as the input.",
+                          name=name, shape=arr.shape, n=n))
     return arr
 
 
@@ -47,23 +50,27 @@ def _as_probs(got, n: int, name: str) -> np.ndarray:
 
 def _pairs(got, k: int) -> list[tuple[str, float]]:
     if not isinstance(got, (list, tuple)):
-        raise Incorrect(f"top_next() returned {type(got).__name__}; expected a list of (piece, probability) pairs.")
+        raise Incorrect(t("top_next() returned {kind}; expected a list of (piece, probability) pairs.",
+                          kind=type(got).__name__))
     if len(got) != k:
-        raise Incorrect(f"asked for k={k}, top_next() returned {len(got)} pairs.")
+        raise Incorrect(t("asked for k={k}, top_next() returned {n_got} pairs.", k=k, n_got=len(got)))
     out = []
     for item in got:
         if not (isinstance(item, (list, tuple)) and len(item) == 2):
-            raise Incorrect(f"each item should be a pair (piece, probability); got {item!r}.")
+            raise Incorrect(t("each item should be a pair (piece, probability); got {item!r}.", item=item))
         piece, prob = item
         if isinstance(piece, (int, np.integer)) and not isinstance(piece, bool):
-            raise Incorrect(f"the first item of each pair should be the token's text, eng.tok.decode([token_id]), "
-                            f"not its id (got {piece!r}).")
+            raise Incorrect(t("the first item of each pair should be the token's text, "
+                              "eng.tok.decode([token_id]), not its id (got {piece!r}).",
+                              piece=piece))
         if not isinstance(piece, str):
-            raise Incorrect(f"the first item of each pair should be a string, the token's text; got {piece!r}.")
+            raise Incorrect(t("the first item of each pair should be a string, the token's text; got {piece!r}.",
+                              piece=piece))
         try:
             out.append((piece, float(prob)))
         except (TypeError, ValueError):
-            raise Incorrect(f"the second item of each pair should be a probability (a float); got {prob!r}.") from None
+            raise Incorrect(t("the second item of each pair should be a probability (a float); got {prob!r}.",
+                              prob=prob)) from None
     return out
 
 
@@ -78,30 +85,32 @@ def _check_top_next(top_next) -> str:
         pairs = _pairs(call(top_next, list(ids), k), k)
         got = np.array([p for _, p in pairs])
         if np.allclose(got, logits[-1][order[:k]], atol=1e-3) and not np.allclose(got, want, atol=1e-4):
-            raise Incorrect("these are the logits, not probabilities: turn the last position's logits into "
-                            "probabilities with softmax first.")
+            raise Incorrect(t("these are the logits, not probabilities: turn the last position's logits into "
+                              "probabilities with softmax first."))
         if np.any(got < 0) or np.any(got > 1):
-            raise Incorrect(f"a probability is between 0 and 1; got {got.round(4).tolist()}: apply softmax to the logits.")
+            raise Incorrect(t("a probability is between 0 and 1; got {v}: apply softmax to the logits.",
+                              v=got.round(4).tolist()))
         if np.any(np.diff(got) > 1e-9):
-            raise Incorrect("the pairs should be sorted by probability, highest first.")
+            raise Incorrect(t("the pairs should be sorted by probability, highest first."))
         first = _softmax(logits[0])
         if len(ids) > 1 and np.allclose(got, np.sort(first)[::-1][:k], atol=1e-4) and not np.allclose(got, want, atol=1e-4):
-            raise Incorrect("these are the probabilities after the FIRST token: the next token is predicted by the "
-                            "logits of the LAST position, logits[-1].")
+            raise Incorrect(t("these are the probabilities after the FIRST token: the next token is predicted "
+                              "by the logits of the LAST position, logits[-1]."))
         if not np.allclose(got, want, atol=1e-4):
-            raise Incorrect(f"for a prompt of {len(ids)} tokens, the top-{k} probabilities should be "
-                            f"{want.round(4).tolist()}; got {got.round(4).tolist()}. Use softmax(eng.logits(ids)[-1]) "
-                            "and the k largest values.")
+            raise Incorrect(t("for a prompt of {n_ids} tokens, the top-{k} probabilities should be {v}; got "
+                              "{v2}. Use softmax(eng.logits(ids)[-1]) and the k largest values.",
+                              n_ids=len(ids), k=k, v=want.round(4).tolist(), v2=got.round(4).tolist()))
         near = order[:k + 10]
         for rank, (piece, p) in enumerate(pairs, 1):
             names = {s for j in near if abs(probs[j] - p) < 1e-4
                      for s in (eng.tok.decode([int(j)]), eng.tok.id_to_token(int(j)))}
             if piece not in names:
                 j = int(order[rank - 1])
-                raise Incorrect(f"pair {rank} has the piece {piece!r}; the token with that probability is "
-                                f"{eng.tok.decode([j])!r} (eng.tok.decode([{j}])).")
-    return (f"the model's {k} most likely next tokens, highest first, each with its probability "
-            "(softmax of the last position's logits).")
+                raise Incorrect(t("pair {rank} has the piece {piece!r}; the token with that probability is "
+                                  "{v!r} (eng.tok.decode([{j}])).",
+                                  rank=rank, piece=piece, v=eng.tok.decode([j]), j=j))
+    return (t("the model's {k} most likely next tokens, highest first, each with its probability (softmax of "
+              "the last position's logits).", k=k))
 
 
 q1 = Problem(
@@ -133,25 +142,29 @@ def _check_apply_temperature(apply_temperature) -> str:
         with np.errstate(all="ignore"):  # an overflow is explained below, not warned about
             got = _as_probs(call(apply_temperature, logits, T), len(logits), "apply_temperature")
         if not np.array_equal(logits, before):
-            raise Incorrect("apply_temperature() changed the logits it was given: compute a new array "
-                            "(logits / T makes one) instead of modifying the input in place.")
+            raise Incorrect(t("apply_temperature() changed the logits it was given: compute a new array "
+                              "(logits / T makes one) instead of modifying the input in place."))
         want = _softmax(np.asarray(logits, dtype=np.float64) / T)
         if not np.all(np.isfinite(got)):
-            raise Incorrect(f"with logits as large as {float(np.max(logits)):g} and T={T}, the result holds nan or "
-                            "inf: np.exp overflowed. Subtract the largest value before np.exp (softmax does not "
-                            "change when every logit moves by the same amount).")
+            raise Incorrect(t("with logits as large as {v:g} and T={T}, the result holds nan or inf: np.exp "
+                              "overflowed. Subtract the largest value before np.exp (softmax does not change "
+                              "when every logit moves by the same amount).",
+                              v=float(np.max(logits)), T=T))
         if np.allclose(got, want, rtol=1e-4, atol=1e-7):
             continue
         if T != 1 and np.allclose(got, _softmax(np.asarray(logits, dtype=np.float64) * T), rtol=1e-4, atol=1e-7):
-            raise Incorrect(f"at T={T} you multiplied the logits by T: divide them (logits / T), so that a low "
-                            "temperature sharpens the distribution and a high one flattens it.")
+            raise Incorrect(t("at T={T} you multiplied the logits by T: divide them (logits / T), so that a "
+                              "low temperature sharpens the distribution and a high one flattens it.",
+                              T=T))
         if T != 1 and np.allclose(got, _softmax(logits), rtol=1e-4, atol=1e-7):
-            raise Incorrect(f"at T={T} the result is the plain softmax: the temperature was not used (logits / T).")
+            raise Incorrect(t("at T={T} the result is the plain softmax: the temperature was not used (logits "
+                              "/ T).", T=T))
         if abs(got.sum() - 1) > 1e-4:
-            raise Incorrect(f"at T={T} the result sums to {got.sum():.4g}, not 1: after np.exp, divide by the sum.")
-        raise Incorrect(f"at T={T} the probabilities differ from softmax(logits / T) (largest expected "
-                        f"{want.max():.4f}, yours {got.max():.4f}).")
-    return "softmax(logits / T), numerically safe: T < 1 sharpens the distribution, T > 1 flattens it."
+            raise Incorrect(t("at T={T} the result sums to {v:.4g}, not 1: after np.exp, divide by the sum.",
+                              T=T, v=got.sum()))
+        raise Incorrect(t("at T={T} the probabilities differ from softmax(logits / T) (largest expected "
+                          "{v:.4f}, yours {v2:.4f}).", T=T, v=want.max(), v2=got.max()))
+    return t("softmax(logits / T), numerically safe: T < 1 sharpens the distribution, T > 1 flattens it.")
 
 
 q2 = Problem(
@@ -192,27 +205,30 @@ def _check_top_p_filter(top_p_filter) -> str:
         before = probs.copy()
         got = _as_probs(call(top_p_filter, probs, p), len(probs), "top_p_filter")
         if not np.array_equal(probs, before):
-            raise Incorrect("top_p_filter() changed the probabilities it was given: build a new array "
-                            "(np.zeros_like(probs), or probs.copy()) instead.")
+            raise Incorrect(t("top_p_filter() changed the probabilities it was given: build a new array "
+                              "(np.zeros_like(probs), or probs.copy()) instead."))
         want, n = _top_p(probs, p)
         if np.allclose(got, want, atol=1e-8):
             kept = n
             continue
         short, n_short = _top_p(probs, p, crossing=False)
         if n_short >= 1 and np.allclose(got, short, atol=1e-8):
-            raise Incorrect(f"with p={p:g} you kept {n_short} token(s); top-p keeps {n}: also keep the token that "
-                            "takes the running total to p or past it (the smallest set adding up to at least p).")
+            raise Incorrect(t("with p={p:g} you kept {n_short} token(s); top-p keeps {n}: also keep the token "
+                              "that takes the running total to p or past it (the smallest set adding up to at "
+                              "least p).", p=p, n_short=n_short, n=n))
         if np.allclose(np.sort(got)[::-1], np.sort(want)[::-1], atol=1e-8):
-            raise Incorrect("the right values, in the wrong places: keep each probability at its token's index "
-                            "(zero the others); do not return the sorted array.")
+            raise Incorrect(t("the right values, in the wrong places: keep each probability at its token's "
+                              "index (zero the others); do not return the sorted array."))
         if np.count_nonzero(got) == n and abs(got.sum() - 1) > 1e-6:
-            raise Incorrect(f"the right {n} token(s) kept, but they sum to {got.sum():.4g}: divide by their sum so "
-                            "the result is a distribution again.")
-        raise Incorrect(f"with probs={np.round(probs, 3).tolist() if len(probs) < 10 else '(the model)'} and "
-                        f"p={p:g}, top-p keeps {n} token(s) (the most likely ones until they add up to at least "
-                        f"p), renormalised; you kept {np.count_nonzero(got)} and the result sums to {got.sum():.4g}.")
-    return (f"the nucleus filter: most likely tokens first, up to and including the one that reaches p, "
-            f"renormalised (at p={p_real:.3f} the model's distribution keeps {kept} tokens).")
+            raise Incorrect(t("the right {n} token(s) kept, but they sum to {v:.4g}: divide by their sum so "
+                              "the result is a distribution again.", n=n, v=got.sum()))
+        raise Incorrect(t("with probs={v} and p={p:g}, top-p keeps {n} token(s) (the most likely ones until "
+                          "they add up to at least p), renormalised; you kept {v2} and the result sums to "
+                          "{v3:.4g}.",
+                          v=np.round(probs, 3).tolist() if len(probs) < 10 else '(the model)', p=p, n=n, v2=np.count_nonzero(got), v3=got.sum()))
+    return (t("the nucleus filter: most likely tokens first, up to and including the one that reaches p, "
+              "renormalised (at p={p_real:.3f} the model's distribution keeps {kept} tokens).",
+              p_real=p_real, kept=kept))
 
 
 q3 = Problem(
@@ -282,11 +298,12 @@ def _greedy_reference(w, ids: list[int], n: int, stop_id: int) -> list[int]:
 
 def _ids_list(got, name: str) -> list[int]:
     if got is None:
-        raise Incorrect(f"{name}() returned None: return the list of new token ids.")
+        raise Incorrect(t("{name}() returned None: return the list of new token ids.", name=name))
     try:
         return [int(i) for i in got]
     except (TypeError, ValueError):
-        raise Incorrect(f"{name}() returned {type(got).__name__}; expected a list of token ids (ints).") from None
+        raise Incorrect(t("{name}() returned {kind}; expected a list of token ids (ints).",
+                          name=name, kind=type(got).__name__)) from None
 
 
 def _check_greedy(greedy) -> str:
@@ -302,29 +319,33 @@ def _check_greedy(greedy) -> str:
         w = _CountingWeights(eng.w)
         got = _ids_list(call(greedy, w, list(prompt), n, stop_id), "greedy")
         if w.fed[0] == 0:
-            raise Incorrect("greedy() never ran the weights it was given: call forward(w, ..., cache) with "
-                            "the `w` passed in (not eng.logits or another model).")
+            raise Incorrect(t("greedy() never ran the weights it was given: call forward(w, ..., cache) with "
+                              "the `w` passed in (not eng.logits or another model)."))
         if got[:len(prompt)] == prompt and len(got) > len(prompt):
-            raise Incorrect("return only the new tokens, not the prompt followed by them.")
+            raise Incorrect(t("return only the new tokens, not the prompt followed by them."))
         if got == want + [stop_id]:
-            raise Incorrect(f"stop BEFORE the stop token: when the model picks stop_id ({stop_id}), end the loop "
-                            "without adding it.")
+            raise Incorrect(t("stop BEFORE the stop token: when the model picks stop_id ({stop_id}), end the "
+                              "loop without adding it.", stop_id=stop_id))
         if got != want:
             i = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
             if i < min(len(got), len(want)):
-                why = f"token {i} should be {want[i]} ({eng.tok.decode([want[i]])!r}), yours is {got[i]}"
+                why = t("token {i} should be {want} ({piece!r}), yours is {got}", i=i, want=want[i],
+                        piece=eng.tok.decode([want[i]]), got=got[i])
             else:
-                why = f"expected {len(want)} tokens, got {len(got)}"
-            raise Incorrect(f"greedy decoding of {n} tokens differs: {why}. Each step picks np.argmax(logits); "
-                            "feed the prompt once, then only the newest token, into the same cache; stop at "
-                            "stop_id or after n tokens.")
+                why = t("expected {want} tokens, got {got}", want=len(want), got=len(got))
+            raise Incorrect(t("greedy decoding of {n} tokens differs: {why}. Each step picks "
+                              "np.argmax(logits); feed the prompt once, then only the newest token, into the "
+                              "same cache; stop at stop_id or after n tokens.",
+                              n=n, why=why))
         most = len(prompt) + len(want) + 1
         if w.fed[0] > most:
-            raise Incorrect(f"the right tokens, but {w.fed[0]} positions went through the model; with a KV cache it "
-                            f"takes at most {most}: run the prompt once into a KVCache, then feed only the newest "
-                            "token (forward(w, [token], cache)).")
-    return (f"greedy decoding on a KV cache: the prompt ran once, then one position per new token "
-            f"({len(prompt)} + {len(cases[0][1])} positions instead of recomputing everything each step).")
+            raise Incorrect(t("the right tokens, but {v} positions went through the model; with a KV cache it "
+                              "takes at most {most}: run the prompt once into a KVCache, then feed only the "
+                              "newest token (forward(w, [token], cache)).",
+                              v=w.fed[0], most=most))
+    return (t("greedy decoding on a KV cache: the prompt ran once, then one position per new token ({n_prompt} "
+              "+ {n_x} positions instead of recomputing everything each step).",
+              n_prompt=len(prompt), n_x=len(cases[0][1])))
 
 
 q4 = Problem(
@@ -384,43 +405,49 @@ def _check_params(count_params, memory_gb) -> str:
     for name, cfg, want in cases:
         got = call(count_params, dict(cfg))
         if got is None or isinstance(got, bool) or not isinstance(got, (int, float, np.integer, np.floating)):
-            raise Incorrect(f"count_params() returned {got!r}; expected a number of parameters (an int).")
+            raise Incorrect(t("count_params() returned {got!r}; expected a number of parameters (an int).",
+                              got=got))
         if got == want:
             continue
         known = [
-            (dict(kv=False), "k_proj and v_proj have num_key_value_heads × head_dim outputs each (grouped-query "
-                             "attention), not one per query head"),
-            (dict(head_dim=False), "use head_dim from the config when it is there (q_proj has num_attention_heads "
-                                   "× head_dim outputs, which need not equal hidden_size)"),
-            (dict(norms=False), "count the RMSNorm weights too: two per layer and one final, hidden_size each"),
+            (dict(kv=False), t("k_proj and v_proj have num_key_value_heads × head_dim outputs each (grouped-query "
+                               "attention), not one per query head")),
+            (dict(head_dim=False), t("use head_dim from the config when it is there (q_proj has num_attention_heads "
+                                     "× head_dim outputs, which need not equal hidden_size)")),
+            (dict(norms=False), t("count the RMSNorm weights too: two per layer and one final, hidden_size each")),
             (dict(tied=not bool(cfg.get("tie_word_embeddings", False))),
-             "the output layer is a separate vocab_size × hidden_size matrix unless tie_word_embeddings is true"),
-            (dict(mlp=2), "the SwiGLU MLP has three matrices (gate, up, down), each hidden_size × intermediate_size"),
+             t("the output layer is a separate vocab_size × hidden_size matrix unless tie_word_embeddings is true")),
+            (dict(mlp=2), t("the SwiGLU MLP has three matrices (gate, up, down), each hidden_size × "
+                            "intermediate_size")),
         ]
         for variant, why in known:
             if got == _count(cfg, **variant):
-                raise Incorrect(f"for {name} you counted {int(got):,}; expected {want:,}: {why}.")
-        raise Incorrect(f"for {name} you counted {got:,}; expected {want:,} (embedding + per layer: attention "
-                        "q, k, v, o + MLP gate, up, down + 2 norms; a final norm; an output layer unless tied).")
+                raise Incorrect(t("for {name} you counted {v:,}; expected {want:,}: {why}.",
+                                  name=name, v=int(got), want=want, why=why))
+        raise Incorrect(t("for {name} you counted {got:,}; expected {want:,} (embedding + per layer: attention "
+                          "q, k, v, o + MLP gate, up, down + 2 norms; a final norm; an output layer unless "
+                          "tied).", name=name, got=got, want=want))
     n8b = _count(LLAMA_31_8B)
     for n, bits in ((n8b, 16), (n8b, 8), (n8b, 4), (eng.w.n_params, 32)):
         got = call(memory_gb, n, bits)
         try:
             got = float(got)
         except (TypeError, ValueError):
-            raise Incorrect(f"memory_gb() returned {got!r}; expected a number of gigabytes.") from None
+            raise Incorrect(t("memory_gb() returned {got!r}; expected a number of gigabytes.", got=got)) from None
         want = n * bits / 8 / 1e9
         if abs(got - want) <= 1e-9 * max(1.0, want):
             continue
         if abs(got - n * bits / 8 / 2**30) <= 1e-9 * max(1.0, want):
-            raise Incorrect("a GB here is 10**9 bytes (as disk and download sizes are given): divide by 1e9, not 2**30.")
+            raise Incorrect(t("a GB here is 10**9 bytes (as disk and download sizes are given): divide by 1e9, "
+                              "not 2**30."))
         if abs(got - n * bits / 1e9) <= 1e-9 * max(1.0, want):
-            raise Incorrect("that is gigaBITS: divide bits by 8 to get bytes per parameter.")
-        raise Incorrect(f"memory_gb({n:,}, {bits}) should be {want:.4g} GB (parameters × bits / 8 bytes, in 10**9 "
-                        f"bytes); got {got:.4g}.")
-    return (f"parameters from the config (this model: {eng.w.n_params:,}, exactly what its weights hold; "
-            f"Llama 3.1 8B: {n8b / 1e9:.2f} billion) and their memory: {n8b * 2 / 1e9:.1f} GB at 16 bits, "
-            f"{n8b / 2 / 1e9:.1f} GB at 4 bits.")
+            raise Incorrect(t("that is gigaBITS: divide bits by 8 to get bytes per parameter."))
+        raise Incorrect(t("memory_gb({n:,}, {bits}) should be {want:.4g} GB (parameters × bits / 8 bytes, in "
+                          "10**9 bytes); got {got:.4g}.",
+                          n=n, bits=bits, want=want, got=got))
+    return (t("parameters from the config (this model: {n_params:,}, exactly what its weights hold; Llama 3.1 "
+              "8B: {v:.2f} billion) and their memory: {v2:.1f} GB at 16 bits, {v3:.1f} GB at 4 bits.",
+              n_params=eng.w.n_params, v=n8b / 1000000000.0, v2=n8b * 2 / 1000000000.0, v3=n8b / 2 / 1000000000.0))
 
 
 q5 = Problem(
