@@ -315,6 +315,7 @@ async def messages_create(request: Request):
     messages = chat_messages(body)
     params = sampling(body)
     params.tools, params.tool_choice = request_tools(body)
+    tools.set_parallel(params, not (body.get("tool_choice") or {}).get("disable_parallel_tool_use", False))
     refuse_thinking(body, model, params)
     stream = field(body, "stream", bool, False)
     req = ChatRequest(model, messages, params, stream=stream, asked=body)

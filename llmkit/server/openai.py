@@ -363,6 +363,7 @@ async def chat_completions(request: Request):
     params = sampling(body)
     refuse_reasoning(body)
     params.tools, params.tool_choice, legacy = chat_tools(body)
+    tools.set_parallel(params, body.get("parallel_tool_calls"))
     req = ChatRequest(model, messages, params, n=n, stream=stream, asked=body)
     engine = engine_of(request)
     cid = "chatcmpl-" + uuid.uuid4().hex[:24]

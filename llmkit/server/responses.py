@@ -381,6 +381,7 @@ async def create(request: Request):
     _check_unsupported(body)
     params = sampling(body)
     params.tools, params.tool_choice = request_tools(body)
+    tools.set_parallel(params, body.get("parallel_tool_calls"))
     store = store_of(request)
     earlier: list[dict] = []
     prev = field(body, "previous_response_id", str, None)
@@ -407,9 +408,10 @@ async def create(request: Request):
         """The final response; `calls` are (call_id, name, arguments JSON) when the reply called tools."""
         incomplete = gen.finish_reason == "length"
         status = "incomplete" if incomplete else "completed"
-        if calls:
-            output = [_call_item(cid, name, args, "incomplete" if incomplete else "completed")
-                      for cid, name, args in calls]
+        if calls:  # a call cut by max_tokens is the one incomplete item
+            whole = len(getattr(gen, "tool_calls", None) or [])
+            output = [_call_item(cid, name, args, "completed" if i < whole else "incomplete")
+                      for i, (cid, name, args) in enumerate(calls)]
             turn = {"role": "assistant", "content": None,
                     "tool_calls": [{"id": cid, "name": name, "arguments": tools.partial_object(args)}
                                    for cid, name, args in calls]}

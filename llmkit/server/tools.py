@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass, field as dc_field, fields
 from typing import Callable
 
 from ..engine import EngineInputError, Token
@@ -102,6 +102,13 @@ def check(tools: list[ToolSpec] | None, choice, rename: Rename,
     except EngineInputError as e:
         param = e.param or "tools"
         raise make_error(rename(param), str(e).replace(param, rename(param))) from None
+
+
+def set_parallel(params, parallel) -> None:
+    """`parallel_tool_calls: false` (Anthropic: disable_parallel_tool_use) -> at most one call, once
+    the engine's SamplingParams has the field (notes/tools_requests.md); until then accepted."""
+    if parallel is False and "parallel_tool_calls" in {f.name for f in fields(params)}:
+        params.parallel_tool_calls = False
 
 
 def fill_names(messages: list[dict]) -> list[dict]:
