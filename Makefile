@@ -10,12 +10,17 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: course course-es test setup train train-v2 train-v3 notebooks bench clean test-engines
 
+# the venv and an up-to-date pip: the first step of both stamps below
+define MAKE_VENV
+@$(PYTHON) -c 'import sys; sys.exit("llmkit needs Python 3.11+ (try: make PYTHON=python3.11 ...)") if sys.version_info < (3, 11) else None'
+@$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
+  echo "make: '$(PYTHON) -m venv' failed. On Debian/Ubuntu the venv module is a package of its own:"; \
+  echo "      sudo apt install python3-venv    (then run make again)"; exit 1; }
+$(BIN)/python -m pip install --quiet --upgrade pip "setuptools>=70.1" wheel
+endef
+
 $(STAMP): pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit("llmkit needs Python 3.11+ (try: make PYTHON=python3.11 ...)") if sys.version_info < (3, 11) else None'
-	@$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
-	  echo "make: '$(PYTHON) -m venv' failed. On Debian/Ubuntu the venv module is a package of its own:"; \
-	  echo "      sudo apt install python3-venv    (then run make again)"; exit 1; }
-	$(BIN)/python -m pip install --quiet --upgrade pip "setuptools>=70.1" wheel
+	$(MAKE_VENV)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
@@ -32,11 +37,14 @@ setup: $(STAMP)
 SERVE_STAMP := $(VENV)/.installed-serve
 LLAMA_CMAKE_ARGS ?= -DLLAVA_BUILD=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
   -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF -DCMAKE_C_FLAGS=-mno-amx-int8 -DCMAKE_CXX_FLAGS=-mno-amx-int8
-$(SERVE_STAMP): $(STAMP)
-	@echo "make: installing the [serve] and [hf] extras (the first time llama.cpp compiles: several minutes)"
+# One pip run for everything `make test` needs, not [dev] then again with the extras (on a fresh
+# clone that second resolution and editable build was set-up time spent twice); it stands for $(STAMP) too.
+$(SERVE_STAMP): pyproject.toml
+	$(MAKE_VENV)
+	@echo "make: installing llmkit with the [dev], [serve] and [hf] extras (the first time llama.cpp compiles: several minutes)"
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc 2>/dev/null || echo 2) \
 	  $(BIN)/python -m pip install --quiet -e '.[dev,serve,hf]'
-	@touch $(SERVE_STAMP)
+	@touch $(STAMP) $(SERVE_STAMP)
 
 COURSE_LANG ?= en
 course: $(STAMP)  ## set up, then JupyterLab on notebooks/ with the gateway running (COURSE_LANG=es: the Spanish edition)
@@ -52,7 +60,7 @@ HERMETIC := $(BIN)/python tools/hermetic.py
 # The two passes run side by side: nbval executes one lesson at a time (about one core), the main
 # pass runs its notebooks in the background beside its other tests. The nbval pass's report is
 # printed after the main pass's; either failing fails make test.
-test: $(STAMP) $(SERVE_STAMP)  ## set up, then the whole test suite (package, SDKs, CLI, notebooks; beside it stored outputs)
+test: $(SERVE_STAMP)  ## set up, then the whole test suite (package, SDKs, CLI, notebooks; beside it stored outputs)
 	@log=$$(mktemp); $(HERMETIC) --no-dotenv $(BIN)/python -m pytest -p no:cacheprovider --durations=15 \
 	  --nbval --nbval-sanitize-with notebooks/sanitize.cfg notebooks > $$log 2>&1 & nbval=$$!; \
 	$(HERMETIC) $(BIN)/python -m pytest --durations=15 tests; main=$$?; \

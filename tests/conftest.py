@@ -31,11 +31,32 @@ os.environ["LLMKIT_DATA_DIR"] = DATA_DIR
 os.environ.setdefault(hermetic.MARKER, uuid.uuid4().hex)
 
 
+def _uses_notebook_runs(item) -> bool:
+    return "notebook_runs" in getattr(item, "fixturenames", ())
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """The tests that read notebook executions go last: the executions (tests/test_notebooks.py)
+    run in the background meanwhile, on the core the rest of the suite leaves idle."""
+    items[:] = [i for i in items if not _uses_notebook_runs(i)] + [i for i in items if _uses_notebook_runs(i)]
+
+
+def pytest_collection_finish(session):
+    """Start the notebook executions the collected tests will read, now (in background threads)."""
+    if not session.config.option.collectonly and any(_uses_notebook_runs(i) for i in session.items):
+        import test_notebooks
+
+        test_notebooks.runs().start(test_notebooks.wanted(session.items))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def no_process_outlives_the_suite():
     """Torn down last: every process the session started must be gone by then."""
     yield
     import psutil
+
+    if "test_notebooks" in sys.modules:  # the notebook executions and their gateways stop first
+        sys.modules["test_notebooks"].close_runs()
 
     children = [p for p in psutil.Process().children(recursive=True) if p.status() != psutil.STATUS_ZOMBIE]
     described = hermetic.stop_all(hermetic.survivors(os.environ[hermetic.MARKER], extra=children))
@@ -69,3 +90,12 @@ def http(gateway):
 
     with httpx.Client(base_url=gateway, timeout=30) as client:
         yield client
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Each notebook execution's wall and CPU time, slowest first (the 20 s rule is on CPU)."""
+    lines = getattr(sys.modules.get("test_notebooks"), "last_report", None)
+    if lines:
+        terminalreporter.write_sep("=", f"notebook executions ({len(lines)}): wall, CPU (kernel + gateway)")
+        for line in lines:
+            terminalreporter.write_line(line)
