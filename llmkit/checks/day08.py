@@ -63,8 +63,11 @@ def _matches_result(content: Any, expected: dict) -> bool:
     return all(str(v) in content for v in expected.values())
 
 
-def _tool_message_ok(content: Any, args: Any) -> tuple[bool, str]:
+def _tool_message_ok(content: Any, args: Any, raw: Any = None) -> tuple[bool, str]:
     """Whether a tool message's content is what running model_price(**args) gives (or its error)."""
+    if isinstance(raw, str) and isinstance(content, str) and raw.strip().startswith("{") and \
+            (raw in content or json.dumps(raw)[1:-1] in content or repr(raw)[1:-1] in content):
+        return False, "the result of model_price(**json.loads(arguments)) (the arguments string itself was passed)"
     try:
         if not isinstance(args, dict):
             raise TypeError("arguments are not an object")
@@ -149,7 +152,7 @@ def _check_tool_loop(answer_with_tool) -> str:
                     args = json.loads(raw)
                 except (TypeError, ValueError):
                     args = raw
-                ok, what = _tool_message_ok(tool_msgs[c["id"]].get("content"), args)
+                ok, what = _tool_message_ok(tool_msgs[c["id"]].get("content"), args, raw)
                 if not ok:
                     raise Incorrect(f"the tool message for the call model_price({raw}) holds "
                                     f"{str(tool_msgs[c['id']].get('content'))[:120]!r}, but it should hold {what}. "
