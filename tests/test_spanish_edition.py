@@ -291,6 +291,44 @@ def test_spanish_exercise_folder_shows_spanish_and_english_folder_english(name, 
             assert es != en, f"{day} {q}: the Spanish shows the English text: {es[:120]}"
 
 
+WRONG = [  # (day, problem, a wrong answer a learner writes, what the Spanish says, what the English says)
+    ("day00", "q1", "def key_status(name):\n    return os.environ.get(name)",
+     "tu función mostró la propia clave", "your function showed the key itself"),
+    ("day00", "q2", "def mask(secret):\n    return secret[:3] + '...' + secret[-4:]",
+     "caracteres: menos de 12", "characters: fewer than 12"),
+    ("day01", "q2", "def get_json(base_url, path):\n    return httpx.get(base_url + path).json()",
+     "en vez de lanzar un error", "instead of raising"),
+    ("day02", "q3", "def was_cut_off(response):\n    return response.choices[0].finish_reason != 'stop'",
+     "Solo 'length' significa que max_tokens cortó la respuesta", "Only 'length' means max_tokens cut the reply"),
+    ("day02", "q5", "def cost(response, price_in, price_out):\n"
+                    "    return response.usage.prompt_tokens * price_in + response.usage.completion_tokens * price_out",
+     "por millón, cost devolvió", "per 1M, cost returned"),
+]
+
+
+@pytest.mark.parametrize("day,q,source,es,en", WRONG, ids=[f"{d}.{q}" for d, q, *_ in WRONG])
+def test_a_wrong_answer_is_explained_in_the_notebooks_language(day, q, source, es, en, gateway, monkeypatch):
+    """In-process, as in a kernel: the language comes from the working directory alone (the exercise's
+    folder), the behaviour is the same in both, only the words differ."""
+    import os
+
+    import httpx  # noqa: F401  (the answers use it)
+
+    monkeypatch.delenv("LLMKIT_LANG", raising=False)
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    monkeypatch.delenv("LLMKIT_CHECKS_STRICT", raising=False)
+    monkeypatch.setenv("LLMKIT_GATEWAY_URL", gateway)
+    problem = getattr(importlib.import_module(f"llmkit.checks.{day}"), q)
+    ns: dict = {"os": os, "httpx": httpx}
+    exec(source, ns)
+    shown = {}
+    for folder in (ROOT / "exercises" / LANG, ROOT / "exercises"):
+        monkeypatch.chdir(folder)
+        shown[folder.name] = repr(problem.evaluate(*[ns[n] for n in problem.names]))
+    assert shown[LANG].startswith(f"[{q}] Incorrecto: ") and es in shown[LANG], shown[LANG]
+    assert shown["exercises"].startswith(f"[{q}] Incorrect: ") and en in shown["exercises"], shown["exercises"]
+
+
 # -- how a learner reaches the Spanish edition --------------------------------------------------------
 
 def test_readmes_link_both_editions_on_binder_and_give_the_same_two_commands():
