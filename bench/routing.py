@@ -62,7 +62,7 @@ uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", a
 '''
 
 
-HEAD = "gateway CPU ms/req"
+HEAD = ("gateway CPU ms/req", "failed direct / routed")
 
 
 def wait(url: str, path: str, proc: subprocess.Popen, timeout: float = 120) -> None:
@@ -79,16 +79,28 @@ def wait(url: str, path: str, proc: subprocess.Popen, timeout: float = 120) -> N
     raise RuntimeError(f"{url} did not start")
 
 
-async def one(client: httpx.AsyncClient, url: str, body: dict) -> float:
+FAILED: dict[str, list[str]] = {}  # url -> what went wrong, counted per cell
+
+
+async def one(client: httpx.AsyncClient, url: str, body: dict) -> float | None:
     t0 = time.perf_counter()
-    if body.get("stream"):
-        async with client.stream("POST", url, json=body) as r:
-            async for _ in r.aiter_bytes():
-                pass
-    else:
-        r = await client.post(url, json=body)
+    try:
+        if body.get("stream"):
+            async with client.stream("POST", url, json=body) as r:
+                tail = b""
+                async for chunk in r.aiter_bytes():
+                    tail = (tail + chunk)[-4096:]
+            if b'data: {"error"' in tail:  # the gateway's mid-stream error event: a failure, not an answer
+                FAILED.setdefault(url, []).append("error event: " + tail.decode("utf-8", "replace")[-200:])
+                return None
+        else:
+            r = await client.post(url, json=body)
+    except httpx.HTTPError as e:
+        FAILED.setdefault(url, []).append(f"{type(e).__name__}: {e}")
+        return None
     if r.status_code != 200:
-        raise RuntimeError(f"{url}: {r.status_code} {r.text if not body.get('stream') else ''}")
+        FAILED.setdefault(url, []).append(f"{r.status_code}: {r.text[:200] if not body.get('stream') else ''}")
+        return None
     return (time.perf_counter() - t0) * 1000
 
 
@@ -102,7 +114,7 @@ async def batch(url: str, body: dict, n: int, conc: int) -> list[float]:
             async with sem:
                 return await one(client, url, body)
 
-        return list(await asyncio.gather(*(task() for _ in range(n))))
+        return [x for x in await asyncio.gather(*(task() for _ in range(n))) if x is not None]
 
 
 def pct(xs: list[float], q: float) -> float:
@@ -123,6 +135,7 @@ def measure(direct: str, routed: str, model_direct: str, model_routed: str, n: i
     base = {"messages": [{"role": "user", "content": "What is a token?"}], "max_tokens": 1, "temperature": 0,
             "stream": stream}
     d, r, cpu = [], [], 0.0
+    FAILED.clear()
     for _ in range(rounds):  # alternate: the machine's load drifts
         d += asyncio.run(batch(direct + "/v1/chat/completions", {**base, "model": model_direct}, n // rounds, conc))
         before = cpu_ms(pids[1])
@@ -130,7 +143,10 @@ def measure(direct: str, routed: str, model_direct: str, model_routed: str, n: i
         cpu += cpu_ms(pids[1]) - before
     # the gateway's CPU per routed request (warm-up requests included in the count): what it adds on an idle core
     per = cpu / (rounds * (n // rounds + min(conc, 4)))
-    return {"direct": (pct(d, .5), pct(d, .95)), "routed": (pct(r, .5), pct(r, .95)), "cpu": per}
+    fails = (len(FAILED.get(direct + "/v1/chat/completions", [])), len(FAILED.get(routed + "/v1/chat/completions", [])))
+    for url, what in FAILED.items():
+        print(f"  {len(what)} failed at {url}: {what[0]}", flush=True)
+    return {"direct": (pct(d, .5), pct(d, .95)), "routed": (pct(r, .5), pct(r, .95)), "cpu": per, "failed": fails}
 
 
 def main() -> None:
@@ -170,9 +186,9 @@ def main() -> None:
                     m = measure(url, gw_url, model, model, args.requests, conc, stream, pids=(0, gw.pid))
                     (d50, d95), (r50, r95) = m["direct"], m["routed"]
                     rows.append((name, "stream" if stream else "whole", conc, f"{d50:.2f}", f"{r50:.2f}",
-                                 f"{r50 - d50:+.2f}", f"{d95:.2f}", f"{r95:.2f}", f"{r95 - d95:+.2f}", f"{m['cpu']:.2f}"))
+                                 f"{r50 - d50:+.2f}", f"{d95:.2f}", f"{r95:.2f}", f"{r95 - d95:+.2f}", f"{m['cpu']:.2f}", "%d / %d" % m["failed"]))
                     print(table(rows[-1:], ("upstream", "reply", "clients", "direct p50", "routed p50", "added p50",
-                                            "direct p95", "routed p95", "added p95", HEAD)).splitlines()[-1], flush=True)
+                                            "direct p95", "routed p95", "added p95", *HEAD)).splitlines()[-1], flush=True)
     finally:
         for p in procs:
             p.terminate()
@@ -184,7 +200,7 @@ def main() -> None:
     print()
     print(f"{args.requests} requests per cell, ms; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print(table(rows, ("upstream", "reply", "clients", "direct p50", "routed p50", "added p50",
-                       "direct p95", "routed p95", "added p95", HEAD)))
+                       "direct p95", "routed p95", "added p95", *HEAD)))
     print(json.dumps({"rows": rows}))
 
 

@@ -26,6 +26,7 @@ from typing import AsyncIterable, AsyncIterator, Callable, Iterable
 
 from ..engine import Engine, Generation, SamplingParams, Token
 from . import common, models, router
+from .errors import APIError
 
 log = logging.getLogger("llmkit.server")
 
@@ -168,7 +169,10 @@ async def guard(events: AsyncIterable, on_error: Callable[[Exception], Iterable]
         async for e in events:
             yield e
     except Exception as e:
-        log.exception("stream failed")
+        if isinstance(e, APIError):  # an upstream's failure, said in words: no traceback to add
+            log.warning("stream failed: %s", e.message)
+        else:
+            log.exception("stream failed")
         for b in on_error(e):
             yield b
 

@@ -415,6 +415,30 @@ def _ollama_done(up: Upstream, data: dict, i: int) -> tuple[list[Token], Upstrea
     return [Token(msg.get("content") or "", -1)], gen
 
 
+def _call_token(gen: UpstreamGen, call: dict) -> Token:
+    """A streamed tool-call delta as the engine's Token: `tool_call` = the call's index, `tool_name`
+    on its first piece, text = a fragment of its arguments JSON; the call is kept on `gen`."""
+    j = call.get("index", len(gen.tool_calls)) if isinstance(call, dict) else 0
+    fn = (call.get("function") or {}) if isinstance(call, dict) else {}
+    while len(gen.tool_calls) <= j:
+        gen.tool_calls.append({"id": "", "name": "", "arguments": "", "_new": True})
+    entry = gen.tool_calls[j]
+    first = entry.pop("_new", False)
+    entry["id"] = call.get("id") or entry["id"]
+    entry["name"] = fn.get("name") or entry["name"]
+    entry["arguments"] += fn.get("arguments") or ""
+    return Token(fn.get("arguments") or "", -1, tool_call=j, tool_name=entry["name"] if first else None)
+
+
+def _parsed_calls(gen: UpstreamGen) -> None:
+    for c in gen.tool_calls:
+        if isinstance(c.get("arguments"), str):
+            try:
+                c["arguments"] = json.loads(c["arguments"] or "{}")
+            except ValueError:
+                c["arguments"] = {"_raw": c["arguments"]}
+
+
 # -- streams --------------------------------------------------------------------------------
 
 class UpstreamStream:
@@ -451,7 +475,9 @@ class UpstreamStream:
                 if i is not None and i not in started:
                     started.add(i)
                     yield Piece("start", i, self.gens[i])
-                if delta:
+                if isinstance(delta, Token):
+                    yield Piece("token", i, self.gens[i], delta)
+                elif delta:
                     counted[i] += 1
                     yield Piece("token", i, self.gens[i], Token(delta, -1))
                 if reason is not None and i not in ended:
@@ -472,6 +498,8 @@ class UpstreamStream:
                 n = await off_loop(self.up.count_prompt, self.req.messages)
                 for g in self.gens:
                     g.prompt_tokens = n
+            for g in self.gens:
+                _parsed_calls(g)
             for i in sorted(set(range(len(self.gens)))):
                 if i not in started:
                     yield Piece("start", i, self.gens[i])
@@ -514,6 +542,8 @@ class UpstreamStream:
                     if not isinstance(i, int) or not 0 <= i < len(self.gens):
                         raise self.up._garbage("an OpenAI stream event", ev.data)
                     delta = c.get("delta") or {}
+                    for call in delta.get("tool_calls") or []:  # streamed tool calls, as Tokens (tools contract)
+                        yield i, _call_token(self.gens[i], call), None, None
                     yield i, delta.get("content") or "", c.get("finish_reason"), None
                 if usage:
                     yield None, "", None, usage
