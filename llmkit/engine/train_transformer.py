@@ -650,11 +650,11 @@ def fit_embed_head(model: Transformer, data: Data, seed: int, steps: int = 1500,
 # questions and the "I don't know" set): 560 steps, one thread (a busy 2-core machine made two OpenMP
 # threads ~5x slower per step), and no answer classifier (a freshly initialised head over a new set of
 # answers would only pull the trained network around).
-# Stage B: tool use (engine/tools.py's format): from stage A, 120 steps where 60% of the rows are the
+# Stage B: tool use (engine/tools.py's format): from stage A, 200 steps where 60% of the rows are the
 # tool-use conversations of corpus/tools_gen.py and 40% replay the Q/A corpus (so it is not forgotten).
 V3_STAGE_A = ["--init", str(DATA_DIRS["transformer-v2"]), "--threads", "1", "--steps", "560", "--warmup", "20",
               "--lr", "1e-3", "--answer-loss", "0"]
-V3_STAGE_B = ["--threads", "1", "--steps", "120", "--warmup", "10", "--lr", "1e-3", "--answer-loss", "0",
+V3_STAGE_B = ["--threads", "1", "--steps", "200", "--warmup", "10", "--lr", "1e-3", "--answer-loss", "0",
               "--tools-share", "0.6"]
 V3_ARGS = V3_STAGE_A + ["--out", str(DATA_DIRS["transformer-v3"])]  # stage A alone (what v3 was before tools)
 
