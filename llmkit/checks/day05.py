@@ -14,6 +14,7 @@ import statistics
 from contextlib import contextmanager, redirect_stdout
 from typing import Any, Callable
 
+from ..lang import N_, t
 from . import clients
 from .core import Incorrect, NotAttempted, Problem, call
 from .recording import recording
@@ -134,23 +135,23 @@ def cases() -> list[tuple[str, BaseException, Any]]:
     url = clients.gateway()
     if url not in _cases:
         _cases[url] = [
-            ("openai 400 (temperature=5)", _raised(lambda: _call("openai", temperature=5)), None),
-            ("openai 400 context length", _fault_error("context_length", "openai"), None),
-            ("anthropic 401", _fault_error("auth", "anthropic"), None),
-            ("groq 403", _fault_error("permission", "groq"), None),
-            ("gemini 404 (unknown model)", _raised(lambda: _call("gemini", model="not-a-model")), None),
-            ("ollama 413", _fault_error("too_large", "ollama"), None),
-            ("a KeyError from your own code", KeyError("choices"), None),
-            ("openai 429 with Retry-After: 7", _fault_error("rate_limit", "openai", retry_after=7), 7.0),
-            ("anthropic 429 with Retry-After: 4", _fault_error("rate_limit", "anthropic", retry_after=4), 4.0),
-            ("groq 500", _fault_error("server_error", "groq"), 0),
-            ("anthropic 529 overloaded", _fault_error("overloaded", "anthropic"), 0),
-            ("gemini 503", _fault_error("overloaded", "gemini"), 0),
-            ("ollama 500", _fault_error("server_error", "ollama"), 0),
-            ("gemini 429", _fault_error("rate_limit", "gemini"), 0),
-            ("openai timeout", _timeout_error(), 0),
-            ("openai connection refused", _refused_error(), 0),
-            ("anthropic stream cut mid-way (httpx2.RemoteProtocolError)", _cut_error(), 0),
+            (N_("openai 400 (temperature=5)"), _raised(lambda: _call("openai", temperature=5)), None),
+            (N_("openai 400 context length"), _fault_error("context_length", "openai"), None),
+            (N_("anthropic 401"), _fault_error("auth", "anthropic"), None),
+            (N_("groq 403"), _fault_error("permission", "groq"), None),
+            (N_("gemini 404 (unknown model)"), _raised(lambda: _call("gemini", model="not-a-model")), None),
+            (N_("ollama 413"), _fault_error("too_large", "ollama"), None),
+            (N_("a KeyError from your own code"), KeyError("choices"), None),
+            (N_("openai 429 with Retry-After: 7"), _fault_error("rate_limit", "openai", retry_after=7), 7.0),
+            (N_("anthropic 429 with Retry-After: 4"), _fault_error("rate_limit", "anthropic", retry_after=4), 4.0),
+            (N_("groq 500"), _fault_error("server_error", "groq"), 0),
+            (N_("anthropic 529 overloaded"), _fault_error("overloaded", "anthropic"), 0),
+            (N_("gemini 503"), _fault_error("overloaded", "gemini"), 0),
+            (N_("ollama 500"), _fault_error("server_error", "ollama"), 0),
+            (N_("gemini 429"), _fault_error("rate_limit", "gemini"), 0),
+            (N_("openai timeout"), _timeout_error(), 0),
+            (N_("openai connection refused"), _refused_error(), 0),
+            (N_("anthropic stream cut mid-way (httpx2.RemoteProtocolError)"), _cut_error(), 0),
         ]
     return _cases[url]
 
@@ -170,25 +171,31 @@ def _check_retry_decision(retry_decision) -> str:
         got = call(retry_decision, exc)
         if want is None:
             if got is not None:
-                raise Incorrect(f"for {description} ({type(exc).__name__}) retry_decision returned {got!r}: "
-                                "retrying cannot fix it (the same request fails the same way); return None.")
+                raise Incorrect(t("for {description} ({kind}) retry_decision returned {got!r}: retrying cannot "
+                                  "fix it (the same request fails the same way); return None.",
+                                  description=t(description), kind=type(exc).__name__, got=got))
             continue
         if got is None:
-            raise Incorrect(f"for {description} ({type(exc).__name__}) retry_decision returned None, but this "
-                            "failure is transient: return how many seconds to wait before retrying.")
+            raise Incorrect(t("for {description} ({kind}) retry_decision returned None, but this failure is "
+                              "transient: return how many seconds to wait before retrying.",
+                              description=t(description), kind=type(exc).__name__))
         if not _is_number(got) or got <= 0:
-            raise Incorrect(f"for {description} retry_decision returned {got!r}: return a number of seconds > 0.")
+            raise Incorrect(t("for {description} retry_decision returned {got!r}: return a number of seconds > "
+                              "0.", description=t(description), got=got))
         if want and got < want:
-            raise Incorrect(f"for {description} retry_decision returned {got!r}: the server said to wait {want:g} s "
-                            "(e.response.headers['retry-after']); never retry earlier than that.")
+            raise Incorrect(t("for {description} retry_decision returned {got!r}: the server said to wait "
+                              "{want:g} s (e.response.headers['retry-after']); never retry earlier than that.",
+                              description=t(description), got=got, want=want))
         if want and got > want * 2 + 1:
-            raise Incorrect(f"for {description} retry_decision returned {got!r}: the server said {want:g} s; "
-                            "wait that, not much more.")
+            raise Incorrect(t("for {description} retry_decision returned {got!r}: the server said {want:g} s; "
+                              "wait that, not much more.",
+                              description=t(description), got=got, want=want))
         if not want and got > 60:
-            raise Incorrect(f"for {description} retry_decision returned {got!r} s: a first retry after a "
-                            "transient error should come within seconds, not minutes.")
-    return (f"{len(cases())} real exceptions from five SDKs: 4xx and bugs not retried, 429/5xx/timeouts/"
-            "connection errors retried, Retry-After honoured.")
+            raise Incorrect(t("for {description} retry_decision returned {got!r} s: a first retry after a "
+                              "transient error should come within seconds, not minutes.",
+                              description=t(description), got=got))
+    return (t("{n_x} real exceptions from five SDKs: 4xx and bugs not retried, 429/5xx/timeouts/connection "
+              "errors retried, Retry-After honoured.", n_x=len(cases())))
 
 
 q1 = Problem(
@@ -250,7 +257,8 @@ def _run_retry(helper, fn, **kw):
     except NotImplementedError:
         raise NotAttempted() from None
     except _Runaway:
-        raise Incorrect(f"call_with_retries kept calling after {fn.limit} failures: stop after max_attempts.") \
+        raise Incorrect(t("call_with_retries kept calling after {limit} failures: stop after max_attempts.",
+                          limit=fn.limit)) \
             from None
     except Exception as e:  # raising is part of the contract; the caller looks at it
         return e, waits
@@ -259,7 +267,7 @@ def _run_retry(helper, fn, **kw):
 
 def _check_call_with_retries(call_with_retries) -> str:
     if not callable(call_with_retries):
-        raise Incorrect("call_with_retries should be a function.")
+        raise Incorrect(t("call_with_retries should be a function."))
     # 1. two real 429s that ask for 3 s
     openai_client = clients.openai()
     fn = _Fn([], result=lambda: _openai_call(openai_client))
@@ -267,61 +275,68 @@ def _check_call_with_retries(call_with_retries) -> str:
         got, waits = _run_retry(call_with_retries, fn, max_attempts=4)
     sent = len(rec.to("/chat/completions"))
     if isinstance(got, BaseException):
-        raise Incorrect(f"two 429s then success, with max_attempts=4: call_with_retries raised "
-                        f"{type(got).__name__}: {got}")
+        raise Incorrect(t("two 429s then success, with max_attempts=4: call_with_retries raised {kind}: {got}",
+                          kind=type(got).__name__, got=got))
     if got is None or not hasattr(got, "choices"):
-        raise Incorrect(f"call_with_retries returned {got!r}: return what fn() returned.")
+        raise Incorrect(t("call_with_retries returned {got!r}: return what fn() returned.", got=got))
     if sent != 3:
-        raise Incorrect(f"two 429s then success: {sent} requests were sent, expected 3.")
+        raise Incorrect(t("two 429s then success: {sent} requests were sent, expected 3.", sent=sent))
     if len(waits) != 2 or not all(_is_number(w) for w in waits):
-        raise Incorrect(f"two 429s: expected 2 calls to sleep (one before each retry); got {waits!r}.")
+        raise Incorrect(t("two 429s: expected 2 calls to sleep (one before each retry); got {waits!r}.",
+                          waits=waits))
     if any(w < 3 for w in waits):
-        raise Incorrect(f"the 429s said Retry-After: 3 and the waits were {waits!r}: never retry earlier than "
-                        "the server asks.")
+        raise Incorrect(t("the 429s said Retry-After: 3 and the waits were {waits!r}: never retry earlier than "
+                          "the server asks.", waits=waits))
     if any(w > 5 for w in waits):
-        raise Incorrect(f"the 429s said Retry-After: 3 and the waits were {waits!r}: wait what it says.")
+        raise Incorrect(t("the 429s said Retry-After: 3 and the waits were {waits!r}: wait what it says.",
+                          waits=waits))
     # 2. not retryable
     fn = _Fn([_case("anthropic 401")])
     got, waits = _run_retry(call_with_retries, fn, max_attempts=4)
     if not isinstance(got, BaseException) or got is not _case("anthropic 401"):
-        raise Incorrect(f"on a 401 call_with_retries returned {got!r}: raise the SDK's exception as it is "
-                        "(never turn it into None or another value).")
+        raise Incorrect(t("on a 401 call_with_retries returned {got!r}: raise the SDK's exception as it is "
+                          "(never turn it into None or another value).", got=got))
     if fn.calls != 1 or waits:
-        raise Incorrect(f"a 401 was tried {fn.calls} times with waits {waits!r}: a wrong key is not retried.")
+        raise Incorrect(t("a 401 was tried {calls} times with waits {waits!r}: a wrong key is not retried.",
+                          calls=fn.calls, waits=waits))
     # 3. always failing: stop after max_attempts and raise the last error
     failures = [_case("groq 500")] * 10
     fn = _Fn(failures)
     got, waits = _run_retry(call_with_retries, fn, max_attempts=3, base=0.5, max_wait=8.0)
     if fn.calls != 3:
-        raise Incorrect(f"a server that always answers 500, max_attempts=3: fn was called {fn.calls} times.")
+        raise Incorrect(t("a server that always answers 500, max_attempts=3: fn was called {calls} times.",
+                          calls=fn.calls))
     if not isinstance(got, BaseException):
-        raise Incorrect(f"after the last attempt failed, call_with_retries returned {got!r}: raise the last error.")
+        raise Incorrect(t("after the last attempt failed, call_with_retries returned {got!r}: raise the last "
+                          "error.", got=got))
     if len(waits) != 2:
-        raise Incorrect(f"3 attempts need 2 waits (none after the last); got {waits!r}.")
+        raise Incorrect(t("3 attempts need 2 waits (none after the last); got {waits!r}.", waits=waits))
     # 4. backoff and jitter, no Retry-After
     firsts, seconds = [], []
     for _ in range(40):
         fn = _Fn([_case("groq 500"), _case("anthropic 529")])
         got, waits = _run_retry(call_with_retries, fn, max_attempts=4, base=0.5, max_wait=8.0)
         if isinstance(got, BaseException) or len(waits) != 2 or not all(_is_number(w) for w in waits):
-            raise Incorrect(f"two 5xx then success (max_attempts=4): got {got!r} after waits {waits!r}.")
+            raise Incorrect(t("two 5xx then success (max_attempts=4): got {got!r} after waits {waits!r}.",
+                              got=got, waits=waits))
         firsts.append(waits[0])
         seconds.append(waits[1])
     if any(not 0 <= w <= 0.5 for w in firsts) or any(not 0 <= w <= 1.0 for w in seconds):
-        raise Incorrect(f"with base=0.5 the first wait should be at most 0.5 s and the second at most 1 s; saw "
-                        f"{max(firsts):.2f} and {max(seconds):.2f}.")
+        raise Incorrect(t("with base=0.5 the first wait should be at most 0.5 s and the second at most 1 s; "
+                          "saw {v:.2f} and {v2:.2f}.", v=max(firsts), v2=max(seconds)))
     if len(set(firsts)) == 1:
-        raise Incorrect(f"the first wait was always {firsts[0]!r}: add jitter (a random part), or clients that "
-                        "failed together retry together.")
+        raise Incorrect(t("the first wait was always {v!r}: add jitter (a random part), or clients that failed "
+                          "together retry together.", v=firsts[0]))
     if statistics.mean(seconds) <= statistics.mean(firsts):
-        raise Incorrect("the waits do not grow: make each step twice the one before (base * 2 ** (attempt - 1)).")
+        raise Incorrect(t("the waits do not grow: make each step twice the one before (base * 2 ** (attempt - "
+                          "1))."))
     # 5. the ceiling
     fn = _Fn([_case("ollama 500")] * 7)
     got, waits = _run_retry(call_with_retries, fn, max_attempts=8, base=0.5, max_wait=1.0)
     if got != "ok" or any(w > 1.0 for w in waits):
-        raise Incorrect(f"with max_wait=1.0 no wait may pass 1 s; got {[round(w, 2) for w in waits]}.")
-    return "retried 429s after their Retry-After, 5xx with growing jittered waits, stopped at max_attempts, " \
-           "raised what cannot be retried."
+        raise Incorrect(t("with max_wait=1.0 no wait may pass 1 s; got {v}.", v=[round(w, 2) for w in waits]))
+    return t("retried 429s after their Retry-After, 5xx with growing jittered waits, stopped at max_attempts, "
+             "raised what cannot be retried.")
 
 
 q2 = Problem(
@@ -367,31 +382,34 @@ def _check_stream_whole(stream_whole) -> str:
             got = call(stream_whole, clients.openai(), QUESTION)
         sent = rec.to("/chat/completions")
         if len(sent) < cuts + 1:
-            raise Incorrect(f"the stream was cut {cuts} time(s) but only {len(sent)} request(s) were sent: "
-                            "catch the error and stream again.")
+            raise Incorrect(t("the stream was cut {cuts} time(s) but only {n_sent} request(s) were sent: catch "
+                              "the error and stream again.",
+                              cuts=cuts, n_sent=len(sent)))
         if any((ex.json or {}).get("stream") is not True for ex in sent):
-            raise Incorrect("stream the reply (stream=True).")
+            raise Incorrect(t("stream the reply (stream=True)."))
         whole = _openai_deltas(sent[-1])
         if not isinstance(got, str):
-            raise Incorrect(f"stream_whole returned {type(got).__name__}; return the whole text (a str).")
+            raise Incorrect(t("stream_whole returned {kind}; return the whole text (a str).",
+                              kind=type(got).__name__))
         seen = _openai_deltas(sent[0])
         if got != whole:
             if whole.endswith(got) and got != whole:
-                raise Incorrect("stream_whole returned only the text after the cut: return the whole answer.")
+                raise Incorrect(t("stream_whole returned only the text after the cut: return the whole answer."))
             if got == seen:
-                raise Incorrect("stream_whole returned what arrived before the cut: retry and return the whole "
-                                "answer.")
-            raise Incorrect(f"stream_whole returned {got[:60]!r}…, not the answer that arrived "
-                            f"({whole[:60]!r}…); use temperature=0 so a retry gives the same text.")
+                raise Incorrect(t("stream_whole returned what arrived before the cut: retry and return the "
+                                  "whole answer."))
+            raise Incorrect(t("stream_whole returned {v!r}…, not the answer that arrived ({v2!r}…); use "
+                              "temperature=0 so a retry gives the same text.",
+                              v=got[:60], v2=whole[:60]))
         shown = printed.getvalue().rstrip("\n")
         if shown != whole:
             if shown.startswith(seen) and shown[len(seen):].startswith(seen) and seen:
-                raise Incorrect("after the cut the beginning was printed a second time: print only what goes "
-                                "beyond what was already shown.")
-            raise Incorrect(f"what was printed ({shown[:60]!r}…) is not the answer, printed once "
-                            f"({whole[:60]!r}…): print each new piece as it arrives, and after a retry only "
-                            "the part the user has not seen.")
-    return "cut once and twice: retried, the whole text returned, every character printed exactly once."
+                raise Incorrect(t("after the cut the beginning was printed a second time: print only what goes "
+                                  "beyond what was already shown."))
+            raise Incorrect(t("what was printed ({v!r}…) is not the answer, printed once ({v2!r}…): print each "
+                              "new piece as it arrives, and after a retry only the part the user has not seen.",
+                              v=shown[:60], v2=whole[:60]))
+    return t("cut once and twice: retried, the whole text returned, every character printed exactly once.")
 
 
 q3 = Problem(
@@ -449,14 +467,14 @@ def _check_fallback_client(FallbackClient) -> str:
     sdk_clients = {"openai": clients.openai(), "anthropic": clients.anthropic(), "gemini": clients.gemini()}
     ok_ = {"provider", "model", "ok", "error", "input_tokens", "output_tokens"}
     schedules = [
-        ("no fault", [], [("openai", True)]),
-        ("one 429 from OpenAI (Retry-After: 2)", [("rate_limit", "openai", {"retry_after": 2})],
+        (N_("no fault"), [], [("openai", True)]),
+        (N_("one 429 from OpenAI (Retry-After: 2)"), [("rate_limit", "openai", {"retry_after": 2})],
          [("openai", False), ("openai", True)]),
-        ("OpenAI refuses the key", [("auth", "openai", {})], [("openai", False), ("anthropic", True)]),
-        ("OpenAI 500 x3, Anthropic 529 x3", [("server_error", "openai", {"times": 3}),
+        (N_("OpenAI refuses the key"), [("auth", "openai", {})], [("openai", False), ("anthropic", True)]),
+        (N_("OpenAI 500 x3, Anthropic 529 x3"), [("server_error", "openai", {"times": 3}),
                                               ("overloaded", "anthropic", {"times": 3})],
          [("openai", False)] * 3 + [("anthropic", False)] * 3 + [("gemini", True)]),
-        ("every key refused", [("auth", None, {"times": 3})],
+        (N_("every key refused"), [("auth", None, {"times": 3})],
          [("openai", False), ("anthropic", False), ("gemini", False)]),
     ]
     for name, faults, want in schedules:
@@ -466,8 +484,8 @@ def _check_fallback_client(FallbackClient) -> str:
         except NotImplementedError:
             raise NotAttempted() from None
         except Exception as e:
-            raise Incorrect(f"FallbackClient(clients, models, max_attempts=3, sleep=...) raised "
-                            f"{type(e).__name__}: {e}") from None
+            raise Incorrect(t("FallbackClient(clients, models, max_attempts=3, sleep=...) raised {kind}: {e}",
+                              kind=type(e).__name__, e=e)) from None
         with _faults(*faults), recording() as rec, redirect_stdout(io.StringIO()):
             try:
                 answer = fc.ask(QUESTION)
@@ -478,45 +496,53 @@ def _check_fallback_client(FallbackClient) -> str:
                 answer, raised = None, e
         log = getattr(fc, "log", None)
         if not isinstance(log, list) or not all(isinstance(r, dict) for r in log):
-            raise Incorrect(f"[{name}] .log should be a list of dicts, one per attempt; got {log!r}.")
+            raise Incorrect(t("[{name}] .log should be a list of dicts, one per attempt; got {log!r}.",
+                              name=t(name), log=log))
         for row in log:
             if set(row) != ok_:
-                raise Incorrect(f"[{name}] each log entry needs exactly the keys {sorted(ok_)}; got {sorted(row)}.")
+                raise Incorrect(t("[{name}] each log entry needs exactly the keys {v}; got {v2}.",
+                                  name=t(name), v=sorted(ok_), v2=sorted(row)))
         seen = [(r["provider"], bool(r["ok"])) for r in log]
         if seen != want:
-            raise Incorrect(f"[{name}] the attempts logged were {seen}, expected {want} (429/5xx retried up to "
-                            "max_attempts on the same model, 401 not retried, then the next model).")
+            raise Incorrect(t("[{name}] the attempts logged were {seen}, expected {want} (429/5xx retried up "
+                              "to max_attempts on the same model, 401 not retried, then the next model).",
+                              name=t(name), seen=seen, want=want))
         for provider in PATHS:
             n = len([ex for ex in rec if PATHS[provider] in ex.path])
             if n != sum(1 for p, _ in want if p == provider):
-                raise Incorrect(f"[{name}] {n} request(s) went to {provider}, but the log says "
-                                f"{sum(1 for p, _ in seen if p == provider)}: log every attempt.")
+                raise Incorrect(t("[{name}] {n} request(s) went to {provider}, but the log says {v}: log every "
+                                  "attempt.",
+                                  name=t(name), n=n, provider=provider, v=sum((1 for p, _ in seen if p == provider))))
         for row, (provider, ok) in zip(log, want):
             if ok and row["error"] is not None:
-                raise Incorrect(f"[{name}] a successful attempt should have error None; got {row['error']!r}.")
+                raise Incorrect(t("[{name}] a successful attempt should have error None; got {v!r}.",
+                                  name=t(name), v=row['error']))
             if not ok and not (isinstance(row["error"], str) and row["error"]):
-                raise Incorrect(f"[{name}] a failed attempt should name its error (e.g. the exception's class "
-                                f"name); got {row['error']!r}.")
+                raise Incorrect(t("[{name}] a failed attempt should name its error (e.g. the exception's class "
+                                  "name); got {v!r}.", name=t(name), v=row['error']))
         if want[-1][1]:
             last = [ex for ex in rec if PATHS[want[-1][0]] in ex.path][-1]
             usage = _usage(want[-1][0], last)
             row = log[-1]
             if (row["input_tokens"], row["output_tokens"]) != usage:
-                raise Incorrect(f"[{name}] the log says {row['input_tokens']}+{row['output_tokens']} tokens, the "
-                                f"response's usage said {usage[0]}+{usage[1]}.")
+                raise Incorrect(t("[{name}] the log says {v}+{v2} tokens, the response's usage said {v3}+{v4}.",
+                                  name=t(name), v=row['input_tokens'], v2=row['output_tokens'], v3=usage[0], v4=usage[1]))
             if row["model"] != dict(MODELS)[want[-1][0]]:
-                raise Incorrect(f"[{name}] log 'model' should be the model id; got {row['model']!r}.")
+                raise Incorrect(t("[{name}] log 'model' should be the model id; got {v!r}.",
+                                  name=t(name), v=row['model']))
             if raised is not None or not isinstance(answer, str) or not answer:
-                what = f"{type(raised).__name__}: {raised}" if raised is not None else repr(answer)
-                raise Incorrect(f"[{name}] ask() should return the answer's text; got {what}.")
+                what = f"{type(raised).__name__}: {raised}" if raised is not None else repr(answer)  # no words
+                raise Incorrect(t("[{name}] ask() should return the answer's text; got {what}.",
+                                  name=t(name), what=what))
             if "one 429" in name and not (waits and waits[0] >= 2):
-                raise Incorrect(f"[{name}] the 429 said Retry-After: 2 and the client slept {waits!r}: "
-                                "sleep (with the sleep you were given) at least that long.")
+                raise Incorrect(t("[{name}] the 429 said Retry-After: 2 and the client slept {waits!r}: sleep "
+                                  "(with the sleep you were given) at least that long.",
+                                  name=t(name), waits=waits))
         else:
             if raised is None:
-                raise Incorrect(f"[{name}] when every model fails, ask() should raise the last error; it returned "
-                                f"{answer!r}.")
-    return "retries, fallbacks and a log of every attempt with its tokens, under five fault schedules."
+                raise Incorrect(t("[{name}] when every model fails, ask() should raise the last error; it "
+                                  "returned {answer!r}.", name=t(name), answer=answer))
+    return t("retries, fallbacks and a log of every attempt with its tokens, under five fault schedules.")
 
 
 q4 = Problem(

@@ -15,6 +15,7 @@ import threading
 import time
 from contextlib import redirect_stdout
 
+from ..lang import t
 from . import clients
 from .core import Incorrect, NotAttempted, Problem, call, failure
 from .recording import recording
@@ -49,15 +50,16 @@ def _prompt_variants(messages: list[dict], model: str, max_tokens: int) -> dict[
     text = " ".join(m["content"] for m in messages)
     exact = _tokens(messages, model)
     return {
-        "counted words (len(text.split())), not tokens": (len(text.split()) * pin + max_tokens * pout) / 1e6,
-        "counted characters, not tokens": (len(text) * pin + max_tokens * pout) / 1e6,
-        "estimated ~4 characters per token instead of counting": (len(text) / 4 * pin + max_tokens * pout) / 1e6,
-        "used the output price for the input tokens": (exact * pout + max_tokens * pout) / 1e6,
-        "used the input price for the output tokens": (exact * pin + max_tokens * pin) / 1e6,
-        "divided by 1,000: the catalog's prices are per 1M tokens": (exact * pin + max_tokens * pout) / 1e3,
-        "counted the texts alone, not the messages as the API bills them (each message has framing tokens)":
+        t("counted words (len(text.split())), not tokens"): (len(text.split()) * pin + max_tokens * pout) / 1e6,
+        t("counted characters, not tokens"): (len(text) * pin + max_tokens * pout) / 1e6,
+        t("estimated ~4 characters per token instead of counting"): (len(text) / 4 * pin + max_tokens * pout) / 1e6,
+        t("used the output price for the input tokens"): (exact * pout + max_tokens * pout) / 1e6,
+        t("used the input price for the output tokens"): (exact * pin + max_tokens * pin) / 1e6,
+        t("divided by 1,000: the catalog's prices are per 1M tokens"): (exact * pin + max_tokens * pout) / 1e3,
+        t("counted the texts alone, not the messages as the API bills them (each message has framing "
+          "tokens)"):
             (sum(_tokens(m["content"], model) for m in messages) * pin + max_tokens * pout) / 1e6,
-        "left out the output tokens (max_tokens is the most the reply can cost)": exact * pin / 1e6,
+        t("left out the output tokens (max_tokens is the most the reply can cost)"): exact * pin / 1e6,
     }
 
 
@@ -74,19 +76,23 @@ def _check_prompt_cost(prompt_cost) -> str:
                 pin, pout = _prices(model)
                 want = (_tokens(messages, model) * pin + max_tokens * pout) / 1e6
                 if isinstance(got, bool) or not isinstance(got, (int, float)):
-                    raise Incorrect(f"prompt_cost() returned {got!r}; expected a number of US dollars (a float).")
+                    raise Incorrect(t("prompt_cost() returned {got!r}; expected a number of US dollars (a "
+                                      "float).", got=got))
                 if not math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-15):
                     why = next((w for w, v in _prompt_variants(messages, model, max_tokens).items()
                                 if math.isclose(got, v, rel_tol=1e-9, abs_tol=1e-15)), None)
-                    raise Incorrect(f"for {model} with max_tokens={max_tokens} prompt_cost() gave {got!r}, expected "
-                                    f"{want!r} ({_usd(want)})" + (f": it looks like you {why}." if why else
-                                    ": input tokens = count_tokens(messages, model) (exact offline), times price_in, "
-                                    "plus max_tokens times price_out, all divided by 1,000,000."))
+                    msg = t("for {model} with max_tokens={max_tokens} prompt_cost() gave {got!r}, expected "
+                            "{want!r} ({usd})", model=model, max_tokens=max_tokens, got=got, want=want, usd=_usd(want))
+                    msg += (t(": it looks like you {why}.", why=why) if why else
+                            t(": input tokens = count_tokens(messages, model) (exact offline), times price_in, "
+                              "plus max_tokens times price_out, all divided by 1,000,000."))
+                    raise Incorrect(msg)
     asked = [e for e in rec.to("/messages") if not e.path.endswith("/count_tokens")]  # counting is not asking
     if rec.to("/chat/completions") or asked or rec.to("generateContent"):
-        raise Incorrect("prompt_cost() sent a request: a cost before the call is computed from the token count "
-                        "and the catalog, without asking the model.")
-    return "exact input tokens at the input price plus max_tokens at the output price, for three models, nothing sent."
+        raise Incorrect(t("prompt_cost() sent a request: a cost before the call is computed from the token "
+                          "count and the catalog, without asking the model."))
+    return t("exact input tokens at the input price plus max_tokens at the output price, for three models, "
+             "nothing sent.")
 
 
 q1 = Problem(
@@ -185,19 +191,20 @@ def _run_on_fake_clock(run_batch, api: _FakeAPI):
             loop.close()
 
     started = time.perf_counter()
-    t = threading.Thread(target=runner, name="llmkit-check-batch", daemon=True)
-    t.start()
-    t.join(60)
+    thread = threading.Thread(target=runner, name="llmkit-check-batch", daemon=True)
+    thread.start()
+    thread.join(60)
     real = time.perf_counter() - started
-    if t.is_alive():
-        raise Incorrect("run_batch() did not finish in 60 s of real time: time.sleep() blocks the event loop "
-                        "(use `await asyncio.sleep(...)` or a limiter such as aiolimiter's AsyncLimiter).")
+    if thread.is_alive():
+        raise Incorrect(t("run_batch() did not finish in 60 s of real time: time.sleep() blocks the event loop "
+                          "(use `await asyncio.sleep(...)` or a limiter such as aiolimiter's AsyncLimiter)."))
     if "error" in box:
         e = box["error"]
         if isinstance(e, NotImplementedError):
             raise NotAttempted()
         if isinstance(e, asyncio.TimeoutError):
-            raise Incorrect("run_batch() was still running after an hour of (fake) time: does it wait forever?")
+            raise Incorrect(t("run_batch() was still running after an hour of (fake) time: does it wait "
+                              "forever?"))
         raise Incorrect(failure("run_batch", e), e)
     return box.get("result"), real
 
@@ -205,44 +212,53 @@ def _run_on_fake_clock(run_batch, api: _FakeAPI):
 def _check_run_batch(run_batch) -> str:
     if not inspect.iscoroutinefunction(run_batch):
         call(run_batch, [], None, rpm=RPM, tpm=TPM, tokens=_ptokens, concurrency=CONCURRENCY)  # not attempted?
-        raise Incorrect("run_batch should be an `async def` function: it awaits send() and the limiters.")
+        raise Incorrect(t("run_batch should be an `async def` function: it awaits send() and the limiters."))
     api = _FakeAPI()
     got, real = _run_on_fake_clock(run_batch, api)
     if real > 5:
-        raise Incorrect(f"run_batch() took {real:.0f} s of real time: time.sleep() blocks the whole event loop. "
-                        "Wait with `await asyncio.sleep(...)` or a limiter.")
+        raise Incorrect(t("run_batch() took {real:.0f} s of real time: time.sleep() blocks the whole event "
+                          "loop. Wait with `await asyncio.sleep(...)` or a limiter.",
+                          real=real))
     if not isinstance(got, list):
-        raise Incorrect(f"run_batch() returned {type(got).__name__}; expected a list with one item per prompt.")
+        raise Incorrect(t("run_batch() returned {kind}; expected a list with one item per prompt.",
+                          kind=type(got).__name__))
     if len(got) != len(PROMPTS):
-        raise Incorrect(f"run_batch() returned {len(got)} items for {len(PROMPTS)} prompts: keep every item, "
-                        "a failure in its place as the exception (nothing dropped, nothing added).")
+        raise Incorrect(t("run_batch() returned {n_got} items for {n_PROMPTS} prompts: keep every item, a "
+                          "failure in its place as the exception (nothing dropped, nothing added).",
+                          n_got=len(got), n_PROMPTS=len(PROMPTS)))
     for i, item in enumerate(got):
         if i == BROKEN:
             continue
         want = f"answer to question {i}"
         if item != want:
             if isinstance(item, str) and item.startswith("answer to question"):
-                raise Incorrect(f"item {i} is {item!r}, expected {want!r}: the results are out of order. Keep "
-                                "input order (asyncio.gather does; as_completed and appending do not).")
+                raise Incorrect(t("item {i} is {item!r}, expected {want!r}: the results are out of order. Keep "
+                                  "input order (asyncio.gather does; as_completed and appending do not).",
+                                  i=i, item=item, want=want))
             if i in RATE_LIMITED:
-                raise Incorrect(f"prompt {i} got a 429 (RateLimitError, retry_after={RETRY_AFTER:g}) and ended as "
-                                f"{item!r}: a 429 is retried after its Retry-After, so nothing is lost.")
-            raise Incorrect(f"item {i} is {item!r}, expected {want!r}.")
+                raise Incorrect(t("prompt {i} got a 429 (RateLimitError, retry_after={RETRY_AFTER:g}) and "
+                                  "ended as {item!r}: a 429 is retried after its Retry-After, so nothing is "
+                                  "lost.", i=i, RETRY_AFTER=RETRY_AFTER, item=item))
+            raise Incorrect(t("item {i} is {item!r}, expected {want!r}.", i=i, item=item, want=want))
     bad = got[BROKEN]
     if not isinstance(bad, BaseException):
-        raise Incorrect(f"prompt {BROKEN} failed with a 400 (BadRequestError), but its item is {bad!r}: report the "
-                        "failure in its place (the exception itself), not None or a silent gap.")
+        raise Incorrect(t("prompt {BROKEN} failed with a 400 (BadRequestError), but its item is {bad!r}: "
+                          "report the failure in its place (the exception itself), not None or a silent gap.",
+                          BROKEN=BROKEN, bad=bad))
     if sum(1 for _, i in api.sent if i == BROKEN) > 1:
-        raise Incorrect(f"prompt {BROKEN} got a 400 and was sent again: a bad request fails the same way every time; "
-                        "retry only 429s (and 5xx), report the rest.")
+        raise Incorrect(t("prompt {BROKEN} got a 400 and was sent again: a bad request fails the same way "
+                          "every time; retry only 429s (and 5xx), report the rest.",
+                          BROKEN=BROKEN))
     for i, at in api.limited_at.items():
         again = [t for t, j in api.sent if j == i and t > at - 1e-9]
         if again and again[0] < at + RETRY_AFTER - 1e-6:
-            raise Incorrect(f"prompt {i} got a 429 with Retry-After {RETRY_AFTER:g} s and was sent again after "
-                            f"{again[0] - at:.1f} s: wait at least retry_after before retrying.")
+            raise Incorrect(t("prompt {i} got a 429 with Retry-After {RETRY_AFTER:g} s and was sent again "
+                              "after {v:.1f} s: wait at least retry_after before retrying.",
+                              i=i, RETRY_AFTER=RETRY_AFTER, v=again[0] - at))
     if api.max_inflight > CONCURRENCY:
-        raise Incorrect(f"{api.max_inflight} requests were in flight at once, with concurrency={CONCURRENCY}: "
-                        "hold an asyncio.Semaphore(concurrency) around each request.")
+        raise Incorrect(t("{max_inflight} requests were in flight at once, with concurrency={CONCURRENCY}: "
+                          "hold an asyncio.Semaphore(concurrency) around each request.",
+                          max_inflight=api.max_inflight, CONCURRENCY=CONCURRENCY))
     times = sorted(api.sent)
     for a in range(len(times)):
         for b in range(a, len(times)):
@@ -250,16 +266,20 @@ def _check_run_batch(run_batch) -> str:
             n = b - a + 1
             weight = sum(_ptokens(PROMPTS[j]) for _, j in times[a:b + 1])
             if n > RPM * (1 + span / 60) + 1e-6:
-                raise Incorrect(f"{n} requests were sent within {span:.1f} s, with rpm={RPM}: that is faster than "
-                                f"{RPM} per minute (a fixed sleep does not follow the limit). Take one unit from a "
-                                "requests-per-minute limiter (aiolimiter.AsyncLimiter(rpm, 60)) before each request, "
-                                "retries included.")
+                raise Incorrect(t("{n} requests were sent within {span:.1f} s, with rpm={RPM}: that is faster "
+                                  "than {RPM} per minute (a fixed sleep does not follow the limit). Take one "
+                                  "unit from a requests-per-minute limiter (aiolimiter.AsyncLimiter(rpm, 60)) "
+                                  "before each request, retries included.",
+                                  n=n, span=span, RPM=RPM))
             if weight > TPM * (1 + span / 60) + 1e-6:
-                raise Incorrect(f"{weight} tokens were sent within {span:.1f} s, with tpm={TPM}: take tokens(prompt) "
-                                "from a tokens-per-minute limiter before each request (await limiter.acquire(n)).")
+                raise Incorrect(t("{weight} tokens were sent within {span:.1f} s, with tpm={TPM}: take "
+                                  "tokens(prompt) from a tokens-per-minute limiter before each request (await "
+                                  "limiter.acquire(n)).",
+                                  weight=weight, span=span, TPM=TPM))
     end = max(t for t, _ in api.sent)
-    return (f"{len(api.sent)} requests over {end:.0f} s of fake time: at most {RPM}/min and {TPM} tokens/min, "
-            f"at most {CONCURRENCY} at once, 429s retried after Retry-After, the 400 reported, results in order.")
+    return (t("{n_sent} requests over {end:.0f} s of fake time: at most {RPM}/min and {TPM} tokens/min, at "
+              "most {CONCURRENCY} at once, 429s retried after Retry-After, the 400 reported, results in order.",
+              n_sent=len(api.sent), end=end, RPM=RPM, TPM=TPM, CONCURRENCY=CONCURRENCY))
 
 
 q2 = Problem(
@@ -332,38 +352,44 @@ def _check_validate_jsonl(validate_jsonl) -> str:
     text, limit, good, bad = _jsonl_case(model)
     got = call(validate_jsonl, text, model, limit)
     if not (isinstance(got, tuple) and len(got) == 2 and isinstance(got[0], list) and isinstance(got[1], list)):
-        raise Incorrect(f"validate_jsonl() returned {type(got).__name__}; expected a tuple (valid, errors) of two lists.")
+        raise Incorrect(t("validate_jsonl() returned {kind}; expected a tuple (valid, errors) of two lists.",
+                          kind=type(got).__name__))
     valid, errors = got
     lines = text.splitlines()
     want_valid = [json.loads(lines[n - 1]) for n in good]
     try:
         reasons = {int(e[0]): str(e[1]) if len(e) > 1 else "" for e in errors}
     except Exception:
-        raise Incorrect(f"errors should be (line number, reason) pairs; got {errors[:2]!r}.") from None
-    explain = {3: "line 3 is not valid JSON: catch json.JSONDecodeError and report it",
-               4: "line 4 has the role 'bot': allowed roles are system, user and assistant",
-               5: "line 5's assistant turn is empty: an empty answer teaches the model to say nothing",
-               7: "line 7 has no assistant turn: the last message must be the assistant's answer",
-               9: f"line 9 is {_tokens(json.loads(lines[8])['messages'], model)} tokens, over the limit of {limit}: "
-                  "count tokens with llmkit.count_tokens(messages, model), not words or characters",
-               10: "line 10 has no 'messages' list (it is the old prompt/completion format)",
-               11: "line 11's assistant turn is only whitespace: strip() before testing for empty"}
+        raise Incorrect(t("errors should be (line number, reason) pairs; got {v!r}.", v=errors[:2])) from None
+    explain = {3: t("line 3 is not valid JSON: catch json.JSONDecodeError and report it"),
+               4: t("line 4 has the role 'bot': allowed roles are system, user and assistant"),
+               5: t("line 5's assistant turn is empty: an empty answer teaches the model to say nothing"),
+               7: t("line 7 has no assistant turn: the last message must be the assistant's answer"),
+               9: t("line 9 is {n} tokens, over the limit of {limit}: count tokens with "
+                    "llmkit.count_tokens(messages, model), not words or characters",
+                    n=_tokens(json.loads(lines[8])['messages'], model), limit=limit),
+               10: t("line 10 has no 'messages' list (it is the old prompt/completion format)"),
+               11: t("line 11's assistant turn is only whitespace: strip() before testing for empty")}
     for n in bad:
         if n not in reasons:
-            raise Incorrect(f"no error for {explain[n]}.")
+            raise Incorrect(t("no error for {v}.", v=explain[n]))
     for n in good:
         if n in reasons:
             n_tokens = _tokens(json.loads(lines[n - 1])["messages"], model)
-            why = (f" (it is {n_tokens} tokens, within the limit of {limit}, but {len(lines[n - 1])} characters: "
-                   "count tokens with llmkit.count_tokens(messages, model), not characters)")
-            raise Incorrect(f"line {n} is a good example but was reported: {reasons[n]!r}{why}.")
+            why = t(" (it is {n_tokens} tokens, within the limit of {limit}, but {n_chars} characters: "
+                    "count tokens with llmkit.count_tokens(messages, model), not characters)",
+                    n_tokens=n_tokens, limit=limit, n_chars=len(lines[n - 1]))
+            raise Incorrect(t("line {n} is a good example but was reported: {v!r}{why}.",
+                              n=n, v=reasons[n], why=why))
     if 6 in reasons:
-        raise Incorrect("line 6 is blank: skip blank lines rather than report them.")
+        raise Incorrect(t("line 6 is blank: skip blank lines rather than report them."))
     if any(not reasons[n].strip() for n in bad):
-        raise Incorrect("each error needs a reason a person can act on, e.g. (5, 'empty assistant turn').")
+        raise Incorrect(t("each error needs a reason a person can act on, e.g. (5, 'empty assistant turn')."))
     if valid != want_valid:
-        raise Incorrect(f"valid should hold the parsed examples of lines {good}, in order; got {len(valid)} items.")
-    return f"{len(valid)} good examples kept, {len(bad)} bad lines reported with their line numbers, limit {limit} tokens."
+        raise Incorrect(t("valid should hold the parsed examples of lines {good}, in order; got {n_valid} "
+                          "items.", good=good, n_valid=len(valid)))
+    return t("{n_valid} good examples kept, {n_bad} bad lines reported with their line numbers, limit {limit} "
+             "tokens.", n_valid=len(valid), n_bad=len(bad), limit=limit)
 
 
 q3 = Problem(
@@ -431,8 +457,9 @@ def _check_cost_tracker(CostTracker) -> str:  # noqa: N803 (the learner's class)
     tracker = call(CostTracker, budget, alert_at=alert_at)
     got = call(tracker.estimate, model, [dict(m) for m in messages], max_tokens)
     if not isinstance(got, (int, float)) or not math.isclose(got, estimate, rel_tol=1e-9):
-        raise Incorrect(f"estimate() gave {got!r}, expected {estimate!r}: exact input tokens of the messages at "
-                        "price_in, plus max_tokens at price_out, per 1,000,000.")
+        raise Incorrect(t("estimate() gave {got!r}, expected {estimate!r}: exact input tokens of the messages "
+                          "at price_in, plus max_tokens at price_out, per 1,000,000.",
+                          got=got, estimate=estimate))
     client = clients.openai()
     spent, alerts_seen, refused = 0.0, [], False
     for n in range(1, 31):
@@ -448,47 +475,55 @@ def _check_cost_tracker(CostTracker) -> str:  # noqa: N803 (the learner's class)
         sent = rec.to("/chat/completions")
         if error is not None:
             if sent:
-                raise Incorrect(f"call {n} raised {type(error).__name__} ({error}) after its request was sent. If "
-                                "that is the budget refusal, check the budget before the request, with the estimate, "
-                                "so an expensive call is never made.")
+                raise Incorrect(t("call {n} raised {kind} ({error}) after its request was sent. If that is the "
+                                  "budget refusal, check the budget before the request, with the estimate, so "
+                                  "an expensive call is never made.",
+                                  n=n, kind=type(error).__name__, error=error))
             if before + estimate <= budget + 1e-15:
-                raise Incorrect(f"call {n} was refused ({type(error).__name__}: {error}), but spent {_usd(before)} + "
-                                f"estimate {_usd(estimate)} fits in the {_usd(budget)} budget.")
+                raise Incorrect(t("call {n} was refused ({kind}: {error}), but spent {v} + estimate {v2} fits "
+                                  "in the {v3} budget.",
+                                  n=n, kind=type(error).__name__, error=error, v=_usd(before), v2=_usd(estimate), v3=_usd(budget)))
             refused = True
             break
         if not sent:
-            raise Incorrect(f"ask() returned without sending a request on call {n}.")
+            raise Incorrect(t("ask() returned without sending a request on call {n}.", n=n))
         if before + estimate > budget + 1e-15:
-            raise Incorrect(f"call {n} was sent with {_usd(before)} spent and an estimate of {_usd(estimate)}, over "
-                            f"the {_usd(budget)} budget: refuse it (raise) before sending.")
+            raise Incorrect(t("call {n} was sent with {v} spent and an estimate of {v2}, over the {v3} budget: "
+                              "refuse it (raise) before sending.",
+                              n=n, v=_usd(before), v2=_usd(estimate), v3=_usd(budget)))
         spent += _usage_cost(sent[-1], model)
         now = float(getattr(tracker, "spent", float("nan")))
         if not math.isclose(now, spent, rel_tol=1e-9, abs_tol=1e-15):
             in_out = sum((sent[-1].response_json or {}).get("usage", {}).get(k, 0)
                          for k in ("prompt_tokens", "completion_tokens")) * pout / 1e6
-            hint = (" It looks like the output price was used for the input tokens too."
+            hint = (t(" It looks like the output price was used for the input tokens too.")
                     if math.isclose(now - before, in_out, rel_tol=1e-9) else "")
-            raise Incorrect(f"after call {n} tracker.spent is {now!r}, expected {spent!r}: add the cost of "
-                            f"response.usage (prompt_tokens at price_in, completion_tokens at price_out).{hint}")
+            raise Incorrect(t("after call {n} tracker.spent is {now!r}, expected {spent!r}: add the cost of "
+                              "response.usage (prompt_tokens at price_in, completion_tokens at "
+                              "price_out).{hint}",
+                              n=n, now=now, spent=spent, hint=hint))
         alerts = list(getattr(tracker, "alerts", []))
         crossed = before < alert_at * budget <= spent
         new = alerts[len(alerts_seen):]
         if crossed and len(new) != 1:
-            raise Incorrect(f"spent passed {alert_at:.0%} of the budget on call {n}: tracker.alerts should get one "
-                            f"message then (it got {len(new)}).")
+            raise Incorrect(t("spent passed {alert_at:.0%} of the budget on call {n}: tracker.alerts should "
+                              "get one message then (it got {n_new}).",
+                              alert_at=alert_at, n=n, n_new=len(new)))
         if not crossed and new:
-            why = ("it already alerted once: alert only when crossing" if alerts_seen
-                   else f"spent {_usd(spent)} is under {alert_at:.0%} of {_usd(budget)}")
-            raise Incorrect(f"call {n} added an alert {new[0]!r}, but {why}.")
+            why = (t("it already alerted once: alert only when crossing") if alerts_seen
+                   else t("spent {spent} is under {alert_at:.0%} of {budget}", spent=_usd(spent), alert_at=alert_at,
+                          budget=_usd(budget)))
+            raise Incorrect(t("call {n} added an alert {v!r}, but {why}.", n=n, v=new[0], why=why))
         if crossed and not out.getvalue().strip():
-            raise Incorrect("print the alert when it happens, as well as keeping it in tracker.alerts.")
+            raise Incorrect(t("print the alert when it happens, as well as keeping it in tracker.alerts."))
         alerts_seen = alerts
     if not refused:
-        raise Incorrect("30 calls went through a budget with room for about 3: ask() never refuses a call.")
+        raise Incorrect(t("30 calls went through a budget with room for about 3: ask() never refuses a call."))
     if len(alerts_seen) != 1:
-        raise Incorrect(f"expected exactly one alert before the budget ran out; got {len(alerts_seen)}.")
-    return (f"spent {_usd(spent)} of {_usd(budget)}, one alert at {alert_at:.0%}, and the call that could pass the "
-            "budget refused before it was sent.")
+        raise Incorrect(t("expected exactly one alert before the budget ran out; got {n_alerts_seen}.",
+                          n_alerts_seen=len(alerts_seen)))
+    return (t("spent {v} of {v2}, one alert at {alert_at:.0%}, and the call that could pass the budget refused "
+              "before it was sent.", v=_usd(spent), v2=_usd(budget), alert_at=alert_at))
 
 
 q4 = Problem(
