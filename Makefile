@@ -8,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: course course-es test setup train train-v2 train-v3 notebooks bench clean test-engines
+.PHONY: course course-es engines test setup train train-v2 train-v3 notebooks bench clean test-engines
 
 # the venv and an up-to-date pip: the first step of both stamps below
 define MAKE_VENV
@@ -47,11 +47,17 @@ $(SERVE_STAMP): pyproject.toml
 	@touch $(STAMP) $(SERVE_STAMP)
 
 COURSE_LANG ?= en
-course: $(STAMP)  ## set up, then JupyterLab on notebooks/ with the gateway running (COURSE_LANG=es: the Spanish edition)
+# ENGINES=1 adds the [serve] and [hf] extras (what `make engines` installs): lesson 6 then runs llama.cpp and
+# transformers for real. Off by default: llama.cpp compiles from source (a C++ compiler and cmake, minutes of
+# CPU) and torch is a large download; without them lesson 6's engine cells say how to install them.
+ENGINES ?= 0
+course: $(STAMP) $(if $(filter 1 yes true,$(ENGINES)),$(SERVE_STAMP))  ## set up, then JupyterLab on notebooks/ with the gateway running (COURSE_LANG=es: the Spanish edition; ENGINES=1: llama.cpp and transformers too)
 	$(BIN)/llmkit course --lang $(COURSE_LANG)
 
 course-es:  ## the same, opening the Spanish edition (notebooks/es/)
 	$(MAKE) course COURSE_LANG=es
+
+engines: $(SERVE_STAMP)  ## install the [serve] and [hf] extras: llama.cpp (compiled once) and transformers + torch (lesson 6)
 
 # each pass runs hermetic: none of the shell's keys, base URLs or LLMKIT_* settings, offline forced,
 # a throw-away data folder, and no process may outlive it (see tools/hermetic.py)
