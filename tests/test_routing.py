@@ -107,7 +107,8 @@ def stop(proc: subprocess.Popen) -> None:
 @pytest.fixture(scope="module")
 def ups(tmp_path_factory):
     """(llama.cpp server, provider stand-in URL, misbehaving URL), started side by side."""
-    os.environ.setdefault("LLMKIT_DATA_DIR", str(tmp_path_factory.getbasetemp() / "engines-data"))
+    data_dir = os.environ.get("LLMKIT_DATA_DIR")  # the GGUF cache goes to a folder of the test run
+    os.environ["LLMKIT_DATA_DIR"] = data_dir or str(tmp_path_factory.getbasetemp() / "engines-data")
     proc, provider = start_gateway_process({"LLMKIT_API_KEY": UPKEY, "LLMKIT_ENGINE": "ngram-v1"})
     bad = ThreadingHTTPServer(("127.0.0.1", 0), Misbehaving)
     threading.Thread(target=bad.serve_forever, daemon=True).start()
@@ -118,6 +119,8 @@ def ups(tmp_path_factory):
     finally:
         stop(proc)
         bad.shutdown()
+        if data_dir is None:
+            os.environ.pop("LLMKIT_DATA_DIR", None)
 
 
 @pytest.fixture(scope="module")
@@ -309,9 +312,11 @@ def test_a_malformed_config_names_the_line(tmp_path, text, where, words):
 def test_llmkit_serve_refuses_a_bad_config_or_flag(tmp_path):
     f = tmp_path / "gateway.toml"
     f.write_text('[upstreams.a]\nurl = "mystery+http://x"\nmodels = ["a"]\n')
+    said = []
     for args in (["--config", str(f)], ["--upstream", "llama*"]):
         out = subprocess.run([sys.executable, "-m", "llmkit", "serve", "--port", "1", *args],
                              capture_output=True, text=True, timeout=60)
         assert out.returncode == 2 and "Traceback" not in out.stderr
-    assert f"{f}:2:" in subprocess.run([sys.executable, "-m", "llmkit", "serve", "--config", str(f)],
-                                       capture_output=True, text=True, timeout=60).stderr
+        said.append(out.stderr)
+    assert f"{f}:2:" in said[0] and "'mystery+http://x'" in said[0]
+    assert "expected NAME=URL" in said[1]

@@ -20,7 +20,6 @@ from anything the upstream says back.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import time
 from dataclasses import dataclass, field
@@ -30,8 +29,6 @@ import httpx
 
 from ..engine import Token
 from .errors import APIError
-
-log = logging.getLogger("llmkit.server")
 
 # the real providers: their OpenAI-compatible base URL and the variables their key is read from
 PROVIDERS = {
