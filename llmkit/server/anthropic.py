@@ -175,7 +175,7 @@ def chat_messages(body: dict) -> list[dict]:
     return tools.fill_names(out)
 
 
-def request_tools(body: dict) -> tuple[list[ToolSpec] | None, str | dict]:
+async def request_tools(body: dict) -> tuple[list[ToolSpec] | None, str | dict]:
     """`tools` (custom tools: name, description, input_schema) and `tool_choice` ({"type": "auto" |
     "any" | "tool" (with "name") | "none"}) as the engine's. Anthropic's server tools (web search,
     code execution, bash, text editor...) run on Anthropic's side and are refused here."""
@@ -217,7 +217,7 @@ def request_tools(body: dict) -> tuple[list[ToolSpec] | None, str | dict]:
                                            if m.group(2) else "")
         return "tool_choice.name" if neutral == "tool_choice" and isinstance(choice, dict) else neutral
 
-    tools.check(specs, choice, rename, lambda param, message: _bad(param, message + "."))
+    await tools.check(specs, choice, rename, lambda param, message: _bad(param, message + "."))
     return specs, choice
 
 
@@ -314,7 +314,7 @@ async def messages_create(request: Request):
     model = models.require(field(body, "model", str, required=True))
     messages = chat_messages(body)
     params = sampling(body)
-    params.tools, params.tool_choice = request_tools(body)
+    params.tools, params.tool_choice = await request_tools(body)
     tools.set_parallel(params, not (body.get("tool_choice") or {}).get("disable_parallel_tool_use", False))
     refuse_thinking(body, model, params)
     stream = field(body, "stream", bool, False)
@@ -390,7 +390,7 @@ async def count_tokens(request: Request):
     """What `usage.input_tokens` would be for this request: system + messages, templated."""
     body = await json_body(request)
     model = models.require(field(body, "model", str, required=True))
-    request_tools(body)  # checked; not yet counted (notes/tools_requests.md)
+    await request_tools(body)  # checked; not yet counted (notes/tools_requests.md)
     messages, _ = models.apply_custom(model, chat_messages(body))
     return JSONResponse({"input_tokens": await count_chat(engine_of(request), messages)})
 

@@ -200,7 +200,7 @@ def messages_of(body: dict) -> list[dict]:
     return out + turns
 
 
-def request_tools(body: dict) -> tuple[list[ToolSpec] | None, str | dict]:
+async def request_tools(body: dict) -> tuple[list[ToolSpec] | None, str | dict]:
     """`tools[].functionDeclarations` and `toolConfig.functionCallingConfig` as the engine's tools
     and choice. Google's own tools (search, code execution, URL context, maps...) run on Google's
     side and are refused."""
@@ -265,7 +265,7 @@ def request_tools(body: dict) -> tuple[list[ToolSpec] | None, str | dict]:
     def error(param: str, message: str) -> APIError:
         return APIError(400, f"Invalid value at '{param}': {message}.", param=param)
 
-    tools.check(specs, choice, rename, error)
+    await tools.check(specs, choice, rename, error)
     return specs, choice
 
 
@@ -298,7 +298,6 @@ def sampling(body: dict) -> tuple[SamplingParams, int]:
                             stop=stop_list(cfg.get("stopSequences"), p + "stop_sequences", limit=5),
                             json_schema=schema if mime == "application/json" else None,
                             json_object=mime == "application/json" and schema is None)
-    params.tools, params.tool_choice = request_tools(body)
     return params, n
 
 
@@ -400,6 +399,7 @@ def refuse_thinking(model: str, cfg: dict) -> None:
 
 async def generate(request: Request, model: str, body: dict, stream: bool):
     params, n = sampling(body)
+    params.tools, params.tool_choice = await request_tools(body)
     cfg = _camel(body.get("generationConfig") or {})
     refuse_thinking(model, cfg)
     asked = {"temperature": cfg.get("temperature"), "top_p": cfg.get("topP"), "top_k": cfg.get("topK"),
@@ -452,7 +452,7 @@ async def count_tokens(request: Request, model: str, body: dict):
     if inner is not None and body.get("contents") is not None:
         raise APIError(400, "Only one of 'contents' and 'generateContentRequest' may be set.", param="contents")
     req = _object(inner, "generate_content_request") if inner is not None else body
-    request_tools(req)  # checked; not yet counted (notes/tools_requests.md)
+    await request_tools(req)  # checked; not yet counted (notes/tools_requests.md)
     msgs, _ = models.apply_custom(model, messages_of(req), {})
     total = await count_chat(engine_of(request), msgs)
     return JSONResponse({"totalTokens": total, "promptTokensDetails": [{"modality": "TEXT", "tokenCount": total}]})

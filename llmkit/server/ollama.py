@@ -333,7 +333,7 @@ def _chat_messages(body: dict) -> list[dict]:
     return out
 
 
-def _tools(body: dict, model: str) -> list[ToolSpec] | None:
+async def _tools(body: dict, model: str) -> list[ToolSpec] | None:
     """`tools` ([{"type": "function", "function": {name, description, parameters}}]) as the engine's."""
     raw = field(body, "tools", list, None)
     if not raw:
@@ -359,7 +359,7 @@ def _tools(body: dict, model: str) -> list[ToolSpec] | None:
     def rename(neutral: str) -> str:
         return re.sub(r"^tools\[(\d+)\]\.(name|description|parameters)", r"tools[\1].function.\2", neutral)
 
-    tools.check(specs, "auto", rename, tools.openai_error)
+    await tools.check(specs, "auto", rename, tools.openai_error)
     return specs
 
 
@@ -382,7 +382,7 @@ async def chat(request: Request):
     _refuse_thinking(body, model)
     messages = _chat_messages(body)
     params = _sampling(body, opts)
-    params.tools = _tools(body, model)
+    params.tools = await _tools(body, model)
     engine_of(request)  # the engine is loaded once per process; this is the "load" Ollama times
     t_loaded = time.perf_counter_ns()
     _touch(model, keep)

@@ -146,7 +146,7 @@ def _function_spec(fn, label: str) -> ToolSpec:
     return ToolSpec(name, description, params if params is not None else {"type": "object", "properties": {}})
 
 
-def chat_tools(body: dict) -> tuple[list[ToolSpec] | None, str | dict, bool]:
+async def chat_tools(body: dict) -> tuple[list[ToolSpec] | None, str | dict, bool]:
     """`tools` + `tool_choice` (or the legacy `functions` + `function_call`) as the engine's
     (tools, choice), checked; the bool says the legacy fields were used."""
     legacy = body.get("tools") is None and body.get("functions") is not None
@@ -196,7 +196,7 @@ def chat_tools(body: dict) -> tuple[list[ToolSpec] | None, str | dict, bool]:
             param = choice_name
         return tools.openai_error(param, message)
 
-    tools.check(specs, choice, rename, error)
+    await tools.check(specs, choice, rename, error)
     return specs, choice, legacy
 
 
@@ -362,7 +362,7 @@ async def chat_completions(request: Request):
     messages = chat_messages(body)
     params = sampling(body)
     refuse_reasoning(body)
-    params.tools, params.tool_choice, legacy = chat_tools(body)
+    params.tools, params.tool_choice, legacy = await chat_tools(body)
     tools.set_parallel(params, body.get("parallel_tool_calls"))
     req = ChatRequest(model, messages, params, n=n, stream=stream, asked=body)
     engine = engine_of(request)

@@ -191,7 +191,7 @@ def check_outputs(messages: list[dict]) -> None:
 
 
 # -- tools ----------------------------------------------------------------------------------------
-def request_tools(body: dict) -> tuple[list[ToolSpec] | None, str | dict]:
+async def request_tools(body: dict) -> tuple[list[ToolSpec] | None, str | dict]:
     """`tools` (type function: name, description, parameters, strict) and `tool_choice` ("auto",
     "none", "required", {"type": "function", "name"}, {"type": "allowed_tools", ...}) as the
     engine's; other tool types (web search, file search...) are OpenAI's hosted tools, refused."""
@@ -246,7 +246,7 @@ def request_tools(body: dict) -> tuple[list[ToolSpec] | None, str | dict]:
     def rename(neutral: str) -> str:
         return "tool_choice.name" if neutral == "tool_choice" and isinstance(choice, dict) else neutral
 
-    tools.check(specs, choice, rename, tools.openai_error)
+    await tools.check(specs, choice, rename, tools.openai_error)
     return specs, choice
 
 
@@ -380,7 +380,7 @@ async def create(request: Request):
     keep = field(body, "store", bool, True)
     _check_unsupported(body)
     params = sampling(body)
-    params.tools, params.tool_choice = request_tools(body)
+    params.tools, params.tool_choice = await request_tools(body)
     tools.set_parallel(params, body.get("parallel_tool_calls"))
     store = store_of(request)
     earlier: list[dict] = []

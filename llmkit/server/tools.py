@@ -57,12 +57,16 @@ def parse_arguments(text, label: str, make_error: Callable[[str, str], Exception
     return value
 
 
-def check(tools: list[ToolSpec] | None, choice, rename: Rename,
-          make_error: Callable[[str, str], Exception]) -> None:
+async def check(tools: list[ToolSpec] | None, choice, rename: Rename,
+                make_error: Callable[[str, str], Exception]) -> None:
     """The tools and the choice as the engine will read them; else the protocol's 400.
 
     `rename` maps a neutral field name to the protocol's; `make_error(param, message)` builds
-    that protocol's APIError."""
+    that protocol's APIError. The engine's check compiles each schema's grammar (the first one
+    in a process builds the grammar library's view of the vocabulary: seconds), so it runs in a
+    worker thread, and a tool set that passed is remembered."""
+    if not tools and choice in ("auto", "none"):
+        return  # nothing to check (most requests): no work on the event loop
     seen: dict[str, int] = {}
     for i, t in enumerate(tools or []):
         if not NAME.match(t.name):
@@ -86,22 +90,29 @@ def check(tools: list[ToolSpec] | None, choice, rename: Rename,
                              f"given (tools: {known})")
     elif choice == "required" and not tools:
         raise make_error(rename("tool_choice"), "tool_choice asks for a tool call, but no tools were given")
-    try:
-        from ..engine import tools as engine_tools
-    except ImportError:  # the engine's checks not there yet: compile each schema as structured outputs do
-        from ..engine import constrain
-
-        for i, t in enumerate(tools or []):
-            try:
-                constrain.compile(t.parameters)
-            except ValueError as e:
-                raise make_error(rename(f"tools[{i}].parameters"), f"Invalid schema: {e}") from None
+    key = _key(tools, choice)
+    if key in _checked:
         return
+    from ..engine import tools as engine_tools
+    from .common import off_loop
+
     try:
-        engine_tools.check_tools(tools, choice)
+        await off_loop(engine_tools.check_tools, tools, choice)
     except EngineInputError as e:
         param = e.param or "tools"
         raise make_error(rename(param), str(e).replace(param, rename(param))) from None
+    _checked[key] = True
+    while len(_checked) > MAX_CHECKED:
+        _checked.pop(next(iter(_checked)))
+
+
+MAX_CHECKED = 256  # tool sets known good: an app sends the same tools on every request
+_checked: dict[str, bool] = {}
+
+
+def _key(tools, choice) -> str:
+    return json.dumps([[t.name, t.description, t.parameters] for t in tools or []] + [choice], sort_keys=True,
+                      ensure_ascii=False, default=str)
 
 
 def set_parallel(params, parallel) -> None:
