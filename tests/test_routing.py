@@ -149,6 +149,11 @@ models = ["claude-*"]
 url = "gemini+{provider}/v1beta/openai"
 models = ["gemini-*"]
 
+[upstreams.ollama]      # the second gateway speaks Ollama's /api/chat too
+url = "ollama+{provider}"
+models = ["qwen3*"]
+key_env = "LLMKIT_TEST_UPSTREAM_KEY"
+
 [upstreams.bad]
 url = "openai+{bad}/v1"
 models = ["bad-*"]
@@ -158,13 +163,14 @@ url = "ollama+http://127.0.0.1:{_closed_port()}"
 models = ["down-*"]
 """)
     old = {k: os.environ.get(k) for k in ("ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY")}
-    os.environ["ANTHROPIC_API_KEY"] = os.environ["GEMINI_API_KEY"] = UPKEY
+    os.environ["ANTHROPIC_API_KEY"] = os.environ["GEMINI_API_KEY"] = os.environ["LLMKIT_TEST_UPSTREAM_KEY"] = UPKEY
     os.environ.pop("GOOGLE_API_KEY", None)
     g = Gateway(settings=Settings(gateway=load(conf))).start()
     yield g.url
     g.stop()
     for k, v in old.items():
         os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+    os.environ.pop("LLMKIT_TEST_UPSTREAM_KEY", None)
 
 
 def direct(llama, stream=False):
@@ -234,6 +240,21 @@ def test_provider_key_goes_upstream_and_nowhere_else(gw, ups, caplog):
     assert UPKEY not in health and UPKEY not in caplog.text
 
 
+def test_openai_and_anthropic_sdks_over_an_ollama_upstream(gw):
+    import anthropic
+    from openai import OpenAI
+
+    c = OpenAI(base_url=gw + "/v1", api_key="x", max_retries=0)
+    r = c.chat.completions.create(model="qwen3", messages=Q, max_tokens=6, seed=1)
+    assert r.choices[0].finish_reason == "length" and r.usage.completion_tokens == 6 and r.usage.prompt_tokens > 0
+    parts = [ch.choices[0].delta.content or "" for ch in c.chat.completions.create(
+        model="qwen3", messages=Q, max_tokens=6, seed=1, stream=True) if ch.choices]
+    assert "".join(parts) == r.choices[0].message.content  # NDJSON lines become SSE chunks
+    m = anthropic.Anthropic(base_url=gw, api_key="x", max_retries=0).messages.create(
+        model="qwen3", max_tokens=6, messages=Q)
+    assert m.stop_reason == "max_tokens" and m.usage.output_tokens == 6
+
+
 def test_upstream_down_is_a_quick_503_naming_it(gw):
     import anthropic
     from openai import InternalServerError, OpenAI
@@ -279,8 +300,8 @@ def test_unknown_model_health_and_listings(gw, ups):
         c.chat.completions.create(model="no such model!", messages=Q)
     health = httpx.get(gw + "/health").json()
     status = {u["name"]: u["status"] for u in health["upstreams"]}
-    assert status == {"llama": "up", "anthropic": "up", "gemini": "up", "bad": "up", "down": "down"}
-    assert health["ollama_service"] == "down"
+    assert status == {"llama": "up", "anthropic": "up", "gemini": "up", "ollama": "up", "bad": "up", "down": "down"}
+    assert health["ollama_service"] == "up"  # one of the two Ollama upstreams answers
     assert llama.model in [m.id for m in c.models.list().data]
     assert llama.model in [m["name"] for m in httpx.get(gw + "/api/tags").json()["models"]]
     assert "bad-model" in [m["name"] for m in httpx.get(gw + "/models").json()["models"]]
