@@ -208,6 +208,8 @@ def test_ollama_sdk_and_course_chat_over_llama_cpp(gw, ups):
     assert "".join(parts) == text
     r = httpx.post(gw + "/chat/local-course", json={"message": "hi", "max_tokens": 5, "temperature": 0}, timeout=30)
     assert r.status_code == 200 and r.json()["usage"]["completion_tokens"] == 5
+    assert json.loads(r.headers["backend"]) == {"engine_type": "upstream", "engine": "llama", "wire": "openai"}
+    assert len(r.headers.get_list("backend")) == 1  # the upstream's name replaces the offline engine's
 
 
 def test_provider_key_goes_upstream_and_nowhere_else(gw, ups, caplog):

@@ -144,7 +144,9 @@ class GatewayMiddleware:
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
                 message = dict(message)
-                message["headers"] = list(message.get("headers", [])) + extra
+                headers = list(message.get("headers", []))
+                routed = any(k == b"backend" for k, _ in headers)  # an upstream answered (router.py)
+                message["headers"] = headers + [h for h in extra if not (routed and h[0] == b"backend")]
             await send(message)
 
         async def refuse(err: APIError):

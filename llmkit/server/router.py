@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import json
 import fnmatch
 import time
 from dataclasses import dataclass, field
@@ -69,6 +70,13 @@ def offline_on() -> bool:
     """Whether names no route takes go to the offline model (for the current request)."""
     s = _current.get()
     return not (s and s.router) or s.router.offline_default
+
+
+def chose(up: Upstream) -> None:
+    """The pipeline sends this request to `up` (before any byte of the answer)."""
+    s = _current.get()
+    if s is not None:
+        s.meter.upstream = up
 
 
 def note(model: str, prompt_tokens: int, completion_tokens: int) -> None:
@@ -196,9 +204,19 @@ class RoutingMiddleware:
             return await self.app(scope, receive, send)
         if self.router is not None and scope["method"] == "GET" and scope["path"] in LISTING_PATHS:
             await self.router.refresh_if_stale()
-        token = _current.set(Scope(self.router, scope.get("llmkit.meter") or Meter()))
+        meter = scope.get("llmkit.meter") or Meter()
+        token = _current.set(Scope(self.router, meter))
+
+        async def name_backend(message):
+            # the `backend` header names the upstream that answered (the gateway's own says the offline engine)
+            if message["type"] == "http.response.start" and meter.upstream is not None:
+                up = meter.upstream
+                value = json.dumps({"engine_type": "upstream", "engine": up.name, "wire": up.wire})
+                message = {**message, "headers": list(message.get("headers", [])) + [(b"backend", value.encode())]}
+            await send(message)
+
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, name_backend)
         finally:
             _current.reset(token)
 

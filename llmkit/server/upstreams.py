@@ -214,7 +214,10 @@ class Upstream:
             raise self._garbage("a model list", r.content) from None
 
     async def complete(self, req) -> "object":
+        from . import router
         from .run import Choice, Result
+
+        router.chose(self)
 
         if self.wire == "ollama":
             gens = []
@@ -241,6 +244,9 @@ class Upstream:
         return Result(out, req)
 
     async def start(self, req) -> "UpstreamStream":
+        from . import router
+
+        router.chose(self)
         if self.wire == "ollama":
             opened = [await self._open_stream("/api/chat", ollama_body(self, req, True, i)) for i in range(req.n)]
             return UpstreamStream(self, req, opened)
