@@ -329,6 +329,35 @@ def test_a_wrong_answer_is_explained_in_the_notebooks_language(day, q, source, e
     assert shown["exercises"].startswith(f"[{q}] Incorrect: ") and en in shown["exercises"], shown["exercises"]
 
 
+def test_setup_table_doctor_and_chat_panels_follow_the_language(monkeypatch, tmp_path):
+    """The same setting (here LLMKIT_LANG; in a notebook its folder or metadata) drives setup()'s table,
+    `llmkit doctor` and the chat panels; with nothing set they stay English."""
+    from llmkit import config, startup
+    from llmkit.widgets import ChatPanel, render
+
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    monkeypatch.chdir(tmp_path)
+    env = {"GROQ_API_KEY": "pretend"}
+    for code, words in (("en", ["provider", "offline", "live", "GROQ_API_KEY is set", "Send", "tokens in"]),
+                        ("es", ["proveedor", "sin conexión", "en vivo", "GROQ_API_KEY está definida", "Enviar",
+                                "tokens de entrada"])):
+        monkeypatch.setenv("LLMKIT_LANG", code)
+        table = repr(startup.Status(config.decide(env=env, probe_ollama=False), "http://127.0.0.1:1", "m"))
+        panel = ChatPanel(model="gpt-4o-mini")
+        try:
+            shown = table + panel.send_button.description + render.figures({"tokens_in": 3, "tokens_out": 4})
+        finally:
+            panel.close()
+        assert all(w in shown for w in words), (code, shown)
+    doctor = {}
+    for code in ("en", "es"):
+        proc = subprocess.run([sys.executable, "-m", "llmkit", "doctor", "--offline"], capture_output=True, text=True,
+                              env={**__import__("os").environ, "LLMKIT_LANG": code}, timeout=300)
+        doctor[code] = proc.stdout
+    assert "offline model:" in doctor["en"] and "modelo sin conexión:" in doctor["es"]
+    assert "falta OPENAI_API_KEY" in doctor["es"] and "no OPENAI_API_KEY" in doctor["en"]
+
+
 # -- how a learner reaches the Spanish edition --------------------------------------------------------
 
 def test_readmes_link_both_editions_on_binder_and_give_the_same_two_commands():
