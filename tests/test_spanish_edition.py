@@ -258,7 +258,7 @@ wrong = lambda *a, **k: 42  # an answer that runs and returns something else tha
 out = {}
 for q in sorted((n for n in vars(check) if n[0] == "q" and n[1:].isdigit()), key=lambda n: int(n[1:])):
     p = getattr(check, q)
-    out[q] = [repr(p.evaluate(____)), repr(p.evaluate(*[wrong] * len(p.names))),
+    out[q] = [repr(p.evaluate(*[____] * len(p.names))), repr(p.evaluate(*[wrong] * len(p.names))),
               repr(Outcome(q, "Hint", t(p._hint))), t(p._solution)]
 print(json.dumps(out))
 '''
