@@ -254,11 +254,10 @@ from llmkit.checks import ____
 from llmkit.checks.core import Outcome
 from llmkit.lang import t
 check = importlib.import_module("llmkit.checks." + sys.argv[1])
-wrong = lambda *a, **k: 42  # an answer that runs and returns something else than asked
 out = {}
 for q in sorted((n for n in vars(check) if n[0] == "q" and n[1:].isdigit()), key=lambda n: int(n[1:])):
     p = getattr(check, q)
-    out[q] = [repr(p.evaluate(*[____] * len(p.names))), repr(p.evaluate(*[wrong] * len(p.names))),
+    out[q] = [repr(p.evaluate(*[____] * len(p.names))),
               repr(Outcome(q, "Hint", t(p._hint))), t(p._solution)]
 print(json.dumps(out))
 '''
@@ -267,8 +266,9 @@ print(json.dumps(out))
 @pytest.mark.parametrize("name", EXERCISE_DAYS)
 def test_spanish_exercise_folder_shows_spanish_and_english_folder_english(name, gateway):
     """The checks run where the exercise notebooks run (the kernel's folder), nothing set by the
-    learner: in exercises/es a wrong answer is 'Incorrecto' with a Spanish reason, the hint and the
-    solution are Spanish; in exercises/ the same calls are English."""
+    learner: in exercises/es every problem's 'not attempted', hint and shown solution are Spanish; in
+    exercises/ the same calls are English. (Wrong answers, which run the checks against the gateway:
+    test_a_wrong_answer_is_explained_in_the_notebooks_language and tests/test_checks_es.py.)"""
     import os
 
     day = f"day{name[:2]}"
@@ -280,14 +280,12 @@ def test_spanish_exercise_folder_shows_spanish_and_english_folder_english(name, 
                               text=True, timeout=300)
         assert proc.returncode == 0, proc.stderr[-2000:]
         shown[folder.name] = json.loads(proc.stdout.strip().splitlines()[-1])
-    for q, (not_attempted, wrong, hint, solution) in shown[LANG].items():
+    for q, (not_attempted, hint, solution) in shown[LANG].items():
         assert not_attempted.startswith(f"[{q}] Sin intentar: "), not_attempted
-        assert wrong.startswith(f"[{q}] Incorrecto: "), wrong
         assert hint.startswith(f"[{q}] Pista: "), hint
-        en_not, en_wrong, en_hint, en_solution = shown["exercises"][q]
-        assert en_not.startswith(f"[{q}] Not attempted: ") and en_wrong.startswith(f"[{q}] Incorrect: ")
-        assert en_hint.startswith(f"[{q}] Hint: ")
-        for es, en in ((wrong, en_wrong), (hint, en_hint), (solution, en_solution)):
+        en_not, en_hint, en_solution = shown["exercises"][q]
+        assert en_not.startswith(f"[{q}] Not attempted: ") and en_hint.startswith(f"[{q}] Hint: ")
+        for es, en in ((not_attempted, en_not), (hint, en_hint), (solution, en_solution)):
             assert es != en, f"{day} {q}: the Spanish shows the English text: {es[:120]}"
 
 
