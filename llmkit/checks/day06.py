@@ -375,7 +375,7 @@ def _check_local_models(LocalModels, LocalModelsError) -> str:
     with _faults(("timeout", "course", {"delay": 2.0, "times": 2})), recording() as rec:
         _expect_error(LocalModelsError, "timeout", lambda: client.chat(QUESTION, **ask), None)
     took = time.monotonic() - started
-    if took > 1.8:
+    if took > 3.0:  # two tries of 0.3 s, with room for a busy machine; the gateway hangs 2 s per request
         raise Incorrect(f"[timeout] with timeout=0.3 the call took {took:.1f} s: pass timeout to httpx.")
     if len(_gateway_requests(rec)) != 2:
         raise Incorrect(f"[timeout, max_retries=1] {len(_gateway_requests(rec))} requests: a timeout is worth one "
@@ -442,8 +442,8 @@ q2 = Problem(
 # -- q3: a fair benchmark of two engines -----------------------------------------------------------
 
 ENGINES = {  # name: (cold first request, delay before the first token, delay per later token), seconds
-    "engine A": (0.4, 0.06, 0.01),
-    "engine B": (0.4, 0.18, 0.025),
+    "engine A": (0.8, 0.10, 0.01),
+    "engine B": (0.8, 0.25, 0.02),
 }
 BENCH_PROMPTS = ["What is a token?", "What is an API?"]
 
@@ -551,21 +551,23 @@ def _check_benchmark(benchmark) -> str:
         if len(sent) < n + 1:
             raise Incorrect(f"{len(sent)} requests for {n} measurements: send a warm-up request first and do not "
                             "count it (a server's first request loads the model).")
-        if max(ttft) >= cold:
-            raise Incorrect(f"[{name}] a first token took {max(ttft):.2f} s: the engine's cold start (its first "
-                            "request, {cold:g} s) is in your figures. Warm up before measuring, and leave the "
-                            "warm-up out.".replace("{cold:g}", f"{cold:g}"))
+        early = ("the first chunk of an OpenAI stream carries only the role, and create() returns as soon as the "
+                 "headers come: time the first chunk whose delta.content is not empty, reading the stream as it "
+                 "comes.")
         if min(ttft) < first * 0.8:
-            raise Incorrect(f"[{name}] a time to first token of {min(ttft) * 1000:.0f} ms is too early: the first "
-                            "chunk of an OpenAI stream carries only the role. Time the first chunk whose "
-                            "delta.content is not empty, reading the stream as it comes.")
+            raise Incorrect(f"[{name}] a time to first token of {min(ttft) * 1000:.0f} ms is too early: {early}")
         measured = sent[-n:]
         true_first = [t for t, _ in map(_truth, measured) if t is not None]
         true_speed = [s for _, s in map(_truth, measured) if s is not None]
-        if len(true_first) == n and abs(statistics.median(ttft) - statistics.median(true_first)) > \
-                max(0.03, 0.3 * statistics.median(true_first)):
-            raise Incorrect(f"[{name}] your median time to first token is {statistics.median(ttft):.3f} s; the "
-                            f"first content chunks came {statistics.median(true_first):.3f} s after the requests.")
+        if len(true_first) == n:
+            mine, truth = statistics.median(ttft), statistics.median(true_first)
+            if mine < truth - max(0.05, 0.3 * truth):
+                raise Incorrect(f"[{name}] your median time to first token is {mine:.3f} s, but the first content "
+                                f"chunks came {truth:.3f} s after the requests: {early}")
+            if mine > truth + max(0.05, 0.3 * truth):
+                raise Incorrect(f"[{name}] your median time to first token is {mine:.3f} s; the first content "
+                                f"chunks came {truth:.3f} s after the requests (measure from just before create() "
+                                "to that chunk, and leave the warm-up out).")
         if len(true_speed) == n and abs(statistics.median(speed) - statistics.median(true_speed)) > \
                 0.3 * statistics.median(true_speed):
             raise Incorrect(f"[{name}] your median is {statistics.median(speed):.1f} tokens/s; the streams gave "
