@@ -43,7 +43,7 @@ PRICE_TOOL = {"type": "function", "function": {
 class Ticket(BaseModel):
     category: Literal["billing", "bug", "account", "question"]
     urgent: bool
-    summary: str = Field(max_length=80)
+    summary: str = Field(description="the request in one short sentence")
 '''
 
 
@@ -213,7 +213,7 @@ WRONG = [
         try:
             return Ticket.model_validate_json(r.choices[0].message.content)
         except Exception:
-            return Ticket(category="question", urgent=False, summary=text[:80])   # a default 'to be safe'
+            return Ticket(category="question", urgent=False, summary=text)   # a default 'to be safe'
     """, "must raise"),
     ("q2", """
     def extract_ticket(client, text):
