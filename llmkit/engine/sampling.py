@@ -108,6 +108,7 @@ def decode(
     base_seed: int = 0,
     penalize: Callable[[np.ndarray, list[int]], np.ndarray] | None = None,
     answer_probs: Callable[[list[int]], np.ndarray] | None = None,
+    copier: Callable[..., np.ndarray] | None = None,
 ) -> Generation:
     """Run the decode loop lazily: tokens are produced as the Generation is iterated.
 
@@ -171,6 +172,8 @@ def decode(
                     probs = constrain.mask_probs(probs, allowed)
                 if calls is not None and calls.deciding:  # call or text: the network's own odds
                     probs = calls.first_step(probs)
+                elif copier is not None and not in_value:  # arguments, and answers after a result (copying.py)
+                    probs = copier(probs, out, tok.decode(out[-16:]), calls is not None and calls.active)
                 # repetition blocks look at the whole reply: not inside a value written as an answer
                 # (two fields may rightly say the same), and never against the grammar
                 if penalize is not None and not in_value:

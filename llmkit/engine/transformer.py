@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import follow, scheduler, tools
+from . import copying, follow, scheduler, tools
 from .base import EngineInputError, Generation, SamplingParams, TokenCounting, require_text
 from .guide import Guide
 from .sampling import decode, no_repeat
@@ -339,8 +339,12 @@ class TransformerEngine(TokenCounting):
         if tools.network_only(messages, params):  # retrieval never overrides a tool decision or a result
             query = None
         batched = scheduler.enabled()
+        # a call's arguments and the answer after a result copy the conversation where the network is unsure
+        copier = (copying.Copier(self.tok, copying.sources(messages), after_result=messages[-1].get("role") == "tool",
+                                 known=copying.tool_words(params.tools))
+                  if params.tools or messages[-1].get("role") == "tool" else None)
         gen = decode(self.tok, seen, _batched if batched else self.stepper(capacity=capacity, query=query),
-                     params, self.window, penalize=no_repeat(NO_REPEAT_NGRAM),
+                     params, self.window, penalize=no_repeat(NO_REPEAT_NGRAM), copier=copier,
                      # structured outputs: string values written as plain answers (sampling.decode)
                      answer_probs=(_batched if batched else self.stepper(capacity=len(seen) + 128, query=query))
                      if structured else None)

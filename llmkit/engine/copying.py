@@ -1,0 +1,203 @@
+"""Copying from the conversation where the network is unsure: a pointer for a small model.
+
+A tool call's arguments come from the user's words ("Paris" in "What's the weather in
+Paris?") and the answer after a tool result from the result ("18", "sunny"). A 6M-parameter
+network learns the shape of both (the call, "It is _ °C in _.") long before it learns to
+copy, so it writes a plausible city or number of its own. Pointer-generator models solve
+this with a learned gate between generating and copying; here the gate is the network's own
+uncertainty: where its next-token distribution is spread out (a slot to fill, not a template
+word), part of the probability moves to the tokens that continue or start a span of the
+sources, in proportion to what the network itself gives them. Where it is sure, nothing
+changes; a token the network (or the grammar) gives 0 stays 0, so the network still writes
+every token and the grammar still holds.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+import numpy as np
+
+STRENGTH = 0.9  # the most probability that moves to copies (at full uncertainty) in a call's arguments
+TEXT_STRENGTH = 0.5  # in an answer, where most words are the network's own
+ENDED = 0.02  # what is left of a token that would run on into a word copied whole
+LOW, HIGH = 0.5, 2.0  # entropy (nats) where copying starts / is at full strength
+_CUT = re.compile(r"[\"{}\[\],;:?!¿¡\n]|\.(?:\s|$)")  # where a copied phrase ends
+_KEY_END = re.compile(r'":\s*$')  # after a key, before its value
+_VALUE_START = re.compile(r'":\s*"?$')  # `"city": "` or `"value": ` inside a call's arguments
+
+
+@lru_cache(maxsize=4)
+def _alnum(tok) -> np.ndarray:
+    return np.array([any(c.isalnum() for c in tok.decode([i])) for i in range(tok.vocab_size)])
+
+
+@lru_cache(maxsize=4)
+def _quote_punct(tok) -> np.ndarray:
+    """Tokens that open a string and go on with punctuation (`"}`, `":`): an argument's value
+    starts with a word (a token boundary after the quote, as token healing keeps one)."""
+    return np.array([bool(re.match(r'\s*"[^\w"\s]', tok.decode([i]))) for i in range(tok.vocab_size)])
+
+
+@lru_cache(maxsize=4)
+def _closing(tok) -> np.ndarray:
+    """Tokens that close a JSON string (begin with a quote)."""
+    return np.array([tok.decode([i]).startswith('"') for i in range(tok.vocab_size)])
+
+
+@lru_cache(maxsize=4)
+def _glue(tok) -> np.ndarray:
+    """Tokens that begin with a letter or digit: written right after a word, they extend it."""
+    return np.array([(lambda t: bool(t) and t[0].isalnum())(tok.decode([i])) for i in range(tok.vocab_size)])
+
+
+class Copier:
+    """`copier(probs, out, so_far, in_call)`: the next-token distribution with copies of the
+    sources mixed in (see the module docstring). Copying works on tokens, as a pointer
+    network's does: every span of the sources (from each word to the end of its phrase) is
+    tokenized as it would be written, with and without a space before it. A copy begins with a
+    span's first token where a value begins (in a call) or where the network is unsure (in an
+    answer); once begun it is carried on token by token while the network allows it; a word
+    the reply already has is not begun again. `out` is the reply's token ids so far,
+    `so_far` the end of its text."""
+
+    def __init__(self, tok, sources: list[str], after_result: bool = False, known: set[str] | None = None):
+        self.after_result = after_result  # copy into a text answer too (it follows a tool result)
+        # words a copy never starts with: function words, and the tools' own words ("weather" in
+        # "What's the weather in Quito?" names the tool; "Quito" is what the question adds)
+        from .guide import _STOP
+
+        skip = _STOP | {w.lower() for w in (known or set())}
+        spans = [p.split() for src in sources for p in _CUT.split(src)]
+        seqs: dict[tuple, tuple[str, bool]] = {}
+        for words in spans:
+            words = [w for w in words if w]
+            for k in range(len(words)):
+                if words[k].lower().strip(".'’") in skip or words[k].lower().split("'")[0] in skip:
+                    continue
+                # a phrase goes on only through names and numbers ("New York", "10 kg"): not into the rest of the sentence
+                end = k + 1
+                while end < len(words) and (words[end][:1].isupper() or words[end][:1].isdigit()
+                                            or words[end - 1][:1].isdigit()):
+                    end += 1
+                text = " ".join(words[k:end]).rstrip(".")
+                if len(text) > 1 or text.isdigit():
+                    seqs.setdefault(tuple(tok.encode(" " + text)), (words[k], True))
+                    seqs.setdefault(tuple(tok.encode(text)), (words[k], False))
+        self.seqs = [(seq, first, spaced) for seq, (first, spaced) in seqs.items() if seq]
+        self.ends = {tuple(tok.encode(w.rstrip("."))) for words in spans for w in words if w} | \
+            {tuple(tok.encode(" " + w.rstrip("."))) for words in spans for w in words if w}  # whole copied words
+        self.glue = _glue(tok)  # tokens that would run on into the word before them
+        self.decode = tok.decode
+        self.alnum = _alnum(tok)  # a copy is a word's token, never bare whitespace or punctuation
+
+    def state(self, out: list[int]) -> set[int]:
+        """The tokens that carry on a copy the reply is in the middle of (empty if none)."""
+        best, nexts = 0, set()
+        for seq, _, _ in self.seqs:
+            for j in range(min(len(seq) - 1, len(out)), best - 1 if best else 0, -1):
+                if tuple(out[-j:]) == seq[:j]:
+                    if j > best:
+                        best, nexts = j, set()
+                    nexts.add(seq[j])
+                    break
+        return nexts
+
+    def starts(self, out: list[int], so_far: str) -> set[int]:
+        """First tokens of the spans a copy may begin with: with a space before them, or without
+        one right after a quote or the like; not a word the reply already has."""
+        written = self.decode(out)
+        bare = not so_far or so_far[-1] in "\"'([{\n\t "  # right after a quote, a bracket or a space
+        return {seq[0] for seq, first, spaced in self.seqs
+                if spaced != bare and bool(self.glue[seq[0]]) != spaced
+                and not re.search(r"(?<!\w)" + re.escape(first) + r"(?!\w)", written)}
+
+    def word_ended(self, out: list[int]) -> bool:
+        """The reply ends with a whole word copied from the sources."""
+        return any(tuple(out[-len(e):]) == e for e in self.ends if len(e) <= len(out))
+
+    def __call__(self, probs: np.ndarray, out: list[int], so_far: str, in_call: bool = False) -> np.ndarray:
+        if not self.seqs or not (in_call or self.after_result):
+            return probs
+        if self.word_ended(out):  # the source's word ends here: nothing runs on into it
+            probs = probs.copy()
+            if in_call:  # an argument copied whole: its phrase goes on, or the string closes
+                keep = _closing(self.decode.__self__).copy()
+                keep[list(self.state(out))] = True
+                if (probs[keep] > 0).any():
+                    probs[~keep] = 0.0
+            else:
+                probs[self.glue] *= ENDED
+            probs /= probs.sum()
+        if in_call and _KEY_END.search(so_far):  # a string value opens: its quote comes alone (or with a
+            bad = _quote_punct(self.decode.__self__)  # word), never fused with punctuation: `"}`, `":`
+            if (probs[~bad] > 0).any() and (probs[bad] > 0).any():
+                probs = np.where(bad, 0.0, probs)
+                probs /= probs.sum()
+        support = probs > 0  # what the grammar allows
+        p = probs[probs > 1e-12]
+        entropy = float(-(p * np.log(p)).sum())
+        uncertain = min(1.0, max(0.0, (entropy - LOW) / (HIGH - LOW)))
+        hits = {i for i in self.state(out) if self.glue[i]}  # the rest of a word begun: carry it on
+        if hits:
+            gate = STRENGTH
+        elif in_call and _VALUE_START.search(so_far):  # an argument's value begins: from the sources
+            gate, hits = STRENGTH, self.starts(out, so_far)
+        else:  # the next word of a phrase, or a new one in an answer: where the network is unsure
+            gate = (STRENGTH if in_call else TEXT_STRENGTH) * uncertain
+            hits = (self.state(out) | (set() if in_call else self.starts(out, so_far))) if gate > 0 else set()
+        hits = [i for i in hits if support[i] and self.alnum[i]]
+        if gate <= 0.0 or not hits:
+            return probs
+        copy = np.zeros_like(probs)
+        copy[hits] = probs[hits]
+        copy /= copy.sum()
+        return (1.0 - gate) * probs + gate * copy
+
+
+def _values(text: str) -> list[str]:
+    """A tool result's values (a JSON result's leaves, not its keys), or its text."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return [text]
+    out: list[str] = []
+
+    def walk(x):
+        if isinstance(x, dict):
+            for v in x.values():
+                walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v)
+        elif x is not None and not isinstance(x, bool):
+            out.append(str(x))
+    walk(data)
+    return out
+
+
+def sources(messages: list[dict]) -> list[str]:
+    """What is copied: after a tool result, the results' values (what the answer reports);
+    otherwise the last user turn (where a call's arguments come from)."""
+    def text(m):
+        c = m.get("content") or ""
+        return c if isinstance(c, str) else " ".join(p.get("text", "") for p in c if isinstance(p, dict))
+    last = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=-1)
+    if last < 0:
+        return []
+    results = [v for m in messages[last + 1:] if m.get("role") == "tool" for v in _values(text(m))]
+    return results if messages[-1].get("role") == "tool" else [text(messages[last])]
+
+
+def tool_words(tools) -> set[str]:
+    """The words of the tools' names, descriptions and argument names."""
+    out: set[str] = set()
+    for t in tools or []:
+        name = getattr(t, "name", None) or (t.get("name") if isinstance(t, dict) else "") or ""
+        desc = getattr(t, "description", None) or (t.get("description") if isinstance(t, dict) else "") or ""
+        params = getattr(t, "parameters", None) or (t.get("parameters") if isinstance(t, dict) else {}) or {}
+        props = list((params.get("properties") or {}).keys()) if isinstance(params, dict) else []
+        for text in [name, desc, *props]:
+            out |= set(re.findall(r"[^\W_]+", str(text).lower()))
+    return out
