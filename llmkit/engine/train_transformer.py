@@ -650,7 +650,7 @@ def fit_embed_head(model: Transformer, data: Data, seed: int, steps: int = 1500,
 # questions and the "I don't know" set): 560 steps, one thread (a busy 2-core machine made two OpenMP
 # threads ~5x slower per step), and no answer classifier (a freshly initialised head over a new set of
 # answers would only pull the trained network around).
-# Stage B: tool use (engine/tools.py's format): from stage A, 200 steps where 60% of the rows are the
+# Stage B (run twice, the second from the first's result): tool use (engine/tools.py's format): 200 steps where 60% of the rows are the
 # tool-use conversations of corpus/tools_gen.py and 40% replay the Q/A corpus (so it is not forgotten).
 V3_STAGE_A = ["--init", str(DATA_DIRS["transformer-v2"]), "--threads", "1", "--steps", "560", "--warmup", "20",
               "--lr", "1e-3", "--answer-loss", "0"]
@@ -660,11 +660,14 @@ V3_ARGS = V3_STAGE_A + ["--out", str(DATA_DIRS["transformer-v3"])]  # stage A al
 
 
 def train_v3(rest: list[str] | None = None, out: Path | None = None) -> None:
-    """Both stages of v3: A into `<out>.stage-a`, then B from it into `out` (the shipped v3)."""
+    """Both stages of v3: A into `<out>.stage-a`, then B from it into `<out>.stage-b`, then B again
+    from that into `out` (the shipped v3)."""
     out = Path(out or DATA_DIRS["transformer-v3"])
-    stage_a = out.with_name(out.name + ".stage-a")
+    stage_a, stage_b = out.with_name(out.name + ".stage-a"), out.with_name(out.name + ".stage-b")
     main(V3_STAGE_A + ["--out", str(stage_a)] + list(rest or []))
-    main(["--init", str(stage_a)] + V3_STAGE_B + ["--out", str(out)] + list(rest or []))
+    main(["--init", str(stage_a)] + V3_STAGE_B + ["--out", str(stage_b)] + list(rest or []))
+    # stage B once more from its own result (the schedule restarts): what the shipped v3 had
+    main(["--init", str(stage_b)] + V3_STAGE_B + ["--out", str(out)] + list(rest or []))
 
 
 def parse(argv=None):
