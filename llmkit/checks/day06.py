@@ -20,6 +20,7 @@ import time
 from contextlib import contextmanager
 from typing import Any
 
+from ..lang import N_, t
 from . import clients
 from .core import Incorrect, NotAttempted, Problem, call
 from .day05 import _faults
@@ -61,14 +62,14 @@ def _parse(text: str) -> dict:
     try:
         return parse_modelfile(text)
     except APIError as e:
-        raise Incorrect(f"MODELFILE is not a valid Modelfile: {e}") from None
+        raise Incorrect(t("MODELFILE is not a valid Modelfile: {e}", e=e)) from None
 
 
 def _show(name: str) -> dict:
     r = _http().post("/api/show", json={"model": name})
     if r.status_code == 404:
-        raise Incorrect(f"after create_from_modelfile(client, {name!r}, ...) the server has no model {name!r}: "
-                        "create it with client.create(model=name, ...).")
+        raise Incorrect(t("after create_from_modelfile(client, {name!r}, ...) the server has no model {name!r}: "
+                          "create it with client.create(model=name, ...).", name=name))
     r.raise_for_status()
     return r.json()
 
@@ -103,79 +104,84 @@ def _create(create_from_modelfile, name: str, text: str):
         call(create_from_modelfile, clients.ollama(), name, text)
     sent = [ex for ex in rec.to("/api/create") if ex.method == "POST"]
     if not sent:
-        raise Incorrect("create_from_modelfile sent no request to /api/create: call client.create(...).")
+        raise Incorrect(t("create_from_modelfile sent no request to /api/create: call client.create(...)."))
     if any("modelfile" in (ex.json or {}) for ex in sent):
-        raise Incorrect("the request sent the Modelfile's text as 'modelfile'. Ollama's /api/create no longer reads "
-                        "that field (since 0.5) and the ollama SDK's create() has no such argument: read the "
-                        "Modelfile's lines and send from_, parameters, system and template.")
+        raise Incorrect(t("the request sent the Modelfile's text as 'modelfile'. Ollama's /api/create no longer "
+                          "reads that field (since 0.5) and the ollama SDK's create() has no such argument: read the "
+                          "Modelfile's lines and send from_, parameters, system and template."))
     return sent
 
 
 def _check_modelfile(MODELFILE, create_from_modelfile) -> str:
     if not isinstance(MODELFILE, str) or not MODELFILE.strip():
-        raise Incorrect("MODELFILE should be the text of a Modelfile (a str).")
+        raise Incorrect(t("MODELFILE should be the text of a Modelfile (a str)."))
     mine = _parse(MODELFILE)
     if mine.get("from") != WANT["from"]:
-        raise Incorrect(f"MODELFILE should start FROM {WANT['from']}; it says FROM {mine.get('from')!r}.")
+        raise Incorrect(t("MODELFILE should start FROM {want}; it says FROM {got!r}.", want=WANT["from"],
+                          got=mine.get("from")))
     params = mine.get("parameters", {})
     for key in ("temperature", "num_predict"):
         if params.get(key) != WANT[key]:
-            raise Incorrect(f"MODELFILE should set PARAMETER {key} {WANT[key]}; it sets {params.get(key)!r}.")
+            raise Incorrect(t("MODELFILE should set PARAMETER {key} {want}; it sets {got!r}.", key=key,
+                              want=WANT[key], got=params.get(key)))
     system = (mine.get("system") or "").strip()
     if len(system.split()) < 4:
-        raise Incorrect("MODELFILE needs a SYSTEM line with a real instruction (a few words at least).")
+        raise Incorrect(t("MODELFILE needs a SYSTEM line with a real instruction (a few words at least)."))
     if not callable(create_from_modelfile):
-        raise Incorrect("create_from_modelfile should be a function.")
+        raise Incorrect(t("create_from_modelfile should be a function."))
     names = [f"tutor-check-{secrets.token_hex(3)}", f"ada-check-{secrets.token_hex(3)}"]
     try:
         # 1. the learner's Modelfile: stored as written, and in effect
         _create(create_from_modelfile, names[0], MODELFILE)
         shown = _show(names[0])
         if (shown.get("system") or "").strip() != system:
-            raise Incorrect(f"the model's system prompt is {shown.get('system')!r}, but MODELFILE's SYSTEM says "
-                            f"{system!r}: send SYSTEM's text (without its quotes) as system=.")
+            raise Incorrect(t("the model's system prompt is {got!r}, but MODELFILE's SYSTEM says {system!r}: send "
+                              "SYSTEM's text (without its quotes) as system=.", got=shown.get("system"),
+                              system=system))
         got = _shown_parameters(shown)
         for key in ("temperature", "num_predict"):
             if got.get(key) != WANT[key]:
-                raise Incorrect(f"the created model has {key} = {got.get(key)!r}; MODELFILE says {WANT[key]}: "
-                                "send each PARAMETER in parameters={...} as a number.")
+                raise Incorrect(t("the created model has {key} = {got!r}; MODELFILE says {want}: send each "
+                                  "PARAMETER in parameters={{...}} as a number.", key=key, got=got.get(key),
+                                  want=WANT[key]))
         a, b = _chat(names[0]), _chat(names[0])
         base = _chat(WANT["from"])
         if a["eval_count"] > WANT["num_predict"]:
-            raise Incorrect(f"the model wrote {a['eval_count']} tokens; num_predict {WANT['num_predict']} should "
-                            "stop it there.")
+            raise Incorrect(t("the model wrote {n} tokens; num_predict {want} should stop it there.",
+                              n=a["eval_count"], want=WANT["num_predict"]))
         if a["message"]["content"] != b["message"]["content"]:
-            raise Incorrect("two identical questions got different answers: temperature 0 is not in effect.")
+            raise Incorrect(t("two identical questions got different answers: temperature 0 is not in effect."))
         if a["prompt_eval_count"] <= base["prompt_eval_count"]:
-            raise Incorrect("the model read no more prompt tokens than its base model: the system prompt is not in "
-                            "effect.")
+            raise Incorrect(t("the model read no more prompt tokens than its base model: the system prompt is not "
+                              "in effect."))
         # 2. the check's own Modelfile: multi-line SYSTEM, two stops, lower case, a TEMPLATE
         _create(create_from_modelfile, names[1], CHECK_MODELFILE)
         shown = _show(names[1])
         if shown.get("system") != CHECK_SYSTEM:
-            raise Incorrect(f"from a Modelfile whose SYSTEM is {CHECK_SYSTEM!r} (in triple quotes, on two lines) the "
-                            f"model got the system prompt {shown.get('system')!r}: keep reading lines until the "
-                            "closing \"\"\".")
+            raise Incorrect(t("from a Modelfile whose SYSTEM is {want!r} (in triple quotes, on two lines) the "
+                              "model got the system prompt {got!r}: keep reading lines until the closing \"\"\".",
+                              want=CHECK_SYSTEM, got=shown.get("system")))
         got = _shown_parameters(shown)
         want = {"temperature": 0, "num_predict": 5, "top_k": 20, "stop": ["###", "User:"]}
         for key, value in want.items():
             if got.get(key) != value:
-                why = {"stop": " (PARAMETER stop may appear several times: collect them in a list)",
-                       "top_k": " (Modelfile commands are case-insensitive: 'parameter' is PARAMETER)"}.get(key, "")
-                raise Incorrect(f"from the check's Modelfile the model got {key} = {got.get(key)!r}, expected "
-                                f"{value!r}{why}.\n{CHECK_MODELFILE}")
+                why = {"stop": t(" (PARAMETER stop may appear several times: collect them in a list)"),
+                       "top_k": t(" (Modelfile commands are case-insensitive: 'parameter' is PARAMETER)")}.get(key, "")
+                raise Incorrect(t("from the check's Modelfile the model got {key} = {got!r}, expected {value!r}{why}."
+                                  "\n{modelfile}", key=key, got=got.get(key), value=value, why=why,
+                                  modelfile=CHECK_MODELFILE))
         if shown.get("template") != CHECK_TEMPLATE:
-            raise Incorrect(f"the model's TEMPLATE is {shown.get('template')!r}; the Modelfile's was "
-                            f"{CHECK_TEMPLATE!r}: send it as template=.")
+            raise Incorrect(t("the model's TEMPLATE is {got!r}; the Modelfile's was {want!r}: send it as "
+                              "template=.", got=shown.get("template"), want=CHECK_TEMPLATE))
         reply = _chat(names[1])
         if reply["eval_count"] != 5 or reply.get("done_reason") != "length":
-            raise Incorrect(f"with num_predict 5 the model wrote {reply['eval_count']} tokens "
-                            f"(done_reason {reply.get('done_reason')!r}).")
+            raise Incorrect(t("with num_predict 5 the model wrote {n} tokens (done_reason {reason!r}).",
+                              n=reply["eval_count"], reason=reply.get("done_reason")))
     finally:
         for name in names:
             _delete(name)
-    return (f"your model answered with temperature 0, at most {WANT['num_predict']} tokens and its system prompt; "
-            "the check's Modelfile (multi-line SYSTEM, two stops, a TEMPLATE) came through whole.")
+    return t("your model answered with temperature 0, at most {n} tokens and its system prompt; the check's "
+             "Modelfile (multi-line SYSTEM, two stops, a TEMPLATE) came through whole.", n=WANT["num_predict"])
 
 
 q1 = Problem(
@@ -255,25 +261,32 @@ def _expect_error(LocalModelsError, name: str, fn, status, rec_count: int | None
         raise NotAttempted() from None
     except Exception as e:  # what it raises is the point
         if not isinstance(e, LocalModelsError):
-            raise Incorrect(f"[{name}] the client raised {type(e).__name__}: {e}; raise LocalModelsError (with .status "
-                            "and .detail) for every failure, so callers catch one class.") from None
+            raise Incorrect(t("[{name}] the client raised {kind}: {e}; raise LocalModelsError (with .status and "
+                              ".detail) for every failure, so callers catch one class.", name=t(name),
+                              kind=type(e).__name__, e=e)) from None
         if getattr(e, "status", "missing") != status:
-            raise Incorrect(f"[{name}] LocalModelsError.status is {getattr(e, 'status', 'missing')!r}, expected "
-                            f"{status!r}" + (" (no HTTP status: a timeout or a broken connection)." if status is None
-                                             else " (the response's HTTP status).")) from None
+            if status is None:
+                raise Incorrect(t("[{name}] LocalModelsError.status is {got!r}, expected None (no HTTP status: a "
+                                  "timeout or a broken connection).", name=t(name),
+                                  got=getattr(e, "status", "missing"))) from None
+            raise Incorrect(t("[{name}] LocalModelsError.status is {got!r}, expected {status!r} (the response's "
+                              "HTTP status).", name=t(name), got=getattr(e, "status", "missing"),
+                              status=status)) from None
         detail = getattr(e, "detail", None)
         if not isinstance(detail, str) or not detail:
-            raise Incorrect(f"[{name}] LocalModelsError.detail should say what went wrong (the gateway's "
-                            f"'detail', or the network error's text); got {detail!r}.") from None
+            raise Incorrect(t("[{name}] LocalModelsError.detail should say what went wrong (the gateway's "
+                              "'detail', or the network error's text); got {detail!r}.", name=t(name),
+                              detail=detail)) from None
         return e
-    raise Incorrect(f"[{name}] the call returned {got!r} instead of raising LocalModelsError({status!r}, ...).")
+    raise Incorrect(t("[{name}] the call returned {got!r} instead of raising LocalModelsError({status!r}, ...).",
+                      name=t(name), got=got, status=status))
 
 
 def _check_local_models(LocalModels, LocalModelsError) -> str:
     if not isinstance(LocalModels, type):
-        raise Incorrect("LocalModels should be a class.")
+        raise Incorrect(t("LocalModels should be a class."))
     if not (isinstance(LocalModelsError, type) and issubclass(LocalModelsError, Exception)):
-        raise Incorrect("LocalModelsError should be an exception class (class LocalModelsError(Exception)).")
+        raise Incorrect(t("LocalModelsError should be an exception class (class LocalModelsError(Exception))."))
     url, key = clients.gateway(), "sk-local-" + secrets.token_hex(6)
 
     def make(**kw):
@@ -283,8 +296,8 @@ def _check_local_models(LocalModels, LocalModelsError) -> str:
         except NotImplementedError:
             raise NotAttempted() from None
         except Exception as e:
-            raise Incorrect(f"LocalModels({url!r}, api_key=..., timeout=..., max_retries=..., sleep=...) raised "
-                            f"{type(e).__name__}: {e}") from None
+            raise Incorrect(t("LocalModels({url!r}, api_key=..., timeout=..., max_retries=..., sleep=...) raised "
+                              "{kind}: {e}", url=url, kind=type(e).__name__, e=e)) from None
         return client, clock
 
     ask = {"model": "llama3.1", "reasoning": "low", "max_tokens": 8}
@@ -292,30 +305,33 @@ def _check_local_models(LocalModels, LocalModelsError) -> str:
     # health and models
     health = call(client.health)
     if not isinstance(health, dict) or health.get("status") != "healthy":
-        raise Incorrect(f"health() should return GET /health's JSON (a dict with 'status'); got {health!r}.")
+        raise Incorrect(t("health() should return GET /health's JSON (a dict with 'status'); got {health!r}.",
+                          health=health))
     names = call(client.models)
     if not isinstance(names, list) or "llama3.1" not in names or not all(isinstance(n, str) for n in names):
-        raise Incorrect(f"models() should return the names GET /models lists (a list of str); got {names!r:.200}.")
+        raise Incorrect(t("models() should return the names GET /models lists (a list of str); got {names!r:.200}.",
+                          names=names))
     # a plain chat
     with recording() as rec:
         reply = call(client.chat, QUESTION, **ask)
     sent = _gateway_requests(rec)
     if not isinstance(reply, dict) or not isinstance(reply.get("response"), str):
-        raise Incorrect(f"chat() should return the gateway's JSON (a dict with 'response'); got {reply!r:.200}.")
+        raise Incorrect(t("chat() should return the gateway's JSON (a dict with 'response'); got {reply!r:.200}.",
+                          reply=reply))
     if len(sent) != 1:
-        raise Incorrect(f"one chat() sent {len(sent)} requests to /chat; expected 1 (use httpx, which the check "
-                        "records).")
+        raise Incorrect(t("one chat() sent {n} requests to /chat; expected 1 (use httpx, which the check "
+                          "records).", n=len(sent)))
     ex = sent[0]
     body = ex.json or {}
     if ex.headers.get("authorization") != f"Bearer {key}":
-        raise Incorrect("the request carried no 'Authorization: Bearer <api_key>' header: a gateway started with "
-                        "--api-key refuses it.")
+        raise Incorrect(t("the request carried no 'Authorization: Bearer <api_key>' header: a gateway started "
+                          "with --api-key refuses it."))
     if body.get("message") != QUESTION or body.get("reasoning") != "low" or body.get("max_tokens") != 8:
-        raise Incorrect(f"chat({QUESTION!r}, model='llama3.1', reasoning='low', max_tokens=8) sent {body!r}: send "
-                        "message, reasoning and max_tokens in the JSON body.")
+        raise Incorrect(t("chat({question!r}, model='llama3.1', reasoning='low', max_tokens=8) sent {body!r}: send "
+                          "message, reasoning and max_tokens in the JSON body.", question=QUESTION, body=body))
     if ex.path != "/chat/llama3.1" and body.get("model") != "llama3.1":
-        raise Incorrect(f"the model was not sent: POST /chat/llama3.1 (or 'model' in the body); the request went to "
-                        f"{ex.path}.")
+        raise Incorrect(t("the model was not sent: POST /chat/llama3.1 (or 'model' in the body); the request went "
+                          "to {path}.", path=ex.path))
     # transient failures: retried, waiting what the gateway asks
     for kind, kw, n_requests, want_waits in [
         ("rate_limit", {"retry_after": 2}, 2, [2.0]),
@@ -327,28 +343,30 @@ def _check_local_models(LocalModels, LocalModelsError) -> str:
             try:
                 reply = call(client.chat, QUESTION, **ask)
             except Incorrect as bad:
-                raise Incorrect(f"[{kind} once] {bad} This failure is transient: wait, then send the request "
-                                "again.") from None
+                raise Incorrect(t("[{kind} once] {bad} This failure is transient: wait, then send the request "
+                                  "again.", kind=kind, bad=bad)) from None
         sent = _gateway_requests(rec)
         if not isinstance(reply, dict) or "response" not in reply:
-            raise Incorrect(f"[{kind} once] chat() should retry and return the reply; got {reply!r:.200}.")
+            raise Incorrect(t("[{kind} once] chat() should retry and return the reply; got {reply!r:.200}.",
+                              kind=kind, reply=reply))
         if len(sent) != n_requests or len(clock.waits) != n_requests - 1:
-            raise Incorrect(f"[{kind} once] {len(sent)} request(s) and waits {clock.waits!r}: expected one retry "
-                            "after one wait, with the sleep you were given.")
+            raise Incorrect(t("[{kind} once] {n} request(s) and waits {waits!r}: expected one retry after one "
+                              "wait, with the sleep you were given.", kind=kind, n=len(sent), waits=clock.waits))
         if want_waits and not (want_waits[0] <= clock.waits[0] <= want_waits[0] * 2 + 1):
-            raise Incorrect(f"[{kind} once] the gateway said Retry-After: {want_waits[0]:g} and the client waited "
-                            f"{clock.waits[0]!r}: wait what the header says.")
+            raise Incorrect(t("[{kind} once] the gateway said Retry-After: {want:g} and the client waited "
+                              "{got!r}: wait what the header says.", kind=kind, want=want_waits[0],
+                              got=clock.waits[0]))
     # persistent 503: max_retries retries, then the error
     client, clock = make(max_retries=2)
     with _faults(("overloaded", "course", {"retry_after": 1, "times": 10})), recording() as rec:
-        _expect_error(LocalModelsError, "503 every time", lambda: client.chat(QUESTION, **ask), 503)
+        _expect_error(LocalModelsError, N_("503 every time"), lambda: client.chat(QUESTION, **ask), 503)
     if len(_gateway_requests(rec)) != 3 or len(clock.waits) != 2:
-        raise Incorrect(f"[503 every time, max_retries=2] {len(_gateway_requests(rec))} requests and waits "
-                        f"{clock.waits!r}: expected 3 requests (1 + 2 retries) and 2 waits.")
+        raise Incorrect(t("[503 every time, max_retries=2] {n} requests and waits {waits!r}: expected 3 requests "
+                          "(1 + 2 retries) and 2 waits.", n=len(_gateway_requests(rec)), waits=clock.waits))
     # what retrying cannot fix: raised at once
     for name, fault, fn, status, word in [
         ("401", ("auth", "course", {}), lambda c: c.chat(QUESTION, **ask), 401, "API key"),
-        ("unknown model", None, lambda c: c.chat(QUESTION, **{**ask, "model": "no-such-model"}), 404,
+        (N_("unknown model"), None, lambda c: c.chat(QUESTION, **{**ask, "model": "no-such-model"}), 404,
          "no-such-model"),
         ("reasoning='extreme'", None, lambda c: c.chat(QUESTION, **{**ask, "reasoning": "extreme"}), 400,
          "reasoning"),
@@ -359,16 +377,17 @@ def _check_local_models(LocalModels, LocalModelsError) -> str:
                 e = _expect_error(LocalModelsError, name, lambda: fn(client), status)
             except Incorrect as bad:
                 if len(_gateway_requests(rec)) > 1:
-                    raise Incorrect(f"[{name}] the request was sent {len(_gateway_requests(rec))} times: a {status} "
-                                    "is not retried (the same request fails the same way); raise "
-                                    "LocalModelsError at once.") from None
+                    raise Incorrect(t("[{name}] the request was sent {n} times: a {status} is not retried (the "
+                                      "same request fails the same way); raise LocalModelsError at once.",
+                                      name=t(name), n=len(_gateway_requests(rec)), status=status)) from None
                 raise bad
         if len(_gateway_requests(rec)) != 1 or clock.waits:
-            raise Incorrect(f"[{name}] {len(_gateway_requests(rec))} requests and waits {clock.waits!r}: a {status} "
-                            "is not retried (the same request fails the same way).")
+            raise Incorrect(t("[{name}] {n} requests and waits {waits!r}: a {status} is not retried (the same "
+                              "request fails the same way).", name=t(name), n=len(_gateway_requests(rec)),
+                              waits=clock.waits, status=status))
         if word not in e.detail:
-            raise Incorrect(f"[{name}] detail {e.detail!r} should be the gateway's own 'detail' (it names "
-                            f"{word!r}).")
+            raise Incorrect(t("[{name}] detail {detail!r} should be the gateway's own 'detail' (it names "
+                              "{word!r}).", name=t(name), detail=e.detail, word=word))
     # a gateway that hangs: the timeout, retried, then reported
     client, clock = make(timeout=0.3, max_retries=1)
     started = time.monotonic()
@@ -376,13 +395,14 @@ def _check_local_models(LocalModels, LocalModelsError) -> str:
         _expect_error(LocalModelsError, "timeout", lambda: client.chat(QUESTION, **ask), None)
     took = time.monotonic() - started
     if took > 3.0:  # two tries of 0.3 s, with room for a busy machine; the gateway hangs 2 s per request
-        raise Incorrect(f"[timeout] with timeout=0.3 the call took {took:.1f} s: pass timeout to httpx.")
+        raise Incorrect(t("[timeout] with timeout=0.3 the call took {took:.1f} s: pass timeout to httpx.",
+                          took=took))
     if len(_gateway_requests(rec)) != 2:
-        raise Incorrect(f"[timeout, max_retries=1] {len(_gateway_requests(rec))} requests: a timeout is worth one "
-                        "more try.")
-    return ("health, models and chat with the bearer key; a 429, a 500 and a cut retried (Retry-After honoured); "
-            "503s retried max_retries times; 401, 404 and 400 raised at once with the gateway's detail; a hang "
-            "ended by the timeout.")
+        raise Incorrect(t("[timeout, max_retries=1] {n} requests: a timeout is worth one more try.",
+                          n=len(_gateway_requests(rec))))
+    return t("health, models and chat with the bearer key; a 429, a 500 and a cut retried (Retry-After honoured); "
+             "503s retried max_retries times; 401, 404 and 400 raised at once with the gateway's detail; a hang "
+             "ended by the timeout.")
 
 
 q2 = Problem(
@@ -532,7 +552,7 @@ def _numbers(xs) -> bool:
 
 def _check_benchmark(benchmark) -> str:
     if not callable(benchmark):
-        raise Incorrect("benchmark should be a function.")
+        raise Incorrect(t("benchmark should be a function."))
     runs, results = 2, {}
     for name, (cold, first, per_token) in ENGINES.items():
         with recording() as rec:
@@ -540,47 +560,54 @@ def _check_benchmark(benchmark) -> str:
         sent = [ex for ex in rec.to("/chat/completions") if ex.method == "POST"]
         n = runs * len(BENCH_PROMPTS)
         if not isinstance(got, dict) or set(got) != {"ttft_s", "tokens_per_s"}:
-            raise Incorrect(f"benchmark should return {{'ttft_s': [...], 'tokens_per_s': [...]}}; got {got!r:.200}.")
+            raise Incorrect(t("benchmark should return {{'ttft_s': [...], 'tokens_per_s': [...]}}; got {got!r:.200}.",
+                              got=got))
         ttft, speed = got["ttft_s"], got["tokens_per_s"]
         if not (_numbers(ttft) and _numbers(speed)) or len(ttft) != n or len(speed) != n:
-            raise Incorrect(f"with {len(BENCH_PROMPTS)} prompts and runs={runs}, 'ttft_s' and 'tokens_per_s' should "
-                            f"each hold {n} positive numbers (one per measured request); got {got!r:.200}.")
+            raise Incorrect(t("with {prompts} prompts and runs={runs}, 'ttft_s' and 'tokens_per_s' should each "
+                              "hold {n} positive numbers (one per measured request); got {got!r:.200}.",
+                              prompts=len(BENCH_PROMPTS), runs=runs, n=n, got=got))
         if any((ex.json or {}).get("stream") is not True for ex in sent[1:]):
-            raise Incorrect("the measured requests were not streamed: without stream=True the first token cannot "
-                            "be seen when it comes, only the whole reply.")
+            raise Incorrect(t("the measured requests were not streamed: without stream=True the first token "
+                              "cannot be seen when it comes, only the whole reply."))
         if len(sent) < n + 1:
-            raise Incorrect(f"{len(sent)} requests for {n} measurements: send a warm-up request first and do not "
-                            "count it (a server's first request loads the model).")
-        early = ("the first chunk of an OpenAI stream carries only the role, and create() returns as soon as the "
-                 "headers come: time the first chunk whose delta.content is not empty, reading the stream as it "
-                 "comes.")
+            raise Incorrect(t("{sent} requests for {n} measurements: send a warm-up request first and do not "
+                              "count it (a server's first request loads the model).", sent=len(sent), n=n))
+        early = t("the first chunk of an OpenAI stream carries only the role, and create() returns as soon as the "
+                  "headers come: time the first chunk whose delta.content is not empty, reading the stream as it "
+                  "comes.")
         if min(ttft) < first * 0.8:
-            raise Incorrect(f"[{name}] a time to first token of {min(ttft) * 1000:.0f} ms is too early: {early}")
+            raise Incorrect(t("[{name}] a time to first token of {ms:.0f} ms is too early: {early}", name=t(name),
+                              ms=min(ttft) * 1000, early=early))
         measured = sent[-n:]
         true_first = [t for t, _ in map(_truth, measured) if t is not None]
         true_speed = [s for _, s in map(_truth, measured) if s is not None]
         if len(true_first) == n:
             mine, truth = statistics.median(ttft), statistics.median(true_first)
             if mine < truth - max(0.05, 0.3 * truth):
-                raise Incorrect(f"[{name}] your median time to first token is {mine:.3f} s, but the first content "
-                                f"chunks came {truth:.3f} s after the requests: {early}")
+                raise Incorrect(t("[{name}] your median time to first token is {mine:.3f} s, but the first content "
+                                  "chunks came {truth:.3f} s after the requests: {early}", name=t(name), mine=mine,
+                                  truth=truth, early=early))
             if mine > truth + max(0.05, 0.3 * truth):
-                raise Incorrect(f"[{name}] your median time to first token is {mine:.3f} s; the first content "
-                                f"chunks came {truth:.3f} s after the requests (measure from just before create() "
-                                "to that chunk, and leave the warm-up out).")
+                raise Incorrect(t("[{name}] your median time to first token is {mine:.3f} s; the first content "
+                                  "chunks came {truth:.3f} s after the requests (measure from just before create() "
+                                  "to that chunk, and leave the warm-up out).", name=t(name), mine=mine,
+                                  truth=truth))
         if len(true_speed) == n and abs(statistics.median(speed) - statistics.median(true_speed)) > \
                 0.3 * statistics.median(true_speed):
-            raise Incorrect(f"[{name}] your median is {statistics.median(speed):.1f} tokens/s; the streams gave "
-                            f"{statistics.median(true_speed):.1f} (the usage's completion_tokens, ask for it with "
-                            "stream_options={'include_usage': True}, over the seconds from the request to the "
-                            "stream's end).")
+            raise Incorrect(t("[{name}] your median is {mine:.1f} tokens/s; the streams gave {truth:.1f} (the "
+                              "usage's completion_tokens, ask for it with stream_options={{'include_usage': True}}, "
+                              "over the seconds from the request to the stream's end).", name=t(name),
+                              mine=statistics.median(speed), truth=statistics.median(true_speed)))
         results[name] = (statistics.median(ttft), statistics.median(speed))
     (a_first, a_speed), (b_first, b_speed) = results.values()
     if not (a_first < b_first and a_speed > b_speed):
-        raise Incorrect(f"engine A is faster than engine B by construction, but your figures say A {a_first:.3f} s "
-                        f"/ {a_speed:.0f} tok/s, B {b_first:.3f} s / {b_speed:.0f} tok/s.")
-    return (f"warm-up left out, first token from the first content chunk, {runs} runs of each prompt: "
-            f"A {a_first * 1000:.0f} ms / {a_speed:.0f} tok/s, B {b_first * 1000:.0f} ms / {b_speed:.0f} tok/s.")
+        raise Incorrect(t("engine A is faster than engine B by construction, but your figures say A {a_first:.3f} s "
+                          "/ {a_speed:.0f} tok/s, B {b_first:.3f} s / {b_speed:.0f} tok/s.", a_first=a_first,
+                          a_speed=a_speed, b_first=b_first, b_speed=b_speed))
+    return t("warm-up left out, first token from the first content chunk, {runs} runs of each prompt: "
+             "A {a_ms:.0f} ms / {a_speed:.0f} tok/s, B {b_ms:.0f} ms / {b_speed:.0f} tok/s.", runs=runs,
+             a_ms=a_first * 1000, a_speed=a_speed, b_ms=b_first * 1000, b_speed=b_speed)
 
 
 q3 = Problem(
@@ -647,15 +674,15 @@ def _answer(ex) -> str | None:
 
 def _check_ask_local(ask_local) -> str:
     if not callable(ask_local):
-        raise Incorrect("ask_local should be a function.")
+        raise Incorrect(t("ask_local should be a function."))
     from ..server.background import Gateway
 
     other = Gateway().start()  # a second server on another port: "LM Studio" here
     try:
         servers = [
-            ("Ollama's /v1 (the checks' gateway)", clients.base("openai"), "llama3.1"),
-            ("a second server on another port", other.url + "/v1", "qwen3"),
-            ("the first one again, another model", clients.base("openai"), "llmkit-offline"),
+            (N_("Ollama's /v1 (the checks' gateway)"), clients.base("openai"), "llama3.1"),
+            (N_("a second server on another port"), other.url + "/v1", "qwen3"),
+            (N_("the first one again, another model"), clients.base("openai"), "llmkit-offline"),
         ]
         for label, base_url, model in servers:
             key = "local-" + secrets.token_hex(4)
@@ -663,28 +690,31 @@ def _check_ask_local(ask_local) -> str:
                 got = call(ask_local, QUESTION)
             sent = [ex for ex in rec.to("/chat/completions") if ex.method == "POST"]
             if not sent:
-                raise Incorrect(f"[{label}] ask_local sent no chat completion: use the OpenAI SDK's "
-                                "client.chat.completions.create.")
+                raise Incorrect(t("[{label}] ask_local sent no chat completion: use the OpenAI SDK's "
+                                  "client.chat.completions.create.", label=t(label)))
             ex = sent[-1]
             where = f"{ex.url.rsplit('/chat/completions', 1)[0]}"
             if where != base_url:
-                raise Incorrect(f"[{label}] with OPENAI_BASE_URL={base_url} the request went to {where}: make the "
-                                "client inside ask_local with OpenAI() (it reads OPENAI_BASE_URL when it is made), "
-                                "not once for the whole notebook, and write no URL in the code.")
+                raise Incorrect(t("[{label}] with OPENAI_BASE_URL={base_url} the request went to {where}: make the "
+                                  "client inside ask_local with OpenAI() (it reads OPENAI_BASE_URL when it is made), "
+                                  "not once for the whole notebook, and write no URL in the code.", label=t(label),
+                                  base_url=base_url, where=where))
             if (ex.json or {}).get("model") != model:
-                raise Incorrect(f"[{label}] with LOCAL_MODEL={model} the request asked for model "
-                                f"{(ex.json or {}).get('model')!r}: read os.environ['LOCAL_MODEL'] inside ask_local.")
+                raise Incorrect(t("[{label}] with LOCAL_MODEL={model} the request asked for model {got!r}: read "
+                                  "os.environ['LOCAL_MODEL'] inside ask_local.", label=t(label), model=model,
+                                  got=(ex.json or {}).get("model")))
             if ex.headers.get("authorization") != f"Bearer {key}":
-                raise Incorrect(f"[{label}] the request did not send OPENAI_API_KEY's value: make the client inside "
-                                "ask_local with OpenAI(), which reads OPENAI_API_KEY when it is made (pass no "
-                                "api_key).")
+                raise Incorrect(t("[{label}] the request did not send OPENAI_API_KEY's value: make the client "
+                                  "inside ask_local with OpenAI(), which reads OPENAI_API_KEY when it is made (pass "
+                                  "no api_key).", label=t(label)))
             answer = _answer(ex)
             if got != answer:
-                raise Incorrect(f"[{label}] ask_local returned {got!r:.80}; the server answered {answer!r:.80}: "
-                                "return choices[0].message.content.")
+                raise Incorrect(t("[{label}] ask_local returned {got!r:.80}; the server answered {answer!r:.80}: "
+                                  "return choices[0].message.content.", label=t(label), got=got, answer=answer))
     finally:
         other.stop()
-    return "three servers and models, one function: only OPENAI_BASE_URL, OPENAI_API_KEY and LOCAL_MODEL changed."
+    return t("three servers and models, one function: only OPENAI_BASE_URL, OPENAI_API_KEY and LOCAL_MODEL "
+             "changed.")
 
 
 q4 = Problem(
