@@ -1,4 +1,4 @@
-"""Days 03, 04, 05, 07 and 09's checks in the Spanish edition: the same wrong answer a student
+"""Days 03, 04, 05, 06, 07 and 09's checks in the Spanish edition: the same wrong answer a student
 would write is Incorrect in both languages (same behaviour), and in Spanish the reason, the hint
 and the solution are Spanish. The language comes from LLMKIT_LANG here; which folder or notebook
 picks it without the learner doing anything is tests/test_spanish_edition.py's part.
@@ -15,7 +15,7 @@ import pytest
 
 from llmkit import lang
 
-DAYS = ("day03", "day04", "day05", "day07", "day09")
+DAYS = ("day03", "day04", "day05", "day06", "day07", "day09")
 
 HEADER = """\
 import json, random, time
@@ -76,6 +76,19 @@ WRONG = [
      def retry_decision(e):
          return None  # never retry
      """, "this failure is transient", "este fallo es pasajero"),
+    ("day06", "q1", """
+     MODELFILE = "FROM llama3.2\\nPARAMETER temperature 0\\nPARAMETER num_predict 40\\nSYSTEM You are a patient tutor."
+     def create_from_modelfile(client, name, modelfile):
+         return client.create(model=name, modelfile=modelfile)
+     """, "MODELFILE should start FROM llama3.1", "MODELFILE debería empezar con FROM llama3.1"),
+    ("day06", "q2", """
+     class LocalModelsError:
+         def __init__(self, status, detail):
+             self.status, self.detail = status, detail
+     class LocalModels:
+         def __init__(self, base_url, api_key=None, timeout=30.0, max_retries=2, sleep=time.sleep):
+             self.http = httpx.Client(base_url=base_url, timeout=timeout)
+     """, "LocalModelsError should be an exception class", "LocalModelsError debería ser una clase de excepción"),
     ("day07", "q1", """
      import llmkit
      def prompt_cost(messages, model, max_tokens):
