@@ -19,6 +19,7 @@ from contextlib import redirect_stdout
 from typing import Any
 
 from . import clients
+from ..lang import N_, t
 from .core import Incorrect, NotAttempted, Problem, call
 from .recording import recording
 
@@ -67,7 +68,7 @@ def _tool_message_ok(content: Any, args: Any, raw: Any = None) -> tuple[bool, st
     """Whether a tool message's content is what running model_price(**args) gives (or its error)."""
     if isinstance(raw, str) and isinstance(content, str) and raw.strip().startswith("{") and \
             (raw in content or json.dumps(raw)[1:-1] in content or repr(raw)[1:-1] in content):
-        return False, "the result of model_price(**json.loads(arguments)) (the arguments string itself was passed)"
+        return False, t("the result of model_price(**json.loads(arguments)) (the arguments string itself was passed)")
     try:
         if not isinstance(args, dict):
             raise TypeError("arguments are not an object")
@@ -75,17 +76,20 @@ def _tool_message_ok(content: Any, args: Any, raw: Any = None) -> tuple[bool, st
     except Exception as e:  # the tool fails on these arguments: its error goes back
         ok = isinstance(content, str) and bool(content.strip()) and (
             "error" in content.lower() or str(e).split(" in the catalog")[0] in content)
-        return ok, f"the error model_price raises for these arguments ({type(e).__name__}: {e})"
-    return _matches_result(content, expected), f"model_price(**arguments) = {json.dumps(expected)}"
+        return ok, t("the error model_price raises for these arguments ({kind}: {error})", kind=type(e).__name__,
+                     error=e)
+    return _matches_result(content, expected), t("model_price(**arguments) = {result}", result=json.dumps(expected))
 
 
-_NO_ASSISTANT = ("the request after a tool call must repeat the assistant's message with its tool_calls "
-                 "(messages.append(message)) before the tool results; without it the API refuses the tool messages.")
+_NO_ASSISTANT = N_("the request after a tool call must repeat the assistant's message with its tool_calls "
+                    "(messages.append(message)) before the tool results; without it the API refuses the tool "
+                    "messages.")
 
 
 def _unanswered(call_id) -> str:
-    return (f"no tool message answers the call {call_id!r}: send one "
-            "{'role': 'tool', 'tool_call_id': call.id, 'content': ...} per call, with that call's id.")
+    return t("no tool message answers the call {call_id!r}: send one "
+             "{{'role': 'tool', 'tool_call_id': call.id, 'content': ...}} per call, with that call's id.",
+             call_id=call_id)
 
 
 def _check_tool_loop(answer_with_tool) -> str:
@@ -100,18 +104,18 @@ def _check_tool_loop(answer_with_tool) -> str:
                 failed = e
         chats = _chats(rec)
         if not chats:
-            raise failed or Incorrect("answer_with_tool() sent no request to /chat/completions with the client it "
-                                      "was given.")
+            raise failed or Incorrect(t("answer_with_tool() sent no request to /chat/completions with the client "
+                                        "it was given."))
         if failed is not None:
             if len(chats) > 1 and all((x.json or {}).get("tool_choice") not in (None, "auto") for x in chats):
-                raise Incorrect(f"answer_with_tool() sent {len(chats)} requests, each forcing a tool call "
-                                f"(tool_choice={(chats[-1].json or {}).get('tool_choice')!r}), so the model could "
-                                "never answer in text. Force the call on the first request only, then use "
-                                "tool_choice='auto'.")
+                raise Incorrect(t("answer_with_tool() sent {n} requests, each forcing a tool call "
+                                  "(tool_choice={choice!r}), so the model could never answer in text. Force the "
+                                  "call on the first request only, then use tool_choice='auto'.",
+                                  n=len(chats), choice=(chats[-1].json or {}).get("tool_choice")))
             sent = (chats[-1].json or {}).get("messages") or []
             if any(m.get("role") == "tool" for m in sent) and \
                     not any(m.get("role") == "assistant" and m.get("tool_calls") for m in sent):
-                raise Incorrect(_NO_ASSISTANT)
+                raise Incorrect(t(_NO_ASSISTANT))
             answered = {m.get("tool_call_id") for m in sent if m.get("role") == "tool"}
             for m in sent:
                 for c in (m.get("tool_calls") or []) if m.get("role") == "assistant" else []:
@@ -121,28 +125,29 @@ def _check_tool_loop(answer_with_tool) -> str:
         first = chats[0].json or {}
         names = [((t or {}).get("function") or {}).get("name") for t in first.get("tools") or []]
         if "model_price" not in names:
-            raise Incorrect("the first request offers no tool named model_price: pass tools=[PRICE_TOOL].")
+            raise Incorrect(t("the first request offers no tool named model_price: pass tools=[PRICE_TOOL]."))
         for i, ex in enumerate(chats):
             reply = ((ex.response_json or {}).get("choices") or [{}])[0].get("message") or {}
             calls = reply.get("tool_calls") or []
             if not calls:
                 if i != len(chats) - 1:
-                    raise Incorrect("after the model answered in text, answer_with_tool() sent another request: "
-                                    "a reply without tool_calls is the answer; return its content.")
+                    raise Incorrect(t("after the model answered in text, answer_with_tool() sent another request: "
+                                      "a reply without tool_calls is the answer; return its content."))
                 continue
             if i == len(chats) - 1:
                 if len(chats) == 1:
-                    raise Incorrect("the model asked for a tool call, but answer_with_tool() sent nothing back: run "
-                                    "model_price with the call's arguments and send the result in a second request "
-                                    "(the model writes the answer from it).")
-                raise Incorrect(f"after {len(chats)} requests the model was still asking for tools and "
-                                "answer_with_tool() stopped there. If every request has tool_choice='required', the "
-                                "model can never answer: use 'required' on the first request only, then 'auto'.")
+                    raise Incorrect(t("the model asked for a tool call, but answer_with_tool() sent nothing back: "
+                                      "run model_price with the call's arguments and send the result in a second "
+                                      "request (the model writes the answer from it)."))
+                raise Incorrect(t("after {n} requests the model was still asking for tools and "
+                                  "answer_with_tool() stopped there. If every request has tool_choice='required', "
+                                  "the model can never answer: use 'required' on the first request only, then "
+                                  "'auto'.", n=len(chats)))
             sent = (chats[i + 1].json or {}).get("messages") or []
             ids = [c.get("id") for c in calls]
             assistant = [m for m in sent if m.get("role") == "assistant" and m.get("tool_calls")]
             if not assistant or [c.get("id") for c in assistant[-1]["tool_calls"]] != ids:
-                raise Incorrect(_NO_ASSISTANT)
+                raise Incorrect(t(_NO_ASSISTANT))
             tool_msgs = {m.get("tool_call_id"): m for m in sent if m.get("role") == "tool"}
             for c in calls:
                 if c.get("id") not in tool_msgs:
@@ -154,22 +159,24 @@ def _check_tool_loop(answer_with_tool) -> str:
                     args = raw
                 ok, what = _tool_message_ok(tool_msgs[c["id"]].get("content"), args, raw)
                 if not ok:
-                    raise Incorrect(f"the tool message for the call model_price({raw}) holds "
-                                    f"{str(tool_msgs[c['id']].get('content'))[:120]!r}, but it should hold {what}. "
-                                    "Parse the arguments with json.loads(call.function.arguments), call "
-                                    "model_price(**arguments), and send json.dumps(result); when the tool raises, "
-                                    "send the error instead of stopping.")
+                    raise Incorrect(t("the tool message for the call model_price({raw}) holds {held!r}, but it "
+                                      "should hold {what}. Parse the arguments with "
+                                      "json.loads(call.function.arguments), call model_price(**arguments), and send "
+                                      "json.dumps(result); when the tool raises, send the error instead of "
+                                      "stopping.", raw=raw, held=str(tool_msgs[c["id"]].get("content"))[:120],
+                                      what=what))
             rounds += 1
         if rounds == 0:
-            raise Incorrect("the model never called the tool: ask for a call on the first request "
-                            "(tool_choice='required'), then run it and send the result back.")
+            raise Incorrect(t("the model never called the tool: ask for a call on the first request "
+                              "(tool_choice='required'), then run it and send the result back."))
         last = ((chats[-1].response_json or {}).get("choices") or [{}])[0].get("message") or {}
         if got != last.get("content"):
-            raise Incorrect(f"answer_with_tool() returned {str(got)[:80]!r}, but the model's final answer was "
-                            f"{str(last.get('content'))[:80]!r}: return the text of the last reply (the model's "
-                            "answer written from the tool's result), not the tool's result itself.")
-    return (f"{len(TOOL_QUESTIONS)} questions: each call ran, its result went back with the call's id, and the "
-            "model's answer came back.")
+            raise Incorrect(t("answer_with_tool() returned {got!r}, but the model's final answer was {last!r}: "
+                              "return the text of the last reply (the model's answer written from the tool's "
+                              "result), not the tool's result itself.", got=str(got)[:80],
+                              last=str(last.get("content"))[:80]))
+    return t("{n} questions: each call ran, its result went back with the call's id, and the model's answer came "
+             "back.", n=len(TOOL_QUESTIONS))
 
 
 q1 = Problem(
@@ -262,32 +269,36 @@ def _check_extract(extract_ticket) -> str:
                 failed = e
         chats = _chats(rec)
         if not chats:
-            raise failed or Incorrect("extract_ticket() sent no request to /chat/completions with the client it "
-                                      "was given.")
+            raise failed or Incorrect(t("extract_ticket() sent no request to /chat/completions with the client it "
+                                        "was given."))
         body = chats[-1].json or {}
         if text not in json.dumps(body.get("messages"), ensure_ascii=False):
-            raise Incorrect("the ticket's text is not in the messages sent: the model must read it.")
+            raise Incorrect(t("the ticket's text is not in the messages sent: the model must read it."))
         schema = _schema_of(body)
         if schema is None:
             kind = (body.get("response_format") or {}).get("type")
-            raise Incorrect(f"the request asks for response_format {kind!r}: send the schema "
-                            "(client.chat.completions.parse(..., response_format=Ticket), or "
-                            "{'type': 'json_schema', 'json_schema': {'name': ..., 'schema': Ticket.model_json_schema()}}),"
-                            " so the reply has the Ticket's fields and nothing else.")
+            raise Incorrect(t("the request asks for response_format {kind!r}: send the schema "
+                              "(client.chat.completions.parse(..., response_format=Ticket), or "
+                              "{{'type': 'json_schema', 'json_schema': {{'name': ..., "
+                              "'schema': Ticket.model_json_schema()}}}}), so the reply has the Ticket's fields and "
+                              "nothing else.", kind=kind))
         missing = [f for f in FIELDS if f not in (schema.get("properties") or {})]
         if missing:
-            raise Incorrect(f"the schema sent has no {missing[0]!r} property: send Ticket's own schema.")
+            raise Incorrect(t("the schema sent has no {field!r} property: send Ticket's own schema.",
+                              field=missing[0]))
         if failed is not None:
             raise failed
         if not isinstance(got, BaseModel):
-            raise Incorrect(f"extract_ticket() returned a {type(got).__name__}; return a Ticket (the validated "
-                            "object: message.parsed, or Ticket.model_validate_json(content)).")
+            raise Incorrect(t("extract_ticket() returned a {kind}; return a Ticket (the validated "
+                              "object: message.parsed, or Ticket.model_validate_json(content)).",
+                              kind=type(got).__name__))
         content = ((chats[-1].response_json or {}).get("choices") or [{}])[0].get("message", {}).get("content")
         if got.model_dump(mode="json") != json.loads(content):
-            raise Incorrect(f"extract_ticket() returned {got!r}, but the reply said {content}: return what the "
-                            "model replied, validated.")
-    for what, rewrite in [("cut short (finish_reason 'length', half the JSON)", _cut),
-                          ("valid JSON that does not fit the schema (category 'complaint', urgent 'very')", _off_schema)]:
+            raise Incorrect(t("extract_ticket() returned {got!r}, but the reply said {content}: return what the "
+                              "model replied, validated.", got=got, content=content))
+    for what, rewrite in [(N_("cut short (finish_reason 'length', half the JSON)"), _cut),
+                          (N_("valid JSON that does not fit the schema (category 'complaint', urgent 'very')"),
+                           _off_schema)]:
         try:
             with redirect_stdout(io.StringIO()):
                 got = extract_ticket(_rewriting_client(rewrite), TICKETS[0])
@@ -296,11 +307,11 @@ def _check_extract(extract_ticket) -> str:
         except Exception:  # refusing what does not validate is right
             continue
         if got is not None:
-            raise Incorrect(f"given a reply {what}, extract_ticket() returned {got!r}: a reply that does not "
-                            "validate must raise (parse and model_validate_json do) or give None, never an "
-                            "object your program would trust.")
-    return ("the Ticket schema was sent, the reply validated and returned; a cut reply and one off the schema "
-            "were refused.")
+            raise Incorrect(t("given a reply {what}, extract_ticket() returned {got!r}: a reply that does not "
+                              "validate must raise (parse and model_validate_json do) or give None, never an "
+                              "object your program would trust.", what=t(what), got=got))
+    return t("the Ticket schema was sent, the reply validated and returned; a cut reply and one off the schema "
+             "were refused.")
 
 
 q2 = Problem(
@@ -368,31 +379,33 @@ def _check_top_k(top_k) -> str:
         with recording() as rec:
             got = _quietly(top_k, client, query, docs, k)
         if not rec.to("/embeddings"):
-            raise Incorrect("top_k() sent no request to /embeddings: embed the documents and the query with "
-                            f"client.embeddings.create(model={EMBEDDING_MODEL!r}, input=...).")
+            raise Incorrect(t("top_k() sent no request to /embeddings: embed the documents and the query with "
+                              "client.embeddings.create(model={model!r}, input=...).", model=EMBEDDING_MODEL))
         order = ranking(query, docs)
         want = [docs[i] for i in order[:k]]
         if not isinstance(got, list) or not all(isinstance(d, str) for d in got):
-            raise Incorrect(f"top_k() returned {str(got)[:100]!r}; return a list of the k documents themselves "
-                            "(strings), most similar first.")
+            raise Incorrect(t("top_k() returned {got!r}; return a list of the k documents themselves "
+                              "(strings), most similar first.", got=str(got)[:100]))
         if len(got) != k:
-            raise Incorrect(f"with k={k}, top_k() returned {len(got)} documents; return exactly k.")
+            raise Incorrect(t("with k={k}, top_k() returned {n} documents; return exactly k.", k=k, n=len(got)))
         if got == [docs[i] for i in order[::-1][:k]]:
-            raise Incorrect("top_k() returned the k *least* similar documents: sort by similarity from the highest "
-                            "(np.argsort(-scores), or sorted(..., reverse=True)).")
+            raise Incorrect(t("top_k() returned the k *least* similar documents: sort by similarity from the "
+                              "highest (np.argsort(-scores), or sorted(..., reverse=True))."))
         if got != want:
             terms = lambda ds: [d.split(":")[0] for d in ds]  # noqa: E731
             if sorted(got) == sorted(want):
-                raise Incorrect(f"for {query!r} the right documents came back in the wrong order: {terms(got)}, "
-                                f"expected {terms(want)} (most similar first).")
-            raise Incorrect(f"for {query!r} top_k() returned {terms(got)}; by cosine similarity of "
-                            f"{EMBEDDING_MODEL} embeddings the top {k} are {terms(want)}.")
-    return f"{len(SEARCHES)} queries: the k most similar documents, most similar first."
+                raise Incorrect(t("for {query!r} the right documents came back in the wrong order: {got}, "
+                                  "expected {want} (most similar first).", query=query, got=terms(got),
+                                  want=terms(want)))
+            raise Incorrect(t("for {query!r} top_k() returned {got}; by cosine similarity of {model} embeddings the "
+                              "top {k} are {want}.", query=query, got=terms(got), model=EMBEDDING_MODEL, k=k,
+                              want=terms(want)))
+    return t("{n} queries: the k most similar documents, most similar first.", n=len(SEARCHES))
 
 
 q3 = Problem(
     "q3", "top_k", _check_top_k,
-    hint=f"Embed the documents and the query with the same model ({EMBEDDING_MODEL}), score each document by "
+    hint="Embed the documents and the query with the same model (text-embedding-3-small), score each document by "
          "cosine similarity (a @ b / (|a| |b|)), and return the documents of the k highest scores, highest first: "
          "np.argsort(-scores)[:k].",
     solution='''
@@ -432,42 +445,44 @@ def _check_rag(answer_with_sources) -> str:
         with recording() as rec:
             got = _quietly(answer_with_sources, client, question, docs, k)
         if not isinstance(got, dict) or set(got) != {"answer", "sources"}:
-            raise Incorrect(f"answer_with_sources() returned {str(got)[:100]!r}; return a dict with exactly the "
-                            "keys 'answer' (the model's reply) and 'sources' (the ids of the documents sent).")
+            raise Incorrect(t("answer_with_sources() returned {got!r}; return a dict with exactly the "
+                              "keys 'answer' (the model's reply) and 'sources' (the ids of the documents sent).",
+                              got=str(got)[:100]))
         chats = _chats(rec)
         if not chats:
-            raise Incorrect("answer_with_sources() sent no request to /chat/completions: retrieve, then ask the "
-                            "chat model with the documents in the prompt.")
+            raise Incorrect(t("answer_with_sources() sent no request to /chat/completions: retrieve, then ask "
+                              "the chat model with the documents in the prompt."))
         if not rec.to("/embeddings"):
-            raise Incorrect("answer_with_sources() sent no request to /embeddings: retrieve the documents by "
-                            "embedding similarity (your top_k from exercise 3 does it).")
+            raise Incorrect(t("answer_with_sources() sent no request to /embeddings: retrieve the documents by "
+                              "embedding similarity (your top_k from exercise 3 does it)."))
         sent = _sent_text(chats)
         sources = got["sources"]
         if not isinstance(sources, list):
-            raise Incorrect(f"'sources' is {sources!r}; make it a list of document ids.")
+            raise Incorrect(t("'sources' is {sources!r}; make it a list of document ids.", sources=sources))
         in_prompt = [d["id"] for d in docs if d["text"] in sent]
         if len(in_prompt) > k:
-            raise Incorrect(f"the prompt holds {len(in_prompt)} documents, with k={k}: send only the k retrieved "
-                            "ones (stuffing everything in is what retrieval avoids).")
+            raise Incorrect(t("the prompt holds {n} documents, with k={k}: send only the k retrieved "
+                              "ones (stuffing everything in is what retrieval avoids).", n=len(in_prompt), k=k))
         for sid in sources:
             doc = next((d for d in docs if d["id"] == sid), None)
             if doc is None:
-                raise Incorrect(f"{sid!r} in 'sources' is not the id of any document.")
+                raise Incorrect(t("{sid!r} in 'sources' is not the id of any document.", sid=sid))
             if doc["text"] not in sent:
-                raise Incorrect(f"the source {sid!r} is cited, but its text was not in the prompt: cite only what "
-                                "the model was given.")
+                raise Incorrect(t("the source {sid!r} is cited, but its text was not in the prompt: cite only "
+                                  "what the model was given.", sid=sid))
             if f"[{sid}]" not in sent:
-                raise Incorrect(f"the text of {sid!r} was sent without its label [{sid}]: put each document's id in "
-                                "square brackets before its text, so the model can cite it.")
+                raise Incorrect(t("the text of {sid!r} was sent without its label [{sid}]: put each document's id "
+                                  "in square brackets before its text, so the model can cite it.", sid=sid))
         want = [docs[i]["id"] for i in ranking(question, texts)[:k]]
         if sorted(map(str, sources)) != sorted(want):
-            raise Incorrect(f"for {question!r} the sources are {sources}; the {k} documents most similar to the "
-                            f"question ({EMBEDDING_MODEL}, cosine) are {want}.")
+            raise Incorrect(t("for {question!r} the sources are {sources}; the {k} documents most similar to the "
+                              "question ({model}, cosine) are {want}.", question=question, sources=sources, k=k,
+                              model=EMBEDDING_MODEL, want=want))
         reply = ((chats[-1].response_json or {}).get("choices") or [{}])[0].get("message", {}).get("content")
         if got["answer"] != reply:
-            raise Incorrect(f"'answer' is {str(got['answer'])[:80]!r}, but the model replied {str(reply)[:80]!r}: "
-                            "return the reply's text.")
-    return "the k nearest documents were sent with their ids, and the sources cited are exactly those."
+            raise Incorrect(t("'answer' is {got!r}, but the model replied {reply!r}: return the reply's text.",
+                              got=str(got["answer"])[:80], reply=str(reply)[:80]))
+    return t("the k nearest documents were sent with their ids, and the sources cited are exactly those.")
 
 
 q4 = Problem(
