@@ -197,9 +197,18 @@ def test_cli_start_prints_url_and_model_and_sigterm_stops_it(tmp_path):
 
 
 def _children() -> set[int]:
+    """This process's engine servers (other children, e.g. the notebook kernels the suite runs
+    meanwhile, come and go on their own)."""
     import psutil
 
-    return {c.pid for c in psutil.Process().children(recursive=True)}
+    out = set()
+    for c in psutil.Process().children(recursive=True):
+        try:
+            if any(k in " ".join(c.cmdline()) for k in ("llama_cpp", "vllm", "transformers")):
+                out.add(c.pid)
+        except psutil.Error:
+            pass
+    return out
 
 
 # -- transformers serve and vLLM: the same checks -----------------------------------------------
