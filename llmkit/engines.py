@@ -145,16 +145,6 @@ class Server:
         self.stop()
 
 
-def _tied(argv: list[str]) -> list[str]:
-    """`argv` run so that it gets SIGTERM when the process that started it dies, even by SIGKILL
-    (a notebook kernel restarted mid-lesson): util-linux's `setpriv --pdeathsig`, which then execs
-    the server itself (same pid). Where there is no setpriv (macOS), `argv` as it is."""
-    import shutil
-
-    setpriv = shutil.which("setpriv") if sys.platform.startswith("linux") else None
-    return [setpriv, "--pdeathsig", "TERM", "--", *argv] if setpriv else list(argv)
-
-
 def stop_process(proc: subprocess.Popen, grace: float = 10.0) -> None:
     try:
         import psutil  # a dependency of ipykernel (always installed with the course)
@@ -236,8 +226,8 @@ def start(name: str, port: int | None = None, model: str | None = None, timeout:
                VLLM_NO_USAGE_STATS="1", DO_NOT_TRACK="1", PYTHONUNBUFFERED="1")
     fd, log = tempfile.mkstemp(prefix=f"llmkit-{name}-", suffix=".log")
     with os.fdopen(fd, "wb") as out:
-        proc = subprocess.Popen(_tied(argv), env=env, stdin=subprocess.DEVNULL, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
     srv = Server(name, f"http://{HOST}:{port}", served, proc, Path(log), argv)
     deadline = time.monotonic() + (timeout or spec.start_timeout)
     try:
