@@ -19,7 +19,7 @@ from llmkit import classroom, cli
 from llmkit.server.gateway_config import load
 from test_routing import start_gateway_process, wait_up
 
-UPKEY = "gsk-instructor-secret-987654321"
+UPKEY = "instructor.not.a.real.key.classroom"
 ADMIN = "admin-key-for-the-instructor"
 PRICED = "llama-3.1-8b-instant"  # a Groq model with a list price in the catalog
 Q = [{"role": "user", "content": "What is an API key?"}]

@@ -24,7 +24,7 @@ import pytest
 from llmkit import engines
 from llmkit.server.gateway_config import ConfigError, load
 
-UPKEY = "sk-upstream-secret-0123456789"  # the instructor's key: must reach the upstream and nobody else
+UPKEY = "upstream.not.a.real.key.routing"  # the instructor's key: must reach the upstream and nobody else
 Q = [{"role": "user", "content": "What is a REST API?"}]
 MAX = 16
 
