@@ -13,6 +13,7 @@ import json
 import random
 
 import jsonschema
+import numpy as np
 import pytest
 
 from llmkit.engine import EngineInputError, SamplingParams, ToolSpec, corpus, get_engine, scheduler, tools
@@ -224,3 +225,52 @@ def test_the_hf_chat_template_renders_tools_calls_and_results_as_the_engine_does
             got = hf.apply_chat_template(msgs, tools=tl, add_generation_prompt=True, tokenize=True)
             got = got["input_ids"] if hasattr(got, "keys") else got
             assert got == want, hf.apply_chat_template(msgs, tools=tl, add_generation_prompt=True, tokenize=False)
+
+
+# -- parallel_tool_calls: false (OpenAI, Groq, Responses) / disable_parallel_tool_use (Anthropic) ----
+def test_without_parallel_calls_the_grammar_allows_only_the_end_after_one_call(engine):
+    """After a whole call the grammar lets a second one begin (the separator) only when parallel
+    calls are allowed; without them the end of the turn is the only token left."""
+    text = tools.call_text("get_weather", {"city": "Paris", "unit": "celsius"})
+    for parallel in (True, False):
+        writer = tools.CallWriter(tools.check_tools(TOOLS, "required"), "required", engine.tok, parallel)
+        m = writer.matcher()
+        for t in engine.tok.encode(text):
+            m.advance(t)
+        allowed = set(np.flatnonzero(m.allowed()).tolist())
+        assert engine.tok.end_id in allowed
+        seconds = {i for i in allowed if engine.tok.decode([i]).startswith(tools.CALL_SEP)}
+        assert bool(seconds) == parallel, (parallel, [engine.tok.decode([i]) for i in allowed][:10])
+        if not parallel:
+            assert allowed == {engine.tok.end_id}
+
+
+ASK_TWO = [{"role": "user", "content": "What's the weather in Paris?"}]
+PAIR = [ToolSpec("get_weather", "Current weather in a city", {
+            "type": "object", "properties": {"city": {"type": "string", "enum": ["Paris", "Tokyo", "London"]},
+                                             "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}},
+            "required": ["city", "unit"], "additionalProperties": False}),
+        ToolSpec("get_time", "Current time in a time zone", {
+            "type": "object", "properties": {"zone": {"type": "string", "enum": ["UTC", "CET", "JST"]}},
+            "required": ["zone"], "additionalProperties": False})]
+
+
+@pytest.mark.parametrize("choice", ["required", "auto"])
+def test_parallel_off_gives_at_most_one_call_the_same_first_call(engine, path, choice):
+    """The same seeds with and without parallel calls: some replies hold two calls with them; without
+    them every reply holds at most one, the very call the parallel reply began with."""
+    most = 0
+    for seed in range(8):
+        free, _ = run(engine, ASK_TWO, tools=PAIR, tool_choice=choice, seed=seed, temperature=1.0, max_tokens=200)
+        one, toks = run(engine, ASK_TWO, tools=PAIR, tool_choice=choice, seed=seed, temperature=1.0, max_tokens=200,
+                        parallel_tool_calls=False)
+        most = max(most, len(free.tool_calls or []))
+        assert len(one.tool_calls or []) <= 1 and {t.tool_call for t in toks} <= {0, None}
+        if free.tool_calls:
+            assert one.finish_reason == "tool_calls"
+            call = one.tool_calls[0]
+            jsonschema.validate(call["arguments"], {t.name: t.parameters for t in PAIR}[call["name"]])
+            assert "".join(t.text for t in toks) == tools.dumps(call["arguments"])
+            assert [(c["name"], c["arguments"]) for c in one.tool_calls] == \
+                [(c["name"], c["arguments"]) for c in free.tool_calls[:1]]
+    assert most >= 2, "no seed gave parallel calls: the case the switch guards was not exercised"

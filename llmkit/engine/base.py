@@ -54,6 +54,9 @@ class SamplingParams:
     # "auto" (the model decides) | "none" | "required" | {"name": "<tool>"}
     tools: list[ToolSpec] | None = None
     tool_choice: str | dict = "auto"
+    # False: a reply holds at most one call (OpenAI/Groq `parallel_tool_calls: false`, Anthropic
+    # `disable_parallel_tool_use`): the call grammar ends after one call, no second one can begin
+    parallel_tool_calls: bool = True
 
 
 @dataclass

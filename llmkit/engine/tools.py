@@ -304,12 +304,15 @@ class CallWriter:
     grammar (one of the tools / that tool) masks from the first token. A call's tokens are not
     text: they come out as `Token`s with `tool_call` set, whose texts are the arguments JSON."""
 
-    def __init__(self, specs: list[ToolSpec], choice, tok):
+    def __init__(self, specs: list[ToolSpec], choice, tok, parallel: bool = True):
         self.tok = tok
         self.choice = choice if choice is not None else "auto"
         if isinstance(self.choice, dict):
             specs = [s for s in specs if s.name == self.choice.get("name")]
         self.specs = specs
+        # a named tool is exactly one call; without parallel calls the grammar ends after the
+        # first one (only the end token may follow its </tool_call>)
+        self.max_calls = 1 if isinstance(self.choice, dict) or not parallel else MAX_CALLS
         self.active = False  # writing calls
         self.deciding = self.choice in ("auto", "none")  # the first token is still to come
         self.starts = marker_starts(tok)
@@ -323,14 +326,14 @@ class CallWriter:
         if not tools:
             return None
         specs = check_tools(tools, params.tool_choice)
-        return cls(specs, params.tool_choice, tok)
+        return cls(specs, params.tool_choice, tok, getattr(params, "parallel_tool_calls", True) is not False)
 
     def matcher(self):
         """The grammar's matcher, when calls are written from the first token (required / named)."""
         if self.choice in ("auto", "none"):
             return None
         self.active = True
-        return call_grammar(self.specs, 1 if isinstance(self.choice, dict) else MAX_CALLS).matcher(self.tok)
+        return call_grammar(self.specs, self.max_calls).matcher(self.tok)
 
     def first_step(self, probs: np.ndarray) -> np.ndarray:
         """The first token's distribution: unchanged for "auto" (the model decides), the marker's
@@ -348,7 +351,7 @@ class CallWriter:
         self.deciding = False
         if self.choice == "auto" and nid in set(self.starts.tolist()):
             self.active = True
-            return call_grammar(self.specs).matcher(self.tok)
+            return call_grammar(self.specs, self.max_calls).matcher(self.tok)
         return None
 
     def feed(self, nid: int, lp=None, top=None) -> list:

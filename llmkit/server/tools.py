@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from dataclasses import dataclass, field as dc_field, fields
+from dataclasses import dataclass, field as dc_field
 from typing import Callable
 
 from ..engine import EngineInputError, Token
@@ -116,10 +116,9 @@ def _key(tools, choice) -> str:
 
 
 def set_parallel(params, parallel) -> None:
-    """`parallel_tool_calls: false` (Anthropic: disable_parallel_tool_use) -> at most one call, once
-    the engine's SamplingParams has the field (notes/tools_requests.md); until then accepted."""
-    if parallel is False and "parallel_tool_calls" in {f.name for f in fields(params)}:
-        params.parallel_tool_calls = False
+    """`parallel_tool_calls: false` (Anthropic: disable_parallel_tool_use) -> at most one call in
+    the reply: the engine's call grammar then ends after the first call."""
+    params.parallel_tool_calls = parallel is not False
 
 
 def fill_names(messages: list[dict]) -> list[dict]:
