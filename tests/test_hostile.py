@@ -149,8 +149,8 @@ def cases():
 
 
 @pytest.fixture(scope="module")
-def small_gateway():
-    gw = Gateway(settings=Settings(max_body_bytes=LIMIT)).start()
+def small_gateway(tmp_path_factory):
+    gw = Gateway(settings=Settings(max_body_bytes=LIMIT, data_dir=tmp_path_factory.mktemp("hostile-data"))).start()
     yield gw
     gw.stop()
 
@@ -302,36 +302,40 @@ def test_created_model_cycles_are_refused(client):
             client.request("DELETE", "/api/delete", json={"model": n})
 
 
-def test_a_cycle_already_in_memory_never_hangs_show(client):
-    from llmkit.server import models
+def test_a_cycle_in_a_saved_file_never_hangs_show(tmp_path):
+    """A data folder whose saved models hold a cycle (written by hand, or by an older version)."""
+    from llmkit.server import store
 
-    models.custom.update({"loop-x": {"from": "loop-y", "parameters": {}},
-                          "loop-y": {"from": "loop-x", "parameters": {}},
-                          "loop-self": {"from": "loop-self", "parameters": {}}})
+    store.save({"loop-x": {"from": "loop-y", "parameters": {}}, "loop-y": {"from": "loop-x", "parameters": {}},
+                "loop-self": {"from": "loop-self", "parameters": {}}}, folder=tmp_path)
+    gw = Gateway(settings=Settings(data_dir=tmp_path)).start()
     try:
-        for name in ("loop-x", "loop-self"):
-            t0 = time.monotonic()
-            r = client.post("/api/show", json={"model": name}, timeout=10)
-            assert r.status_code == 200 and time.monotonic() - t0 < FAST
-            assert r.json()["capabilities"] == ["completion", "tools"]
-            r = client.post("/api/chat", json={"model": name, "messages": HI, "stream": False,
-                                               "options": {"num_predict": 2}}, timeout=30)
-            assert r.status_code == 200
+        with httpx.Client(base_url=gw.url, timeout=30) as client:
+            for name in ("loop-x", "loop-self"):
+                t0 = time.monotonic()
+                r = client.post("/api/show", json={"model": name}, timeout=10)
+                assert r.status_code == 200 and time.monotonic() - t0 < FAST
+                assert r.json()["capabilities"] == ["completion", "tools"]
+                r = client.post("/api/chat", json={"model": name, "messages": HI, "stream": False,
+                                                   "options": {"num_predict": 2}}, timeout=30)
+                assert r.status_code == 200
     finally:
-        for n in ("loop-x", "loop-y", "loop-self"):
-            models.custom.pop(n, None)
+        gw.stop()
 
 
-def test_store_refuses_a_model_past_its_size_limit(client, monkeypatch):
-    from llmkit.server import models, store
+def test_store_refuses_a_model_past_its_size_limit(client, small_gateway, monkeypatch):
+    from llmkit.server import store
 
-    monkeypatch.setattr(store, "MAX_BYTES", len(json.dumps({"version": 1, "models": models.custom}, indent=2)) + 2000)
+    saved = small_gateway.app.state.created.custom
+    monkeypatch.setattr(store, "MAX_BYTES", len(json.dumps({"version": 1, "models": saved}, indent=2)) + 2000)
     r = client.post("/api/create", json={"model": "hostile-big", "from": "llama3.1", "system": "s" * 5000,
                                          "stream": False})
     assert r.status_code == 413, r.text
     assert "limit" in error_text("ollama", r)
-    assert "hostile-big" not in models.custom
     assert client.post("/api/show", json={"model": "hostile-big"}).status_code == 404
+    assert client.post("/api/create", json={"model": "hostile-small", "from": "llama3.1", "system": "s",
+                                            "stream": False}).status_code == 200  # the store still takes a small one
+    client.request("DELETE", "/api/delete", json={"model": "hostile-small"})
 
 
 # -- admin routes ------------------------------------------------------------------------------

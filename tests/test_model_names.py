@@ -39,18 +39,13 @@ def data_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def gateway(data_dir):
-    """A gateway of this module's own (its deletions go to a temp data folder), put back after."""
-    from llmkit.server import models
+    """A gateway of this module's own (its deletions go to a temp data folder, its own)."""
+    from llmkit.server.app import Settings
     from llmkit.server.background import Gateway
 
-    saved, removed = dict(models.custom), set(models.removed)
-    gw = Gateway().start()
+    gw = Gateway(settings=Settings(data_dir=data_dir)).start()
     yield gw.url
     gw.stop()
-    models.custom.clear()
-    models.custom.update(saved)
-    models.removed.clear()
-    models.removed.update(removed)
 
 
 @pytest.mark.parametrize("name", sorted(SOURCES))
@@ -136,7 +131,7 @@ def test_delete_a_built_in_model_until_pulled(gateway, data_dir):
         with pytest.raises(ollama.ResponseError) as e:
             o.delete("gemma3")
         assert e.value.status_code == 404
-        assert "gemma3" in store.load_removed()  # kept in the data folder, with created models
+        assert "gemma3" in store.load_removed(data_dir)  # kept in the data folder, with created models
         code = ("import ollama; from llmkit.server.background import Gateway; gw = Gateway().start(); "
                 "print([m.model for m in ollama.Client(host=gw.url).list().models]); gw.stop()")
         env = {**os.environ, "LLMKIT_DATA_DIR": str(data_dir), "LLMKIT_OFFLINE": "1"}
@@ -145,7 +140,7 @@ def test_delete_a_built_in_model_until_pulled(gateway, data_dir):
         assert "gemma3:latest" not in out.stdout and "llama3.1:latest" in out.stdout
     finally:
         assert o.pull("gemma3").status == "success"
-    assert "gemma3:latest" in [m.model for m in o.list().models] and "gemma3" not in store.load_removed()
+    assert "gemma3:latest" in [m.model for m in o.list().models] and "gemma3" not in store.load_removed(data_dir)
     assert o.chat(model="gemma3", messages=HI, options={"num_predict": 4}).message.content
 
 

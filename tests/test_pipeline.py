@@ -22,17 +22,12 @@ CHAT = [{"role": "user", "content": "What is a token?"}]
 @pytest.fixture(scope="module")
 def gw(tmp_path_factory):
     """A gateway of this module's own (its data folder is a temp one: models get created)."""
-    from llmkit.server import models
+    from llmkit.server.app import Settings
     from llmkit.server.background import Gateway
 
-    saved = dict(models.custom)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("LLMKIT_DATA_DIR", str(tmp_path_factory.mktemp("llmkit-data")))
-        gw = Gateway().start()
-        yield gw
-        gw.stop()
-    models.custom.clear()
-    models.custom.update(saved)
+    gw = Gateway(settings=Settings(data_dir=tmp_path_factory.mktemp("llmkit-data"))).start()
+    yield gw
+    gw.stop()
 
 
 class Watched:

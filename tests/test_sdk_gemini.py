@@ -205,8 +205,7 @@ def test_models_list_and_get(client, http):
     assert "embedContent" in client.models.get(model=EMBED).supported_actions
 
 
-def test_model_created_with_ollama_api(client, http, tmp_path, monkeypatch):
-    monkeypatch.setenv("LLMKIT_DATA_DIR", str(tmp_path))  # where created models are saved
+def test_model_created_with_ollama_api(client, http):  # saved in the suite's throw-away data folder
     made = http.post("/api/create", json={"model": "gem-tutor", "from": MODEL, "system": "Answer briefly.",
                                           "parameters": {"num_predict": 3}, "stream": False})
     assert made.status_code == 200, made.text

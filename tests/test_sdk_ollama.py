@@ -1,8 +1,8 @@
 """The official `ollama` SDK against the gateway's Ollama API (/api/...).
 
-Created models are saved to a data folder: this module points LLMKIT_DATA_DIR at a
-temporary one before its own gateway starts (the `gateway` fixture below overrides the
-session one) and puts the registry of created models back afterwards.
+Created models are saved to a data folder: this module's own gateway (the `gateway`
+fixture below overrides the session one) keeps them in a temporary one; LLMKIT_DATA_DIR
+points there too, for the processes some tests start.
 """
 
 from __future__ import annotations
@@ -29,16 +29,13 @@ def data_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def gateway(data_dir):
-    """A gateway of this module's own, started after LLMKIT_DATA_DIR points at a temp folder."""
-    from llmkit.server import models
+    """A gateway of this module's own, keeping its created models in a temp folder."""
+    from llmkit.server.app import Settings
     from llmkit.server.background import Gateway
 
-    saved = dict(models.custom)
-    gw = Gateway().start()
+    gw = Gateway(settings=Settings(data_dir=data_dir)).start()
     yield gw.url
     gw.stop()
-    models.custom.clear()
-    models.custom.update(saved)
 
 
 @pytest.fixture(scope="module")

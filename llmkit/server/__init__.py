@@ -6,7 +6,8 @@ run.py -> adapter (render) -> SDK. Adapters never generate text, never reach int
 other or into the engine's internals.
 
     app.py            create_app(): routers, middleware (ids, API key, body limit, faults),
-                      errors rendered per protocol; the engine and faults live on app.state
+                      errors rendered per protocol; the engine, faults and created models
+                      live on app.state (each app its own data folder)
     run.py            the one pipeline: ChatRequest -> created models applied, n x seed,
                       complete or stream, cancellation, mid-stream errors via each renderer
     framing.py        SSE, NDJSON, streamed JSON array, [DONE]
@@ -21,7 +22,8 @@ other or into the engine's internals.
     modelfile.py      Ollama's options table; Modelfiles read and written
     course.py         the course API: /, /health, /models, /chat, /chat/{model}
     model_list.py     GET /v1/models[/id], answered in the caller's protocol
-    models.py         which names the gateway answers to; created models and their defaults
+    models.py         which names the gateway answers to; an app's created models
+                      (CreatedModels, current for each request) and their defaults
     store.py          created models saved to the data folder
     validate.py       reading request fields with errors that name the field
     errors.py         APIError and its rendering in each provider's format

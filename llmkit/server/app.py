@@ -20,6 +20,7 @@ import secrets
 import socket
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Request
@@ -30,6 +31,7 @@ from starlette.responses import Response
 
 from ..engine import Engine, EngineInputError, get_engine
 from . import faults as faults_mod
+from . import models
 from .errors import APIError, protocol_of, render
 
 log = logging.getLogger("llmkit.server")
@@ -58,6 +60,7 @@ class Settings:
     admin_key: str | None = field(default_factory=lambda: os.environ.get("LLMKIT_ADMIN_KEY") or None)
     max_body_bytes: int = field(default_factory=_env_body_limit)  # larger bodies get a 413
     gateway: object | None = None  # routes to upstreams and classroom mode (gateway_config.GatewayConfig)
+    data_dir: Path | None = None  # where created Ollama models are kept (None: store.data_dir() when the app is made)
 
 
 def _key_from(headers: dict[str, str], query: str) -> str | None:
@@ -128,15 +131,24 @@ def install_log_redaction() -> None:
 class GatewayMiddleware:
     """Adds `id`/`backend` headers; enforces the optional API key; serves injected faults."""
 
-    def __init__(self, app, settings: Settings, backend: str, faults: faults_mod.Schedule):
+    def __init__(self, app, settings: Settings, backend: str, faults: faults_mod.Schedule,
+                 created: models.CreatedModels):
         self.app = app
         self.settings = settings
         self.backend = backend.encode()
         self.faults = faults
+        self.created = created
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        token = models.use(self.created)  # this app's created models, for every route of this request
+        try:
+            await self._http(scope, receive, send)
+        finally:
+            models.done(token)
+
+    async def _http(self, scope, receive, send):
         rid = uuid.uuid4().hex
         extra = [(b"id", rid.encode()), (b"x-request-id", rid.encode()), (b"request-id", rid.encode()),
                  (b"backend", self.backend)]
@@ -241,6 +253,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     app.state.engine = engine
     app.state.settings = settings
     app.state.faults = faults_mod.Schedule()
+    app.state.created = models.CreatedModels.load(settings.data_dir)  # Ollama's created models, from earlier runs
 
     @app.exception_handler(APIError)
     async def _api_error(request: Request, exc: APIError):
@@ -292,5 +305,6 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
         install(app, settings)
     backend = json.dumps({"engine_type": "llmkit-offline", "engine": engine.name,
                           "machine_name": socket.gethostname()})
-    app.add_middleware(GatewayMiddleware, settings=settings, backend=backend, faults=app.state.faults)
+    app.add_middleware(GatewayMiddleware, settings=settings, backend=backend, faults=app.state.faults,
+                       created=app.state.created)
     return app

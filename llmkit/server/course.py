@@ -61,7 +61,7 @@ async def health(request: Request):
 async def list_models(request: Request):
     engine = engine_of(request)
     names = [DEFAULT_MODEL] + [m.id for m in catalog.models() if m.provider == "ollama" and m.kind == "chat"]
-    names += [n for n in models.custom if n not in names]
+    names += [n for n in request.app.state.created.custom if n not in names]
     own = [models.tag_entry(n, engine) for n in names] if models.router.offline_on() else []
     return {"models": models.routed_tags() + own}
 

@@ -2,23 +2,69 @@
 
 Offline, every chat model is the one offline engine under many names: the catalog's ids
 and aliases, any id shaped like a provider's own (gpt-..., claude-..., gemini-...,
-llama...), and models created through Ollama's /api/create (`custom`, filled by the
-Ollama adapter). A reply names the model that was asked for; the `backend` header says
-which engine really answered.
+llama...), and models created through Ollama's /api/create. A reply names the model that
+was asked for; the `backend` header says which engine really answered.
+
+Created models (and the built-in names deleted with /api/delete) belong to one app: a
+`CreatedModels` on `app.state.created`, read from that app's data folder when the app is
+made. The app's middleware makes it the current one for each request (`use`), so every
+protocol's model check and the pipeline (run.py) see it without passing it around, as
+the router is seen (router.py); outside a request there are none.
 """
 
 from __future__ import annotations
 
+import contextvars
 import re
 import time
+from pathlib import Path
 
 from .. import catalog
-from . import router
+from . import router, store
 from .errors import APIError
 
-custom: dict[str, dict] = {}  # name -> {"from": base, "system": str|None, "parameters": {...}}
-removed: set[str] = set()  # built-in Ollama names deleted with /api/delete (no ":latest"), until pulled again
 CREATED = int(time.time())
+
+
+class CreatedModels:
+    """One app's models created with Ollama's /api/create or /api/copy, and the built-in
+    names deleted with /api/delete, kept in the data folder `folder` (None: kept nowhere)."""
+
+    def __init__(self, folder: Path | None = None, custom: dict | None = None, removed=()):
+        self.folder = folder
+        self.custom: dict[str, dict] = dict(custom or {})  # name (no ":latest") -> {"from", "system", "parameters", ...}
+        self.removed: set[str] = set(removed)  # built-in names deleted (no ":latest"), until pulled again
+
+    @classmethod
+    def load(cls, folder: Path | None = None) -> "CreatedModels":
+        """What the data folder `folder` (default: store.data_dir()) holds from earlier runs."""
+        folder = Path(folder) if folder is not None else store.data_dir()
+        return cls(folder, store.load(folder), store.load_removed(folder))
+
+    def get(self, name: str) -> dict | None:
+        return self.custom.get(name) or self.custom.get(_strip_latest(name))
+
+    def save(self) -> Path | None:
+        """Write them all to the data folder (blocking: call it from a thread); StoreFull past the limit."""
+        return store.save(self.custom, self.removed, self.folder) if self.folder is not None else None
+
+
+_NONE = CreatedModels()  # outside a request: no app, no created models
+_current: contextvars.ContextVar[CreatedModels] = contextvars.ContextVar("llmkit_created_models", default=_NONE)
+
+
+def use(created: CreatedModels) -> contextvars.Token:
+    """Make `created` (an app's) the current request's; reset with `_current.reset(token)`."""
+    return _current.set(created)
+
+
+def done(token: contextvars.Token) -> None:
+    _current.reset(token)
+
+
+def current() -> CreatedModels:
+    """The created models of the app serving the current request."""
+    return _current.get()
 
 
 MAX_NAME = 256  # characters in a model name
@@ -31,9 +77,10 @@ def known(name: str) -> bool:
     routed = router.serves(name)  # a name routed to an upstream (or the offline model turned off)
     if routed is not None:
         return routed
-    if name in custom or _strip_latest(name) in custom:
+    made = current()
+    if made.get(name) is not None:
         return True
-    if _strip_latest(name) in removed:  # deleted like an Ollama model: gone until pulled again
+    if _strip_latest(name) in made.removed:  # deleted like an Ollama model: gone until pulled again
         return False
     if catalog.find(name):
         return True
@@ -64,7 +111,8 @@ def _strip_latest(name: str) -> str:
 
 
 def custom_model(name: str) -> dict | None:
-    return custom.get(name) or custom.get(_strip_latest(name))
+    """The current app's created model of that name (with or without ":latest"), or None."""
+    return current().get(name)
 
 
 def require(name: str | None, param: str = "model") -> str:
@@ -90,7 +138,7 @@ def openai_list(engine_context: int) -> list[dict]:
             continue
         out.append({"id": m.id, "object": "model", "created": CREATED, "owned_by": m.provider,
                     "max_model_len": engine_context, "aliases": list(m.aliases)})
-    for name in custom:
+    for name in current().custom:
         out.append({"id": name, "object": "model", "created": CREATED, "owned_by": "ollama",
                     "max_model_len": engine_context, "aliases": []})
     routed = routed_list()

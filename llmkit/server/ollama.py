@@ -31,7 +31,7 @@ from starlette.responses import JSONResponse
 from .. import catalog
 from ..engine import Generation, SamplingParams, Token
 from ..engine.base import ToolSpec
-from . import models, store, tools
+from . import models, tools
 from .common import count_texts, embed as embed_texts, engine_of, text_limit
 from .errors import APIError
 from .framing import ndjson, ndjson_response
@@ -43,9 +43,6 @@ router = APIRouter()
 ROLES = ("system", "user", "assistant", "tool")
 DEFAULTS = SamplingParams(temperature=0.8, top_p=0.9, top_k=40, repeat_penalty=1.1)  # Ollama's own defaults
 _loaded: dict[str, datetime] = {}  # model name -> when it leaves memory (what /api/ps lists)
-
-models.custom.update(store.load())  # models created in earlier runs
-models.removed.update(store.load_removed())  # built-in names deleted in earlier runs
 
 
 # -- small helpers ---------------------------------------------------------------------
@@ -97,7 +94,7 @@ def _model(body: dict, name: str = "model") -> str:
 def _base_names() -> list[str]:
     """The built-in Ollama models /api/tags lists (those not deleted in this data folder)."""
     return [_display(m.id) for m in catalog.models()
-            if m.provider == "ollama" and not m.retired and _key(m.id) not in models.removed]
+            if m.provider == "ollama" and not m.retired and _key(m.id) not in models.current().removed]
 
 
 def _json(data: dict, status: int = 200) -> JSONResponse:

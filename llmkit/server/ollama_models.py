@@ -1,11 +1,11 @@
 """Ollama's model management: /api/version, /api/tags, /api/ps, /api/show, /api/create,
 /api/copy, /api/delete, /api/pull, /api/push.
 
-Created models live in `models.custom` (every protocol answers to them through run.py)
-and are saved by `store` so they outlive the process. Nothing is ever downloaded: pulling
+Created models live on the app (`app.state.created`, a models.CreatedModels: every protocol
+answers to them through run.py) and are saved in its data folder so they outlive the process. Nothing is ever downloaded: pulling
 a name the gateway serves reports honestly that the offline model already answers for it.
 Deleting a built-in name works as in Ollama: it leaves /api/tags (and every route answers
-404 for it) in this data folder until /api/pull brings it back (`models.removed`).
+404 for it) in this data folder until /api/pull brings it back (`CreatedModels.removed`).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from . import modelfile, models, store
+from .models import CreatedModels
 from .common import engine_of, off_loop
 from .errors import APIError
 from .framing import ndjson, ndjson_response
@@ -39,9 +40,10 @@ async def version():
 @router.api_route("/api/tags", methods=["GET", "HEAD"])
 async def tags(request: Request):
     engine = engine_of(request)
-    made = sorted(models.custom.items(), key=lambda kv: kv[1].get("modified_at", ""), reverse=True)
+    created = _created(request).custom
+    made = sorted(created.items(), key=lambda kv: kv[1].get("modified_at", ""), reverse=True)
     out = [models.tag_entry(_display(n), engine, d.get("modified_at")) for n, d in made]
-    out += [models.tag_entry(n, engine) for n in _base_names() if _key(n) not in models.custom]
+    out += [models.tag_entry(n, engine) for n in _base_names() if _key(n) not in created]
     routed = models.routed_tags()
     taken = {e["name"] for e in routed}
     return _json({"models": routed + ([e for e in out if e["name"] not in taken] if models.router.offline_on() else [])})
@@ -97,16 +99,20 @@ def _stream_statuses(statuses: list[dict], stream: bool):
     return ndjson_response([ndjson(s) for s in statuses])
 
 
-async def _save(key: str, previous: dict | None) -> None:
+def _created(request: Request) -> CreatedModels:
+    return request.app.state.created
+
+
+async def _save(created: CreatedModels, key: str, previous: dict | None) -> None:
     """Save every model, in a thread; when the file would pass its limit, undo the change
     to `key` (back to `previous`) and answer 413."""
     try:
-        await off_loop(store.save, models.custom, models.removed)
+        await off_loop(created.save)
     except store.StoreFull as e:
         if previous is None:
-            models.custom.pop(key, None)
+            created.custom.pop(key, None)
         else:
-            models.custom[key] = previous
+            created.custom[key] = previous
         raise APIError(413, f"cannot save the model: {e} (delete models with /api/delete to make room)",
                        param="model", code="request_too_large") from None
 
@@ -172,9 +178,10 @@ async def create(request: Request):
     digest = await off_loop(models.engine_digest, engine_of(request))
     statuses += [{"status": f"using already created layer sha256:{digest}"}, {"status": "writing manifest"},
                  {"status": "success"}]
-    previous = models.custom.get(_key(name))
-    models.custom[_key(name)] = definition
-    await _save(_key(name), previous)
+    created = _created(request)
+    previous = created.custom.get(_key(name))
+    created.custom[_key(name)] = definition
+    await _save(created, _key(name), previous)
     return _stream_statuses(statuses, stream)
 
 
@@ -188,9 +195,10 @@ async def copy(request: Request):
     made = models.custom_model(source)
     copied = {**(made or {"from": source, "parameters": {}}), "modified_at": _stamp()}
     _no_cycle(dest, copied["from"], "destination")
-    previous = models.custom.get(_key(dest))
-    models.custom[_key(dest)] = copied
-    await _save(_key(dest), previous)
+    created = _created(request)
+    previous = created.custom.get(_key(dest))
+    created.custom[_key(dest)] = copied
+    await _save(created, _key(dest), previous)
     return Response(status_code=200)
 
 
@@ -198,21 +206,22 @@ async def copy(request: Request):
 async def delete(request: Request):
     body = await json_body(request)
     name = _name(body)
-    if _key(name) not in models.custom:
+    created = _created(request)
+    if _key(name) not in created.custom:
         if _key(name) not in {_key(n) for n in _base_names()}:
             raise _not_found(name)
         # a built-in name: gone from /api/tags (and every route) in this data folder until pulled again
-        models.removed.add(_key(name))
+        created.removed.add(_key(name))
         _loaded.pop(_key(name), None)
         try:
-            await off_loop(store.save, models.custom, models.removed)
+            await off_loop(created.save)
         except Exception:
-            models.removed.discard(_key(name))
+            created.removed.discard(_key(name))
             raise
         return Response(status_code=200)
-    previous = models.custom.pop(_key(name))
+    previous = created.custom.pop(_key(name))
     _loaded.pop(_key(name), None)
-    await _save(_key(name), previous)
+    await _save(created, _key(name), previous)
     return Response(status_code=200)
 
 
@@ -222,9 +231,10 @@ async def pull(request: Request):
     name = _name(body)
     stream = field(body, "stream", bool, True)
     field(body, "insecure", bool, False)
-    if _key(name) in models.removed:  # a deleted built-in model comes back
-        models.removed.discard(_key(name))
-        await off_loop(store.save, models.custom, models.removed)
+    created = _created(request)
+    if _key(name) in created.removed:  # a deleted built-in model comes back
+        created.removed.discard(_key(name))
+        await off_loop(created.save)
     if not models.known(name):
         if not stream:
             raise APIError(404, _offline_pull_error(name), param="model", code="model_not_found")

@@ -2,8 +2,8 @@
 the built-in names deleted with /api/delete (until /api/pull brings them back).
 
 One JSON file in a per-user data folder: `$LLMKIT_DATA_DIR`, else `$XDG_DATA_HOME/llmkit`,
-else `~/.local/share/llmkit`. The folder is looked up on every call (not at import) so a
-test or a notebook can point it elsewhere at any time. Writes go to a temporary file in
+else `~/.local/share/llmkit`. Each app reads its folder when it is made (models.CreatedModels,
+or `Settings.data_dir`), so two gateways in one process can keep two folders. Writes go to a temporary file in
 the same folder and then `os.replace` it, so a crash never leaves half a file behind; a
 file that cannot be read is reported and skipped rather than stopping the gateway. A
 temporary file left by a killed process (its name carries the writer's PID) is removed at
@@ -39,8 +39,8 @@ def data_dir() -> Path:
     return (Path(xdg).expanduser() if xdg else Path.home() / ".local" / "share") / "llmkit"
 
 
-def path() -> Path:
-    return data_dir() / FILENAME
+def path(folder: Path | None = None) -> Path:
+    return (folder if folder is not None else data_dir()) / FILENAME
 
 
 def _alive(pid: int) -> bool:
@@ -77,9 +77,9 @@ def clean_stale(folder: Path | None = None) -> list[Path]:
     return removed
 
 
-def load() -> dict[str, dict]:
+def load(folder: Path | None = None) -> dict[str, dict]:
     """The saved models (name -> definition); {} when there are none or the file is unreadable."""
-    p = path()
+    p = path(folder)
     clean_stale(p.parent)
     try:
         if p.stat().st_size > MAX_BYTES:
@@ -103,24 +103,25 @@ def load() -> dict[str, dict]:
     return {k: v for k, v in found.items() if isinstance(k, str) and isinstance(v, dict) and v.get("from")}
 
 
-def load_removed() -> set[str]:
+def load_removed(folder: Path | None = None) -> set[str]:
     """Built-in model names deleted in this data folder; empty when none or unreadable."""
+    p = path(folder)
     try:
-        if path().stat().st_size > MAX_BYTES:
+        if p.stat().st_size > MAX_BYTES:
             return set()
-        data = json.loads(path().read_text(encoding="utf-8"))
+        data = json.loads(p.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return set()
     found = data.get("removed") if isinstance(data, dict) else None
     return {n for n in found if isinstance(n, str)} if isinstance(found, list) else set()
 
 
-def save(models: dict[str, dict], removed=()) -> Path:
+def save(models: dict[str, dict], removed=(), folder: Path | None = None) -> Path:
     """Write all models (and the deleted built-in names) atomically (temp file in the same
     folder, then os.replace). `models` is read under the lock, so concurrent saves each
     write the state current at that time; raises StoreFull (writing nothing) past
     MAX_BYTES. Blocking: call it from a thread."""
-    p = path()
+    p = path(folder)
     with _lock:
         data = json.dumps({"version": 1, "models": dict(models), "removed": sorted(removed)}, indent=2,
                           ensure_ascii=False).encode()
