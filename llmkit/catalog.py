@@ -1,8 +1,10 @@
 """The model catalog: one data file (catalog.json) with ids, aliases, provider, context
-length, prices per 1M tokens (with the date they were read), replacements for retired ids
-and which real model each id stands for (`stands_for`, facts read on `as_of`). The course
-never hard-codes a model id anywhere else. Capabilities are the real model's; offline, one
-small model answers for every name and the gateway reports what that one can do.
+length, prices per 1M tokens (with the date they were read), replacements for retired ids,
+retirement dates of deprecated ids (`retires`: they still answer until then, as the real
+APIs do, so old code keeps working while the lessons move on) and which real model each
+id stands for (`stands_for`, facts read on `as_of`). The course never hard-codes a model
+id anywhere else. Capabilities are the real model's; offline, one small model answers for
+every name and the gateway reports what that one can do.
 """
 
 from __future__ import annotations
@@ -27,9 +29,20 @@ class Model:
     price_out: float | None = None  # USD per 1M output tokens
     capabilities: tuple[str, ...] = field(default_factory=tuple)
     retired: str | None = None
+    retires: str | None = None  # deprecated: the announced retirement date (YYYY-MM-DD)
     replacement: str | None = None
     stands_for: str | None = None  # the real model this id names (what a live call reaches)
     as_of: str | None = None  # when this entry's facts were read (else the file's prices_as_of)
+
+    @property
+    def deprecated(self) -> bool:
+        """Still served, but with a retirement date and a replacement to move to."""
+        return bool(self.retires) and not self.retired
+
+    @property
+    def lifecycle(self) -> str:
+        """active, deprecated or retired: the words Anthropic's Models API uses."""
+        return "retired" if self.retired else "deprecated" if self.deprecated else "active"
 
 
 @lru_cache(maxsize=1)

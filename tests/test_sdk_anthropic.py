@@ -155,6 +155,29 @@ def test_models_list_and_retrieve(client):
     assert m.id == MODEL and m.display_name == "Claude Haiku 4.5" and m.lifecycle == "active"
 
 
+def test_a_deprecated_model_still_answers_and_says_when_it_retires(client):
+    """claude-sonnet-4-5 retires 2026-11-30 (the SDK's own DEPRECATED_MODELS): until then
+    old code keeps working, with the SDK's DeprecationWarning; the lessons use its replacement."""
+    from anthropic._data import DEPRECATED_MODELS
+
+    from llmkit import catalog
+
+    old = catalog.find("claude-sonnet-4-5")
+    assert old.deprecated and old.lifecycle == "deprecated" and old.retires == "2026-11-30"
+    assert "November 30th, 2026" == DEPRECATED_MODELS[old.id]
+    new = catalog.find(old.replacement)
+    assert new.id == "claude-sonnet-5-5" and new.lifecycle == "active" and new.id not in DEPRECATED_MODELS
+    assert catalog.find("claude-sonnet") is new and catalog.find("claude-sonnet-4-5-20250929") is old
+    with pytest.warns(DeprecationWarning, match="end-of-life on November 30th, 2026"):
+        r = client.messages.create(model=old.id, max_tokens=8, messages=ASK)
+    assert r.model == old.id and _text(r)
+    info = client.models.retrieve(old.id)
+    assert info.lifecycle == "deprecated" and info.retires_at.date().isoformat() == "2026-11-30"
+    listed = {m.id: m.lifecycle for m in client.models.list()}
+    assert listed[old.id] == "deprecated" and listed[new.id] == "active"
+    assert client.models.retrieve(new.id).retires_at is None
+
+
 def test_unknown_model_is_not_found(client):
     with pytest.raises(anthropic.NotFoundError) as e:
         client.messages.create(model="no-such-model", max_tokens=5, messages=ASK)

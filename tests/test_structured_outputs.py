@@ -95,9 +95,9 @@ def claude(gateway):
 
 
 def test_anthropic_parse_and_output_config(claude):
-    r = claude.messages.parse(model="claude-sonnet-4-5", max_tokens=200, messages=Q, output_format=Answer)
+    r = claude.messages.parse(model="claude-sonnet-5-5", max_tokens=200, messages=Q, output_format=Answer)
     assert isinstance(r.parsed_output, Answer) and "Paris" in r.parsed_output.answer
-    with claude.messages.stream(model="claude-sonnet-4-5", max_tokens=300, messages=Q,
+    with claude.messages.stream(model="claude-sonnet-5-5", max_tokens=300, messages=Q,
                                 output_config={"format": {"type": "json_schema", "schema": SCHEMA}}) as s:
         text = "".join(s.text_stream)
     jsonschema.validate(json.loads(text), SCHEMA)
@@ -105,7 +105,7 @@ def test_anthropic_parse_and_output_config(claude):
 
 def test_anthropic_bad_schema_is_a_400(claude):
     with pytest.raises(anthropic.BadRequestError) as e:
-        claude.messages.create(model="claude-sonnet-4-5", max_tokens=50, messages=Q,
+        claude.messages.create(model="claude-sonnet-5-5", max_tokens=50, messages=Q,
                                output_config={"format": {"type": "json_schema", "schema": {"type": "frog"}}})
     assert "output_config.format.schema" in e.value.message
 

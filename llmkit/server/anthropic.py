@@ -387,12 +387,13 @@ def stream_error(e: Exception) -> list[bytes]:
 
 @router.post("/v1/messages/count_tokens")
 async def count_tokens(request: Request):
-    """What `usage.input_tokens` would be for this request: system + messages, templated."""
+    """What `usage.input_tokens` would be for this request: system + messages + the tools'
+    block, templated as generation reads them (tool_choice changes nothing in the prompt)."""
     body = await json_body(request)
     model = models.require(field(body, "model", str, required=True))
-    await request_tools(body)  # checked; not yet counted (notes/tools_requests.md)
+    specs, _ = await request_tools(body)
     messages, _ = models.apply_custom(model, chat_messages(body))
-    return JSONResponse({"input_tokens": await count_chat(engine_of(request), messages)})
+    return JSONResponse({"input_tokens": await count_chat(engine_of(request), messages, specs)})
 
 
 # -- GET /v1/models[/id], Anthropic's view ------------------------------------------------------
@@ -411,11 +412,14 @@ def _display_name(model_id: str) -> str:
     return " ".join(out)
 
 
-def _model_info(model_id: str, engine_context: int, retired: str | None = None) -> dict:
+def _model_info(model_id: str, engine_context: int, entry: catalog.Model | None = None) -> dict:
+    """A ModelInfo; a deprecated catalog entry says so and when it retires (`retires_at`)."""
     created = datetime.fromtimestamp(models.CREATED, timezone.utc).isoformat().replace("+00:00", "Z")
     line = next((ln for ln in LINES if ln in model_id.lower()), None)
+    retires = entry.retires if entry is not None and entry.deprecated else None
     return {"type": "model", "id": model_id, "display_name": _display_name(model_id), "created_at": created,
-            "lifecycle": "retired" if retired else "active", "line": line,
+            "lifecycle": entry.lifecycle if entry is not None else "active", "line": line,
+            "retires_at": f"{retires}T00:00:00Z" if retires else None,
             "max_input_tokens": engine_context, "max_tokens": engine_context}
 
 
@@ -429,8 +433,8 @@ async def list_models(request: Request):
     limit = int(raw_limit)
     wanted = set(q.getlist("lifecycle[]") + q.getlist("lifecycle")) or {"active", "deprecated"}
     ctx = engine_of(request).context_length
-    data = [_model_info(m.id, ctx, m.retired) for m in catalog.models()
-            if m.provider == "anthropic" and ("retired" if m.retired else "active") in wanted]
+    data = [_model_info(m.id, ctx, m) for m in catalog.models()
+            if m.provider == "anthropic" and m.lifecycle in wanted]
     ids = [d["id"] for d in data]
     for name in ("after_id", "before_id"):
         if q.get(name) and q[name] not in ids:
@@ -449,4 +453,4 @@ async def get_model(request: Request, model: str):
     if not models.known(model):
         raise APIError(404, f"model: {model}", param="model")
     m = catalog.find(model)
-    return JSONResponse(_model_info(model, engine_of(request).context_length, m.retired if m else None))
+    return JSONResponse(_model_info(model, engine_of(request).context_length, m))

@@ -70,12 +70,13 @@ def label(model: str) -> str:
 
 
 def chat_models() -> list[tuple[str, str]]:
-    """(label, id) for the model picker: catalog chat models, each marked live or offline."""
+    """(label, id) for the model picker: catalog chat models, each marked live or offline;
+    deprecated ones are left out, as providers close them to new users."""
     from .. import catalog
 
     out = []
     for m in catalog.models():
-        if m.kind != "chat" or m.retired:
+        if m.kind != "chat" or m.retired or m.deprecated:
             continue
         out.append((label(m.id), m.id))
     # live first, then offline; catalog order inside each group
