@@ -42,7 +42,6 @@ from .validate import embed_count, field, json_body, json_schema, message, stop_
 router = APIRouter()
 ROLES = ("system", "user", "assistant", "tool")
 DEFAULTS = SamplingParams(temperature=0.8, top_p=0.9, top_k=40, repeat_penalty=1.1)  # Ollama's own defaults
-_loaded: dict[str, datetime] = {}  # model name -> when it leaves memory (what /api/ps lists)
 
 
 # -- small helpers ---------------------------------------------------------------------
@@ -129,12 +128,20 @@ def _keep_alive(body: dict) -> timedelta | None:
     return None if secs < 0 or secs > MAX_KEEP_ALIVE else timedelta(seconds=secs)
 
 
-def _touch(name: str, keep: timedelta | None) -> None:
+def _loaded(request: Request) -> dict[str, datetime]:
+    """This app's models "in memory": name -> when keep_alive runs out (what /api/ps lists)."""
+    state = request.app.state
+    if getattr(state, "ollama_loaded", None) is None:
+        state.ollama_loaded = {}
+    return state.ollama_loaded
+
+
+def _touch(request: Request, name: str, keep: timedelta | None) -> None:
     """Record that `name` is in memory until keep_alive runs out (0 = unloaded now)."""
     if keep is not None and keep.total_seconds() == 0:
-        _loaded.pop(_key(name), None)
+        _loaded(request).pop(_key(name), None)
     else:
-        _loaded[_key(name)] = _now() + (keep if keep is not None else timedelta(days=365 * 100))
+        _loaded(request)[_key(name)] = _now() + (keep if keep is not None else timedelta(days=365 * 100))
 
 
 def _options(body: dict, label: str = "options") -> dict:
@@ -382,7 +389,7 @@ async def chat(request: Request):
     params.tools = await _tools(body, model)
     engine_of(request)  # the engine is loaded once per process; this is the "load" Ollama times
     t_loaded = time.perf_counter_ns()
-    _touch(model, keep)
+    _touch(request, model, keep)
     if not messages:  # Ollama: an empty conversation loads (or, with keep_alive 0, unloads) the model
         reason = "unload" if keep is not None and not keep.total_seconds() else "load"
         return _json({"model": model, "created_at": _stamp(), "message": {"role": "assistant", "content": ""},
@@ -449,7 +456,7 @@ async def generate(request: Request):
     images = _images(body.get("images"), "images")
     engine = engine_of(request)
     t_loaded = time.perf_counter_ns()
-    _touch(model, keep)
+    _touch(request, model, keep)
     if not prompt and not images:  # Ollama: an empty prompt loads (or, with keep_alive 0, unloads) the model
         reason = "unload" if keep is not None and not keep.total_seconds() else "load"
         return _json({"model": model, "created_at": _stamp(), "response": "", "done": True, "done_reason": reason})
@@ -488,7 +495,7 @@ async def embed(request: Request):
     truncate = field(body, "truncate", bool, True)
     dims = field(body, "dimensions", int, None, minimum=1)
     _options(body)
-    _touch(model, _keep_alive(body))
+    _touch(request, model, _keep_alive(body))
     engine = engine_of(request)
     t_loaded = time.perf_counter_ns()
     if not texts:
@@ -515,7 +522,7 @@ async def embeddings(request: Request):
     model = _model(body)
     prompt = field(body, "prompt", str, "")
     _options(body)
-    _touch(model, _keep_alive(body))
+    _touch(request, model, _keep_alive(body))
     if not prompt:
         return _json({"embedding": []})
     return _json({"embedding": (await embed_texts(engine_of(request), [prompt]))[0].tolist()})

@@ -52,11 +52,11 @@ async def tags(request: Request):
 @router.get("/api/ps")
 async def ps(request: Request):
     engine = engine_of(request)
-    now = _now()
-    for name in [n for n, until in _loaded.items() if until <= now]:
-        del _loaded[name]
+    now, loaded = _now(), _loaded(request)
+    for name in [n for n, until in loaded.items() if until <= now]:
+        del loaded[name]
     out = []
-    for name, until in sorted(_loaded.items(), key=lambda kv: kv[1], reverse=True):
+    for name, until in sorted(loaded.items(), key=lambda kv: kv[1], reverse=True):
         entry = models.tag_entry(_display(name), engine)
         entry.pop("modified_at", None)
         out.append({**entry, "expires_at": _stamp(until), "size_vram": 0, "context_length": engine.context_length})
@@ -212,7 +212,7 @@ async def delete(request: Request):
             raise _not_found(name)
         # a built-in name: gone from /api/tags (and every route) in this data folder until pulled again
         created.removed.add(_key(name))
-        _loaded.pop(_key(name), None)
+        _loaded(request).pop(_key(name), None)
         try:
             await off_loop(created.save)
         except Exception:
@@ -220,7 +220,7 @@ async def delete(request: Request):
             raise
         return Response(status_code=200)
     previous = created.custom.pop(_key(name))
-    _loaded.pop(_key(name), None)
+    _loaded(request).pop(_key(name), None)
     await _save(created, _key(name), previous)
     return Response(status_code=200)
 
