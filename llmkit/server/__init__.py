@@ -11,6 +11,7 @@ other or into the engine's internals.
     run.py            the one pipeline: ChatRequest -> created models applied, n x seed,
                       complete or stream, cancellation, mid-stream errors via each renderer
     framing.py        SSE, NDJSON, streamed JSON array, [DONE]
+    tools.py          tool calling in no protocol's words (specs checked, calls replayed)
     common.py         calling the engine off the event loop (threads or the scheduler)
     openai.py         /v1/chat/completions, /v1/completions, /v1/embeddings (also Groq's
                       /openai/v1 and Gemini's /v1beta/openai)
@@ -25,6 +26,11 @@ other or into the engine's internals.
     models.py         which names the gateway answers to; an app's created models
                       (CreatedModels, current for each request) and their defaults
     store.py          created models saved to the data folder
+    router.py         which backend answers a model name (an upstream or the offline
+                      engine), for every protocol; the request's token meter
+    upstreams.py      the backends a chat is forwarded to (OpenAI-, Anthropic-, Ollama-wire)
+    gateway_config.py gateway.toml: routes, upstreams, classroom mode
+    classroom.py      classroom mode: students' tokens, daily quotas, usage billed
     validate.py       reading request fields with errors that name the field
     errors.py         APIError and its rendering in each provider's format
     faults.py         scheduled faults (429, 500, hangs, cut streams) for the error lessons
