@@ -28,7 +28,7 @@ other or into the engine's internals.
     store.py          created models saved to the data folder
     router.py         which backend answers a model name (an upstream or the offline
                       engine), for every protocol; the request's token meter
-    upstreams.py      the backends a chat is forwarded to (OpenAI-, Anthropic-, Ollama-wire)
+    upstreams.py      the backends a chat is forwarded to (OpenAI or Ollama wire)
     gateway_config.py gateway.toml: routes, upstreams, classroom mode
     classroom.py      classroom mode: students' tokens, daily quotas, usage billed
     validate.py       reading request fields with errors that name the field
