@@ -14,8 +14,11 @@ Each engine is a third-party OpenAI-compatible server run as a child process on 
 
 `start` returns once the server answers GET /v1/models with the model listed; stopping
 sends SIGTERM to the child's process group (a session of its own, so a terminal's Ctrl+C
-reaches only us), then SIGKILL to what is left, descendants included. Nothing is downloaded:
-the Hugging Face libraries run with HF_HUB_OFFLINE=1.
+reaches only us), then SIGKILL to what is left, descendants included. The child is a small
+watchdog (`engines_watch`) that runs the server and stops it when the process that called
+`start` is gone, even killed with SIGKILL (a notebook kernel restarted): `srv.proc` is the
+watchdog, `srv.argv` the server's command line. Nothing is downloaded: the Hugging Face
+libraries run with HF_HUB_OFFLINE=1.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from . import engines_watch
 
 HOST = "127.0.0.1"
 # the course models an engine can serve (engine.transformer.DATA_DIRS; named here so that parsing
@@ -116,7 +121,8 @@ def command(name: str, port: int, model: str | None = None, gguf_type: str = "f3
 
 @dataclass
 class Server:
-    """A running engine: `url` (no /v1), `model` (the name to send), `proc`, `log` (its output file)."""
+    """A running engine: `url` (no /v1), `model` (the name to send), `proc` (the watchdog the server
+    runs under: it exits with the server's status), `log` (their output file), `argv` (the server's)."""
 
     name: str
     url: str
@@ -225,9 +231,9 @@ def start(name: str, port: int | None = None, model: str | None = None, timeout:
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", HF_HUB_DISABLE_TELEMETRY="1",
                VLLM_NO_USAGE_STATS="1", DO_NOT_TRACK="1", PYTHONUNBUFFERED="1")
     fd, log = tempfile.mkstemp(prefix=f"llmkit-{name}-", suffix=".log")
-    with os.fdopen(fd, "wb") as out:
-        proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+    with os.fdopen(fd, "wb") as out:  # under a watchdog: a kernel killed (restarted) takes its server along
+        proc = subprocess.Popen(engines_watch.wrap(argv), env=env, stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
     srv = Server(name, f"http://{HOST}:{port}", served, proc, Path(log), argv)
     deadline = time.monotonic() + (timeout or spec.start_timeout)
     try:

@@ -139,8 +139,11 @@ def test_llama_cpp_server_answers_like_numpy_and_stops_leaving_nothing(bare):
         assert srv.url.startswith("http://127.0.0.1:") and srv.model == COURSE_MODEL
         assert "--n_ctx" in srv.argv and srv.argv[srv.argv.index("--n_ctx") + 1] == "1024"
         check_server(srv, bare)
-        pid = srv.proc.pid
-    assert srv.proc.returncode is not None and gone(pid)
+        import psutil
+
+        pids = [srv.proc.pid] + [c.pid for c in psutil.Process(srv.proc.pid).children(recursive=True)]
+        assert len(pids) >= 2  # the watchdog and the server under it
+    assert srv.proc.returncode is not None and all(gone(p) for p in pids)
     with socket.socket() as s:  # the port is free again
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind(("127.0.0.1", int(srv.url.rsplit(":", 1)[1])))
@@ -227,3 +230,77 @@ def test_vllm_answers_like_numpy(bare):
         check_server(srv, bare)
         pids = [srv.proc.pid]
     assert all(gone(p) for p in pids)
+
+
+# -- the watchdog: a server dies with the process that started it ------------------------------
+
+def _wait_gone(pids, seconds: float) -> float:
+    """Seconds until every pid is gone (or `seconds`, when some are not)."""
+    t0 = time.monotonic()
+    while not all(gone(p) for p in pids) and time.monotonic() - t0 < seconds:
+        time.sleep(0.05)
+    return time.monotonic() - t0
+
+
+@_skip_unless("llama-cpp")
+def test_the_server_stops_when_the_process_that_started_it_is_killed():
+    """A notebook kernel restarted mid-lesson (SIGKILL, nothing in it runs) takes its llama.cpp
+    server along, though lesson 06 starts it from a worker thread that has long ended."""
+    import psutil
+
+    code = ("import time; from concurrent.futures import ThreadPoolExecutor; import llmkit.engines as e\n"
+            "pool = ThreadPoolExecutor(1); s = pool.submit(e.start, 'llama-cpp').result(); pool.shutdown()\n"
+            "print(s.proc.pid, s.url, flush=True); time.sleep(600)")
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        watchdog, url = parent.stdout.readline().split()
+        watchdog = int(watchdog)
+        family = [watchdog] + [c.pid for c in psutil.Process(watchdog).children(recursive=True)]
+        server = [p for p in family if "llama_cpp.server" in " ".join(psutil.Process(p).cmdline())
+                  and "engines_watch" not in " ".join(psutil.Process(p).cmdline())]
+        assert len(server) == 1 and psutil.Process(server[0]).ppid() == watchdog
+    finally:
+        parent.kill()  # SIGKILL, as a kernel restart does
+        parent.wait()
+    took = _wait_gone(family, 15)
+    assert all(gone(p) for p in family), f"still running {took:.1f} s after the parent was killed"
+    assert took < 5
+    with socket.socket() as s:  # the port is free again
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", int(url.rsplit(":", 1)[1])))
+
+
+def test_the_watchdog_passes_signals_on_and_exits_with_the_servers_status():
+    import psutil
+
+    from llmkit import engines_watch
+
+    argv = [sys.executable, "-c", "import signal, sys, time\n"
+            "signal.signal(signal.SIGTERM, lambda *a: sys.exit(7))\nprint('up', flush=True); time.sleep(60)"]
+    w = subprocess.Popen(engines_watch.wrap(argv), stdout=subprocess.PIPE, text=True)
+    assert w.stdout.readline() == "up\n"
+    child = psutil.Process(w.pid).children()[0].pid
+    w.send_signal(signal.SIGTERM)  # to the watchdog alone: it goes on to the server
+    assert w.wait(timeout=10) == 7 and gone(child)
+    assert subprocess.run(engines_watch.wrap([sys.executable, "-c", "raise SystemExit(3)"])).returncode == 3
+
+
+def test_the_watchdog_knows_a_dead_parent_from_a_reused_pid():
+    from llmkit import engines_watch
+
+    me = os.getpid()
+    started = engines_watch.start_time(me)
+    assert engines_watch.alive(me, started)
+    if started is not None:  # /proc: a process that now has the pid but started at another time is not ours
+        assert not engines_watch.alive(me, str(int(started) + 1))
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    assert not engines_watch.alive(dead.pid, None)
+    if started is None:  # no /proc: a zombie answers kill(pid, 0); the watchdog relies on getppid() there
+        return
+    zombie = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = time.monotonic() + 10
+    while engines_watch.alive(zombie.pid, None) and time.monotonic() < deadline:  # exited, not yet reaped
+        time.sleep(0.05)
+    assert not engines_watch.alive(zombie.pid, None)
+    zombie.wait()
