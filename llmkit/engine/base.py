@@ -111,13 +111,13 @@ class Engine(Protocol):
 
     def count_tokens(self, text: str) -> int: ...
 
-    def count_chat_tokens(self, messages: list[dict]) -> int: ...
+    def count_chat_tokens(self, messages: list[dict], tools: list | None = None) -> int: ...
 
     def decode(self, ids: list[int]) -> str: ...
 
     def encode(self, text: str) -> list[int]: ...
 
-    def render_prompt(self, messages: list[dict]) -> list[int]: ...
+    def render_prompt(self, messages: list[dict], tools: list | None = None) -> list[int]: ...
 
     special_tokens: dict[str, int]  # role markers and <|end|> by name ("<|user|>": id)
     end_token: int  # the id that ends a turn
@@ -149,18 +149,20 @@ class TokenCounting:
     def count_tokens(self, text: str) -> int:
         return len(self.tok.encode(text))
 
-    def count_chat_tokens(self, messages: list[dict]) -> int:
-        return len(self.render_prompt(messages))
+    def count_chat_tokens(self, messages: list[dict], tools: list | None = None) -> int:
+        """The prompt tokens a generation with these messages and tools is billed for (the tools'
+        block is part of the system turn: engine/tools.py)."""
+        return len(self.render_prompt(messages, tools))
 
     def encode(self, text: str) -> list[int]:
         return self.tok.encode(text)
 
-    def render_prompt(self, messages: list[dict]) -> list[int]:
+    def render_prompt(self, messages: list[dict], tools: list | None = None) -> list[int]:
         """The conversation as the model reads it: role markers, turns, and the assistant's cue
-        (tool calls and results as text: engine/tools.py)."""
+        (the tools offered, tool calls and results as text: engine/tools.py)."""
         from .tools import to_plain
 
-        return self.tok.render_chat(to_plain(messages))
+        return self.tok.render_chat(to_plain(messages, tools or None))
 
     @property
     def special_tokens(self) -> dict[str, int]:

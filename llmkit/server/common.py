@@ -72,9 +72,12 @@ def check_prompt_size(engine: Engine, messages: list[dict]) -> None:
             param="messages", code="context_length_exceeded")
 
 
-async def count_chat(engine: Engine, messages: list[dict]) -> int:
-    """Tokens in a templated conversation, counted off the event loop."""
+async def count_chat(engine: Engine, messages: list[dict], tools: list | None = None) -> int:
+    """Tokens in a templated conversation with the tools offered (what generation bills as the
+    prompt), counted off the event loop."""
     check_prompt_size(engine, messages)
+    if tools:
+        return await off_loop(engine.count_chat_tokens, messages, tools)
     return await off_loop(engine.count_chat_tokens, messages)
 
 

@@ -452,9 +452,9 @@ async def count_tokens(request: Request, model: str, body: dict):
     if inner is not None and body.get("contents") is not None:
         raise APIError(400, "Only one of 'contents' and 'generateContentRequest' may be set.", param="contents")
     req = _object(inner, "generate_content_request") if inner is not None else body
-    await request_tools(req)  # checked; not yet counted (notes/tools_requests.md)
+    specs, _ = await request_tools(req)  # the tools' block is billed as prompt: counted
     msgs, _ = models.apply_custom(model, messages_of(req), {})
-    total = await count_chat(engine_of(request), msgs)
+    total = await count_chat(engine_of(request), msgs, specs)
     return JSONResponse({"totalTokens": total, "promptTokensDetails": [{"modality": "TEXT", "tokenCount": total}]})
 
 

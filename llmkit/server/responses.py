@@ -1,5 +1,5 @@
 """OpenAI's Responses API: POST /v1/responses (plain and streamed), GET and DELETE
-/v1/responses/{id}, GET /v1/responses/{id}/input_items.
+/v1/responses/{id}, GET /v1/responses/{id}/input_items, POST /v1/responses/input_tokens.
 
 Shaped after what the openai SDK's `client.responses.create / stream / retrieve / delete`
 send and parse (openai/types/responses/): `input` as a string or a list of items (messages
@@ -35,7 +35,7 @@ from starlette.responses import JSONResponse
 from ..engine.base import ToolSpec
 from . import models, tools
 from . import openai as chat
-from .common import engine_of
+from .common import count_chat, engine_of
 from .errors import APIError
 from .framing import sse, sse_response
 from .run import ChatRequest, complete, failure, guard, start
@@ -368,7 +368,47 @@ def _not_found(rid: str) -> APIError:
     return APIError(404, f"Response with id '{rid}' not found.", param="response_id", code="not_found")
 
 
+def conversation(request: Request, body: dict) -> tuple[list[dict], list[dict]]:
+    """(the stored conversation `previous_response_id` continues, the new `input`'s turns), checked:
+    every function_call_output answers a call, results named after their calls."""
+    earlier: list[dict] = []
+    prev = field(body, "previous_response_id", str, None)
+    if prev is not None:
+        record = store_of(request).get(prev)
+        if record is None:
+            raise APIError(400, f"Invalid 'previous_response_id': previous response with id '{prev}' not found.",
+                           param="previous_response_id", code="previous_response_not_found")
+        earlier = list(record["conversation"])
+    new = input_messages(body.get("input"))
+    check_outputs(earlier + new)
+    tools.fill_names(earlier + new)
+    return earlier, new
+
+
 # -- routes ----------------------------------------------------------------------------------------
+@router.post("/v1/responses/input_tokens")
+async def count_input_tokens(request: Request):
+    """`client.responses.input_tokens.count(...)`: the `usage.input_tokens` the same request to
+    POST /v1/responses would be billed (instructions, the continued conversation, the input and
+    the tools' block, templated as generation reads them)."""
+    body = await json_body(request)
+    model = field(body, "model", str, None)
+    if model is not None:
+        models.require(model)
+    if field(body, "conversation", (str, dict), None) is not None:
+        raise APIError(400, "Invalid 'conversation': the offline gateway keeps no conversations; continue one "
+                            "with 'previous_response_id'.", param="conversation", code="invalid_value")
+    field(body, "instructions", str, None)
+    specs, _ = await request_tools(body)
+    earlier, new = conversation(request, body)
+    system = [{"role": "system", "content": body["instructions"]}] if body.get("instructions") else []
+    messages = system + earlier + new
+    if model is not None:
+        messages, _ = models.apply_custom(model, messages)
+    n = await count_chat(engine_of(request), messages, specs)
+    return JSONResponse({"object": "response.input_tokens", "input_tokens": n})
+
+
 @router.post("/v1/responses")
 async def create(request: Request):
     body = await json_body(request)
@@ -383,17 +423,7 @@ async def create(request: Request):
     params.tools, params.tool_choice = await request_tools(body)
     tools.set_parallel(params, body.get("parallel_tool_calls"))
     store = store_of(request)
-    earlier: list[dict] = []
-    prev = field(body, "previous_response_id", str, None)
-    if prev is not None:
-        record = store.get(prev)
-        if record is None:
-            raise APIError(400, f"Invalid 'previous_response_id': previous response with id '{prev}' not found.",
-                           param="previous_response_id", code="previous_response_not_found")
-        earlier = list(record["conversation"])
-    new = input_messages(body.get("input"))
-    check_outputs(earlier + new)
-    tools.fill_names(earlier + new)
+    earlier, new = conversation(request, body)
     raw_items = body["input"] if isinstance(body["input"], list) else [
         {"type": "message", "role": "user", "content": [{"type": "input_text", "text": body["input"]}]}]
     system = [{"role": "system", "content": body["instructions"]}] if body.get("instructions") else []

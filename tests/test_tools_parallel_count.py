@@ -1,0 +1,213 @@
+"""Two switches real client code uses with tools, through the official SDKs.
+
+- Parallel calls off (OpenAI and Groq `parallel_tool_calls=False`, the Responses API's too,
+  Anthropic `tool_choice.disable_parallel_tool_use`): a reply holds at most one call, plain and
+  streamed. The call grammar ends after one call (engine/tools.py), so the engine cannot begin a
+  second; with the switch on, the same requests still give two calls where the model writes them.
+- Counting tokens with tools (Anthropic `messages.count_tokens`, the Responses API's
+  `input_tokens.count`, Gemini `countTokens`): the count is what generation bills as the prompt
+  for the same request (its `usage`), tools' block and system turn included.
+
+The requests without a seed (Anthropic has none) use questions no other test asks: a prompt's
+n-th request in a process gets the n-th draw of its own sequence (sampling.rng_for), so these
+replies are the same on every run of the suite."""
+
+from __future__ import annotations
+
+import json
+
+import anthropic
+import groq
+import httpx
+import jsonschema
+import openai
+import pytest
+from google import genai
+from google.genai import types
+
+from test_tools_sdk import ANT_TOOLS, OAI_TOOLS, RESP_TOOLS, SCHEMAS
+
+ASK = "What's the weather in Paris?"
+SEEDS = range(8)
+
+
+def valid(name: str, args) -> None:
+    jsonschema.validate(json.loads(args) if isinstance(args, str) else dict(args), SCHEMAS[name])
+
+
+@pytest.fixture(scope="module")
+def oai(gateway):
+    return openai.OpenAI(base_url=gateway + "/v1", api_key="anything", max_retries=0)
+
+
+@pytest.fixture(scope="module")
+def ant(gateway):
+    return anthropic.Anthropic(base_url=gateway, api_key="anything", max_retries=0)
+
+
+# -- parallel calls off --------------------------------------------------------------------------
+def _chat_calls(oai, seed: int, **kw) -> list:
+    r = oai.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": ASK}], tools=OAI_TOOLS,
+                                    tool_choice="required", seed=seed, temperature=1, max_tokens=200, **kw)
+    assert r.choices[0].finish_reason == "tool_calls"
+    return r.choices[0].message.tool_calls
+
+
+def _streamed_calls(client, seed: int, **kw) -> dict[int, dict]:
+    calls: dict[int, dict] = {}
+    for chunk in client.chat.completions.create(
+            model=kw.pop("model", "gpt-4o-mini"), messages=[{"role": "user", "content": ASK}], tools=OAI_TOOLS,
+            tool_choice="required", seed=seed, temperature=1, max_tokens=200, stream=True, **kw):
+        for tc in (chunk.choices[0].delta.tool_calls or []) if chunk.choices else []:
+            c = calls.setdefault(tc.index, {"name": tc.function.name, "arguments": ""})
+            c["arguments"] += tc.function.arguments or ""
+    return calls
+
+
+def test_openai_parallel_tool_calls_false_gives_one_call(oai):
+    most = 0
+    for seed in SEEDS:
+        free = _chat_calls(oai, seed)
+        most = max(most, len(free))
+        one = _chat_calls(oai, seed, parallel_tool_calls=False)
+        assert len(one) == 1, (seed, one)
+        valid(one[0].function.name, one[0].function.arguments)
+        # the grammar only removed the second call: the first is the one the free reply began with
+        assert (one[0].function.name, one[0].function.arguments) == (free[0].function.name, free[0].function.arguments)
+        streamed = _streamed_calls(oai, seed, parallel_tool_calls=False)
+        assert list(streamed) == [0] and streamed[0]["arguments"] == one[0].function.arguments
+    assert most >= 2, "no seed gave parallel calls: the switch was not put to the test"
+    # parallel_tool_calls=True is the default: the same as leaving it out
+    assert len(_chat_calls(oai, 4, parallel_tool_calls=True)) == len(_chat_calls(oai, 4))
+
+
+def test_groq_parallel_tool_calls_false(gateway):
+    client = groq.Groq(base_url=gateway, api_key="anything", max_retries=0)
+    for seed in SEEDS:
+        r = client.chat.completions.create(model="llama-3.3-70b-versatile", messages=[{"role": "user", "content": ASK}],
+                                           tools=OAI_TOOLS, tool_choice="required", parallel_tool_calls=False,
+                                           seed=seed, temperature=1, max_tokens=200)
+        assert len(r.choices[0].message.tool_calls) == 1
+        assert list(_streamed_calls(client, seed, model="llama-3.3-70b-versatile", parallel_tool_calls=False)) == [0]
+
+
+def test_responses_parallel_tool_calls_false(oai):
+    kw = dict(model="gpt-4o-mini", input="What's the weather in Paris and the time in Tokyo?", tools=RESP_TOOLS,
+              tool_choice="required", temperature=1, max_output_tokens=200, store=False)
+    most = max(len(oai.responses.create(**kw).output) for _ in SEEDS)  # no seed: the prompt's draws
+    for _ in SEEDS:
+        r = oai.responses.create(**kw, parallel_tool_calls=False)
+        assert r.status == "completed" and [o.type for o in r.output] == ["function_call"]
+        assert r.parallel_tool_calls is False
+        valid(r.output[0].name, r.output[0].arguments)
+        events = list(oai.responses.create(**kw, parallel_tool_calls=False, stream=True))
+        added = [e for e in events if e.type == "response.output_item.added"]
+        assert len(added) == 1 and len(events[-1].response.output) == 1
+    assert most >= 2, "no seed gave parallel calls: the switch was not put to the test"
+
+
+def test_anthropic_disable_parallel_tool_use(ant):
+    def create(text: str, **choice):
+        return ant.messages.create(model="claude-haiku-4-5", max_tokens=200, messages=[{"role": "user", "content": text}],
+                                   tools=ANT_TOOLS, tool_choice={"type": "any", **choice},
+                                   extra_body={"temperature": 1})
+
+    free = [len(create("What's the weather in Tokyo and in Paris?").content) for _ in SEEDS]
+    assert max(free) >= 2, f"no reply gave parallel calls ({free}): the switch was not put to the test"
+    for _ in SEEDS:
+        r = create("One call only: " + ASK, disable_parallel_tool_use=True)
+        assert r.stop_reason == "tool_use" and [b.type for b in r.content] == ["tool_use"]
+        valid(r.content[0].name, r.content[0].input)
+        with ant.messages.stream(model="claude-haiku-4-5", max_tokens=200, messages=[
+                {"role": "user", "content": "One streamed call only: " + ASK}], tools=ANT_TOOLS,
+                tool_choice={"type": "auto", "disable_parallel_tool_use": True},
+                extra_body={"temperature": 1}) as stream:
+            events = list(stream)
+            final = stream.get_final_message()
+        starts = [e for e in events if e.type == "content_block_start" and e.content_block.type == "tool_use"]
+        assert len(starts) <= 1 and len([b for b in final.content if b.type == "tool_use"]) == len(starts)
+    with pytest.raises(anthropic.BadRequestError) as e:
+        create(ASK, disable_parallel_tool_use="yes")
+    assert "tool_choice.disable_parallel_tool_use" in e.value.message
+
+
+# -- counting tokens with tools ------------------------------------------------------------------
+SYSTEM = "You are a weather assistant. Answer in one sentence."
+
+
+def test_anthropic_count_tokens_counts_tools_as_generation_bills_them(ant):
+    msgs = [{"role": "user", "content": ASK}]
+    for extra in ({}, {"tools": ANT_TOOLS}, {"tools": ANT_TOOLS, "system": SYSTEM},
+                  {"tools": ANT_TOOLS[:1], "system": SYSTEM, "tool_choice": {"type": "tool", "name": "get_weather"}},
+                  {"tools": ANT_TOOLS, "tool_choice": {"type": "none"}}):
+        counted = ant.messages.count_tokens(model="claude-haiku-4-5", messages=msgs, **extra).input_tokens
+        billed = ant.messages.create(model="claude-haiku-4-5", max_tokens=1, messages=msgs, **extra).usage.input_tokens
+        assert counted == billed, extra
+    bare = ant.messages.count_tokens(model="claude-haiku-4-5", messages=msgs).input_tokens
+    one = ant.messages.count_tokens(model="claude-haiku-4-5", messages=msgs, tools=ANT_TOOLS[:1]).input_tokens
+    two = ant.messages.count_tokens(model="claude-haiku-4-5", messages=msgs, tools=ANT_TOOLS).input_tokens
+    assert bare < one < two
+    with pytest.raises(anthropic.BadRequestError) as e:  # a bad tool: the 400 messages.create gives
+        ant.messages.count_tokens(model="claude-haiku-4-5", messages=msgs, tools=[{"name": "f", "input_schema": {
+            "type": "frog"}}])
+    assert "tools.0.input_schema" in e.value.message
+
+
+def test_responses_input_tokens_count_counts_tools(oai):
+    kw = dict(model="gpt-4o-mini", input=ASK, instructions=SYSTEM, tools=RESP_TOOLS)
+    counted = oai.responses.input_tokens.count(**kw)
+    assert counted.object == "response.input_tokens"
+    billed = oai.responses.create(**kw, max_output_tokens=16, store=False).usage.input_tokens
+    assert counted.input_tokens == billed
+    assert oai.responses.input_tokens.count(model="gpt-4o-mini", input=ASK).input_tokens < counted.input_tokens
+    # allowed_tools narrows what the model reads, in both
+    choice = {"type": "allowed_tools", "mode": "required", "tools": [{"type": "function", "name": "get_time"}]}
+    narrowed = oai.responses.input_tokens.count(**kw, tool_choice=choice).input_tokens
+    assert narrowed < counted.input_tokens
+    assert narrowed == oai.responses.create(**kw, tool_choice=choice, max_output_tokens=16,
+                                            store=False).usage.input_tokens
+    with pytest.raises(openai.BadRequestError) as e:
+        oai.responses.input_tokens.count(model="gpt-4o-mini", input=ASK, tools=[
+            {"type": "function", "name": "f", "parameters": {"type": "frog"}}])
+    assert e.value.body["param"] == "tools[0].parameters"
+    with pytest.raises(openai.BadRequestError) as e:
+        oai.responses.input_tokens.count(model="gpt-4o-mini")
+    assert e.value.body["param"] == "input"
+
+
+def test_gemini_count_tokens_counts_tools_as_generation_bills_them(gateway):
+    gem = genai.Client(api_key="anything", http_options=types.HttpOptions(base_url=gateway))
+    decls = [types.FunctionDeclaration(name=t["function"]["name"], description=t["function"]["description"],
+                                       parameters_json_schema=t["function"]["parameters"]) for t in OAI_TOOLS]
+    config = types.GenerateContentConfig(tools=[types.Tool(function_declarations=decls)], system_instruction=SYSTEM,
+                                         max_output_tokens=1)
+    billed = gem.models.generate_content(model="gemini-2.5-flash", contents=ASK, config=config)
+    billed = billed.usage_metadata.prompt_token_count
+    # the SDK's count_tokens sends only contents to the Gemini API (tools and system_instruction in its
+    # config are Vertex-only, refused before sending): with tools the request goes as the REST API
+    # documents it, the whole GenerateContentRequest under generateContentRequest
+    plain = gem.models.count_tokens(model="gemini-2.5-flash", contents=ASK).total_tokens
+    bare = gem.models.generate_content(model="gemini-2.5-flash", contents=ASK,
+                                       config=types.GenerateContentConfig(max_output_tokens=1))
+    assert plain == bare.usage_metadata.prompt_token_count
+    with pytest.raises(ValueError):
+        gem.models.count_tokens(model="gemini-2.5-flash", contents=ASK, config=types.CountTokensConfig(
+            tools=[types.Tool(function_declarations=decls)]))
+    inner = {"model": "models/gemini-2.5-flash", "contents": [{"role": "user", "parts": [{"text": ASK}]}],
+             "systemInstruction": {"parts": [{"text": SYSTEM}]},
+             "tools": [{"functionDeclarations": [{"name": t["function"]["name"],
+                                                  "description": t["function"]["description"],
+                                                  "parametersJsonSchema": t["function"]["parameters"]}
+                                                 for t in OAI_TOOLS]}],
+             "toolConfig": {"functionCallingConfig": {"mode": "ANY"}}}
+    url = f"{gateway}/v1beta/models/gemini-2.5-flash:countTokens"
+    r = httpx.post(url, json={"generateContentRequest": inner}, headers={"x-goog-api-key": "anything"}, timeout=60)
+    assert r.status_code == 200, r.text
+    assert r.json()["totalTokens"] == billed > plain
+    # the Vertex form (tools and systemInstruction beside contents) counts the same
+    top = {k: v for k, v in inner.items() if k != "model"}
+    r = httpx.post(url, json=top, headers={"x-goog-api-key": "anything"}, timeout=60)
+    assert r.json()["totalTokens"] == billed
+    bad = {**inner, "tools": [{"functionDeclarations": [{"name": "f", "parametersJsonSchema": {"type": "frog"}}]}]}
+    r = httpx.post(url, json={"generateContentRequest": bad}, headers={"x-goog-api-key": "anything"}, timeout=60)
+    assert r.status_code == 400 and r.json()["error"]["status"] == "INVALID_ARGUMENT"
