@@ -20,7 +20,8 @@ other or into the engine's internals.
     gemini.py         /v1beta/models/M:generateContent and friends, Gemini's model list
     ollama.py         /api/chat, /api/generate, /api/embed (Ollama inference)
     ollama_models.py  /api/tags, show, create, copy, delete, pull, push, ps, version
-    modelfile.py      Ollama's options table; Modelfiles read and written
+    ollama_names.py   what both say about names: spelling, not found, capabilities, loaded
+    modelfile.py      Ollama's options (table, read from a request); Modelfiles read and written
     course.py         the course API: /, /health, /models, /chat, /chat/{model}
     model_list.py     GET /v1/models[/id], answered in the caller's protocol
     models.py         which names the gateway answers to; an app's created models

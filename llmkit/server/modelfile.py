@@ -1,6 +1,6 @@
 """Ollama's Modelfile: its PARAMETER names (the options every Ollama request may set, with
-their types and ranges), reading one (FROM, SYSTEM, TEMPLATE, LICENSE, PARAMETER, MESSAGE)
-for /api/create, and writing one for /api/show.
+their types and ranges; `options` reads them from a request), reading one (FROM, SYSTEM,
+TEMPLATE, LICENSE, PARAMETER, MESSAGE) for /api/create, and writing one for /api/show.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import json
 import re
 
 from .errors import APIError
+from .validate import field, stop_list
 
 OPTION_KINDS = {"temperature": (float, 0, 2), "top_p": (float, 0, 1), "top_k": (int, 0, None),
                 "seed": (int, None, None), "num_predict": (int, -2, None), "repeat_penalty": (float, 0, None),
@@ -21,6 +22,20 @@ OPTION_KINDS = {"temperature": (float, 0, 2), "top_p": (float, 0, 1), "top_k": (
                 "numa": (bool, None, None), "low_vram": (bool, None, None), "f16_kv": (bool, None, None),
                 "vocab_only": (bool, None, None), "logits_all": (bool, None, None), "tfs_z": (float, None, None),
                 "embedding_only": (bool, None, None)}
+
+
+def options(body: dict, label: str = "options") -> dict:
+    """A request's Ollama options (`options`, or /api/create's `parameters`), validated: only those
+    given, by Ollama's names."""
+    opts = field(body, label, dict, None) or {}
+    out = {}
+    for key, value in opts.items():
+        if key == "stop":
+            out["stop"] = stop_list(value, f"{label}.stop", limit=64)
+        elif key in OPTION_KINDS and value is not None:
+            kind, lo, hi = OPTION_KINDS[key]
+            out[key] = field(opts, key, kind, minimum=lo, maximum=hi, label=f"{label}.{key}")
+    return out
 
 
 _MODELFILE_CMD = re.compile(r'^\s*(FROM|SYSTEM|PARAMETER|TEMPLATE|MESSAGE|LICENSE|ADAPTER|REQUIRES)\b[ \t]*(.*)$', re.I)

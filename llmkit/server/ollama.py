@@ -1,6 +1,6 @@
 """Ollama's inference API (/api/chat, /api/generate, /api/embed, /api/embeddings), as the
-official `ollama` Python SDK calls it, and the helpers its model management
-(ollama_models.py) shares; Modelfiles are read and written in modelfile.py.
+official `ollama` Python SDK calls it. Its model management is ollama_models.py, what both
+say about model names is ollama_names.py, Modelfiles and options are modelfile.py.
 
 /api/chat and /api/generate stream NDJSON by default (one JSON object per line, the last
 with `done: true`, `done_reason` and real timings in nanoseconds); `stream: false` gives
@@ -23,21 +23,18 @@ import json
 import math
 import re
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from fastapi import APIRouter, Request
-from starlette.responses import JSONResponse
 
-from .. import catalog
 from ..engine import Generation, SamplingParams, Token
 from ..engine.base import ToolSpec
-from . import models, tools
+from . import modelfile, models, ollama_names as names, tools
 from .common import count_texts, embed as embed_texts, engine_of, text_limit
 from .errors import APIError
 from .framing import ndjson, ndjson_response
-from .modelfile import OPTION_KINDS
 from .run import ChatRequest, complete, guard, start
-from .validate import embed_count, field, json_body, json_schema, message, stop_list
+from .validate import embed_count, field, json_body, json_schema, message
 
 router = APIRouter()
 ROLES = ("system", "user", "assistant", "tool")
@@ -45,59 +42,8 @@ DEFAULTS = SamplingParams(temperature=0.8, top_p=0.9, top_k=40, repeat_penalty=1
 
 
 # -- small helpers ---------------------------------------------------------------------
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def _stamp(when: datetime | None = None) -> str:
-    return (when or _now()).isoformat().replace("+00:00", "Z")
-
-
 def _ns(since: int) -> int:
     return max(1, time.perf_counter_ns() - since)
-
-
-def _not_found(name: str) -> APIError:
-    return APIError(404, f"model '{name}' not found", param="model", code="model_not_found")
-
-
-def _offline_pull_error(name: str) -> str:
-    return (f"pull model manifest: file does not exist (the offline gateway cannot download '{name}': "
-            "GET /api/tags lists the models it serves)")
-
-
-def _key(name: str) -> str:
-    return name[:-7] if name.endswith(":latest") else name
-
-
-def _display(name: str) -> str:
-    return name if ":" in name.rsplit("/", 1)[-1] else name + ":latest"
-
-
-def _name(body: dict, name: str = "model") -> str:
-    """The request's model name (`name` is the legacy spelling); required."""
-    value = field(body, name, str, None) or field(body, "name", str, None)
-    if not value:
-        raise APIError(400, f"Missing required parameter: '{name}'.", param=name, code="missing_required_parameter")
-    return value
-
-
-def _model(body: dict, name: str = "model") -> str:
-    """The request's model name, which must be one the gateway serves."""
-    value = _name(body, name)
-    if not models.known(value):
-        raise _not_found(value)
-    return value
-
-
-def _base_names() -> list[str]:
-    """The built-in Ollama models /api/tags lists (those not deleted in this data folder)."""
-    return [_display(m.id) for m in catalog.models()
-            if m.provider == "ollama" and not m.retired and _key(m.id) not in models.current().removed]
-
-
-def _json(data: dict, status: int = 200) -> JSONResponse:
-    return JSONResponse(data, status_code=status)
 
 
 MAX_KEEP_ALIVE = 100 * 365 * 86400  # seconds; longer is "forever", as a negative value is
@@ -126,35 +72,6 @@ def _keep_alive(body: dict) -> timedelta | None:
         raise APIError(400, f"Invalid 'keep_alive': time: invalid duration {json.dumps(value)} "
                             "(use seconds or a duration such as \"5m\").", param="keep_alive", code="invalid_value")
     return None if secs < 0 or secs > MAX_KEEP_ALIVE else timedelta(seconds=secs)
-
-
-def _loaded(request: Request) -> dict[str, datetime]:
-    """This app's models "in memory": name -> when keep_alive runs out (what /api/ps lists)."""
-    state = request.app.state
-    if getattr(state, "ollama_loaded", None) is None:
-        state.ollama_loaded = {}
-    return state.ollama_loaded
-
-
-def _touch(request: Request, name: str, keep: timedelta | None) -> None:
-    """Record that `name` is in memory until keep_alive runs out (0 = unloaded now)."""
-    if keep is not None and keep.total_seconds() == 0:
-        _loaded(request).pop(_key(name), None)
-    else:
-        _loaded(request)[_key(name)] = _now() + (keep if keep is not None else timedelta(days=365 * 100))
-
-
-def _options(body: dict, label: str = "options") -> dict:
-    """Validated Ollama options (only those given), by Ollama's names."""
-    opts = field(body, label, dict, None) or {}
-    out = {}
-    for key, value in opts.items():
-        if key == "stop":
-            out["stop"] = stop_list(value, f"{label}.stop", limit=64)
-        elif key in OPTION_KINDS and value is not None:
-            kind, lo, hi = OPTION_KINDS[key]
-            out[key] = field(opts, key, kind, minimum=lo, maximum=hi, label=f"{label}.{key}")
-    return out
 
 
 def _format(body: dict, params: SamplingParams) -> None:
@@ -199,12 +116,12 @@ def _common(body: dict) -> tuple[bool, timedelta | None, dict]:
     if think is not None and not isinstance(think, bool) and think not in ("high", "medium", "low"):
         raise APIError(400, f"Invalid 'think': {json.dumps(think)}; expected true, false, \"high\", \"medium\" "
                             "or \"low\".", param="think", code="invalid_value")
-    return stream, keep, _options(body)
+    return stream, keep, modelfile.options(body)
 
 
 def _refuse_thinking(body: dict, model: str) -> None:
     """think=true (or a level) for a model whose capabilities lack "thinking" is Ollama's 400."""
-    if body.get("think") not in (None, False) and "thinking" not in _capabilities(model):
+    if body.get("think") not in (None, False) and "thinking" not in names.capabilities(model):
         raise APIError(400, f'"{model}" does not support thinking', param="think", code="invalid_value")
 
 
@@ -253,13 +170,13 @@ async def _answer(request: Request, req: ChatRequest, kind: str, t0: int, t_load
         result = await complete(engine, req, timed=True)
         c = result.choices[0]
         calls = tools.replay(c.tokens, c.gen)[:len(c.tool_calls)]  # a call cut short is left out
-        data = {"model": req.model, "created_at": _stamp(), **piece(c.text, calls), "done": True,
+        data = {"model": req.model, "created_at": names.stamp(), **piece(c.text, calls), "done": True,
                 **_stats(c.gen, t0, t_loaded, c.first_ns, time.perf_counter_ns())}
         if want_logprobs:
             data["logprobs"] = _logprobs(c.tokens)
         if extra:
             data.update(extra(result.req.messages, c.text))
-        return _json(data)
+        return names.reply(data)
 
     run_ = await start(engine, req)  # prompt errors become a 4xx before any line is sent
 
@@ -270,20 +187,20 @@ async def _answer(request: Request, req: ChatRequest, kind: str, t0: int, t_load
                 t_first = t_first or time.perf_counter_ns()
                 for ev in calls.feed(p.token):
                     if ev[0] == "start" and ev[1].index > 0:
-                        yield ndjson({"model": req.model, "created_at": _stamp(),
+                        yield ndjson({"model": req.model, "created_at": names.stamp(),
                                       **piece("", [calls.calls[ev[1].index - 1]]), "done": False})
             elif p.kind == "token":
                 t_first = t_first or time.perf_counter_ns()
                 text.append(p.token.text)
-                line = {"model": req.model, "created_at": _stamp(), **piece(p.token.text), "done": False}
+                line = {"model": req.model, "created_at": names.stamp(), **piece(p.token.text), "done": False}
                 if want_logprobs:
                     line["logprobs"] = _logprobs([p.token])
                 yield ndjson(line)
             elif p.kind == "end":
                 if calls.calls and calls.calls[-1].index < len(getattr(p.gen, "tool_calls", None) or []):
-                    yield ndjson({"model": req.model, "created_at": _stamp(), **piece("", [calls.calls[-1]]),
+                    yield ndjson({"model": req.model, "created_at": names.stamp(), **piece("", [calls.calls[-1]]),
                                   "done": False})
-                final = {"model": req.model, "created_at": _stamp(), **piece(""), "done": True,
+                final = {"model": req.model, "created_at": names.stamp(), **piece(""), "done": True,
                          **_stats(p.gen, t0, t_loaded, t_first, time.perf_counter_ns())}
                 if extra:
                     final.update(extra(run_.req.messages, "".join(text)))
@@ -294,7 +211,7 @@ async def _answer(request: Request, req: ChatRequest, kind: str, t0: int, t_load
 
 
 # -- inference -------------------------------------------------------------------------
-def _chat_messages(body: dict) -> list[dict]:
+def chat_messages(body: dict) -> list[dict]:
     """`messages` as neutral turns: an assistant's `tool_calls` as calls, a `tool` message as the
     result of the call it names (`tool_call_id`, else the first unanswered call of `tool_name`)."""
     msgs = field(body, "messages", list, [])
@@ -342,8 +259,8 @@ async def _tools(body: dict, model: str) -> list[ToolSpec] | None:
     raw = field(body, "tools", list, None)
     if not raw:
         return None
-    if "tools" not in _capabilities(model):
-        raise APIError(400, f"registry.ollama.ai/library/{_display(model)} does not support tools", param="tools",
+    if "tools" not in names.capabilities(model):
+        raise APIError(400, f"registry.ollama.ai/library/{names.display(model)} does not support tools", param="tools",
                        code="invalid_value")
     specs = []
     for i, t in enumerate(raw):
@@ -381,18 +298,18 @@ def _clean_schema(node):
 async def chat(request: Request):
     t0 = time.perf_counter_ns()
     body = await json_body(request)
-    model = _model(body)
+    model = names.served(body)
     stream, keep, opts = _common(body)
     _refuse_thinking(body, model)
-    messages = _chat_messages(body)
+    messages = chat_messages(body)
     params = _sampling(body, opts)
     params.tools = await _tools(body, model)
     engine_of(request)  # the engine is loaded once per process; this is the "load" Ollama times
     t_loaded = time.perf_counter_ns()
-    _touch(request, model, keep)
+    names.touch(request, model, keep)
     if not messages:  # Ollama: an empty conversation loads (or, with keep_alive 0, unloads) the model
         reason = "unload" if keep is not None and not keep.total_seconds() else "load"
-        return _json({"model": model, "created_at": _stamp(), "message": {"role": "assistant", "content": ""},
+        return names.reply({"model": model, "created_at": names.stamp(), "message": {"role": "assistant", "content": ""},
                       "done_reason": reason, "done": True})
     return await _answer(request, ChatRequest(model, messages, params, stream=stream, asked=opts), "chat", t0,
                          t_loaded)
@@ -441,14 +358,14 @@ def _context_ids(engine, messages: list[dict], reply: str) -> list[int]:
 async def generate(request: Request):
     t0 = time.perf_counter_ns()
     body = await json_body(request)
-    model = _model(body)
+    model = names.served(body)
     stream, keep, opts = _common(body)
     prompt = field(body, "prompt", str, "")
     system = field(body, "system", str, "")
     template = field(body, "template", str, "")
     context = field(body, "context", list, None)
     raw = field(body, "raw", bool, False)
-    if field(body, "suffix", str, "") and "insert" not in _capabilities(model):
+    if field(body, "suffix", str, "") and "insert" not in names.capabilities(model):
         raise APIError(400, f'"{model}" does not support insert', param="suffix", code="invalid_value")
     _refuse_thinking(body, model)
     if raw and (template or system or context):
@@ -456,10 +373,10 @@ async def generate(request: Request):
     images = _images(body.get("images"), "images")
     engine = engine_of(request)
     t_loaded = time.perf_counter_ns()
-    _touch(request, model, keep)
+    names.touch(request, model, keep)
     if not prompt and not images:  # Ollama: an empty prompt loads (or, with keep_alive 0, unloads) the model
         reason = "unload" if keep is not None and not keep.total_seconds() else "load"
-        return _json({"model": model, "created_at": _stamp(), "response": "", "done": True, "done_reason": reason})
+        return names.reply({"model": model, "created_at": names.stamp(), "response": "", "done": True, "done_reason": reason})
     earlier = _context_messages(engine, context) if context else []
     user = {"role": "user", "content": prompt + images}
     if raw:
@@ -485,7 +402,7 @@ async def generate(request: Request):
 async def embed(request: Request):
     t0 = time.perf_counter_ns()
     body = await json_body(request)
-    model = _model(body)
+    model = names.served(body)
     value = body.get("input")
     texts = [value] if isinstance(value, str) and value else [] if value in (None, "") else value
     if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
@@ -494,12 +411,12 @@ async def embed(request: Request):
     embed_count(len(texts))
     truncate = field(body, "truncate", bool, True)
     dims = field(body, "dimensions", int, None, minimum=1)
-    _options(body)
-    _touch(request, model, _keep_alive(body))
+    modelfile.options(body)
+    names.touch(request, model, _keep_alive(body))
     engine = engine_of(request)
     t_loaded = time.perf_counter_ns()
     if not texts:
-        return _json({"model": model, "embeddings": []})
+        return names.reply({"model": model, "embeddings": []})
     limit = text_limit(engine)
     if not truncate and max(len(t) for t in texts) > limit:  # surely too long: no need to tokenize
         raise APIError(400, "Invalid 'input': the input length exceeds the context length "
@@ -512,27 +429,17 @@ async def embed(request: Request):
         vecs = await embed_texts(engine, texts, dims)
     except ValueError as e:
         raise APIError(400, f"Invalid 'dimensions': {e}.", param="dimensions", code="invalid_value") from None
-    return _json({"model": model, "embeddings": [v.tolist() for v in vecs], "total_duration": _ns(t0),
+    return names.reply({"model": model, "embeddings": [v.tolist() for v in vecs], "total_duration": _ns(t0),
                   "load_duration": max(1, t_loaded - t0), "prompt_eval_count": sum(counts)})
 
 
 @router.post("/api/embeddings")
 async def embeddings(request: Request):
     body = await json_body(request)
-    model = _model(body)
+    model = names.served(body)
     prompt = field(body, "prompt", str, "")
-    _options(body)
-    _touch(request, model, _keep_alive(body))
+    modelfile.options(body)
+    names.touch(request, model, _keep_alive(body))
     if not prompt:
-        return _json({"embedding": []})
-    return _json({"embedding": (await embed_texts(engine_of(request), [prompt]))[0].tolist()})
-
-
-def _capabilities(name: str) -> list[str]:
-    """What the model answering for `name` can do, as /api/show lists it. The offline engine
-    completes and embeds; it has no thinking phase and no fill-in-the-middle ("thinking" and
-    "insert" never appear), so think=true and `suffix` are refused, as Ollama refuses them; it
-    calls tools (engine/tools.py), so chat models list "tools"."""
-    root = models.lineage(name)[-1]  # bounded: a saved file may hold a cycle
-    m = catalog.find(root)
-    return ["embedding"] if m and m.kind == "embedding" else ["completion", "tools"]
+        return names.reply({"embedding": []})
+    return names.reply({"embedding": (await embed_texts(engine_of(request), [prompt]))[0].tolist()})

@@ -1,8 +1,9 @@
 """Ollama's model management: /api/version, /api/tags, /api/ps, /api/show, /api/create,
 /api/copy, /api/delete, /api/pull, /api/push.
 
-Created models live on the app (`app.state.created`, a models.CreatedModels: every protocol
-answers to them through run.py) and are saved in its data folder so they outlive the process. Nothing is ever downloaded: pulling
+Created models live on the app (`app.state.created`, a models.CreatedModels: every
+protocol answers to them through run.py) and are saved in its data folder so they
+outlive the process. Nothing is ever downloaded: pulling
 a name the gateway serves reports honestly that the offline model already answers for it.
 Deleting a built-in name works as in Ollama: it leaves /api/tags (and every route answers
 404 for it) in this data folder until /api/pull brings it back (`CreatedModels.removed`).
@@ -17,14 +18,13 @@ import re
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from . import modelfile, models, store
+from . import modelfile, models, ollama_names as names, store
 from .models import CreatedModels
 from .common import engine_of, off_loop
 from .errors import APIError
 from .framing import ndjson, ndjson_response
 from .modelfile import OPTION_KINDS, parse_modelfile
-from .ollama import (_base_names, _capabilities, _chat_messages, _display, _json, _key, _loaded, _model, _name, _not_found,
-                     _now, _offline_pull_error, _options, _stamp)
+from .ollama import chat_messages
 from .validate import field, json_body
 
 router = APIRouter()
@@ -34,7 +34,7 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*){0,2}(:[\w][\w.-]
 
 @router.api_route("/api/version", methods=["GET", "HEAD"])
 async def version():
-    return _json({"version": VERSION})
+    return names.reply({"version": VERSION})
 
 
 @router.api_route("/api/tags", methods=["GET", "HEAD"])
@@ -42,25 +42,26 @@ async def tags(request: Request):
     engine = engine_of(request)
     created = _created(request).custom
     made = sorted(created.items(), key=lambda kv: kv[1].get("modified_at", ""), reverse=True)
-    out = [models.tag_entry(_display(n), engine, d.get("modified_at")) for n, d in made]
-    out += [models.tag_entry(n, engine) for n in _base_names() if _key(n) not in created]
+    out = [models.tag_entry(names.display(n), engine, d.get("modified_at")) for n, d in made]
+    out += [models.tag_entry(n, engine) for n in names.base_names() if names.key(n) not in created]
     routed = models.routed_tags()
     taken = {e["name"] for e in routed}
-    return _json({"models": routed + ([e for e in out if e["name"] not in taken] if models.router.offline_on() else [])})
+    own = [e for e in out if e["name"] not in taken] if models.router.offline_on() else []
+    return names.reply({"models": routed + own})
 
 
 @router.get("/api/ps")
 async def ps(request: Request):
     engine = engine_of(request)
-    now, loaded = _now(), _loaded(request)
+    now, loaded = names.now(), names.loaded(request)
     for name in [n for n, until in loaded.items() if until <= now]:
         del loaded[name]
     out = []
     for name, until in sorted(loaded.items(), key=lambda kv: kv[1], reverse=True):
-        entry = models.tag_entry(_display(name), engine)
+        entry = models.tag_entry(names.display(name), engine)
         entry.pop("modified_at", None)
-        out.append({**entry, "expires_at": _stamp(until), "size_vram": 0, "context_length": engine.context_length})
-    return _json({"models": out})
+        out.append({**entry, "expires_at": names.stamp(until), "size_vram": 0, "context_length": engine.context_length})
+    return names.reply({"models": out})
 
 
 def _definition(name: str) -> dict:
@@ -72,18 +73,21 @@ def _definition(name: str) -> dict:
 @router.post("/api/show")
 async def show(request: Request):
     body = await json_body(request)
-    name = _model(body)
+    name = names.served(body)
     engine = engine_of(request)
     d = _definition(name)
-    entry = models.tag_entry(_display(name), engine, d.get("modified_at"))
+    entry = models.tag_entry(names.display(name), engine, d.get("modified_at"))
     arch = engine.name
-    info = {"general.architecture": arch, "general.basename": _key(name), "general.parameter_count": engine.parameters,
+    info = {"general.architecture": arch, "general.basename": names.key(name),
+            "general.parameter_count": engine.parameters,
             f"{arch}.context_length": engine.context_length, "tokenizer.ggml.model": "bpe"}
     info[f"{arch}.vocab_size"] = engine.vocab
-    return _json({"modelfile": modelfile.render(_display(name), d, engine), "parameters": modelfile.parameters_text(d.get("parameters") or {}),
-                  "template": modelfile.template(d), "system": d.get("system") or "", "license": d.get("license") or "",
-                  "details": entry["details"], "model_info": info, "capabilities": _capabilities(name),
-                  "messages": d.get("messages") or [], "modified_at": entry["modified_at"]})
+    return names.reply({"modelfile": modelfile.render(names.display(name), d, engine),
+                        "parameters": modelfile.parameters_text(d.get("parameters") or {}),
+                        "template": modelfile.template(d), "system": d.get("system") or "",
+                        "license": d.get("license") or "", "details": entry["details"], "model_info": info,
+                        "capabilities": names.capabilities(name), "messages": d.get("messages") or [],
+                        "modified_at": entry["modified_at"]})
 
 
 def _valid_name(name, label: str) -> str:
@@ -95,7 +99,7 @@ def _valid_name(name, label: str) -> str:
 
 def _stream_statuses(statuses: list[dict], stream: bool):
     if not stream:
-        return _json(statuses[-1])
+        return names.reply(statuses[-1])
     return ndjson_response([ndjson(s) for s in statuses])
 
 
@@ -147,14 +151,14 @@ async def create(request: Request):
     if not parent:
         raise APIError(400, "neither 'from' or 'files' was specified", param="from", code="missing_required_parameter")
     if not models.known(parent):
-        raise APIError(404, _offline_pull_error(parent), param="from", code="model_not_found")
+        raise APIError(404, names.offline_pull_error(parent), param="from", code="model_not_found")
     _no_cycle(name, parent, "from")
     for key in field(body, "parameters", dict, None) or {}:
         if key not in OPTION_KINDS and key != "stop":
             raise APIError(400, f"unknown parameter '{key}'", param=f"parameters.{key}", code="invalid_value")
-    params = {**spec["parameters"], **_options(body, "parameters")}
+    params = {**spec["parameters"], **modelfile.options(body, "parameters")}
     msgs = field(body, "messages", list, None)
-    messages = _chat_messages({"messages": msgs}) if msgs is not None else _chat_messages(spec)
+    messages = chat_messages({"messages": msgs}) if msgs is not None else chat_messages(spec)
     system = field(body, "system", str, None)
     template = field(body, "template", str, None)
     license_ = body.get("license")
@@ -168,7 +172,7 @@ async def create(request: Request):
         "template": template if template is not None else spec.get("template", inherited.get("template")),
         "messages": messages or inherited.get("messages") or [],
         "license": license_ if isinstance(license_, str) else spec.get("license", inherited.get("license")),
-        "modified_at": _stamp(),
+        "modified_at": names.stamp(),
     }
     definition = {k: v for k, v in definition.items() if v not in (None, "", [], {}) or k in ("from", "parameters")}
     statuses = [{"status": "reading model metadata"}]
@@ -179,9 +183,9 @@ async def create(request: Request):
     statuses += [{"status": f"using already created layer sha256:{digest}"}, {"status": "writing manifest"},
                  {"status": "success"}]
     created = _created(request)
-    previous = created.custom.get(_key(name))
-    created.custom[_key(name)] = definition
-    await _save(created, _key(name), previous)
+    previous = created.custom.get(names.key(name))
+    created.custom[names.key(name)] = definition
+    await _save(created, names.key(name), previous)
     return _stream_statuses(statuses, stream)
 
 
@@ -193,53 +197,53 @@ async def copy(request: Request):
     if not models.known(source):
         raise APIError(404, f'model "{source}" not found', param="source", code="model_not_found")
     made = models.custom_model(source)
-    copied = {**(made or {"from": source, "parameters": {}}), "modified_at": _stamp()}
+    copied = {**(made or {"from": source, "parameters": {}}), "modified_at": names.stamp()}
     _no_cycle(dest, copied["from"], "destination")
     created = _created(request)
-    previous = created.custom.get(_key(dest))
-    created.custom[_key(dest)] = copied
-    await _save(created, _key(dest), previous)
+    previous = created.custom.get(names.key(dest))
+    created.custom[names.key(dest)] = copied
+    await _save(created, names.key(dest), previous)
     return Response(status_code=200)
 
 
 @router.delete("/api/delete")
 async def delete(request: Request):
     body = await json_body(request)
-    name = _name(body)
+    name = names.name_of(body)
     created = _created(request)
-    if _key(name) not in created.custom:
-        if _key(name) not in {_key(n) for n in _base_names()}:
-            raise _not_found(name)
+    if names.key(name) not in created.custom:
+        if names.key(name) not in {names.key(n) for n in names.base_names()}:
+            raise names.not_found(name)
         # a built-in name: gone from /api/tags (and every route) in this data folder until pulled again
-        created.removed.add(_key(name))
-        _loaded(request).pop(_key(name), None)
+        created.removed.add(names.key(name))
+        names.loaded(request).pop(names.key(name), None)
         try:
             await off_loop(created.save)
         except Exception:
-            created.removed.discard(_key(name))
+            created.removed.discard(names.key(name))
             raise
         return Response(status_code=200)
-    previous = created.custom.pop(_key(name))
-    _loaded(request).pop(_key(name), None)
-    await _save(created, _key(name), previous)
+    previous = created.custom.pop(names.key(name))
+    names.loaded(request).pop(names.key(name), None)
+    await _save(created, names.key(name), previous)
     return Response(status_code=200)
 
 
 @router.post("/api/pull")
 async def pull(request: Request):
     body = await json_body(request)
-    name = _name(body)
+    name = names.name_of(body)
     stream = field(body, "stream", bool, True)
     field(body, "insecure", bool, False)
     created = _created(request)
-    if _key(name) in created.removed:  # a deleted built-in model comes back
-        created.removed.discard(_key(name))
+    if names.key(name) in created.removed:  # a deleted built-in model comes back
+        created.removed.discard(names.key(name))
         await off_loop(created.save)
     if not models.known(name):
         if not stream:
-            raise APIError(404, _offline_pull_error(name), param="model", code="model_not_found")
+            raise APIError(404, names.offline_pull_error(name), param="model", code="model_not_found")
         # as Ollama does: the manifest lookup is reported, then fails in the stream
-        return ndjson_response([ndjson({"status": "pulling manifest"}), ndjson({"error": _offline_pull_error(name)})])
+        return ndjson_response([ndjson({"status": "pulling manifest"}), ndjson({"error": names.offline_pull_error(name)})])
     engine = engine_of(request)
     statuses = [{"status": "pulling manifest"}]
     hashed = await off_loop(lambda: [(hashlib.sha256(f.read_bytes()).hexdigest(), f.stat().st_size)
@@ -257,6 +261,6 @@ async def pull(request: Request):
 @router.post("/api/push")
 async def push(request: Request):
     body = await json_body(request)
-    name = _model(body)
+    name = names.served(body)
     raise APIError(403, f"cannot push '{name}': the offline gateway has no registry to push to and cannot reach "
                         "ollama.com; push from a real Ollama signed in to your account.", param="model")
