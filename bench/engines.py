@@ -67,7 +67,7 @@ def start(name: str):
 
             return url + "/v1", "llmkit-offline", proc.pid, stop, secs
         srv = engines.start(name)
-        return srv.url + "/v1", srv.model, srv.proc.pid, srv.stop, time.perf_counter() - t0
+        return srv.url + "/v1", srv.model, srv.pid, srv.stop, time.perf_counter() - t0
     finally:
         os.sched_setaffinity(0, client_cpu if client_cpu != server_cpu else everything)
 

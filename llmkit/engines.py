@@ -121,8 +121,9 @@ def command(name: str, port: int, model: str | None = None, gguf_type: str = "f3
 
 @dataclass
 class Server:
-    """A running engine: `url` (no /v1), `model` (the name to send), `proc` (the watchdog the server
-    runs under: it exits with the server's status), `log` (their output file), `argv` (the server's)."""
+    """A running engine: `url` (no /v1), `model` (the name to send), `pid` (the server's), `proc` (the
+    watchdog the server runs under: it exits with the server's status), `log` (their output file),
+    `argv` (the server's command line)."""
 
     name: str
     url: str
@@ -130,6 +131,17 @@ class Server:
     proc: subprocess.Popen
     log: Path
     argv: list[str] = field(default_factory=list)
+
+    @property
+    def pid(self) -> int:
+        """The server's own process id (the watchdog's child): the one to ask for memory or CPU."""
+        try:
+            import psutil  # a dependency of ipykernel (always installed with the course)
+
+            children = psutil.Process(self.proc.pid).children()
+        except Exception:  # no psutil, or the watchdog is gone
+            children = []
+        return children[0].pid if children else self.proc.pid
 
     def alive(self) -> bool:
         return self.proc.poll() is None

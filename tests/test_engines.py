@@ -143,6 +143,7 @@ def test_llama_cpp_server_answers_like_numpy_and_stops_leaving_nothing(bare):
 
         pids = [srv.proc.pid] + [c.pid for c in psutil.Process(srv.proc.pid).children(recursive=True)]
         assert len(pids) >= 2  # the watchdog and the server under it
+        assert srv.pid != srv.proc.pid and "llama_cpp.server" in psutil.Process(srv.pid).cmdline()
     assert srv.proc.returncode is not None and all(gone(p) for p in pids)
     with socket.socket() as s:  # the port is free again
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
