@@ -26,6 +26,7 @@ class Endpoint:
     shape: str  # the base URL for a gateway at {url} (http://127.0.0.1:P) or {host_port} (127.0.0.1:P)
     more_vars: tuple[str, ...] = ()  # other variables that change where or how the SDK calls
     package: str = ""  # its distribution on PyPI, when not the import name (for `llmkit doctor`'s versions)
+    token_var: str = ""  # no key variable: where the SDK reads a bearer token (a shared gateway's token)
 
     @property
     def distribution(self) -> str:
@@ -34,7 +35,7 @@ class Endpoint:
     @property
     def env(self) -> tuple[str, ...]:
         """Every variable whose change means a cached client must be rebuilt."""
-        return self.key_vars + (self.base_var,) + self.more_vars
+        return self.key_vars + (self.base_var,) + self.more_vars + ((self.token_var,) if self.token_var else ())
 
     def base_url(self, url: str) -> str:
         """This SDK's base URL (or host) for the gateway at `url`."""
@@ -65,7 +66,7 @@ ENDPOINTS: dict[str, Endpoint] = {e.provider: e for e in (
              ("GOOGLE_GENAI_USE_VERTEXAI", "GOOGLE_CLOUD_PROJECT", "GOOGLE_CLOUD_LOCATION",
               "GOOGLE_GENAI_API_VERSION"), "google-genai"),
     Endpoint("groq", "groq", ("GROQ_API_KEY",), "GROQ_BASE_URL", "{url}"),
-    Endpoint("ollama", "ollama", (), "OLLAMA_HOST", "{host_port}"),
+    Endpoint("ollama", "ollama", (), "OLLAMA_HOST", "{host_port}", token_var="OLLAMA_API_KEY"),
 )}
 PROVIDERS = tuple(ENDPOINTS)  # the order setup() shows them and the default model is picked in
 

@@ -116,8 +116,8 @@ def setup(offline: bool | None = None, *, quiet: bool | None = None) -> Status:
                 if var in ENDPOINTS[d.provider].key_vars and forced and config.key_set(d.provider):
                     continue  # keep the user's key: it only travels to the local gateway
                 _set(var, token if token and var in ENDPOINTS[d.provider].key_vars else value)
-            if token and d.provider == "ollama":
-                _set("OLLAMA_API_KEY", token)  # the ollama SDK sends it as 'Authorization: Bearer'
+            if token and ENDPOINTS[d.provider].token_var:  # Ollama: its SDK sends it as 'Authorization: Bearer'
+                _set(ENDPOINTS[d.provider].token_var, token)
         if "ollama" in sys.modules and not any(d.live for d in decisions if d.provider == "ollama"):
             warnings.append(t("ollama was imported before setup(): its module-level functions keep the old host; "
                               "restart the kernel or use ollama.Client()"))
