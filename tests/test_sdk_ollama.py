@@ -241,6 +241,29 @@ def test_created_model_persists_across_restart(client, data_dir):
     assert "pirate:latest" in out.stdout and "You talk like a pirate." in out.stdout
 
 
+def test_each_gateway_keeps_the_models_of_its_own_data_folder(tmp_path):
+    """Two gateways in one process: a model created on one is unknown to the other (another data
+    folder), and a third started on the first one's folder has it."""
+    from llmkit.server.app import Settings
+    from llmkit.server.background import Gateway
+
+    first, other = (Gateway(settings=Settings(data_dir=tmp_path / d)).start() for d in ("a", "b"))
+    try:
+        ollama.Client(host=first.url).create(model="only-in-a", from_="llama3.1", system="Be brief.")
+        assert "only-in-a:latest" in [m.model for m in ollama.Client(host=first.url).list().models]
+        assert "only-in-a:latest" not in [m.model for m in ollama.Client(host=other.url).list().models]
+        r = httpx.post(other.url + "/v1/chat/completions", json={"model": "only-in-a", "messages": CHAT})
+        assert r.status_code == 404 and r.json()["error"]["code"] == "model_not_found"
+        again = Gateway(settings=Settings(data_dir=tmp_path / "a")).start()
+        try:
+            assert "Be brief." in ollama.Client(host=again.url).show("only-in-a").modelfile
+        finally:
+            again.stop()
+    finally:
+        first.stop()
+        other.stop()
+
+
 def test_store_writes_atomically_and_survives_a_bad_file(data_dir):
     from llmkit.server import store
 
