@@ -553,7 +553,5 @@ async def list_models(request: Request):
 
 
 async def get_model(request: Request, model: str):
-    if not models.known(model):
-        raise APIError(404, f"The model `{model}` does not exist or you do not have access to it.",
-                       param="model", code="model_not_found")
+    models.require(model)
     return JSONResponse(models.openai_entry(model, engine_of(request).context_length))
