@@ -48,9 +48,8 @@ _token_chars: dict[str, int] = {}
 def max_token_chars(engine: Engine) -> int:
     """The most characters one token of this engine's vocabulary can stand for (+1 slack)."""
     if engine.name not in _token_chars:
-        tok = getattr(engine, "tok", None)
-        try:
-            longest = max(len(tok.decode([i])) for i in range(tok.vocab_size)) if tok is not None else 63
+        try:  # through the engine's interface (decode, vocab), not its tokenizer
+            longest = max(len(engine.decode([i])) for i in range(engine.vocab))
         except Exception:
             longest = 63
         _token_chars[engine.name] = longest + 1
