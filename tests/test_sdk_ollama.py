@@ -264,6 +264,31 @@ def test_each_gateway_keeps_the_models_of_its_own_data_folder(tmp_path):
         other.stop()
 
 
+def test_two_gateways_on_one_data_folder_keep_each_others_models(tmp_path):
+    """`make course`'s gateway and a notebook's own can share a data folder: each saves only what
+    it changed, so neither drops a model the other created or a name the other deleted."""
+    from llmkit.server.app import Settings
+    from llmkit.server.background import Gateway
+
+    a, b = (Gateway(settings=Settings(data_dir=tmp_path)).start() for _ in range(2))
+    try:
+        ollama.Client(host=a.url).create(model="made-on-a", from_="llama3.1", system="A.")
+        ollama.Client(host=b.url).create(model="made-on-b", from_="llama3.1", system="B.")
+        ollama.Client(host=b.url).delete("gemma3")
+        ollama.Client(host=a.url).delete("made-on-a")  # a's own change only: b's model and deletion stay
+        ollama.Client(host=a.url).create(model="made-on-a2", from_="llama3.1")
+        c = Gateway(settings=Settings(data_dir=tmp_path)).start()
+        try:
+            listed = [m.model for m in ollama.Client(host=c.url).list().models]
+        finally:
+            c.stop()
+        assert "made-on-b:latest" in listed and "made-on-a2:latest" in listed
+        assert "made-on-a:latest" not in listed and "gemma3:latest" not in listed
+    finally:
+        a.stop()
+        b.stop()
+
+
 def test_store_writes_atomically_and_survives_a_bad_file(data_dir):
     from llmkit.server import store
 

@@ -44,9 +44,13 @@ class CreatedModels:
     def get(self, name: str) -> dict | None:
         return self.custom.get(name) or self.custom.get(_strip_latest(name))
 
-    def save(self) -> Path | None:
-        """Write them all to the data folder (blocking: call it from a thread); StoreFull past the limit."""
-        return store.save(self.custom, self.removed, self.folder) if self.folder is not None else None
+    def save(self, name: str) -> Path | None:
+        """Save what this app now holds for `name` (a ":latest"-less key: created, deleted, or a
+        built-in name deleted or pulled back) into the data folder, leaving the other names there
+        as they are. Blocking: call it from a thread; StoreFull past the file's limit."""
+        if self.folder is None:
+            return None
+        return store.update(self.folder, {name: self.custom.get(name)}, {name: name in self.removed})
 
 
 _NONE = CreatedModels()  # outside a request: no app, no created models

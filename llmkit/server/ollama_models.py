@@ -108,10 +108,10 @@ def _created(request: Request) -> CreatedModels:
 
 
 async def _save(created: CreatedModels, key: str, previous: dict | None) -> None:
-    """Save every model, in a thread; when the file would pass its limit, undo the change
-    to `key` (back to `previous`) and answer 413."""
+    """Save the change to `key`, in a thread; when the file would pass its limit, undo it
+    (back to `previous`) and answer 413."""
     try:
-        await off_loop(created.save)
+        await off_loop(created.save, key)
     except store.StoreFull as e:
         if previous is None:
             created.custom.pop(key, None)
@@ -218,7 +218,7 @@ async def delete(request: Request):
         created.removed.add(names.key(name))
         names.loaded(request).pop(names.key(name), None)
         try:
-            await off_loop(created.save)
+            await off_loop(created.save, names.key(name))
         except Exception:
             created.removed.discard(names.key(name))
             raise
@@ -238,7 +238,7 @@ async def pull(request: Request):
     created = _created(request)
     if names.key(name) in created.removed:  # a deleted built-in model comes back
         created.removed.discard(names.key(name))
-        await off_loop(created.save)
+        await off_loop(created.save, names.key(name))
     if not models.known(name):
         if not stream:
             raise APIError(404, names.offline_pull_error(name), param="model", code="model_not_found")

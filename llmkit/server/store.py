@@ -8,7 +8,9 @@ the same folder and then `os.replace` it, so a crash never leaves half a file be
 file that cannot be read is reported and skipped rather than stopping the gateway. A
 temporary file left by a killed process (its name carries the writer's PID) is removed at
 the next start. The file is bounded (`MAX_BYTES`): a save that would pass it raises
-`StoreFull` and writes nothing.
+`StoreFull` and writes nothing. A gateway saves one change at a time (`update`): the
+names it changed, on the file as it is then, under a lock other processes share, so two
+gateways on one folder (`make course` and a notebook's own) never drop each other's models.
 """
 
 from __future__ import annotations
@@ -18,7 +20,13 @@ import logging
 import os
 import tempfile
 import threading
+from contextlib import contextmanager
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: the thread lock only
+    fcntl = None
 
 log = logging.getLogger("llmkit.server")
 FILENAME = "ollama-models.json"
@@ -116,26 +124,64 @@ def load_removed(folder: Path | None = None) -> set[str]:
     return {n for n in found if isinstance(n, str)} if isinstance(found, list) else set()
 
 
+@contextmanager
+def _locked(folder: Path):
+    """This process's threads, then other processes (an flock on a file beside the store)."""
+    with _lock:
+        if fcntl is None:
+            yield
+            return
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(folder / ".ollama-models.lock", "a") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def update(folder: Path | None, models: dict[str, dict | None], removed: dict[str, bool] | None = None) -> Path:
+    """Change these names in the saved file as it is now, leaving every other name as it is
+    (another gateway on this folder may have saved since): a definition puts a model, None
+    drops it; `removed[name]` True lists a deleted built-in name, False takes it off the
+    list. Atomic and bounded as `save`; blocking: call it from a thread."""
+    p = path(folder)
+    with _locked(p.parent):
+        saved, gone = load(p.parent), load_removed(p.parent)
+        for name, definition in models.items():
+            if definition is None:
+                saved.pop(name, None)
+            else:
+                saved[name] = definition
+        for name, is_removed in (removed or {}).items():
+            (gone.add if is_removed else gone.discard)(name)
+        return _write(p, saved, gone)
+
+
 def save(models: dict[str, dict], removed=(), folder: Path | None = None) -> Path:
     """Write all models (and the deleted built-in names) atomically (temp file in the same
-    folder, then os.replace). `models` is read under the lock, so concurrent saves each
-    write the state current at that time; raises StoreFull (writing nothing) past
-    MAX_BYTES. Blocking: call it from a thread."""
+    folder, then os.replace), replacing what the file held; raises StoreFull (writing
+    nothing) past MAX_BYTES. Blocking: call it from a thread."""
     p = path(folder)
-    with _lock:
-        data = json.dumps({"version": 1, "models": dict(models), "removed": sorted(removed)}, indent=2,
-                          ensure_ascii=False).encode()
-        if len(data) > MAX_BYTES:
-            raise StoreFull(f"the saved models would take {len(data):,} bytes, over the limit of {MAX_BYTES:,}")
-        p.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{os.getpid()}-", suffix=".tmp", dir=p.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, p)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+    with _locked(p.parent):
+        return _write(p, models, removed)
+
+
+def _write(p: Path, models: dict[str, dict], removed) -> Path:
+    """The file's new content, atomically (the caller holds the lock)."""
+    data = json.dumps({"version": 1, "models": dict(models), "removed": sorted(removed)}, indent=2,
+                      ensure_ascii=False).encode()
+    if len(data) > MAX_BYTES:
+        raise StoreFull(f"the saved models would take {len(data):,} bytes, over the limit of {MAX_BYTES:,}")
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{os.getpid()}-", suffix=".tmp", dir=p.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return p
