@@ -129,7 +129,8 @@ def install_log_redaction() -> None:
 
 
 class GatewayMiddleware:
-    """Adds `id`/`backend` headers; enforces the optional API key; serves injected faults."""
+    """Adds `id`/`backend` headers; enforces the optional API key; serves injected faults;
+    makes the app's created models the current ones for the request (models.use)."""
 
     def __init__(self, app, settings: Settings, backend: str, faults: faults_mod.Schedule,
                  created: models.CreatedModels):
