@@ -49,3 +49,80 @@ def test_call_arguments_copy_a_city_from_the_question(engine, city):
     g.text()
     assert g.tool_calls and g.tool_calls[0]["arguments"] == {"city": city}
     jsonschema.validate(g.tool_calls[0]["arguments"], WEATHER.parameters)
+
+
+# -- hostile values: quotes, backslashes, newlines, unicode in what the user asks -----------------
+SEARCH = ToolSpec("search", "Search the web for a phrase",
+                  {"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]})
+HOSTILE = ['Search for the phrase "hello world"',
+           'Search for "Tom \\"the cat\\" Jones" and C:\\temp\\new.txt',
+           'Search for line one\nline two\t"quoted"\r\nend \\n not a newline',
+           'Search for «café» and 東京 and "naïve" 🙂',
+           'Search for \\"escaped\\" and \\\\ back\\',
+           'Search for }"]} and {"query": "x"} then \\u0022 and \\ud800']
+
+
+def test_a_call_copies_json_escaped_never_raw():
+    """Inside a call's string a copy is the JSON text of the source (a quote `\\"`, a backslash
+    `\\\\`); in an answer it is the text itself."""
+    from llmkit.engine import get_engine
+
+    tok = get_engine().tok
+    c = copying.Copier(tok, ['Find "Tom \\ Jones" now'])
+    texts = {tok.decode(list(seq)) for seq, *_ in c.tables[True].seqs}
+    assert '\\"Tom \\\\ Jones\\"' in texts and "Tom \\\\ Jones" in texts
+    assert not any('"' in t.replace('\\"', "") for t in texts)  # never a bare quote that would end the string
+    raw = {tok.decode(list(seq)) for seq, *_ in c.tables[False].seqs}
+    assert '"Tom \\ Jones"' in raw
+    assert copying.json_text('a"b\\c\n\té') == 'a\\"b\\\\c\\n\\té'
+
+
+def test_an_escaped_quote_can_be_written_and_a_copied_escape_is_the_quote(engine):
+    """A value begins with the quoted phrase's words, and the network may still open it with an
+    escaped quote (the grammar and the copy leave it its probability): an escape so begun is
+    finished as the quote (not `\\n`, the escape the network knows best) and the phrase is carried
+    on, its closing quote too."""
+    tok = engine.tok
+    c = copying.Copier(tok, ['Search for the phrase "hello world"'])
+    probs = np.full(tok.vocab_size, 1.0 / tok.vocab_size)
+    slash, quote, hello = tok.encode("\\")[0], tok.encode('"')[0], tok.encode("hello")[0]
+    out = c(probs, [], '{"query": "', in_call=True)
+    assert out[hello] > 0.5 and out[slash] > 0
+    after = c(probs, [slash], '{"query": "\\', in_call=True)
+    assert after[quote] == pytest.approx(1.0)
+    ids = tok.encode('\\"hello world')
+    nxt = c(probs, ids, '{"query": "\\"hello world', in_call=True)
+    assert nxt[slash] > 0.5  # the closing escaped quote
+    ids = tok.encode('\\"hello world\\"')
+    end = c(probs, ids, '{"query": "\\"hello world\\"', in_call=True)
+    assert end[~copying._closing(tok)].sum() == 0  # then the string closes: the phrase is not begun again
+
+
+@pytest.mark.parametrize("question", HOSTILE)
+def test_hostile_values_give_valid_json_arguments(engine, question):
+    """Whatever the user's words hold, every call's arguments are valid JSON for the schema, the
+    streamed tokens are that JSON, and the value is text the model wrote or copied whole."""
+    runs = [dict(temperature=0)] + [dict(temperature=1.0, seed=s) for s in range(4)]
+    for choice in ("required", {"name": "search"}):
+        for kw in runs:
+            g = engine.generate([{"role": "user", "content": question}],
+                                SamplingParams(max_tokens=80, tools=[SEARCH, WEATHER], tool_choice=choice, **kw))
+            toks = list(g)
+            assert g.finish_reason in ("tool_calls", "length")
+            for i, call in enumerate(g.tool_calls):
+                text = "".join(t.text for t in toks if t.tool_call == i)
+                assert json.loads(text) == call["arguments"]
+                jsonschema.validate(call["arguments"], {"search": SEARCH, "get_weather": WEATHER}[call["name"]].parameters)
+                assert not any(ord(ch) < 32 and ch not in "\n\t\r" for v in call["arguments"].values() for ch in v)
+
+
+def test_a_quoted_phrase_is_copied_whole(engine):
+    """What the user put in quotes is the value: whole (its words past the first too), with or
+    without its quotes; unicode copied through characters split across tokens."""
+    for question, want in [('Search for the phrase "hello world"', "hello world"),
+                           ('Search for the word "naïve" please', "naïve"),
+                           ('Busca «Valparaíso de noche» en la web', "Valparaíso de noche")]:
+        g = engine.generate([{"role": "user", "content": question}],
+                            SamplingParams(temperature=0, max_tokens=60, tools=[SEARCH], tool_choice="required"))
+        g.text()
+        assert g.tool_calls and g.tool_calls[0]["arguments"]["query"] in (want, f'"{want}"'), g.tool_calls

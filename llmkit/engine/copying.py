@@ -23,14 +23,21 @@ STRENGTH = 0.9  # the most probability that moves to copies (at full uncertainty
 TEXT_STRENGTH = 0.5  # in an answer, where most words are the network's own
 ENDED = 0.02  # what is left of a token that would run on into a word copied whole
 LOW, HIGH = 0.5, 2.0  # entropy (nats) where copying starts / is at full strength
-_CUT = re.compile(r"[\"{}\[\],;:?!¿¡\n]|\.(?:\s|$)")  # where a copied phrase ends
+_CUT = re.compile(r"[\"«»“”„{}\[\],;:?!¿¡\n]|\.(?:\s|$)")  # where a copied phrase ends
 _KEY_END = re.compile(r'":\s*$')  # after a key, before its value
+_NAME_START = re.compile(r'<tool_call>\n\{"name":\s*"?$')  # the tool's name: the network's choice, not a copy
 _VALUE_START = re.compile(r'":\s*"?$')  # `"city": "` or `"value": ` inside a call's arguments
+
+
+def _piece(t: str) -> bool:
+    """A token that is part of a character split across tokens (a byte of "ï" or "東"): it decodes
+    alone to U+FFFD. Such pieces are inside words: "naïve" is 'n' 'a' <byte> <byte> 've'."""
+    return "\ufffd" in t
 
 
 @lru_cache(maxsize=4)
 def _alnum(tok) -> np.ndarray:
-    return np.array([any(c.isalnum() for c in tok.decode([i])) for i in range(tok.vocab_size)])
+    return np.array([(lambda t: any(c.isalnum() for c in t) or _piece(t))(tok.decode([i])) for i in range(tok.vocab_size)])
 
 
 @lru_cache(maxsize=4)
@@ -48,19 +55,53 @@ def _closing(tok) -> np.ndarray:
 
 @lru_cache(maxsize=4)
 def _glue(tok) -> np.ndarray:
-    """Tokens that begin with a letter or digit: written right after a word, they extend it."""
-    return np.array([(lambda t: bool(t) and t[0].isalnum())(tok.decode([i])) for i in range(tok.vocab_size)])
+    """Tokens that begin with a letter or digit (or a piece of a character): written right after a
+    word, they extend it."""
+    return np.array([(lambda t: bool(t) and (t[0].isalnum() or _piece(t[0])))(tok.decode([i]))
+                     for i in range(tok.vocab_size)])
+
+
+WORDS, QUOTED, QUOTES = 0, 1, 2  # a phrase of the sources; one the user quoted, without / with its quotes
+_QUOTED = re.compile(r'"([^"\n]{2,80})"|“([^”\n]{2,80})”|«([^»\n]{2,80})»|\'([^\'\n]{2,80})\'(?!\w)')
+
+
+def json_text(s: str) -> str:
+    """`s` as it is written inside a JSON string (quotes, backslashes and control characters
+    escaped, other characters as they are: the layout of tools.dumps)."""
+    return json.dumps(s, ensure_ascii=False)[1:-1]
+
+
+class _Table:
+    """The token sequences of the sources' phrases, written one way: as text (an answer) or
+    inside a JSON string (a call's arguments, where `"` is `\\"` and `\\` is `\\\\`)."""
+
+    def __init__(self, tok, phrases: dict[str, tuple[str, bool]], words: list[str], escape: bool):
+        w = json_text if escape else (lambda x: x)
+        seqs: dict[tuple, tuple[str, bool, int]] = {}
+        for text, (first, kind) in phrases.items():
+            seqs.setdefault(tuple(tok.encode(" " + w(text))), (first, True, kind))
+            seqs.setdefault(tuple(tok.encode(w(text))), (first, False, kind))
+        self.seqs = [(seq, first, spaced, kind) for seq, (first, spaced, kind) in seqs.items() if seq]
+        # whole copied words (and whole quoted phrases, their closing quote written)
+        whole = [x.rstrip(".") for x in words] + [t for t, (_, k) in phrases.items() if k == QUOTES]
+        self.ends = {tuple(tok.encode(w(x))) for x in whole if x} | {tuple(tok.encode(" " + w(x))) for x in whole if x}
+        self.ends.discard(())
+        # a quoted phrase written whole, closing quote included: nothing of it goes on (its end, `\\"`,
+        # is also how it begins)
+        self.closed = {tuple(tok.encode(w(t))) for t, (_, k) in phrases.items() if k == QUOTES}
 
 
 class Copier:
     """`copier(probs, out, so_far, in_call)`: the next-token distribution with copies of the
     sources mixed in (see the module docstring). Copying works on tokens, as a pointer
-    network's does: every span of the sources (from each word to the end of its phrase) is
-    tokenized as it would be written, with and without a space before it. A copy begins with a
-    span's first token where a value begins (in a call) or where the network is unsure (in an
-    answer); once begun it is carried on token by token while the network allows it; a word
-    the reply already has is not begun again. `out` is the reply's token ids so far,
-    `so_far` the end of its text."""
+    network's does: every span of the sources (from each word to the end of its phrase, and a
+    phrase the user put in quotes, whole, with and without its quotes) is tokenized as it would
+    be written, with and without a space before it: as text in an answer, JSON-escaped in a
+    call's arguments (a quote the user typed is written `\\"`, never a bare `"` that would end
+    the string). A copy begins with a span's first token where a value begins (in a call) or
+    where the network is unsure (in an answer); once begun it is carried on token by token
+    while the network allows it; a word the reply already has is not begun again. `out` is the
+    reply's token ids so far, `so_far` the end of its text."""
 
     def __init__(self, tok, sources: list[str], after_result: bool = False, known: set[str] | None = None):
         self.after_result = after_result  # copy into a text answer too (it follows a tool result)
@@ -70,7 +111,7 @@ class Copier:
 
         skip = _STOP | {w.lower() for w in (known or set())}
         spans = [p.split() for src in sources for p in _CUT.split(src)]
-        seqs: dict[tuple, tuple[str, bool]] = {}
+        phrases: dict[str, tuple[str, int]] = {}  # text -> (its first word, WORDS | QUOTED | QUOTES)
         for words in spans:
             words = [w for w in words if w]
             for k in range(len(words)):
@@ -83,48 +124,86 @@ class Copier:
                     end += 1
                 text = " ".join(words[k:end]).rstrip(".")
                 if len(text) > 1 or text.isdigit():
-                    seqs.setdefault(tuple(tok.encode(" " + text)), (words[k], True))
-                    seqs.setdefault(tuple(tok.encode(text)), (words[k], False))
-        self.seqs = [(seq, first, spaced) for seq, (first, spaced) in seqs.items() if seq]
-        self.ends = {tuple(tok.encode(w.rstrip("."))) for words in spans for w in words if w} | \
-            {tuple(tok.encode(" " + w.rstrip("."))) for words in spans for w in words if w}  # whole copied words
+                    phrases.setdefault(text, (words[k], WORDS))
+        for src in sources:  # what the user quoted is one phrase, whatever its words
+            for m in _QUOTED.finditer(src):
+                inner = " ".join(next(g for g in m.groups() if g is not None).split())
+                if len(inner) > 1 and any(c.isalnum() for c in inner):
+                    phrases[inner] = (inner.split()[0], QUOTED)
+                    phrases.setdefault(f'"{inner}"', (inner.split()[0], QUOTES))
+        words = [w for ws in spans for w in ws if w]
+        self.tables = {False: _Table(tok, phrases, words, escape=False), True: _Table(tok, phrases, words, escape=True)}
+        self.seqs = self.tables[True].seqs
         self.glue = _glue(tok)  # tokens that would run on into the word before them
         self.decode = tok.decode
         self.alnum = _alnum(tok)  # a copy is a word's token, never bare whitespace or punctuation
 
-    def state(self, out: list[int]) -> set[int]:
+    def state(self, out: list[int], in_call: bool = True) -> set[int]:
         """The tokens that carry on a copy the reply is in the middle of (empty if none)."""
-        best, nexts = 0, set()
-        for seq, _, _ in self.seqs:
+        return self._state(out, in_call)[0]
+
+    def _state(self, out: list[int], in_call: bool) -> tuple[set[int], set[int], set[int]]:
+        """(next tokens of the longest copy in progress, those of them that go on a phrase the user
+        quoted (carried on whole, not only while the network is unsure), and those that go on one
+        written with its quotes: its quotes and punctuation are copied too)."""
+        best, nexts, named, quoted = 0, set(), set(), set()
+        for seq, _, _, kind in self.tables[in_call].seqs:
             for j in range(min(len(seq) - 1, len(out)), best - 1 if best else 0, -1):
                 if tuple(out[-j:]) == seq[:j]:
                     if j > best:
-                        best, nexts = j, set()
+                        best, nexts, named, quoted = j, set(), set(), set()
                     nexts.add(seq[j])
+                    if kind != WORDS:
+                        named.add(seq[j])
+                    if kind == QUOTES:
+                        quoted.add(seq[j])
                     break
-        return nexts
+        return nexts, named, quoted
 
-    def starts(self, out: list[int], so_far: str) -> set[int]:
+    def starts(self, out: list[int], so_far: str, in_call: bool = True) -> set[int]:
         """First tokens of the spans a copy may begin with: with a space before them, or without
         one right after a quote or the like; not a word the reply already has."""
+        return self._starts(out, so_far, in_call)
+
+    def _starts(self, out: list[int], so_far: str, in_call: bool) -> set[int]:
+        """The first tokens; in a call, what the user put in quotes is the value when there is such
+        a phrase: it alone may begin one. A copy begins with the phrase's words, as most values are
+        written; its quotes are the network's to write (then the copy carries the phrase on)."""
         written = self.decode(out)
         bare = not so_far or so_far[-1] in "\"'([{\n\t "  # right after a quote, a bracket or a space
-        return {seq[0] for seq, first, spaced in self.seqs
-                if spaced != bare and bool(self.glue[seq[0]]) != spaced
-                and not re.search(r"(?<!\w)" + re.escape(first) + r"(?!\w)", written)}
+        got, named = set(), set()
+        for seq, first, spaced, kind in self.tables[in_call].seqs:
+            if kind == QUOTES or spaced == bare or bool(self.glue[seq[0]]) == spaced:
+                continue
+            if re.search(r"(?<!\w)" + re.escape(first) + r"(?!\w)", written):
+                continue
+            got.add(seq[0])
+            if kind != WORDS:
+                named.add(seq[0])
+        return named if in_call and named else got
 
-    def word_ended(self, out: list[int]) -> bool:
+    def word_ended(self, out: list[int], in_call: bool = True) -> bool:
         """The reply ends with a whole word copied from the sources."""
-        return any(tuple(out[-len(e):]) == e for e in self.ends if len(e) <= len(out))
+        return any(tuple(out[-len(e):]) == e for e in self.tables[in_call].ends if len(e) <= len(out))
 
     def __call__(self, probs: np.ndarray, out: list[int], so_far: str, in_call: bool = False) -> np.ndarray:
         if not self.seqs or not (in_call or self.after_result):
             return probs
-        if self.word_ended(out):  # the source's word ends here: nothing runs on into it
+        nexts, named, quoted = self._state(out, in_call)
+        opened = so_far.endswith("\\") and _VALUE_START.search(so_far[:-1])  # `"query": "\\`
+        if in_call and quoted and self.decode(out[-1:]) == "\\" and (opened or out[-1] in self._state(out[:-1], True)[2]):
+            # an escape that opens the value, or closes the quoted phrase copied, is its quote (not \\n)
+            keep = np.zeros(len(probs), dtype=bool)
+            keep[list(quoted)] = True
+            if (probs[keep] > 0).any():
+                probs = np.where(keep, probs, 0.0)
+                probs /= probs.sum()
+        if self.word_ended(out, in_call):  # the source's word ends here: nothing runs on into it
             probs = probs.copy()
             if in_call:  # an argument copied whole: its phrase goes on, or the string closes
                 keep = _closing(self.decode.__self__).copy()
-                keep[list(self.state(out))] = True
+                if not any(tuple(out[-len(e):]) == e for e in self.tables[True].closed if len(e) <= len(out)):
+                    keep[list(nexts)] = True
                 if (probs[keep] > 0).any():
                     probs[~keep] = 0.0
             else:
@@ -139,15 +218,16 @@ class Copier:
         p = probs[probs > 1e-12]
         entropy = float(-(p * np.log(p)).sum())
         uncertain = min(1.0, max(0.0, (entropy - LOW) / (HIGH - LOW)))
-        hits = {i for i in self.state(out) if self.glue[i]}  # the rest of a word begun: carry it on
+        hits = {i for i in nexts if self.glue[i]} | named  # the rest of a word (or a quoted phrase) begun: carry it on
         if hits:
             gate = STRENGTH
-        elif in_call and _VALUE_START.search(so_far):  # an argument's value begins: from the sources
-            gate, hits = STRENGTH, self.starts(out, so_far)
+        elif in_call and _VALUE_START.search(so_far) and not _NAME_START.search(so_far):  # an argument's value begins
+            gate, hits = STRENGTH, self._starts(out, so_far, in_call)
         else:  # the next word of a phrase, or a new one in an answer: where the network is unsure
             gate = (STRENGTH if in_call else TEXT_STRENGTH) * uncertain
-            hits = (self.state(out) | (set() if in_call else self.starts(out, so_far))) if gate > 0 else set()
-        hits = [i for i in hits if support[i] and self.alnum[i]]
+            hits = (nexts | (set() if in_call else self._starts(out, so_far, in_call))) if gate > 0 else set()
+        # a copy is a word's token, except a quoted phrase's own quotes, spaces and punctuation
+        hits = [i for i in hits if support[i] and (self.alnum[i] or i in quoted)]
         if gate <= 0.0 or not hits:
             return probs
         copy = np.zeros_like(probs)
