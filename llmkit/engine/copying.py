@@ -132,7 +132,9 @@ class Copier:
                     phrases[inner] = (inner.split()[0], QUOTED)
                     phrases.setdefault(f'"{inner}"', (inner.split()[0], QUOTES))
         words = [w for ws in spans for w in ws if w]
-        self.tables = {False: _Table(tok, phrases, words, escape=False), True: _Table(tok, phrases, words, escape=True)}
+        # quoted phrases are values of a call; an answer copies words and names, as it did
+        plain = {t: v for t, v in phrases.items() if v[1] == WORDS}
+        self.tables = {False: _Table(tok, plain, words, escape=False), True: _Table(tok, phrases, words, escape=True)}
         self.seqs = self.tables[True].seqs
         self.glue = _glue(tok)  # tokens that would run on into the word before them
         self.decode = tok.decode
@@ -142,13 +144,17 @@ class Copier:
         """The tokens that carry on a copy the reply is in the middle of (empty if none)."""
         return self._state(out, in_call)[0]
 
-    def _state(self, out: list[int], in_call: bool) -> tuple[set[int], set[int], set[int]]:
+    def _state(self, out: list[int], in_call: bool, opened: bool = False) -> tuple[set[int], set[int], set[int]]:
         """(next tokens of the longest copy in progress, those of them that go on a phrase the user
         quoted (carried on whole, not only while the network is unsure), and those that go on one
-        written with its quotes: its quotes and punctuation are copied too)."""
+        written with its quotes: its quotes and punctuation are copied too). A phrase with its quotes
+        is under way from its second token on, or from its first (the escape) where it `opened` the
+        value: a backslash elsewhere is the network's own escape."""
         best, nexts, named, quoted = 0, set(), set(), set()
         for seq, _, _, kind in self.tables[in_call].seqs:
             for j in range(min(len(seq) - 1, len(out)), best - 1 if best else 0, -1):
+                if kind == QUOTES and j < 2 and not opened:
+                    break
                 if tuple(out[-j:]) == seq[:j]:
                     if j > best:
                         best, nexts, named, quoted = j, set(), set(), set()
@@ -189,9 +195,10 @@ class Copier:
     def __call__(self, probs: np.ndarray, out: list[int], so_far: str, in_call: bool = False) -> np.ndarray:
         if not self.seqs or not (in_call or self.after_result):
             return probs
-        nexts, named, quoted = self._state(out, in_call)
-        opened = so_far.endswith("\\") and _VALUE_START.search(so_far[:-1])  # `"query": "\\`
-        if in_call and quoted and self.decode(out[-1:]) == "\\" and (opened or out[-1] in self._state(out[:-1], True)[2]):
+        opened = bool(in_call and so_far.endswith("\\") and _VALUE_START.search(so_far[:-1])
+                      and not _NAME_START.search(so_far[:-1]))  # `"query": "\\`
+        nexts, named, quoted = self._state(out, in_call, opened)
+        if in_call and quoted and self.decode(out[-1:]) == "\\":
             # an escape that opens the value, or closes the quoted phrase copied, is its quote (not \\n)
             keep = np.zeros(len(probs), dtype=bool)
             keep[list(quoted)] = True
