@@ -211,7 +211,9 @@ def _signal_group(proc: subprocess.Popen, sig: int) -> None:
         proc.send_signal(sig)
 
 
-def _ready(url: str, model: str) -> bool:
+def _ready(url: str, model: str | None) -> bool:
+    """/v1/models answers and lists `model` (None: any list; `transformers serve` 5.19 lists the
+    models of the hub cache, not the folder it serves)."""
     import httpx
 
     try:
@@ -221,7 +223,8 @@ def _ready(url: str, model: str) -> bool:
     if r.status_code != 200:
         return False
     try:
-        return any(m.get("id") == model for m in r.json().get("data", []))
+        listed = r.json().get("data", [])
+        return isinstance(listed, list) if model is None else any(m.get("id") == model for m in listed)
     except (ValueError, AttributeError):
         return False
 
@@ -242,6 +245,9 @@ def start(name: str, port: int | None = None, model: str | None = None, timeout:
         raise EngineError(str(e)) from None
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", HF_HUB_DISABLE_TELEMETRY="1",
                VLLM_NO_USAGE_STATS="1", DO_NOT_TRACK="1", PYTHONUNBUFFERED="1")
+    if name == "transformers":  # some `transformers serve` versions answer /v1/models only where the hub cache exists
+        hub = env.get("HF_HUB_CACHE") or os.path.join(env.get("HF_HOME") or os.path.expanduser("~/.cache/huggingface"), "hub")
+        os.makedirs(hub, exist_ok=True)
     fd, log = tempfile.mkstemp(prefix=f"llmkit-{name}-", suffix=".log")
     with os.fdopen(fd, "wb") as out:  # under a watchdog: a kernel killed (restarted) takes its server along
         proc = subprocess.Popen(engines_watch.wrap(argv), env=env, stdin=subprocess.DEVNULL, stdout=out,
@@ -249,7 +255,7 @@ def start(name: str, port: int | None = None, model: str | None = None, timeout:
     srv = Server(name, f"http://{HOST}:{port}", served, proc, Path(log), argv)
     deadline = time.monotonic() + (timeout or spec.start_timeout)
     try:
-        while not _ready(srv.url, served):
+        while not _ready(srv.url, None if name == "transformers" else served):
             if proc.poll() is not None:
                 raise EngineError(f"{name} exited with status {proc.returncode} before answering; "
                                   f"its last lines ({log}):\n{srv.log_tail()}")

@@ -70,7 +70,9 @@ def check_server(srv, bare, questions=QUESTIONS):
     extra = NO_PENALTY.get(srv.name)
 
     client = OpenAI(base_url=srv.url + "/v1", api_key="none", max_retries=0, timeout=120)
-    assert srv.model in [m.id for m in client.models.list().data]
+    listed = [m.id for m in client.models.list().data]
+    # transformers serve 5.19 (vLLM's pin) lists the hub cache's models, not the folder it serves
+    assert srv.model in listed or (srv.name == "transformers" and not listed)
     for q in questions:
         msgs = [{"role": "user", "content": q}]
         text, finish = numpy_text(bare, q)
