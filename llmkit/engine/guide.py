@@ -82,6 +82,7 @@ class Guide:
         self.honest: set[int] = set()  # entries whose answer says it cannot know
         self.folded: list[str] = []  # each answer folded, to look rare words up in
         self.lang: list[str] = []  # each entry's language ("en", "es"): answers come in the question's
+        self._grams: dict[int, list[dict]] = {}  # entry -> [k -> {k-gram: what follows each occurrence}]
 
     @classmethod
     def load(cls, path: Path, tok) -> "Guide":
@@ -179,11 +180,11 @@ class Guide:
         n = len(out)
         for e, w in weights:
             a = self.answers[e]
-            if tuple(out) == a[:n]:  # following this answer exactly
+            if n <= len(a) and a[:n] == tuple(out):  # following this answer exactly
                 p[a[n] if n < len(a) else self.end_id] += w
                 mass += w
                 continue
-            nxt = self._continuations(a, out)
+            nxt = self._continuations(e, out)
             if nxt:
                 for t in nxt:
                     p[t] += 0.5 * w / len(nxt)
@@ -192,11 +193,21 @@ class Guide:
             return None
         return p / p.sum(), mass
 
-    def _continuations(self, a: tuple, out: list[int]) -> list[int]:
+    def _continuations(self, e: int, out: list[int]) -> list[int]:
+        """What follows, in answer `e`, each place where the longest of the text's last 6..2 tokens
+        occurs (in order of place; the end of the answer where it ends there)."""
+        grams = self._grams.get(e)
+        if grams is None:  # built once per entry: a reply's every step looks its candidates up
+            a = self.answers[e]
+            grams = [{} for _ in range(MATCH_MAX + 1)]
+            for k in range(2, MATCH_MAX + 1):
+                for j in range(len(a) - k + 1):
+                    grams[k].setdefault(a[j:j + k], []).append(a[j + k] if j + k < len(a) else self.end_id)
+            if len(self._grams) >= 4096:
+                self._grams.clear()
+            self._grams[e] = grams
         for k in range(min(MATCH_MAX, len(out)), 1, -1):
-            tail = tuple(out[-k:])
-            nxt = [a[j + k] if j + k < len(a) else self.end_id
-                   for j in range(len(a) - k + 1) if a[j:j + k] == tail]
+            nxt = grams[k].get(tuple(out[-k:]))
             if nxt:
                 return nxt
         return []

@@ -53,6 +53,15 @@ class LexicalIndex:
     def __init__(self, idf, colptr, rows, vals, row_entry, row_is_answer, n_entries):
         self.idf, self.colptr, self.rows, self.vals = idf, colptr, rows, vals
         self.row_entry, self.row_is_answer, self.n_entries = row_entry, row_is_answer, int(n_entries)
+        # phrasing rows grouped by entry (each entry's best phrasing is a max over its group),
+        # answer rows and their entries: worked out once, not per query
+        q = np.flatnonzero(~row_is_answer)
+        self._q_rows = q[np.argsort(row_entry[q], kind="stable")]
+        entries = row_entry[self._q_rows]
+        self._q_starts = np.flatnonzero(np.r_[True, entries[1:] != entries[:-1]]) if len(entries) else entries
+        self._q_entries = entries[self._q_starts]
+        self._a_rows = np.flatnonzero(row_is_answer)
+        self._a_entries = row_entry[self._a_rows]
 
     @classmethod
     def build(cls, questions: list[tuple[int, str]], answers: list[str]) -> "LexicalIndex":
@@ -96,9 +105,9 @@ class LexicalIndex:
         flat = np.repeat(lo - np.cumsum(n) + n, n) + np.arange(n.sum())
         sim = np.bincount(self.rows[flat], weights=self.vals[flat] * np.repeat(w, n), minlength=len(self.row_entry))
         best = np.zeros(self.n_entries)
-        q = ~self.row_is_answer
-        np.maximum.at(best, self.row_entry[q], sim[q])
-        best[self.row_entry[~q]] += ANSWER_SHARE * sim[~q]
+        if len(self._q_rows):
+            best[self._q_entries] = np.maximum(0.0, np.maximum.reduceat(sim[self._q_rows], self._q_starts))
+        best[self._a_entries] += ANSWER_SHARE * sim[self._a_rows]
         return best
 
     def top(self, text: str, k: int = 3) -> list[tuple[int, float]]:
