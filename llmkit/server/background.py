@@ -75,6 +75,11 @@ def serve(host: str = "127.0.0.1", port: int = 8000, api_key: str | None = None,
 
     from .app import Settings, create_app
 
+    import sys
+
+    # the engine's scheduler thread and the event loop share the GIL: hand it over every 1 ms, not
+    # every 5, so a new request is read and its first token sent while a long batched step runs
+    sys.setswitchinterval(0.001)
     settings = Settings(api_key=api_key, gateway=gateway)
     if admin_key:
         settings.admin_key = admin_key
