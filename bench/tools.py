@@ -90,11 +90,13 @@ def main(argv=None) -> int:
     ap.add_argument("--limit", type=int, default=240, help="held-out conversations (a fixed sample; 0 = all)")
     ap.add_argument("--max-tokens", type=int, default=96)
     ap.add_argument("--json", type=Path, default=None, help="write the figures (and each point) here")
+    ap.add_argument("--varied", action="store_true",
+                    help="held-out conversations whose results come in other shapes too (tools_gen --varied)")
     args = ap.parse_args(argv)
 
     t0 = time.perf_counter()
     engine = TransformerEngine(args.model, retrieval=True)
-    held = [c for c in corpus.load_tools() if c["heldout"]]
+    held = [c for c in corpus.load_tools(varied=args.varied) if c["heldout"]]
     if args.limit and args.limit < len(held):
         held = random.Random(0).sample(held, args.limit)
     starts = tools.marker_starts(engine.tok)

@@ -473,7 +473,7 @@ def train(args) -> dict:
         model.answer_head = nn.Linear(args.d_model, data_classes)
         nn.init.normal_(model.answer_head.weight, std=0.02)
         nn.init.zeros_(model.answer_head.bias)
-    tool_convs = corpus.load_tools() if args.tools_share > 0 else []
+    tool_convs = corpus.load_tools(varied=args.tools_varied) if args.tools_share > 0 else []
     data = Data(tok, docs, args.block, args.seed, args.first_weight, args.first_span, args.prompt_weight, args.synthetic,
                 tool_convs=tool_convs, tools_share=args.tools_share)
     held = data.heldout()
@@ -704,6 +704,8 @@ def parse(argv=None):
     p.add_argument("--tools-share", type=float, default=0.0,
                    help="share of each epoch's rows that are tool-use conversations (corpus.load_tools()); "
                         "the rest replays a random subset of the Q/A corpus (0 = no tool data)")
+    p.add_argument("--tools-varied", action="store_true",
+                   help="tool results in other shapes too (other key names, plain strings, Fahrenheit): v3's stage C")
     p.add_argument("--embed-steps", type=int, default=1500, help="steps fitting the embedding head")
     p.add_argument("--embed-only", action="store_true", help="with --init: only refit the embedding head")
     p.add_argument("--init", type=Path, default=None, help="start from this exported model instead of random")

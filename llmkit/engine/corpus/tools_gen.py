@@ -290,14 +290,72 @@ def _glossary(lang: str) -> list[tuple[str, str]]:
 class Sampler:
     """Slots for a question, the call's arguments (by slot), the result and the answer, per family."""
 
-    def __init__(self, rng: random.Random):
+    def __init__(self, rng: random.Random, varied: bool = False):
         self.rng = rng
+        self.varied = varied
         self.gloss = {lang: _glossary(lang) for lang in ("en", "es")}
 
     def case(self, family: str, lang: str, error: bool) -> dict:
         """{"slots": for the question, "args": slot values in the tool's argument order,
-        "result": dict, "answer": str}."""
-        return getattr(self, family)(lang, error)
+        "result": dict or str, "answer": str}."""
+        c = getattr(self, family)(lang, error)
+        if self.varied and not error and self.rng.random() < 0.6:
+            c = self._vary(family, lang, c)
+        return c
+
+    def _vary(self, family: str, lang: str, c: dict) -> dict:
+        """The same fact as other people's tools return it: other key names, fields left out
+        (the city only in the question), plain strings, Fahrenheit. The answer says what the
+        result says, and takes from the question what the result leaves out."""
+        r, res, en = self.rng, c["result"], lang == "en"
+        if family == "weather":
+            city, t, cond = res["city"], res["temperature"], res["condition"]
+            ces = dict(CONDITIONS)[cond]
+            k = r.randrange(6)
+            if k == 0:  # the OpenAI cookbook's shape: location, temperature as a string, unit
+                out = {"location": city, "temperature": str(t), "unit": "celsius"}
+            elif k == 1:
+                out = {"temperature": t, "unit": "C"}
+            elif k == 2:
+                out = {"temp_c": t, "conditions": cond}
+            elif k == 3:
+                out = f"{t} °C, {cond}" if r.random() < 0.5 else f"{cond}, {t}°C"
+            elif k == 4:
+                out = f"{t}°C"
+            else:
+                f = round(t * 9 / 5 + 32)
+                out = {"location": city, "temperature": f, "unit": "fahrenheit"}
+                ans = f"It is {f} °F in {city}." if en else f"En {city} hace {f} °F."
+                return dict(c, result=out, answer=ans)
+            if k in (0, 1, 4):
+                ans = f"It is {t} °C in {city}." if en else f"En {city} hace {t} °C."
+            else:
+                ans = f"It is {t} °C and {cond} in {city}." if en else f"En {city} hace {t} °C y está {ces}."
+            return dict(c, result=out, answer=ans)
+        if family == "time":
+            hhmm = res["time"]
+            out = r.choice([{"time": hhmm}, hhmm, {"local_time": hhmm, "timezone": "local"}])
+            return dict(c, result=out)
+        if family == "stock":
+            n = res["in_stock"]
+            return dict(c, result=r.choice([{"in_stock": n}, {"quantity": n}, {"available": n}]))
+        if family == "price":
+            p = res["price"]
+            return dict(c, result=r.choice([{"price": p}, f"{_fmt(p)} USD", {"last": p, "currency": "USD"}]))
+        if family == "distance":
+            km = res["km"]
+            return dict(c, result=r.choice([{"distance_km": km}, f"{km} km", {"distance": km, "unit": "km"}]))
+        if family == "population":
+            return dict(c, result=r.choice([{"population": res["population"]}, str(res["population"])]))
+        if family == "calculator":
+            v = res["result"]
+            return dict(c, result=r.choice([_fmt(v), {"value": v}, {"answer": v}]))
+        if family == "currency":
+            v = res["result"]
+            return dict(c, result=r.choice([{"converted": v, "currency": res["to"]}, f"{_fmt(v)} {res['to']}"]))
+        if family == "units":
+            return dict(c, result=r.choice([f"{_fmt(res['value'])} {res['unit']}", {"result": res["value"]}]))
+        return c
 
     def _city(self, lang):
         en, es = self.rng.choice(CITIES)
@@ -523,11 +581,13 @@ SYSTEMS = {"en": ["You are a helpful assistant.", "You are a helpful assistant w
            "es": ["Eres un asistente útil.", "Usa las herramientas cuando ayuden.", "Eres un asistente con herramientas."]}
 
 
-def generate(n: int = N_CONVERSATIONS, seed: int = SEED) -> list[dict]:
+def generate(n: int = N_CONVERSATIONS, seed: int = SEED, varied: bool = False) -> list[dict]:
+    """`varied`: results also come in other shapes (`Sampler._vary`; v3's stage C). Without it,
+    the conversations are exactly those v3's stage B was trained on."""
     rng = random.Random(seed)
     V = variants()
     fams = sorted(V)
-    smp = Sampler(rng)
+    smp = Sampler(rng, varied)
     qa = _qa_pool()
     rows = []
     ids = set()
@@ -598,7 +658,8 @@ def generate(n: int = N_CONVERSATIONS, seed: int = SEED) -> list[dict]:
                 if case != "call":
                     for ci, cl in zip(cases, calls):
                         msgs.append({"role": "tool", "tool_call_id": cl["id"], "name": v["name"],
-                                     "content": json.dumps(ci["result"], ensure_ascii=False)})
+                                     "content": ci["result"] if isinstance(ci["result"], str)
+                                     else json.dumps(ci["result"], ensure_ascii=False)})
                     if case == "parallel":
                         a1, a2 = (ci["answer"].rstrip(".") for ci in cases)
                         joined = f"{a1}; {a2[0].lower() + a2[1:] if not a2[:2].isupper() else a2}."
@@ -618,8 +679,9 @@ def dump(rows: list[dict]) -> str:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", type=Path, default=None, help="write the conversations here (JSON Lines)")
+    p.add_argument("--varied", action="store_true", help="results in other shapes too (v3's stage C)")
     args = p.parse_args(argv)
-    rows = generate()
+    rows = generate(varied=args.varied)
     if args.out:
         args.out.write_text(dump(rows), encoding="utf-8")
     from collections import Counter
