@@ -184,13 +184,7 @@ def stop_process(proc: subprocess.Popen, grace: float = 10.0) -> None:
     else:
         _signal_group(proc, signal.SIGKILL)  # the leader is gone; its group may not be
     if psutil is not None:
-        _, alive = psutil.wait_procs(family, timeout=2)
-        for c in alive:
-            try:
-                c.kill()
-            except psutil.Error:
-                pass
-        psutil.wait_procs(alive, timeout=2)
+        engines_watch.kill_left(family, 2)
 
 
 def _signal_group(proc: subprocess.Popen, sig: int) -> None:

@@ -75,12 +75,20 @@ def _stop(child: subprocess.Popen, grace: float = GRACE) -> None:
             child.kill()
             child.wait()
     if psutil is not None:
-        _, left = psutil.wait_procs(family, timeout=1)
-        for p in left:
-            try:
-                p.kill()
-            except psutil.Error:
-                pass
+        kill_left(family, 1)
+
+
+def kill_left(family: list, timeout: float) -> None:
+    """Wait up to `timeout` s for these psutil processes to end; SIGKILL those still there."""
+    import psutil
+
+    _, left = psutil.wait_procs(family, timeout=timeout)
+    for p in left:
+        try:
+            p.kill()
+        except psutil.Error:
+            pass
+    psutil.wait_procs(left, timeout=timeout)
 
 
 def _exit_status(returncode: int) -> int:
