@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import random
+import re
 import sys
 import time
 from collections import defaultdict
@@ -70,8 +71,22 @@ def p_call(engine: TransformerEngine, prompt: list[int], starts: np.ndarray) -> 
     return float(p[starts].sum() / p.sum())
 
 
-def uses_result(answer: str, result: dict, question: str) -> bool | None:
+def _parsed(content: str):
+    """A tool message's content: JSON where it is JSON, else the plain text (tools_gen --varied)."""
+    try:
+        return json.loads(content)
+    except ValueError:
+        return content
+
+
+def uses_result(answer: str, result, question: str) -> bool | None:
     low = answer.lower()
+    if not isinstance(result, dict):  # a bare value or a plain string ("18 °C", "14:05", "12.5 USD")
+        text = str(result)
+        nums = re.findall(r"\d+(?:[.:]\d+)?", text)
+        if nums:
+            return all(n in answer for n in nums)
+        return text[:24].lower() in low
     if "error" in result:
         return str(result["error"]).lower() in low or any(w in low for w in FAILURE_WORDS)
     nums = [v for v in result.values() if isinstance(v, (int, float)) and not isinstance(v, bool)]
@@ -127,7 +142,7 @@ def main(argv=None) -> int:
                     row["args_valid"] = False
                 row["args_exact"] = row["right_tool"] and got["arguments"] == exp["arguments"]
             if pt["after_result"] and not row["called"]:
-                results = [json.loads(m["content"]) for m in pt["prefix"] if m["role"] == "tool"][-1:]
+                results = [_parsed(m["content"]) for m in pt["prefix"] if m["role"] == "tool"][-1:]
                 question = next(m["content"] for m in reversed(pt["prefix"]) if m["role"] == "user")
                 u = uses_result(text, results[0], question) if results else None
                 if u is not None:
