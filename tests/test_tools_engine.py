@@ -245,7 +245,7 @@ def test_without_parallel_calls_the_grammar_allows_only_the_end_after_one_call(e
             assert allowed == {engine.tok.end_id}
 
 
-ASK_TWO = [{"role": "user", "content": "What's the weather in Paris?"}]
+ASK_TWO = [{"role": "user", "content": "What's the weather in Paris and in Tokyo?"}]
 PAIR = [ToolSpec("get_weather", "Current weather in a city", {
             "type": "object", "properties": {"city": {"type": "string", "enum": ["Paris", "Tokyo", "London"]},
                                              "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}},

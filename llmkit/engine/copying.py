@@ -156,6 +156,8 @@ class Copier:
                 if kind == QUOTES and j < 2 and not opened:
                     break
                 if tuple(out[-j:]) == seq[:j]:
+                    if j < len(out) and self.glue[out[-j]] and self.decode(out[-j - 1:-j])[-1:].isalnum():
+                        continue  # it would begin inside a word already written ("22" -> "222...")
                     if j > best:
                         best, nexts, named, quoted = j, set(), set(), set()
                     nexts.add(seq[j])
@@ -230,6 +232,8 @@ class Copier:
             gate = STRENGTH
         elif in_call and _VALUE_START.search(so_far) and not _NAME_START.search(so_far):  # an argument's value begins
             gate, hits = STRENGTH, self._starts(out, so_far, in_call)
+        elif in_call and nexts and self.word_ended(out, in_call):  # a name goes on ("San" -> "San Francisco")
+            gate, hits = STRENGTH, nexts
         else:  # the next word of a phrase, or a new one in an answer: where the network is unsure
             gate = (STRENGTH if in_call else TEXT_STRENGTH) * uncertain
             hits = (nexts | (set() if in_call else self._starts(out, so_far, in_call))) if gate > 0 else set()
@@ -264,9 +268,19 @@ def _values(text: str) -> list[str]:
     return out
 
 
+def _call_values(m: dict) -> list[str]:
+    """The argument values of an assistant turn's tool calls (a result may leave out what was asked
+    for: "18 °C" says nothing of Paris, the call's {"city": "Paris"} does)."""
+    out: list[str] = []
+    for c in m.get("tool_calls") or []:
+        args = c.get("arguments") if isinstance(c, dict) else None
+        out += _values(args if isinstance(args, str) else json.dumps(args or {}))
+    return out
+
+
 def sources(messages: list[dict]) -> list[str]:
-    """What is copied: after a tool result, the results' values (what the answer reports);
-    otherwise the last user turn (where a call's arguments come from)."""
+    """What is copied: after a tool result, the results' values (what the answer reports) and the
+    calls' arguments; otherwise the last user turn (where a call's arguments come from)."""
     def text(m):
         c = m.get("content") or ""
         return c if isinstance(c, str) else " ".join(p.get("text", "") for p in c if isinstance(p, dict))
@@ -274,7 +288,9 @@ def sources(messages: list[dict]) -> list[str]:
     if last < 0:
         return []
     results = [v for m in messages[last + 1:] if m.get("role") == "tool" for v in _values(text(m))]
-    return results if messages[-1].get("role") == "tool" else [text(messages[last])]
+    asked = [v for m in messages[last + 1:] if m.get("role") == "assistant" for v in _call_values(m)]
+    return results + [v for v in asked if v not in results] if messages[-1].get("role") == "tool" \
+        else [text(messages[last])]
 
 
 def tool_words(tools) -> set[str]:

@@ -656,18 +656,24 @@ V3_STAGE_A = ["--init", str(DATA_DIRS["transformer-v2"]), "--threads", "1", "--s
               "--lr", "1e-3", "--answer-loss", "0"]
 V3_STAGE_B = ["--threads", "1", "--steps", "200", "--warmup", "10", "--lr", "1e-3", "--answer-loss", "0",
               "--tools-share", "0.6"]
+# stage C: tool results in other shapes too (other key names, plain strings, Fahrenheit: tools_gen
+# --varied), a lower rate and half the rows Q/A, so the Q/A answers are not traded away
+V3_STAGE_C = ["--threads", "1", "--steps", "200", "--warmup", "10", "--lr", "5e-4", "--answer-loss", "0",
+              "--tools-share", "0.5", "--tools-varied"]
 V3_ARGS = V3_STAGE_A + ["--out", str(DATA_DIRS["transformer-v3"])]  # stage A alone (what v3 was before tools)
 
 
 def train_v3(rest: list[str] | None = None, out: Path | None = None) -> None:
-    """Both stages of v3: A into `<out>.stage-a`, then B from it into `<out>.stage-b`, then B again
-    from that into `out` (the shipped v3)."""
+    """The stages of v3: A into `<out>.stage-a`, B from it into `<out>.stage-b`, B again from that
+    into `<out>.stage-b2`, then C (varied tool results) into `out` (the shipped v3)."""
     out = Path(out or DATA_DIRS["transformer-v3"])
     stage_a, stage_b = out.with_name(out.name + ".stage-a"), out.with_name(out.name + ".stage-b")
     main(V3_STAGE_A + ["--out", str(stage_a)] + list(rest or []))
     main(["--init", str(stage_a)] + V3_STAGE_B + ["--out", str(stage_b)] + list(rest or []))
-    # stage B once more from its own result (the schedule restarts): what the shipped v3 had
-    main(["--init", str(stage_b)] + V3_STAGE_B + ["--out", str(out)] + list(rest or []))
+    # stage B once more from its own result (the schedule restarts)
+    stage_b2 = out.with_name(out.name + ".stage-b2")
+    main(["--init", str(stage_b)] + V3_STAGE_B + ["--out", str(stage_b2)] + list(rest or []))
+    main(["--init", str(stage_b2)] + V3_STAGE_C + ["--out", str(out)] + list(rest or []))
 
 
 def parse(argv=None):
