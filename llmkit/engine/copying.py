@@ -61,6 +61,10 @@ def _glue(tok) -> np.ndarray:
                      for i in range(tok.vocab_size)])
 
 
+# how much/many in Spanish (retrieval's stop words leave them in: "cuánto" can be what a question is
+# about); a capitalised question word opening a sentence is never an argument's value
+_ASKING = {"cuánto", "cuánta", "cuántos", "cuántas", "cuanto", "cuanta", "cuantos", "cuantas"}
+
 WORDS, QUOTED, QUOTES = 0, 1, 2  # a phrase of the sources; one the user quoted, without / with its quotes
 _QUOTED = re.compile(r'"([^"\n]{2,80})"|“([^”\n]{2,80})”|«([^»\n]{2,80})»|\'([^\'\n]{2,80})\'(?!\w)')
 
@@ -109,7 +113,7 @@ class Copier:
         # "What's the weather in Quito?" names the tool; "Quito" is what the question adds)
         from .guide import _STOP
 
-        skip = _STOP | {w.lower() for w in (known or set())}
+        skip = _STOP | _ASKING | {w.lower() for w in (known or set())}
         spans = [p.split() for src in sources for p in _CUT.split(src)]
         phrases: dict[str, tuple[str, int]] = {}  # text -> (its first word, WORDS | QUOTED | QUOTES)
         for words in spans:
@@ -183,8 +187,8 @@ class Copier:
         for seq, first, spaced, kind in self.tables[in_call].seqs:
             if kind == QUOTES or spaced == bare or bool(self.glue[seq[0]]) == spaced:
                 continue
-            if re.search(r"(?<!\w)" + re.escape(first) + r"(?!\w)", written):
-                continue
+            if re.search(r"(?<!\w)" + re.escape(first) + r"(?!\w)", written) or seq[0] in out[-3:]:
+                continue  # a word the reply has, or a start it just wrote ("0 0 0 0" where "0.15" was meant)
             got.add(seq[0])
             if kind != WORDS:
                 named.add(seq[0])
