@@ -134,9 +134,10 @@ def main(argv=None) -> None:
     os.environ.update(ONE_THREAD)
     from _util import table
 
-    from llmkit.engine.transformer import DATA_DIR, TransformerEngine
+    from llmkit.engine import DEFAULT
+    from llmkit.engine.transformer import DATA_DIRS, TransformerEngine
 
-    bare = TransformerEngine(DATA_DIR, retrieval=False)
+    bare = TransformerEngine(DATA_DIRS[DEFAULT], retrieval=False)  # the model the engines serve (v2 until 2026-11-29)
     rows, results = [], []
     for name in args.engines.split(","):
         try:
