@@ -87,13 +87,9 @@ def stop_all(procs, grace: float = 5.0) -> list[str]:
             proc.terminate()
         except psutil.Error:
             pass
-    _, alive = psutil.wait_procs(procs, timeout=grace)
-    for proc in alive:
-        try:
-            proc.kill()
-        except psutil.Error:
-            pass
-    psutil.wait_procs(alive, timeout=grace)
+    from llmkit.engines_watch import kill_left  # (imports nothing heavy)
+
+    kill_left(procs, grace)
     return described
 
 
