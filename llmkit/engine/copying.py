@@ -251,25 +251,21 @@ class Copier:
         return (1.0 - gate) * probs + gate * copy
 
 
+def _leaves(x) -> list[str]:
+    """A JSON value's leaves, not its keys."""
+    if isinstance(x, dict):
+        return [v for item in x.values() for v in _leaves(item)]
+    if isinstance(x, list):
+        return [v for item in x for v in _leaves(item)]
+    return [] if x is None or isinstance(x, bool) else [str(x)]
+
+
 def _values(text: str) -> list[str]:
-    """A tool result's values (a JSON result's leaves, not its keys), or its text."""
+    """A tool result's values (a JSON result's leaves), or its text."""
     try:
-        data = json.loads(text)
+        return _leaves(json.loads(text))
     except ValueError:
         return [text]
-    out: list[str] = []
-
-    def walk(x):
-        if isinstance(x, dict):
-            for v in x.values():
-                walk(v)
-        elif isinstance(x, list):
-            for v in x:
-                walk(v)
-        elif x is not None and not isinstance(x, bool):
-            out.append(str(x))
-    walk(data)
-    return out
 
 
 def _call_values(m: dict) -> list[str]:
@@ -278,7 +274,7 @@ def _call_values(m: dict) -> list[str]:
     out: list[str] = []
     for c in m.get("tool_calls") or []:
         args = c.get("arguments") if isinstance(c, dict) else None
-        out += _values(args if isinstance(args, str) else json.dumps(args or {}))
+        out += _values(args) if isinstance(args, str) else _leaves(args or {})
     return out
 
 

@@ -47,6 +47,7 @@ LEXICAL_TEMPERATURE = 0.1
 RERANK_TOKENS = 8
 MIX = 0.6
 MATCH_MAX = 6  # longest generated suffix looked up in a candidate answer
+GRAM_ENTRIES = 256  # answers whose k-grams are kept indexed (each a few thousand tuples)
 UNKNOWN_SHARE = 0.5  # more than this share of a question's content words never seen in the corpus: "I don't know"
 RARE_DF = 12  # a word used by fewer entries than this names something specific: the answer must have it
 HONEST_TOPICS = ("unknowable", "no_realtime", "out_of_scope", "fallback")  # answers that say they can't know
@@ -203,7 +204,7 @@ class Guide:
             for k in range(2, MATCH_MAX + 1):
                 for j in range(len(a) - k + 1):
                     grams[k].setdefault(a[j:j + k], []).append(a[j + k] if j + k < len(a) else self.end_id)
-            if len(self._grams) >= 4096:
+            if len(self._grams) >= GRAM_ENTRIES:
                 self._grams.clear()
             self._grams[e] = grams
         for k in range(min(MATCH_MAX, len(out)), 1, -1):

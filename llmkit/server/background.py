@@ -3,8 +3,9 @@ the current process (what `llmkit.setup()` does, once per process, on a free por
 
 from __future__ import annotations
 
-import socket
 import atexit
+import socket
+import sys
 import threading
 import time
 
@@ -74,8 +75,6 @@ def serve(host: str = "127.0.0.1", port: int = 8000, api_key: str | None = None,
     import uvicorn
 
     from .app import Settings, create_app
-
-    import sys
 
     # the engine's scheduler thread and the event loop share the GIL: hand it over every 1 ms, not
     # every 5, so a new request is read and its first token sent while a long batched step runs
