@@ -631,7 +631,7 @@ def test_recording_times_each_chunk_of_a_slowed_stream():
         stream = client.chat.completions.create(model="gpt-4o-mini", max_tokens=4, stream=True,
                                                 messages=[{"role": "user", "content": "What is SSE?"}])
         chunks = list(stream)
-    ex = rec.last
+    ex, = rec.to("/chat/completions")
     timed = ex.timed_sse()
     assert [e for _, e in timed] == ex.sse_data and len(timed) == len(chunks) + 1  # + [DONE]
     times = [at for at, _ in timed]
