@@ -63,18 +63,27 @@ engines: $(SERVE_STAMP)  ## install the [serve] and [hf] extras: llama.cpp (comp
 # a throw-away data folder, and no process may outlive it (see tools/hermetic.py)
 HERMETIC := $(BIN)/python tools/hermetic.py
 
-# The two passes run side by side: nbval executes one lesson at a time (about one core), the main
-# pass runs its notebooks in the background beside its other tests. The nbval pass's report is
-# printed after the main pass's; either failing fails make test.
+# Three passes run side by side, because much of the suite waits rather than computes (retries'
+# back-off, slowed streams, a browser, subprocesses starting): the main pass (its notebooks execute
+# in background threads beside its other tests), the tests that mostly wait (SIDE_TESTS: the exercise
+# checks, retries, faults, the browser, the CLI), and nbval on the lessons' stored outputs (one kernel).
+# Each has its own gateway and data folder; their reports are printed after the main pass's, and any
+# failing fails make test.
+SIDE_TESTS := $(wildcard tests/test_checks*.py) tests/test_errors_retry.py tests/test_faults.py \
+  tests/test_browser.py tests/test_client.py tests/test_cli.py
 test: $(SERVE_STAMP)  ## set up, then the whole test suite (package, SDKs, CLI, notebooks; beside it stored outputs)
-	@log=$$(mktemp); $(HERMETIC) --no-dotenv $(BIN)/python -m pytest -p no:cacheprovider --durations=15 \
-	  --nbval --nbval-sanitize-with notebooks/sanitize.cfg notebooks > $$log 2>&1 & nbval=$$!; \
-	$(HERMETIC) $(BIN)/python -m pytest --durations=15 tests; main=$$?; \
-	wait $$nbval; lessons=$$?; \
-	echo "=== second pass, run beside the first: the lessons' stored outputs (nbval) ==="; \
-	cat $$log; rm -f $$log; \
-	echo "make test: tests $$([ $$main = 0 ] && echo passed || echo FAILED), stored outputs $$([ $$lessons = 0 ] && echo passed || echo FAILED)"; \
-	[ $$main = 0 ] && [ $$lessons = 0 ]
+	@nblog=$$(mktemp); sidelog=$$(mktemp); \
+	$(HERMETIC) --no-dotenv $(BIN)/python -m pytest -p no:cacheprovider --durations=15 \
+	  --nbval --nbval-sanitize-with notebooks/sanitize.cfg notebooks > $$nblog 2>&1 & nbval=$$!; \
+	$(HERMETIC) $(BIN)/python -m pytest -p no:cacheprovider --durations=15 $(SIDE_TESTS) > $$sidelog 2>&1 & side=$$!; \
+	$(HERMETIC) $(BIN)/python -m pytest --durations=15 $(addprefix --ignore=,$(SIDE_TESTS)) tests; main=$$?; \
+	wait $$side; waiting=$$?; wait $$nbval; lessons=$$?; \
+	echo "=== second pass, run beside the first: the tests that mostly wait ==="; cat $$sidelog; \
+	echo "=== third pass, run beside the first: the lessons' stored outputs (nbval) ==="; cat $$nblog; \
+	rm -f $$nblog $$sidelog; \
+	ok() { [ $$1 = 0 ] && echo passed || echo FAILED; }; \
+	echo "make test: tests $$(ok $$main), tests that wait $$(ok $$waiting), stored outputs $$(ok $$lessons)"; \
+	[ $$main = 0 ] && [ $$waiting = 0 ] && [ $$lessons = 0 ]
 
 train: $(STAMP)  ## retrain offline model v1 (the n-gram model, seconds) from llmkit/engine/corpus/
 	$(BIN)/llmkit train

@@ -59,7 +59,7 @@ def _free_port() -> int:
 
 
 def _copy_checkout(dest: Path) -> Path:
-    skip = shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache",
+    skip = shutil.ignore_patterns(".git", ".venv", ".venv-*", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache",
                                   ".ipynb_checkpoints", "artifacts", "node_modules")
     shutil.copytree(ROOT, dest, ignore=skip)
     return dest

@@ -203,15 +203,15 @@ def test_cli_start_prints_url_and_model_and_sigterm_stops_it(tmp_path):
 
 
 def _children() -> set[int]:
-    """This process's engine servers (other children, e.g. the notebook kernels the suite runs
-    meanwhile, come and go on their own)."""
+    """This process's engine servers: its own children that run one, and theirs. (Not the engines
+    that notebook kernels the suite runs meanwhile start, e.g. lesson 6's: they come and go on their own.)"""
     import psutil
 
     out = set()
-    for c in psutil.Process().children(recursive=True):
+    for c in psutil.Process().children():
         try:
             if any(k in " ".join(c.cmdline()) for k in ("llama_cpp", "vllm", "transformers")):
-                out.add(c.pid)
+                out |= {c.pid} | {g.pid for g in c.children(recursive=True)}
         except psutil.Error:
             pass
     return out

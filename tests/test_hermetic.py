@@ -126,11 +126,17 @@ def test_a_process_that_outlives_the_command_is_stopped_and_fails_the_run(tmp_pa
         time.sleep(0.1)
 
 
-def test_make_test_runs_both_passes_hermetic_and_prints_the_slowest_tests():
+def test_make_test_runs_every_pass_hermetic_and_prints_the_slowest_tests():
     r = run(["make", "-n", "test"], {**os.environ}, ROOT)
     passes = [cmd for cmd in re.split(r"[;&\n]", r.stdout.replace("\\\n", " ")) if "-m pytest" in cmd]
-    assert len(passes) == 2, r.stdout
+    assert len(passes) == 3, r.stdout
     for line in passes:
         assert "tools/hermetic.py" in line and "--durations=15" in line
     nbval = [cmd for cmd in passes if "--nbval" in cmd]
     assert len(nbval) == 1 and "--no-dotenv" in nbval[0]
+    # the other two split tests/ between them: every test file runs in exactly one
+    main, = [cmd.split() for cmd in passes if cmd.split()[-1] == "tests"]
+    side, = [cmd.split() for cmd in passes if "--nbval" not in cmd and cmd.split()[-1] != "tests"]
+    ignored = {a.removeprefix("--ignore=") for a in main if a.startswith("--ignore=")}
+    side_files = {a for a in side if a.startswith("tests/")}
+    assert side_files and ignored == side_files and all((ROOT / f).is_file() for f in side_files)
