@@ -664,13 +664,17 @@ V3_STAGE_C = ["--threads", "1", "--steps", "200", "--warmup", "10", "--lr", "5e-
 # JSON, shell, SQL, containers, statistics, small tasks), tool rows kept at 30% so tool use stays
 V3_STAGE_D = ["--threads", "1", "--steps", "300", "--warmup", "10", "--lr", "5e-4", "--answer-loss", "0",
               "--tools-share", "0.3", "--tools-varied"]
+# stage E: a shorter pass with half the rows tool conversations again, because after D the model no
+# longer made two calls in one reply ("the weather in Paris and in Tokyo"): 0 of 40 seeds
+V3_STAGE_E = ["--threads", "1", "--steps", "150", "--warmup", "10", "--lr", "3e-4", "--answer-loss", "0",
+              "--tools-share", "0.5", "--tools-varied"]
 V3_ARGS = V3_STAGE_A + ["--out", str(DATA_DIRS["transformer-v3"])]  # stage A alone (what v3 was before tools)
 
 
 def train_v3(rest: list[str] | None = None, out: Path | None = None) -> None:
     """The stages of v3: A into `<out>.stage-a`, B from it into `<out>.stage-b`, B again from that
-    into `<out>.stage-b2`, C (varied tool results) into `<out>.stage-c`, then D (the Q/A corpus with
-    the later beginner material) into `out` (the shipped v3)."""
+    into `<out>.stage-b2`, C (varied tool results) into `<out>.stage-c`, D (the Q/A corpus with the
+    later beginner material) into `<out>.stage-d`, then E (tool use again) into `out` (the shipped v3)."""
     out = Path(out or DATA_DIRS["transformer-v3"])
     stage_a, stage_b = out.with_name(out.name + ".stage-a"), out.with_name(out.name + ".stage-b")
     main(V3_STAGE_A + ["--out", str(stage_a)] + list(rest or []))
@@ -680,7 +684,9 @@ def train_v3(rest: list[str] | None = None, out: Path | None = None) -> None:
     main(["--init", str(stage_b)] + V3_STAGE_B + ["--out", str(stage_b2)] + list(rest or []))
     stage_c = out.with_name(out.name + ".stage-c")
     main(["--init", str(stage_b2)] + V3_STAGE_C + ["--out", str(stage_c)] + list(rest or []))
-    main(["--init", str(stage_c)] + V3_STAGE_D + ["--out", str(out)] + list(rest or []))
+    stage_d = out.with_name(out.name + ".stage-d")
+    main(["--init", str(stage_c)] + V3_STAGE_D + ["--out", str(stage_d)] + list(rest or []))
+    main(["--init", str(stage_d)] + V3_STAGE_E + ["--out", str(out)] + list(rest or []))
 
 
 def parse(argv=None):
