@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import itertools
 import os
 import threading
 import time
@@ -120,8 +121,12 @@ def forward_batch(w: "Weights", segs: list[Segment]) -> np.ndarray:
     cos, sin = w.cos[pos][:, None, :], w.sin[pos][:, None, :]
     h2 = hd // 2
     scale = np.float32(1.0 / np.sqrt(hd))
-    bounds = np.cumsum([0] + [len(s.ids) for s in segs])
+    bounds = list(itertools.accumulate((len(s.ids) for s in segs), initial=0))
+    # per segment, in plain ints (the loop below runs segments x layers times): its rows a:b,
+    # its positions start:end, and where its keys and values live
+    plan = [(bounds[i], bounds[i + 1], s.start, s.start + len(s.ids), s.cache, s.base) for i, s in enumerate(segs)]
     masks: dict[tuple[int, int], np.ndarray] = {}
+    amax, add = np.maximum.reduce, np.add.reduce  # the reductions of .max() and .sum(), without their wrappers
     for li, L in enumerate(w.layers):
         qkv = _mm(_rms(x, w.eps), L["qkv"])
         qk = qkv[:, :(H + KV) * hd].reshape(-1, H + KV, hd)
@@ -132,29 +137,27 @@ def forward_batch(w: "Weights", segs: list[Segment]) -> np.ndarray:
                             axis=-1).transpose(1, 0, 2)
         q, k = qk[:H] * scale, qk[H:]
         att = np.empty((H, x.shape[0], hd), dtype=np.float32)
-        for si, s in enumerate(segs):
-            a, b = bounds[si], bounds[si + 1]
-            T, start, c = b - a, s.start, s.cache
-            end = start + T
-            if s.base is None:
+        for a, b, start, end, c, base in plan:
+            if base is None:
                 Kc, Vc = c.k[li], c.v[li]
                 Kc[:, start:end] = k[:, a:b]
                 Vc[:, start:end] = v[:, a:b]
                 K, V = Kc[:, :end], Vc[:, :end]
             else:
-                K = np.concatenate([s.base.k[li][:, :start], k[:, a:b]], axis=1)
-                V = np.concatenate([s.base.v[li][:, :start], v[:, a:b]], axis=1)
+                K = np.concatenate([base.k[li][:, :start], k[:, a:b]], axis=1)
+                V = np.concatenate([base.v[li][:, :start], v[:, a:b]], axis=1)
             if group > 1:
                 K, V = np.repeat(K, group, axis=0), np.repeat(V, group, axis=0)
             sc = q[:, a:b] @ K.transpose(0, 2, 1)  # (H, T, S)
+            T = b - a
             if T > 1:
                 m = masks.get((T, start))
                 if m is None:
                     m = masks[(T, start)] = np.triu(np.full((T, end), -np.inf, dtype=np.float32), k=start + 1)
                 sc += m
-            sc -= sc.max(axis=-1, keepdims=True)
+            sc -= amax(sc, axis=-1, keepdims=True)
             np.exp(sc, out=sc)
-            sc /= sc.sum(axis=-1, keepdims=True)
+            sc /= add(sc, axis=-1, keepdims=True)
             np.matmul(sc, V, out=att[:, a:b])
         att = att.transpose(1, 0, 2).reshape(-1, H * hd)
         x = x + _mm(att, L["o"])
