@@ -14,7 +14,8 @@ decides, the grammar masks a call; greedy):
   starting a call at the first token, averaged over the points that should call and those that should not;
 - right tool: where it should call and did, the name of the first call is the expected one;
 - arguments valid: the arguments follow the tool's JSON schema (jsonschema); arguments exact: they
-  equal the data's arguments;
+  equal the data's arguments; all calls: where the data makes two calls in one reply (two cities...),
+  the reply makes them both;
 - uses result: the answer after a tool result contains the result's numbers (or, for a result
   with none, its new strings), and after an error says so (the error text or words of failure).
 """
@@ -141,6 +142,8 @@ def main(argv=None) -> int:
                 except jsonschema.ValidationError:
                     row["args_valid"] = False
                 row["args_exact"] = row["right_tool"] and got["arguments"] == exp["arguments"]
+                if len(pt["target"]["tool_calls"]) > 1:  # the "parallel" case: two calls in one reply
+                    row["all_calls"] = len(gen.tool_calls) >= len(pt["target"]["tool_calls"])
             if pt["after_result"] and not row["called"]:
                 results = [_parsed(m["content"]) for m in pt["prefix"] if m["role"] == "tool"][-1:]
                 question = next(m["content"] for m in reversed(pt["prefix"]) if m["role"] == "user")
@@ -162,6 +165,7 @@ def main(argv=None) -> int:
     figures["right_tool"] = rate(rows, "right_tool")
     figures["args_valid"] = rate(rows, "args_valid")
     figures["args_exact"] = rate(rows, "args_exact")
+    figures["all_calls_when_two_expected"] = rate(rows, "all_calls")
     figures["uses_result"] = rate(rows, "uses_result")
     figures["exact_answer_after_result"] = rate(rows, "exact_answer")
     by = defaultdict(list)

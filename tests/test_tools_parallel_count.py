@@ -29,11 +29,16 @@ from test_tools_sdk import ANT_TOOLS, OAI_TOOLS, RESP_TOOLS, SCHEMAS
 
 ASK = "What's the weather in Paris?"
 ASK_TWO = "What's the weather in Paris and in Tokyo?"  # where a reply may hold two calls
+# two calls in one reply come mostly with one-argument tools, as in the training data (with a
+# second argument such as a unit the model ends after the first call): the tools of the seeded test
+CITY = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"], "additionalProperties": False}
+PAR_TOOLS = [{"type": "function", "function": {"name": "get_weather", "description": "Current weather in a city",
+                                               "parameters": CITY}}, OAI_TOOLS[1]]
 SEEDS = range(8)
 
 
-def valid(name: str, args) -> None:
-    jsonschema.validate(json.loads(args) if isinstance(args, str) else dict(args), SCHEMAS[name])
+def valid(name: str, args, schemas=SCHEMAS) -> None:
+    jsonschema.validate(json.loads(args) if isinstance(args, str) else dict(args), schemas[name])
 
 
 @pytest.fixture(scope="module")
@@ -47,17 +52,17 @@ def ant(gateway):
 
 
 # -- parallel calls off --------------------------------------------------------------------------
-def _chat_calls(oai, seed: int, **kw) -> list:
-    r = oai.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": ASK_TWO}], tools=OAI_TOOLS,
+def _chat_calls(oai, seed: int, tools=OAI_TOOLS, **kw) -> list:
+    r = oai.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": ASK_TWO}], tools=tools,
                                     tool_choice="required", seed=seed, temperature=1, max_tokens=200, **kw)
     assert r.choices[0].finish_reason == "tool_calls"
     return r.choices[0].message.tool_calls
 
 
-def _streamed_calls(client, seed: int, **kw) -> dict[int, dict]:
+def _streamed_calls(client, seed: int, tools=OAI_TOOLS, **kw) -> dict[int, dict]:
     calls: dict[int, dict] = {}
     for chunk in client.chat.completions.create(
-            model=kw.pop("model", "gpt-4o-mini"), messages=[{"role": "user", "content": ASK_TWO}], tools=OAI_TOOLS,
+            model=kw.pop("model", "gpt-4o-mini"), messages=[{"role": "user", "content": ASK_TWO}], tools=tools,
             tool_choice="required", seed=seed, temperature=1, max_tokens=200, stream=True, **kw):
         for tc in (chunk.choices[0].delta.tool_calls or []) if chunk.choices else []:
             c = calls.setdefault(tc.index, {"name": tc.function.name, "arguments": ""})
@@ -67,19 +72,20 @@ def _streamed_calls(client, seed: int, **kw) -> dict[int, dict]:
 
 def test_openai_parallel_tool_calls_false_gives_one_call(oai):
     most = 0
+    schemas = {**SCHEMAS, "get_weather": CITY}
     for seed in SEEDS:
-        free = _chat_calls(oai, seed)
+        free = _chat_calls(oai, seed, PAR_TOOLS)
         most = max(most, len(free))
-        one = _chat_calls(oai, seed, parallel_tool_calls=False)
+        one = _chat_calls(oai, seed, PAR_TOOLS, parallel_tool_calls=False)
         assert len(one) == 1, (seed, one)
-        valid(one[0].function.name, one[0].function.arguments)
+        valid(one[0].function.name, one[0].function.arguments, schemas)
         # the grammar only removed the second call: the first is the one the free reply began with
         assert (one[0].function.name, one[0].function.arguments) == (free[0].function.name, free[0].function.arguments)
-        streamed = _streamed_calls(oai, seed, parallel_tool_calls=False)
+        streamed = _streamed_calls(oai, seed, PAR_TOOLS, parallel_tool_calls=False)
         assert list(streamed) == [0] and streamed[0]["arguments"] == one[0].function.arguments
     assert most >= 2, "no seed gave parallel calls: the switch was not put to the test"
     # parallel_tool_calls=True is the default: the same as leaving it out
-    assert len(_chat_calls(oai, 4, parallel_tool_calls=True)) == len(_chat_calls(oai, 4))
+    assert len(_chat_calls(oai, 4, PAR_TOOLS, parallel_tool_calls=True)) == len(_chat_calls(oai, 4, PAR_TOOLS))
 
 
 def test_groq_parallel_tool_calls_false(gateway):
