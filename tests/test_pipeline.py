@@ -151,3 +151,23 @@ def test_created_model_applies_on_the_course_api(gw):
     asked = httpx.post(f"{gw.url}/chat", json={"message": "What is a token?", "model": "terse-course",
                                                "max_tokens": 5}, timeout=60).json()
     assert asked["usage"]["completion_tokens"] == 5  # what the request sets wins over the model's parameter
+
+
+def test_every_count_endpoint_counts_a_created_models_system_prompt_as_generation_bills_it(gw):
+    """Anthropic's count_tokens, Gemini's countTokens and the Responses input_tokens count see the
+    conversation as the run step sends it: the created model's system prompt first."""
+    ollama.Client(host=gw.url).create(model="pirate-count", from_="llama3.1",
+                                      system="You are a pirate. Answer every question in one short sentence.")
+    q = "What is a token?"
+    ant = anthropic.Anthropic(base_url=gw.url, api_key="x", max_retries=0)
+    oai = openai.OpenAI(base_url=gw.url + "/v1", api_key="x", max_retries=0)
+    gem = genai.Client(api_key="x", http_options={"base_url": gw.url})
+    billed = {}
+    for model in ("pirate-count", "llama3.1"):
+        billed[model] = oai.chat.completions.create(model=model, messages=[{"role": "user", "content": q}],
+                                                    max_tokens=1).usage.prompt_tokens
+        assert ant.messages.count_tokens(model=model, messages=[{"role": "user", "content": q}]).input_tokens \
+            == billed[model]
+        assert gem.models.count_tokens(model=model, contents=q).total_tokens == billed[model]
+        assert oai.responses.input_tokens.count(model=model, input=q).input_tokens == billed[model]
+    assert billed["pirate-count"] > billed["llama3.1"] + 10  # the system prompt is in the count

@@ -392,8 +392,7 @@ async def count_tokens(request: Request):
     body = await json_body(request)
     model = models.require(field(body, "model", str, required=True))
     specs, _ = await request_tools(body)
-    messages, _ = models.apply_custom(model, chat_messages(body))
-    return JSONResponse({"input_tokens": await count_chat(engine_of(request), messages, specs)})
+    return JSONResponse({"input_tokens": await count_chat(engine_of(request), chat_messages(body), specs, model)})
 
 
 # -- GET /v1/models[/id], Anthropic's view ------------------------------------------------------

@@ -16,6 +16,7 @@ from starlette.requests import Request
 
 from ..engine import Engine, EngineInputError, Generation, SamplingParams, Token
 from ..engine.scheduler import enabled as scheduler_enabled
+from . import models
 
 _limiter: CapacityLimiter | None = None
 
@@ -71,9 +72,12 @@ def check_prompt_size(engine: Engine, messages: list[dict]) -> None:
             param="messages", code="context_length_exceeded")
 
 
-async def count_chat(engine: Engine, messages: list[dict], tools: list | None = None) -> int:
+async def count_chat(engine: Engine, messages: list[dict], tools: list | None = None, model: str | None = None) -> int:
     """Tokens in a templated conversation with the tools offered (what generation bills as the
-    prompt), counted off the event loop."""
+    prompt), counted off the event loop; with `model`, as the run step sends it (a created model's
+    saved messages and system prompt first, run.start)."""
+    if model is not None:
+        messages, _ = models.apply_custom(model, messages)
     check_prompt_size(engine, messages)
     if tools:
         return await off_loop(engine.count_chat_tokens, messages, tools)

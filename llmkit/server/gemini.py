@@ -453,8 +453,7 @@ async def count_tokens(request: Request, model: str, body: dict):
         raise APIError(400, "Only one of 'contents' and 'generateContentRequest' may be set.", param="contents")
     req = _object(inner, "generate_content_request") if inner is not None else body
     specs, _ = await request_tools(req)  # the tools' block is billed as prompt: counted
-    msgs, _ = models.apply_custom(model, messages_of(req), {})
-    total = await count_chat(engine_of(request), msgs, specs)
+    total = await count_chat(engine_of(request), messages_of(req), specs, model)
     return JSONResponse({"totalTokens": total, "promptTokensDetails": [{"modality": "TEXT", "tokenCount": total}]})
 
 

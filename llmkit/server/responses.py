@@ -402,10 +402,7 @@ async def count_input_tokens(request: Request):
     specs, _ = await request_tools(body)
     earlier, new = conversation(request, body)
     system = [{"role": "system", "content": body["instructions"]}] if body.get("instructions") else []
-    messages = system + earlier + new
-    if model is not None:
-        messages, _ = models.apply_custom(model, messages)
-    n = await count_chat(engine_of(request), messages, specs)
+    n = await count_chat(engine_of(request), system + earlier + new, specs, model)
     return JSONResponse({"object": "response.input_tokens", "input_tokens": n})
 
 
