@@ -27,6 +27,8 @@ ENTRIES = [  # (answer, phrasings, topic, lang)
     ("I don't know that. It is outside what I learned.", ["xqzv unknown topic"], "fallback", "en"),
     ("No lo sé. Queda fuera de lo que aprendí.", ["zzqx tema desconocido"], "fallback", "es"),
     ("Australia has hot summers in December.", ["when is summer in australia"], "science", "en"),
+    ("Bonjour ! Je suis le petit modèle hors ligne du cours.",
+     ["Introduce yourself in French", "present yourself in french"], "small_tasks", "en"),
 ]
 
 
@@ -41,7 +43,8 @@ def guide(tmp_path_factory) -> tuple[Guide, list[str]]:
     path = Path(tmp_path_factory.mktemp("guide")) / "retrieval.npz"
     unknown = {lang: e for e, (_, _, topic, lang) in enumerate(ENTRIES) if topic == "fallback"}
     honest = [e for e, (_, _, topic, _) in enumerate(ENTRIES) if topic.startswith(("unknowable", "fallback"))]
-    Guide.save(path, LexicalIndex.build(questions, answers), answers, df, unknown, honest)
+    asked = [{w for q in qs for w in content_words(q)} for _, qs, *_ in ENTRIES]
+    Guide.save(path, LexicalIndex.build(questions, answers), answers, df, unknown, honest, asked=asked)
     return Guide.load(path, Tokenizer.load(HF_DIR / "tokenizer.json")), answers
 
 
@@ -58,6 +61,13 @@ def test_a_known_question_finds_its_answer(guide):
 def test_a_rare_word_the_answer_lacks_means_the_answer_is_not_about_it(guide):
     # "capital" matches France's entry, but "australia" (a rare word) is not in that answer
     assert answer(guide, "What is the capital of Australia?") == [ENTRIES[4][0]]
+
+
+def test_a_rare_word_the_phrasings_ask_with_is_enough(guide):
+    # "introduce" and "french" are in the entry's training phrasings, not in its (French) answer
+    assert answer(guide, "introduce yourself in french, please")[0].startswith("Bonjour")
+    # and the rule still drops an entry when a rare word is in neither its answer nor its phrasings
+    assert not any(a.startswith("Bonjour") for a in answer(guide, "introduce yourself in australia"))
 
 
 def test_words_never_seen_get_i_dont_know_in_the_questions_language(guide):

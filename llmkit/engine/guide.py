@@ -16,7 +16,8 @@ the way production systems do (RAG), without touching the network:
 Knowing what it does not know (v3): the index also holds the corpus' vocabulary and how many
 entries use each word. A candidate whose answer lacks a rare word of the question (one that
 fewer than `RARE_DF` entries use: it names a specific thing, like "Australia" in "capital of
-Australia" against "Paris is the capital of France") is not about the question and is dropped,
+Australia" against "Paris is the capital of France"), and whose training phrasings do not ask with it
+either ("Introduce yourself in French" is answered in French), is not about the question and is dropped,
 unless it is itself an answer that says it cannot know. When no candidate is left, nothing
 matches, or more than `UNKNOWN_SHARE` of the question's content words were never seen (up to
 one typo), the only candidate is the corpus' "I don't know that" answer in the question's
@@ -82,6 +83,7 @@ class Guide:
         self.rare: dict[int, int] = {}  # hash of a rare word -> entries using it
         self.honest: set[int] = set()  # entries whose answer says it cannot know
         self.folded: list[str] = []  # each answer folded, to look rare words up in
+        self.asked_rare: list[frozenset] = []  # each entry's rare words as its training phrasings ask them (hashes)
         self.lang: list[str] = []  # each entry's language ("en", "es"): answers come in the question's
         self._grams: dict[int, list[dict]] = {}  # entry -> [k -> {k-gram: what follows each occurrence}]
 
@@ -97,6 +99,9 @@ class Guide:
             guide.rare = dict(zip(z["rare_hash"].tolist(), z["rare_df"].tolist()))
             guide.honest = set(z["honest"].tolist())
             guide.folded = [_fold(t) for t in texts]
+        if "asked_rare_ptr" in z.files:
+            ptr, hashes = z["asked_rare_ptr"].tolist(), z["asked_rare"].tolist()
+            guide.asked_rare = [frozenset(hashes[a:b]) for a, b in zip(ptr, ptr[1:])]
         if "entry_lang" in z.files:
             guide.lang = json.loads(bytes(z["entry_lang"]).decode())
         return guide
@@ -104,8 +109,9 @@ class Guide:
     @staticmethod
     def save(path: Path, index: LexicalIndex, answers: list[str], df: dict[str, int] | None = None,
              unknown_entry: dict[str, int] | None = None, honest: list[int] | None = None,
-             lang: list[str] | None = None) -> None:
-        """`df`: each word of the corpus -> how many entries use it (v3's knowing what it doesn't)."""
+             lang: list[str] | None = None, asked: list[set[str]] | None = None) -> None:
+        """`df`: each word of the corpus -> how many entries use it (v3's knowing what it doesn't);
+        `asked`: each entry's content words in its training phrasings (the rare ones are kept)."""
         index.save(path)
         z = dict(np.load(path))
         z["answers"] = np.frombuffer(json.dumps(answers, ensure_ascii=False).encode(), dtype=np.uint8)
@@ -115,6 +121,10 @@ class Guide:
             z["rare_hash"] = np.array([h for h, _ in rare], dtype=np.uint32)
             z["rare_df"] = np.array([n for _, n in rare], dtype=np.uint16)
             z["honest"] = np.array(sorted(honest or []), dtype=np.int32)
+            if asked is not None:
+                per = [sorted({_hash(w) for w in ws if df.get(w, RARE_DF) < RARE_DF}) for ws in asked]
+                z["asked_rare_ptr"] = np.cumsum([0] + [len(h) for h in per]).astype(np.int32)
+                z["asked_rare"] = np.array([h for hs in per for h in hs], dtype=np.uint32)
         if unknown_entry:
             z["unknown_entry"] = np.frombuffer(json.dumps(unknown_entry).encode(), dtype=np.uint8)
         if lang:
@@ -130,7 +140,7 @@ class Guide:
         found = [(e, s) for e, s in best if s >= MIN_SCORE]
         if queries and self.rare:
             rare = [w for w in content_words(queries[0]) if _hash(w) in self.rare]
-            found = [(e, s) for e, s in found if e in self.honest or all(w[:5] in self.folded[e] for w in rare)]
+            found = [(e, s) for e, s in found if e in self.honest or all(self._covers(e, w) for w in rare)]
         from .corpus import detect_lang
 
         # the language asked for (a system prompt's "answer in Spanish": engine/follow.py), else the question's
@@ -141,6 +151,11 @@ class Guide:
         if queries and self.lang and found:  # the same answer exists in both languages: that one wins
             found = [(e, s) for e, s in found if self.lang[e] == lang] or found
         return found
+
+    def _covers(self, e: int, word: str) -> bool:
+        """Entry `e` is about the rare `word`: its answer has it, or its training phrasings ask with it
+        ("Introduce yourself in French" is answered in French, without the word "French")."""
+        return word[:5] in self.folded[e] or (e < len(self.asked_rare) and _hash(word) in self.asked_rare[e])
 
     def unknown_share(self, text: str) -> float:
         """The share of the text's content words that the corpus never used (a typo of a known
@@ -254,6 +269,7 @@ def build(out_dir: Path) -> dict:
     entry: dict[str, int] = {}
     questions = []
     words: dict[int, set[str]] = {}
+    asked: dict[int, set[str]] = {}  # entry -> content words of its training phrasings
     unknown: dict[str, int] = {}
     honest: set[int] = set()
     lang: list[str] = []
@@ -265,6 +281,8 @@ def build(out_dir: Path) -> dict:
         questions += [(e, q) for q in d.questions]
         for text in d.questions + [d.answer]:  # training text only: held-out phrasings stay unseen
             words.setdefault(e, set()).update(content_words(text))
+        for q in d.questions:
+            asked.setdefault(e, set()).update(content_words(q))
         if d.topic == "fallback":
             unknown.setdefault(d.lang, e)
         if d.topic.startswith(HONEST_TOPICS):
@@ -274,7 +292,8 @@ def build(out_dir: Path) -> dict:
         for w in ws:
             df[w] = df.get(w, 0) + 1
     path = Path(out_dir) / "retrieval.npz"
-    Guide.save(path, LexicalIndex.build(questions, answers), answers, df, unknown, sorted(honest), lang)
+    Guide.save(path, LexicalIndex.build(questions, answers), answers, df, unknown, sorted(honest), lang,
+               [asked.get(e, set()) for e in range(len(answers))])
     return {"entries": len(answers), "phrasings": len(questions), "words": len(df), "bytes": path.stat().st_size}
 
 
