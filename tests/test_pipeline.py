@@ -171,3 +171,17 @@ def test_every_count_endpoint_counts_a_created_models_system_prompt_as_generatio
         assert gem.models.count_tokens(model=model, contents=q).total_tokens == billed[model]
         assert oai.responses.input_tokens.count(model=model, input=q).input_tokens == billed[model]
     assert billed["pirate-count"] > billed["llama3.1"] + 10  # the system prompt is in the count
+
+
+def test_framing_writes_what_json_dumps_writes_even_past_64_bit_integers():
+    """Streamed chunks are encoded by orjson; a tool call's arguments may hold any number the model
+    wrote (lesson 8 has one of 24 digits): those fall back to json.dumps, never an error mid-stream."""
+    import json
+
+    from llmkit.server.framing import ndjson, sse
+
+    chunk = {"id": "x", "choices": [{"delta": {"content": "¡Hola! 18 °C"}, "index": 0}], "usage": None, "p": 0.25}
+    assert sse(chunk) == b"data: " + json.dumps(chunk, separators=(",", ":"), ensure_ascii=False).encode() + b"\n\n"
+    big = {"message": {"tool_calls": [{"function": {"arguments": {"output_tokens": 500200950315031111611124}}}]}}
+    assert json.loads(ndjson(big)) == big
+    assert sse(big, event="message_delta").startswith(b"event: message_delta\ndata: {")

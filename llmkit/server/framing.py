@@ -19,8 +19,12 @@ NDJSON = "application/x-ndjson"
 
 def _json(data) -> bytes:
     """Compact UTF-8 JSON (what json.dumps gives with separators=(",", ":"), ensure_ascii=False),
-    written by orjson: a streamed reply encodes one of these per token."""
-    return orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY)
+    written by orjson: a streamed reply encodes one of these per token. What orjson refuses (an
+    integer past 64 bits, which the model can write into a tool call's arguments) json.dumps writes."""
+    try:
+        return orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY)
+    except TypeError:  # orjson.JSONEncodeError
+        return json.dumps(data, separators=(",", ":"), ensure_ascii=False, default=str).encode()
 
 
 def sse(data: dict | str, event: str | None = None) -> bytes:
