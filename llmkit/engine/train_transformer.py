@@ -671,22 +671,21 @@ V3_STAGE_E = ["--threads", "1", "--steps", "150", "--warmup", "10", "--lr", "3e-
 V3_ARGS = V3_STAGE_A + ["--out", str(DATA_DIRS["transformer-v3"])]  # stage A alone (what v3 was before tools)
 
 
+# the stages in order: (name, arguments); each after A starts from the one before it
+V3_STAGES = [("a", V3_STAGE_A), ("b", V3_STAGE_B), ("b2", V3_STAGE_B),  # B again: its schedule restarts
+             ("c", V3_STAGE_C), ("d", V3_STAGE_D), ("e", V3_STAGE_E)]
+
+
 def train_v3(rest: list[str] | None = None, out: Path | None = None) -> None:
-    """The stages of v3: A into `<out>.stage-a`, B from it into `<out>.stage-b`, B again from that
-    into `<out>.stage-b2`, C (varied tool results) into `<out>.stage-c`, D (the Q/A corpus with the
-    later beginner material) into `<out>.stage-d`, then E (tool use again) into `out` (the shipped v3)."""
+    """The stages of v3, each into `<out>.stage-<name>` from the one before (A from v2), the last
+    (E) into `out` (the shipped v3): A, B, B again, C (varied tool results), D (the Q/A corpus with
+    the later beginner material), E (tool use again)."""
     out = Path(out or DATA_DIRS["transformer-v3"])
-    stage_a, stage_b = out.with_name(out.name + ".stage-a"), out.with_name(out.name + ".stage-b")
-    main(V3_STAGE_A + ["--out", str(stage_a)] + list(rest or []))
-    main(["--init", str(stage_a)] + V3_STAGE_B + ["--out", str(stage_b)] + list(rest or []))
-    # stage B once more from its own result (the schedule restarts)
-    stage_b2 = out.with_name(out.name + ".stage-b2")
-    main(["--init", str(stage_b)] + V3_STAGE_B + ["--out", str(stage_b2)] + list(rest or []))
-    stage_c = out.with_name(out.name + ".stage-c")
-    main(["--init", str(stage_b2)] + V3_STAGE_C + ["--out", str(stage_c)] + list(rest or []))
-    stage_d = out.with_name(out.name + ".stage-d")
-    main(["--init", str(stage_c)] + V3_STAGE_D + ["--out", str(stage_d)] + list(rest or []))
-    main(["--init", str(stage_d)] + V3_STAGE_E + ["--out", str(out)] + list(rest or []))
+    init: list[str] = []
+    for i, (name, args) in enumerate(V3_STAGES):
+        dest = out if i == len(V3_STAGES) - 1 else out.with_name(f"{out.name}.stage-{name}")
+        main(init + args + ["--out", str(dest)] + list(rest or []))
+        init = ["--init", str(dest)]
 
 
 def parse(argv=None):
