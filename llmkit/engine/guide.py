@@ -279,10 +279,9 @@ def build(out_dir: Path) -> dict:
             answers.append(d.answer)
             lang.append(d.lang)
         questions += [(e, q) for q in d.questions]
-        for text in d.questions + [d.answer]:  # training text only: held-out phrasings stay unseen
-            words.setdefault(e, set()).update(content_words(text))
-        for q in d.questions:
-            asked.setdefault(e, set()).update(content_words(q))
+        # training text only: held-out phrasings stay unseen
+        asked.setdefault(e, set()).update(w for q in d.questions for w in content_words(q))
+        words.setdefault(e, set()).update(asked[e], content_words(d.answer))
         if d.topic == "fallback":
             unknown.setdefault(d.lang, e)
         if d.topic.startswith(HONEST_TOPICS):
