@@ -15,6 +15,13 @@ go to the engine as neutral tools; assistant `tool_use` blocks become calls and 
 as the API checks them (each tool_use answered in the next user turn, no stray results). A
 reply that calls tools has `tool_use` blocks and `stop_reason: "tool_use"`; streamed, each is
 a content_block_start (input {}) then `input_json_delta` events.
+
+Message threads (the SDK's `thread` field, beta message-threads-2026-08-12, what
+`client.beta.messages.tool_runner` and `client.beta.messages.thread()` send): a request with
+`thread: {"type": "create"}` or `{"type": "continue", "previous_message_id": ...}` has its
+conversation kept under the reply's id (bounded like stored Responses), and a `continue` is read
+as the held messages, `system` and `tools` followed by the new messages. An id not held is a 404
+with `error.details.error_code: "thread_not_found"`, on which the SDK replays the whole history.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections import OrderedDict
 from datetime import datetime, timezone
 
 from fastapi import APIRouter, Request
@@ -48,6 +56,69 @@ OTHER_BLOCKS = {"search_result", "server_tool_use", "web_search_tool_result", "w
                 "code_execution_tool_result", "bash_code_execution_tool_result",
                 "text_editor_code_execution_tool_result", "tool_search_tool_result", "tool_reference"}
 BLOCK_TYPES = {"text", "tool_use", "tool_result", *BLOCK_NOTES, *SKIPPED_BLOCKS, *OTHER_BLOCKS}
+MAX_THREADS = 1000  # conversations held for `thread: {"type": "continue"}`, oldest dropped first
+MAX_THREAD_CHARS = 16_000_000  # characters of JSON held in all
+THREAD_FIELDS = ("system", "tools")  # what a `continue` may leave out (the SDK's CREATE_ONLY_FIELDS)
+
+
+class Threads:
+    """The held conversations by reply id, oldest first, within MAX_THREADS and MAX_THREAD_CHARS."""
+
+    def __init__(self):
+        self.items: OrderedDict[str, tuple[dict, int]] = OrderedDict()
+        self.chars = 0
+
+    def put(self, mid: str, record: dict) -> None:
+        size = len(json.dumps(record, ensure_ascii=False))
+        self.items[mid] = (record, size)
+        self.chars += size
+        while self.items and (len(self.items) > MAX_THREADS or self.chars > MAX_THREAD_CHARS):
+            self.chars -= self.items.popitem(last=False)[1][1]
+
+    def get(self, mid: str) -> dict | None:
+        held = self.items.get(mid)
+        return None if held is None else held[0]
+
+
+def threads_of(request: Request) -> Threads:
+    state = request.app.state
+    if getattr(state, "anthropic_threads", None) is None:
+        state.anthropic_threads = Threads()
+    return state.anthropic_threads
+
+
+def thread_body(request: Request, body: dict) -> tuple[dict, bool]:
+    """(the request as one for the whole conversation, whether its reply is held for a later
+    `continue`). Without `thread`, the body as sent and nothing held."""
+    thread = body.get("thread")
+    if thread is None:
+        return body, False
+    if not isinstance(thread, dict):
+        raise _bad("thread", f"Input should be an object with 'type' 'create' or 'continue', got {_got(thread)}.")
+    kind = field(thread, "type", str, required=True, choices=("create", "continue"), label="thread.type")
+    if kind == "create":
+        return body, True
+    prev = field(thread, "previous_message_id", str, required=True, label="thread.previous_message_id")
+    held = threads_of(request).get(prev)
+    if held is None:
+        raise APIError(404, f"thread.previous_message_id: no thread holds a message with id '{prev[:100]}' (this "
+                            "gateway keeps the latest conversations only, and none across restarts): send the "
+                            "whole conversation with thread={\"type\": \"create\"}.",
+                       param="thread.previous_message_id", type="not_found_error",
+                       details={"error_code": "thread_not_found"})
+    new = field(body, "messages", list, required=True)
+    merged = {**body, "messages": held["messages"] + new}
+    for name in THREAD_FIELDS:
+        if name not in body and held.get(name) is not None:
+            merged[name] = held[name]
+    return merged, True
+
+
+def hold(request: Request, mid: str, body: dict, content: list[dict]) -> None:
+    """Keep the conversation so far (the request's messages and this reply) under the reply's id."""
+    record = {"messages": [*body["messages"], {"role": "assistant", "content": content}]}
+    record.update({name: body[name] for name in THREAD_FIELDS if body.get(name) is not None})
+    threads_of(request).put(mid, record)
 
 
 def _bad(label: str, message: str) -> APIError:
@@ -312,6 +383,7 @@ def refuse_thinking(body: dict, model: str, params: SamplingParams) -> None:
 async def messages_create(request: Request):
     body = await json_body(request)
     model = models.require(field(body, "model", str, required=True))
+    body, keep = thread_body(request, body)
     messages = chat_messages(body)
     params = sampling(body)
     params.tools, params.tool_choice = await request_tools(body)
@@ -325,14 +397,18 @@ async def messages_create(request: Request):
         result = await complete(engine, req)
         c = result.choices[0]
         gen = c.gen
-        return JSONResponse(_message(mid, model, c.text, _stop_reason(gen, result.req.params),
-                                     gen.stop_sequence, _usage(gen.prompt_tokens, gen.completion_tokens),
-                                     calls=tools.replay(c.tokens, gen, "toolu_")))
+        reply = _message(mid, model, c.text, _stop_reason(gen, result.req.params),
+                         gen.stop_sequence, _usage(gen.prompt_tokens, gen.completion_tokens),
+                         calls=tools.replay(c.tokens, gen, "toolu_"))
+        if keep:
+            hold(request, mid, body, reply["content"])
+        return JSONResponse(reply)
     run_ = await start(engine, req)  # prompt errors become a 400 before any byte is sent
     defer = bool(params.tools)  # with tools, the first token says whether a text or a tool_use block opens
 
     async def events():
         calls, block = tools.Calls(prefix="toolu_"), None  # the open block's index
+        text = []  # the reply's text, held with a thread
         async for p in run_.events():
             if p.kind == "start":
                 yield event("message_start", message=_message(mid, model, None, None, None,
@@ -358,9 +434,14 @@ async def messages_create(request: Request):
                 if block is None:
                     block = 0
                     yield event("content_block_start", index=0, content_block={"type": "text", "text": ""})
+                text.append(p.token.text)
                 yield event("content_block_delta", index=block, delta={"type": "text_delta", "text": p.token.text})
             else:
                 gen = p.gen
+                if keep:
+                    held = [{"type": "tool_use", "id": c["id"], "name": c["name"], "input": c["arguments"]}
+                            for c in calls.final(gen)] or [{"type": "text", "text": "".join(text)}]
+                    hold(request, mid, body, held)
                 if block is None:
                     block = 0
                     yield event("content_block_start", index=0, content_block={"type": "text", "text": ""})

@@ -40,7 +40,8 @@ class APIError(Exception):
     field (`param`) it was about. `code`/`type` override the protocol's defaults."""
 
     def __init__(self, status: int, message: str, *, param: str | None = None, code: str | None = None,
-                 type: str | None = None, headers: Mapping[str, str] | None = None):
+                 type: str | None = None, headers: Mapping[str, str] | None = None,
+                 details: dict | None = None):
         super().__init__(message)
         self.status = status
         self.message = message
@@ -48,6 +49,7 @@ class APIError(Exception):
         self.code = code
         self.type = type
         self.headers = dict(headers or {})
+        self.details = details  # Anthropic's `error.details` (what the SDK's thread recovery reads)
 
 
 def render(protocol: str, err: APIError) -> tuple[int, dict[str, str], bytes]:
@@ -56,6 +58,8 @@ def render(protocol: str, err: APIError) -> tuple[int, dict[str, str], bytes]:
     if protocol == "anthropic":
         body = {"type": "error", "error": {"type": err.type or ANTHROPIC_TYPES.get(s, "api_error"),
                                            "message": err.message}}
+        if err.details:
+            body["error"]["details"] = err.details
     elif protocol == "gemini":
         body = {"error": {"code": s, "message": err.message, "status": err.type or GEMINI_STATUS.get(s, "UNKNOWN")}}
     elif protocol == "ollama":

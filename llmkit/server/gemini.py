@@ -42,7 +42,8 @@ from .run import ChatRequest, complete, failure, guard, start
 from .validate import MAX_EMBED_INPUTS, field, json_body, json_schema, stop_list
 
 router = APIRouter()
-ROLES = {"user": "user", "model": "assistant", "function": "tool"}
+# "tool": how google-genai's README sends a function response (the API takes it as "function")
+ROLES = {"user": "user", "model": "assistant", "function": "tool", "tool": "tool"}
 FINISH = {"stop": "STOP", "length": "MAX_TOKENS", "tool_calls": "STOP"}
 MIME_TYPES = ("text/plain", "application/json", "application/xml", "application/yaml", "text/x.enum")
 CHAT_METHODS = ["generateContent", "streamGenerateContent", "countTokens"]
@@ -290,15 +291,44 @@ def sampling(body: dict) -> tuple[SamplingParams, int]:
     if schema is not None and mime not in ("application/json", "text/x.enum"):
         raise APIError(400, f"* GenerateContentRequest.{p}response_mime_type: response_mime_type must be "
                             "'application/json' when a response schema is set.\n", param=p + "response_mime_type")
+    if mime == "text/x.enum":
+        schema = _enum_schema(schema, p + ("response_json_schema" if cfg.get("responseJsonSchema") is not None
+                                           else "response_schema"))
     for name, kind in (("safetySettings", list), ("tools", list), ("toolConfig", dict)):
         field(body, name, kind, None, label=_snake(name))
     params = SamplingParams(max_tokens=max_tokens, temperature=1.0 if temp is None else temp,
                             top_p=1.0 if top_p is None else top_p, top_k=top_k or 0,
                             seed=field(cfg, "seed", int, None, label=p + "seed"),
                             stop=stop_list(cfg.get("stopSequences"), p + "stop_sequences", limit=5),
-                            json_schema=schema if mime == "application/json" else None,
+                            json_schema=schema if mime in ("application/json", "text/x.enum") else None,
                             json_object=mime == "application/json" and schema is None)
     return params, n
+
+
+def _enum_schema(schema: dict | None, label: str) -> dict:
+    """text/x.enum: the reply is one of the schema's enum strings, bare (not JSON). The grammar
+    holds it as a JSON string (quoted); `enum_text` takes the quotes off."""
+    values = (schema or {}).get("enum")
+    if not (isinstance(values, list) and values and all(isinstance(v, str) for v in values)):
+        raise APIError(400, f"* GenerateContentRequest.{label}: response_mime_type 'text/x.enum' needs a response "
+                            "schema of type STRING with an enum of strings.\n", param=label)
+    return {"type": "string", "enum": values}
+
+
+def _is_enum(body: dict) -> bool:
+    cfg = body.get("generationConfig")
+    return isinstance(cfg, dict) and _camel(cfg).get("responseMimeType") == "text/x.enum"
+
+
+def enum_text(body: dict, text: str) -> str:
+    """A text/x.enum reply (a JSON string the grammar held) as the bare value Gemini sends."""
+    if not _is_enum(body):
+        return text
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text  # cut short by max_output_tokens: as written
+    return value if isinstance(value, str) else text
 
 
 _GEMINI_FORMATS = {"date-time", "date", "time"}  # Gemini's other formats (enum, int32, double...) only describe
@@ -409,12 +439,14 @@ async def generate(request: Request, model: str, body: dict, stream: bool):
     base = {"modelVersion": model, "responseId": uuid.uuid4().hex[:22]}
     if not stream:
         result = await complete(engine, req)
-        cands = [_candidate(c.index, c.text, c.gen.finish_reason,
+        cands = [_candidate(c.index, enum_text(body, c.text), c.gen.finish_reason,
                             tools.replay(c.tokens, c.gen)[:len(c.tool_calls)])  # a call cut short is left out
                  for c in result.choices]
         return JSONResponse({"candidates": cands, "usageMetadata": _usage(result.prompt_tokens,
                                                                           result.completion_tokens), **base})
     run_ = await start(engine, req)  # errors before any byte
+
+    held = {} if _is_enum(body) else None  # text/x.enum: each candidate's value sent whole at its end
 
     async def chunks():
         calls = tools.Calls()
@@ -423,6 +455,9 @@ async def generate(request: Request, model: str, body: dict, stream: bool):
                 calls = tools.Calls()
             elif p.kind == "token":
                 if p.token.tool_call is None:
+                    if held is not None:
+                        held[p.index] = held.get(p.index, "") + p.token.text
+                        continue
                     yield {"candidates": [_candidate(p.index, p.token.text)], **base}
                     continue
                 for ev in calls.feed(p.token):  # a call is sent whole once the next one begins
@@ -431,7 +466,8 @@ async def generate(request: Request, model: str, body: dict, stream: bool):
             elif p.kind == "end":
                 done = len(getattr(p.gen, "tool_calls", None) or [])
                 last_call = [calls.calls[-1]] if calls.calls and calls.calls[-1].index < done else []
-                last = {"candidates": [_candidate(p.index, "", p.gen.finish_reason, last_call)], **base}
+                text = enum_text(body, held.pop(p.index, "")) if held is not None else ""
+                last = {"candidates": [_candidate(p.index, text, p.gen.finish_reason, last_call)], **base}
                 if p.index == n - 1:
                     last["usageMetadata"] = _usage(run_.prompt_tokens, run_.completion_tokens)
                 yield last

@@ -266,7 +266,11 @@ def response_format(body: dict) -> tuple[dict | None, bool]:
     if kind != "json_schema":
         return None, kind == "json_object"
     spec = field(fmt, "json_schema", dict, required=True, label="response_format.json_schema")
-    field(spec, "name", str, required=True, label="response_format.json_schema.name")
+    name = field(spec, "name", str, required=True, label="response_format.json_schema.name")
+    if not tools.NAME.match(name):
+        raise APIError(400, "Invalid 'response_format.json_schema.name': string does not match pattern. Expected a "
+                            "string of 1 to 64 letters, digits, underscores or dashes (^[a-zA-Z0-9_-]{1,64}$).",
+                       param="response_format.json_schema.name", code="invalid_value")
     field(spec, "strict", bool, None, label="response_format.json_schema.strict")
     if spec.get("schema") is None:
         return None, True  # a name and no schema: any JSON object

@@ -197,8 +197,54 @@ def json_schema(value: Any, label: str) -> dict:
                        code="invalid_type")
     from ..engine import constrain
 
+    loop = ref_loop(value)
+    if loop:
+        raise APIError(400, f"Invalid schema in '{label}': circular reference {' -> '.join(loop)}: a $ref that leads "
+                            "back to itself through nothing but $refs describes no value.", param=label,
+                       code="invalid_json_schema")
     try:
         constrain.compile(value)
     except ValueError as e:
         raise APIError(400, f"Invalid schema in '{label}': {e}.", param=label, code="invalid_json_schema") from None
     return value
+
+
+def _pointer(root: dict, ref: str):
+    """What a local `$ref` ("#", "#/$defs/A") points at in `root`, or None."""
+    node = root
+    for part in ref[1:].split("/")[1:]:
+        part = part.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return None
+    return node
+
+
+def ref_loop(root: dict) -> list[str] | None:
+    """The refs of a chain of `$ref`s that comes back to where it started (A -> B -> A, or
+    {"$ref": "#"} at the root), which the grammar compiler accepts as a grammar that matches
+    nothing (the reply would be empty, not JSON); None when there is none. Recursion through
+    properties or items (a tree) is fine and is not one."""
+    stack, seen_nodes = [root], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen_nodes:
+            continue
+        seen_nodes.add(id(node))
+        if isinstance(node, list):
+            stack.extend(node)
+            continue
+        if not isinstance(node, dict):
+            continue
+        stack.extend(v for v in node.values() if isinstance(v, (dict, list)))
+        chain, cur = [], node
+        while isinstance(cur, dict) and isinstance(cur.get("$ref"), str) and cur["$ref"].startswith("#"):
+            ref = cur["$ref"]
+            if ref in chain:
+                return chain[chain.index(ref):] + [ref]
+            chain.append(ref)
+            cur = _pointer(root, ref)
+    return None
