@@ -26,6 +26,8 @@ from google.genai import types
 
 CLAUDE = "claude-sonnet-4-20250514"
 LOOP = {"$defs": {"A": {"$ref": "#/$defs/B"}, "B": {"$ref": "#/$defs/A"}}, "$ref": "#/$defs/A"}
+ENDLESS = {"$defs": {"A": {"type": "object", "properties": {"x": {"$ref": "#/$defs/A"}}, "required": ["x"]}},
+           "$ref": "#/$defs/A"}  # every instance holds another: none is finite
 TREE = {"$defs": {"Node": {"type": "object", "properties": {"v": {"type": "integer"},
                                                              "next": {"anyOf": [{"$ref": "#/$defs/Node"},
                                                                                 {"type": "null"}]}},
@@ -195,3 +197,17 @@ def test_response_format_name_follows_openais_pattern(oai, name):
                                     response_format={"type": "json_schema", "json_schema": {
                                         "name": name, "schema": {"type": "object"}}})
     assert e.value.body["param"] == "response_format.json_schema.name"
+
+
+def test_schema_with_no_finite_instance_is_400_not_a_500_mid_reply(oai, claude):
+    with pytest.raises(openai.BadRequestError) as e:
+        oai.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}],
+                                    response_format={"type": "json_schema",
+                                                     "json_schema": {"name": "x", "schema": ENDLESS}})
+    assert e.value.body["param"] == "response_format.json_schema.schema" and "finite" in e.value.body["message"]
+    with pytest.raises(anthropic.BadRequestError) as e:
+        claude.messages.create(model=CLAUDE, max_tokens=10, messages=[{"role": "user", "content": "hi"}],
+                               tools=[{"name": "f", "input_schema": {"type": "object", "properties": {
+                                   "kids": {"type": "array", "minItems": 1, "items": {"$ref": "#"}}},
+                                   "required": ["kids"]}}])
+    assert "tools.0.input_schema" in e.value.body["error"]["message"]

@@ -26,7 +26,7 @@ from typing import Callable
 from ..engine import EngineInputError, Token
 from ..engine.base import ToolSpec
 from .errors import APIError
-from .validate import ref_loop
+from .validate import finite, ref_loop
 
 NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")  # OpenAI's and Anthropic's rule for a function's name
 Rename = Callable[[str], str]  # a neutral field name ("tools[0].parameters") -> the protocol's own
@@ -87,6 +87,9 @@ async def check(tools: list[ToolSpec] | None, choice, rename: Rename,
         if loop:
             raise make_error(rename(f"tools[{i}].parameters"), f"circular reference {' -> '.join(loop)}: a $ref "
                              "that leads back to itself through nothing but $refs describes no value")
+        if not finite(t.parameters):
+            raise make_error(rename(f"tools[{i}].parameters"), "Unsatisfiable schema: it has no finite instance (a "
+                             "required property or a non-empty array recurses through $ref with no way to end)")
     if isinstance(choice, dict):
         name = choice.get("name")
         if name not in seen:

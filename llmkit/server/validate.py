@@ -202,6 +202,10 @@ def json_schema(value: Any, label: str) -> dict:
         raise APIError(400, f"Invalid schema in '{label}': circular reference {' -> '.join(loop)}: a $ref that leads "
                             "back to itself through nothing but $refs describes no value.", param=label,
                        code="invalid_json_schema")
+    if not finite(value):
+        raise APIError(400, f"Invalid schema in '{label}': Unsatisfiable schema: it has no finite instance (a "
+                            "required property or a non-empty array recurses through $ref with no way to end).",
+                       param=label, code="invalid_json_schema")
     try:
         constrain.compile(value)
     except ValueError as e:
@@ -248,3 +252,54 @@ def ref_loop(root: dict) -> list[str] | None:
             chain.append(ref)
             cur = _pointer(root, ref)
     return None
+
+
+def finite(root: dict) -> bool:
+    """Whether the schema has a finite instance, as far as recursion through `$ref` goes: an
+    object whose required property is that object again (with no null or other way out) has
+    none, and the grammar compiler accepts it, then fails mid-reply. The least fixed point over
+    the local refs; keywords not read here count as satisfiable (never a false refusal)."""
+    targets: dict[str, object] = {}
+    stack = [root]
+    while stack:  # every local $ref and what it points at
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#") and ref not in targets:
+                target = _pointer(root, ref)
+                targets[ref] = True if target is None else target  # a dangling ref: compile() says so
+            stack.extend(v for v in node.values() if isinstance(v, (dict, list)))
+    env = {ref: False for ref in targets}
+
+    def ok(node) -> bool:
+        if not isinstance(node, dict):
+            return node is not False
+        ref = node.get("$ref")
+        if isinstance(ref, str) and not env.get(ref, True):
+            return False
+        for key in ("anyOf", "oneOf"):
+            if isinstance(node.get(key), list) and node[key] and not any(ok(n) for n in node[key]):
+                return False
+        if isinstance(node.get("allOf"), list) and not all(ok(n) for n in node["allOf"]):
+            return False
+        kinds = node.get("type")
+        kinds = [kinds] if isinstance(kinds, str) else kinds if isinstance(kinds, list) else None
+        if kinds is not None and any(k not in ("object", "array") for k in kinds):
+            return True  # a scalar or null ends it
+        props = node.get("properties") if isinstance(node.get("properties"), dict) else {}
+        required = node.get("required") if isinstance(node.get("required"), list) else []
+        if kinds in (None, ["object"]) and not all(ok(props[r]) for r in required if isinstance(r, str) and r in props):
+            return False
+        if kinds == ["array"] and isinstance(node.get("minItems"), int) and node["minItems"] > 0:
+            return ok(node.get("items", True))
+        return True
+
+    changed = True
+    while changed:  # refs only ever turn satisfiable: at most len(env) passes
+        changed = False
+        for ref, target in targets.items():
+            if not env[ref] and ok(target):
+                env[ref] = changed = True
+    return ok(root)
