@@ -27,7 +27,7 @@ class Gateway:
         self.host, self.port = host, self.sock.getsockname()[1]
         settings = settings or Settings(api_key=api_key)
         self.app = create_app(settings=settings)
-        config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off",
+        config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="on",
                                 timeout_graceful_shutdown=1)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]},
@@ -85,4 +85,4 @@ def serve(host: str = "127.0.0.1", port: int = 8000, api_key: str | None = None,
     if max_body_bytes:
         settings.max_body_bytes = max_body_bytes
     app = create_app(settings=settings)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, lifespan="off")
+    uvicorn.run(app, host=host, port=port, log_level=log_level, lifespan="on")  # lifespan: upstream pools close

@@ -16,6 +16,7 @@ bills them).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import json
 import fnmatch
@@ -226,3 +227,15 @@ def install(app, router: Router | None) -> None:
     per request, for classroom mode over the offline model)."""
     app.state.router = router
     app.add_middleware(RoutingMiddleware, router=router)
+    if router is not None:  # the upstreams' connection pools close with the app
+        inner = app.router.lifespan_context
+
+        @contextlib.asynccontextmanager
+        async def lifespan(a):
+            async with inner(a) as state:
+                try:
+                    yield state
+                finally:
+                    await router.aclose()
+
+        app.router.lifespan_context = lifespan
