@@ -158,3 +158,19 @@ def test_ngram_engine_shares_the_loop():
         text = g.text()
         if g.finish_reason == "stop":
             jsonschema.validate(json.loads(text), PERSON)
+
+
+def test_a_grammar_that_refuses_a_token_it_allowed_is_the_schemas_error_not_the_gateways():
+    """llguidance can stop at a limit of its own mid-reply (instances grown past what it tracks):
+    an EngineInputError naming the field, which the gateway answers as a 400 (or the protocol's
+    error event mid-stream), not a 500."""
+    class AtItsLimit:  # what llguidance's matcher says there
+        def consume_token(self, token):
+            return False
+
+        def get_error(self):
+            return "parser error: Too many items (limit 50000)"
+
+    with pytest.raises(EngineInputError) as e:
+        constrain.Matcher(AtItsLimit(), 16, 0).advance(3)
+    assert e.value.param == "response_format" and "Too many items" in str(e.value)

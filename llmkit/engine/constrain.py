@@ -30,6 +30,8 @@ from collections import OrderedDict
 
 import numpy as np
 
+from .base import EngineInputError
+
 # The JSON the model writes: `{"key": "value", "n": 1}`, the layout of json.dumps and of the
 # course's own examples (so the network meets the byte sequences it learned); no other spacing.
 JSON_STYLE = {"item_separator": ", ", "key_separator": ": ", "whitespace_flexible": False}
@@ -95,8 +97,13 @@ class Matcher:
         return int(ff[0]) if ff else None
 
     def advance(self, token_id: int) -> None:
+        """Move on by an allowed token. The grammar engine can still refuse one at a limit of its own
+        (a schema whose instances grow past what it tracks): that is the schema's doing, a 400 (or
+        the protocol's error event mid-stream), not a failure of the gateway."""
         if not self._m.consume_token(int(token_id)):
-            raise RuntimeError(f"token {token_id} broke the grammar: {self._m.get_error()}")
+            raise EngineInputError(f"The reply could not go on following the JSON schema: the grammar engine "
+                                   f"stopped ({self._m.get_error()}). Simplify the schema.",
+                                   param="response_format", code="invalid_json_schema")
 
     def accepting(self) -> bool:
         """True when the text so far is a complete instance."""
