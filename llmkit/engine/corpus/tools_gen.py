@@ -19,7 +19,10 @@ parameters}], "messages": [...]}. Cases:
 
 Every conversation offers 1-4 tools (the needed one among others, in random order), each tool
 under one of several names and argument names, so the model learns to read the tool list rather
-than memorise one name. A question template is held out (all its conversations) when the CRC32
+than memorise one name. Two-number arithmetic is three families (add, subtract, multiply: the Ollama SDK's
+add_two_numbers and kin, whose kits are often offered together, so the operation picks the tool); a
+calculator is never offered beside them, nor they beside a calculator (either could do the other's work).
+A question template is held out (all its conversations) when the CRC32
 of its text is 0 mod 5, as corpus.py holds out phrasings: bench/tools.py measures on those.
 """
 
@@ -34,7 +37,7 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 SEED = 13
-N_CONVERSATIONS = 4200
+N_CONVERSATIONS = 5200  # 4200 for 13 families; 16 since the two-number arithmetic ones
 
 CITIES = [("Paris", "París"), ("London", "Londres"), ("Tokyo", "Tokio"), ("New York", "Nueva York"),
           ("Madrid", "Madrid"), ("Mexico City", "Ciudad de México"), ("Berlin", "Berlín"), ("Rome", "Roma"),
@@ -86,7 +89,12 @@ def S(props: dict, required=None) -> dict:
     return {"type": "object", "properties": props, "required": list(required if required is not None else props)}
 
 
-STR, NUM = {"type": "string"}, {"type": "number"}
+STR, NUM, INT = {"type": "string"}, {"type": "number"}, {"type": "integer"}
+# the properties the Ollama SDK writes for `def add_two_numbers(a: int, b: int)` with a docstring's Args
+FIRST, SECOND = ({"type": "integer", "description": "The first number"},
+                 {"type": "integer", "description": "The second number"})
+ARITH = ("add", "subtract", "multiply")  # two-number tools, one family per operation
+MATH = set(ARITH) | {"calculator"}  # families that overlap: never offered beside one another but by operation
 
 # family -> tool variants: (name, description, argument names in order, schema properties)
 # the argument names are the family's slots in order; each variant renames them.
@@ -113,6 +121,30 @@ def variants() -> dict[str, list[dict]]:
             dict(name="calculator", desc="Evaluate an arithmetic expression.", args=["expression"], props=[STR]),
             dict(name="calculate", desc="Do exact math: + - * / and parentheses.", args=["expression"], props=[STR]),
             dict(name="evaluate_math", desc="Compute the value of a math expression.", args=["expr"], props=[STR]),
+            dict(name="calculate", desc="Evaluate a mathematical expression", args=["expression"],  # Groq's docs
+                 props=[{"type": "string", "description": "The mathematical expression to evaluate"}]),
+        ],
+        # "kit": the variants of one kit (add_two_numbers, subtract_two_numbers...) are offered together
+        "add": [
+            dict(name="add_two_numbers", desc="Add two numbers", args=["a", "b"], props=[FIRST, SECOND], kit="ollama"),
+            dict(name="add", desc="Add two integers.", args=["x", "y"], props=[INT, INT], kit="xy"),
+            dict(name="sum_numbers", desc="Return the sum of two numbers.", args=["num1", "num2"], props=[INT, INT], kit="num"),
+            dict(name="sumar", desc="Suma dos números enteros.", args=["a", "b"], props=[INT, INT], kit="es"),
+        ],
+        "subtract": [
+            dict(name="subtract_two_numbers", desc="Subtract two numbers", args=["a", "b"], props=[FIRST, SECOND],
+                 kit="ollama"),
+            dict(name="subtract", desc="Subtract y from x.", args=["x", "y"], props=[INT, INT], kit="xy"),
+            dict(name="difference", desc="The first number minus the second.", args=["num1", "num2"], props=[INT, INT],
+                 kit="num"),
+            dict(name="restar", desc="Resta b de a.", args=["a", "b"], props=[INT, INT], kit="es"),
+        ],
+        "multiply": [
+            dict(name="multiply_two_numbers", desc="Multiply two numbers", args=["a", "b"], props=[FIRST, SECOND],
+                 kit="ollama"),
+            dict(name="multiply", desc="Multiply two integers.", args=["x", "y"], props=[INT, INT], kit="xy"),
+            dict(name="product", desc="The product of two numbers.", args=["num1", "num2"], props=[INT, INT], kit="num"),
+            dict(name="multiplicar", desc="Multiplica dos números enteros.", args=["a", "b"], props=[INT, INT], kit="es"),
         ],
         "time": [
             dict(name="get_time", desc="Current local time in a city.", args=["city"], props=[STR]),
@@ -190,6 +222,29 @@ Q = {
         "es": ["¿Cuánto es {expr}?", "Calcula {expr}.", "calcula {expr} por favor", "¿Me resuelves {expr}?",
                "Resultado de {expr}"],
     },
+    # {a} {b}: the numbers as digits or words (Sampler._arith); {x} {y}: always digits (beside a symbol)
+    "add": {
+        "en": ["What is {a} plus {b}?", "What is {x} + {y}?", "Add {a} and {b}.", "How much is {a} plus {b}?",
+               "What's the sum of {a} and {b}?", "{x} + {y} = ?", "Can you add {a} and {b} for me?", "{a} plus {b}",
+               "What do you get if you add {a} and {b}?"],
+        "es": ["¿Cuánto es {a} más {b}?", "¿Cuánto es {x} + {y}?", "Suma {a} y {b}.", "¿Cuánto da {a} más {b}?",
+               "¿Cuál es la suma de {a} y {b}?", "{x} + {y} = ?", "¿Me sumas {a} y {b}?", "{a} más {b}"],
+    },
+    "subtract": {
+        "en": ["What is {a} minus {b}?", "What is {x} - {y}?", "How much is {a} minus {b}?", "Subtract {b} from {a}.",
+               "What's {a} take away {b}?", "{x} - {y} = ?", "Can you subtract {b} from {a}?", "{a} minus {b}",
+               "What do you get if you subtract {b} from {a}?"],
+        "es": ["¿Cuánto es {a} menos {b}?", "¿Cuánto es {x} - {y}?", "Resta {b} a {a}.", "¿Cuánto da {a} menos {b}?",
+               "Réstale {b} a {a}.", "{x} - {y} = ?", "¿Me restas {b} a {a}?", "{a} menos {b}"],
+    },
+    "multiply": {
+        "en": ["What is {a} times {b}?", "What is {x} * {y}?", "Multiply {a} by {b}.", "How much is {a} times {b}?",
+               "What's the product of {a} and {b}?", "{x} x {y} = ?", "Can you multiply {a} by {b}?",
+               "{a} multiplied by {b}"],
+        "es": ["¿Cuánto es {a} por {b}?", "¿Cuánto es {x} * {y}?", "Multiplica {a} por {b}.", "¿Cuánto da {a} por {b}?",
+               "¿Cuál es el producto de {a} y {b}?", "{x} x {y} = ?", "¿Me multiplicas {a} por {b}?",
+               "{a} multiplicado por {b}"],
+    },
     "time": {
         "en": ["What time is it in {city}?", "Current time in {city}?", "time in {city}", "What's the local time in {city} now?",
                "Tell me the time in {city}."],
@@ -263,7 +318,30 @@ CANNOT = {
     "distance": ("distances", "distancias"), "units": ("unit conversions", "conversiones de unidades"),
     "population": ("population figures", "datos de población"), "reminder": ("reminders", "recordatorios"),
     "price": ("share prices", "cotizaciones de bolsa"),
+    "add": ("addition", "sumas"), "subtract": ("subtraction", "restas"),
+    "multiply": ("multiplication", "multiplicaciones"),
 }
+
+_EN = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+       "seventeen eighteen nineteen").split()
+_EN_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+_ES = ("cero uno dos tres cuatro cinco seis siete ocho nueve diez once doce trece catorce quince dieciséis "
+       "diecisiete dieciocho diecinueve veinte veintiuno veintidós veintitrés veinticuatro veinticinco "
+       "veintiséis veintisiete veintiocho veintinueve").split()
+_ES_TENS = "_ _ veinte treinta cuarenta cincuenta sesenta setenta ochenta noventa".split()
+
+
+def words(n: int, lang: str) -> str:
+    """0-100 in words: "twenty-three", "veintitrés", "cuarenta y dos"."""
+    if n == 100:
+        return "one hundred" if lang == "en" else "cien"
+    if lang == "en":
+        return _EN[n] if n < 20 else _EN_TENS[n // 10] + ("" if n % 10 == 0 else "-" + _EN[n % 10])
+    return _ES[n] if n < 30 else _ES_TENS[n // 10] + ("" if n % 10 == 0 else " y " + _ES[n % 10])
+
+
+# the operation as the answer says it: (symbol, English word, Spanish word)
+OPS = {"add": ("+", "plus", "más"), "subtract": ("-", "minus", "menos"), "multiply": ("*", "times", "por")}
 
 
 def _fmt(x: float) -> str:
@@ -347,6 +425,9 @@ class Sampler:
             return dict(c, result=r.choice([{"distance_km": km}, f"{km} km", {"distance": km, "unit": "km"}]))
         if family == "population":
             return dict(c, result=r.choice([{"population": res["population"]}, str(res["population"])]))
+        if family in ARITH:  # the Ollama SDK's examples send str(the function's return value)
+            v = res["result"]
+            return dict(c, result=r.choice([str(v), str(v), {"value": v}, {"answer": v}]))
         if family == "calculator":
             v = res["result"]
             return dict(c, result=r.choice([_fmt(v), {"value": v}, {"answer": v}]))
@@ -401,9 +482,10 @@ class Sampler:
         if error:
             op, b = "/", 0
         expr = f"{a} {op} {b}"
-        if r.random() < 0.2 and not error:
-            c = r.randint(2, 9)
-            expr = f"({a} + {b}) * {c}"
+        if r.random() < 0.35 and not error:  # three numbers: "(a + b) * c", Groq's docs' "25 * 4 + 10"...
+            c, k = r.randint(2, 9), r.randrange(4)
+            expr = (f"({a} + {b}) * {c}" if k == 0 else f"{r.randint(2, 99)} * {c} + {b}" if k == 1 else
+                    f"{a} + {b} * {c}" if k == 2 else f"{a} - {b} + {c}")
         if error:
             msg = "division by zero"
             ans = (f"The calculator returned an error: {msg}. {expr} has no result." if lang == "en" else
@@ -414,6 +496,46 @@ class Sampler:
         if r.random() < 0.5:
             ans = f"The result is {_fmt(value)}." if lang == "en" else f"El resultado es {_fmt(value)}."
         return dict(slots={"expr": expr}, args=[expr], result={"result": value}, answer=ans)
+
+    def _arith(self, family, lang, error):
+        """Two integers; the question's {a} {b} as digits or (below 101) words, its {x} {y} as digits;
+        the answer "3 + 1 = 4." with digits, "Three plus one is 4." with words."""
+        r = self.rng
+        in_words = r.random() < 0.4
+        if family == "multiply":
+            a = r.choice([r.randint(2, 20), r.choice(range(20, 101, 10))]) if in_words else r.randint(2, 120)
+            b = r.randint(2, 12) if in_words else r.randint(2, 99)
+        else:
+            hi = 100 if in_words else r.choice([20, 100, 1000, 10000])
+            a, b = r.randint(0 if hi > 20 else 1, hi), r.randint(1, hi)
+            if family == "subtract" and r.random() < 0.8 and a < b:
+                a, b = b, a
+        sym, wen, wes = OPS[family]
+        value = a + b if family == "add" else a - b if family == "subtract" else a * b
+        wa, wb = (words(a, lang), words(b, lang)) if in_words else (str(a), str(b))
+        pair = f"{wa} {wen if lang == 'en' else wes} {wb}"
+        digits = f"{a} {sym} {b} = {value}."
+        if in_words:
+            verb = "is" if lang == "en" else "es" if abs(value) == 1 else "son"
+            ans = f"{pair[0].upper()}{pair[1:]} {verb} {value}."
+        else:
+            ans = digits
+        slots = {"pair": pair, "a": wa, "b": wb, "x": a, "y": b}
+        if error:
+            msg = r.choice(["tool execution failed: timeout", "service unavailable", "Function not found"])
+            ans = (f"I couldn't compute it: the tool said \"{msg}\"." if lang == "en" else
+                   f"No pude calcularlo: la herramienta respondió \"{msg}\".")
+            return dict(slots=slots, args=[a, b], result={"error": msg}, answer=ans, answer_digits=ans)
+        return dict(slots=slots, args=[a, b], result={"result": value}, answer=ans, answer_digits=digits)
+
+    def add(self, lang, error):
+        return self._arith("add", lang, error)
+
+    def subtract(self, lang, error):
+        return self._arith("subtract", lang, error)
+
+    def multiply(self, lang, error):
+        return self._arith("multiply", lang, error)
 
     def time(self, lang, error):
         r = self.rng
@@ -555,6 +677,7 @@ PARALLEL = {  # families whose question can ask for two at once: (template en, t
     "time": ("What time is it in {a} and in {b}?", "¿Qué hora es en {a} y en {b}?"),
     "price": ("Stock prices of {a} and {b}?", "¿A cuánto cotizan {a} y {b}?"),
     "stock": ("Check the stock of the {a} and the {b}.", "Revisa el stock de {a} y de {b}."),
+    "add": ("What is {a} and what is {b}?", "¿Cuánto es {a} y cuánto es {b}?"),
 }
 
 
@@ -583,7 +706,8 @@ SYSTEMS = {"en": ["You are a helpful assistant.", "You are a helpful assistant w
 
 def generate(n: int = N_CONVERSATIONS, seed: int = SEED, varied: bool = False) -> list[dict]:
     """`varied`: results also come in other shapes (`Sampler._vary`; v3's stage C). Without it,
-    the conversations are exactly those v3's stage B was trained on."""
+    results have one shape per family (v3's stage B was trained on these, before the arithmetic
+    families and N_CONVERSATIONS 5200 changed the draw)."""
     rng = random.Random(seed)
     V = variants()
     fams = sorted(V)
@@ -609,7 +733,12 @@ def generate(n: int = N_CONVERSATIONS, seed: int = SEED, varied: bool = False) -
             fam = rng.choice(sorted(PARALLEL))
         v = rng.choice(V[fam])
         others = [f for f in fams if f != fam and not (case == "no_tool" and f == "glossary")]
+        if fam in MATH and case != "no_tool":  # a calculator beside add_two_numbers could do either's work
+            others = [f for f in others if f not in MATH or (fam in ARITH and f in ARITH)]
         extra = [rng.choice(V[f]) for f in rng.sample(others, rng.choice([0, 1, 1, 2, 2, 3]))]
+        if fam in ARITH and case != "no_tool" and rng.random() < 0.5:  # the kit: add and subtract offered together
+            kin = [next(w for w in V[f] if w["kit"] == v["kit"]) for f in ARITH if f != fam]
+            extra = [e for e in extra if e.get("kit") is None][:1] + rng.sample(kin, rng.choice([1, 1, 2]))
         offered = extra if case == "not_offered" else [v] + extra
         if case == "not_offered" and not offered:
             offered = [rng.choice(V[rng.choice(others)])]
@@ -632,6 +761,8 @@ def generate(n: int = N_CONVERSATIONS, seed: int = SEED, varied: bool = False) -
             c = smp.case(fam, lang, case == "error")
             tmpl = rng.choice(Q[fam][lang])
             held = heldout_template(tmpl)
+            if "{x}" in tmpl:  # "What is 3 + 1?": the answer in digits too
+                c = dict(c, answer=c["answer_digits"])
             if case == "parallel":
                 c2 = smp.case(fam, lang, False)
                 key = next(iter(c["slots"]))
