@@ -5,7 +5,9 @@ picks the wrong one for a question phrased in a way it never saw. Retrieval fixe
 the way production systems do (RAG), without touching the network:
 
 1. retrieve: the `LEXICAL_TOP` corpus entries whose phrasings best match the question
-   (`lexical.py`, training phrasings only; nothing when no score reaches `MIN_SCORE`);
+   (`lexical.py`, training phrasings only; nothing when no lexical score reaches `MIN_SCORE`;
+   an index with a latent half ranks by shared words plus LSA similarity, so a paraphrase in
+   other words still finds its entry);
 2. rerank: the network scores each candidate answer's first `RERANK_TOKENS` tokens
    (log-likelihood after the real prompt, from a fork of the prompt's KV cache); the
    candidates' weights are softmax(lexical score / `LEXICAL_TEMPERATURE` + log-likelihood);
@@ -22,7 +24,10 @@ unless it is itself an answer that says it cannot know. When no candidate is lef
 matches, or more than `UNKNOWN_SHARE` of the question's content words were never seen (up to
 one typo), the only candidate is the corpus' "I don't know that" answer in the question's
 language: a 6M-parameter model asked about a person, a place or a term it never read would
-otherwise copy the nearest answer it knows, confidently and wrongly. When candidates come in
+otherwise copy the nearest answer it knows, confidently and wrongly. An index that keeps each
+training phrasing's rare words also drops, when the question has a word never seen, an entry
+none of whose phrasings has all its rare words named by the question ("capital of Mongolia"
+against the phrasings "capital of France": the unknown word stands where "France" stood). When candidates come in
 both languages (most answers exist in English and Spanish), those in the question's language win.
 
 The network still writes every token, sampling parameters keep their meaning (they act on
@@ -84,6 +89,7 @@ class Guide:
         self.honest: set[int] = set()  # entries whose answer says it cannot know
         self.folded: list[str] = []  # each answer folded, to look rare words up in
         self.asked_rare: list[frozenset] = []  # each entry's rare words as its training phrasings ask them (hashes)
+        self.phrasing_rare: dict[int, list[frozenset]] = {}  # entry -> each training phrasing's rare words (hashes)
         self.lang: list[str] = []  # each entry's language ("en", "es"): answers come in the question's
         self._grams: dict[int, list[dict]] = {}  # entry -> [k -> {k-gram: what follows each occurrence}]
 
@@ -102,6 +108,10 @@ class Guide:
         if "asked_rare_ptr" in z.files:
             ptr, hashes = z["asked_rare_ptr"].tolist(), z["asked_rare"].tolist()
             guide.asked_rare = [frozenset(hashes[a:b]) for a, b in zip(ptr, ptr[1:])]
+        if "phrasing_rare_ptr" in z.files:
+            ptr, hashes = z["phrasing_rare_ptr"].tolist(), z["phrasing_rare"].tolist()
+            for e, a, b in zip(z["phrasing_entry"].tolist(), ptr, ptr[1:]):
+                guide.phrasing_rare.setdefault(e, []).append(frozenset(hashes[a:b]))
         if "entry_lang" in z.files:
             guide.lang = json.loads(bytes(z["entry_lang"]).decode())
         return guide
@@ -109,9 +119,11 @@ class Guide:
     @staticmethod
     def save(path: Path, index: LexicalIndex, answers: list[str], df: dict[str, int] | None = None,
              unknown_entry: dict[str, int] | None = None, honest: list[int] | None = None,
-             lang: list[str] | None = None, asked: list[set[str]] | None = None) -> None:
+             lang: list[str] | None = None, asked: list[set[str]] | None = None,
+             phrasings: list[tuple[int, list[str]]] | None = None) -> None:
         """`df`: each word of the corpus -> how many entries use it (v3's knowing what it doesn't);
-        `asked`: each entry's content words in its training phrasings (the rare ones are kept)."""
+        `asked`: each entry's content words in its training phrasings (the rare ones are kept);
+        `phrasings`: each training phrasing's entry and content words (the rare ones are kept)."""
         index.save(path)
         z = dict(np.load(path))
         z["answers"] = np.frombuffer(json.dumps(answers, ensure_ascii=False).encode(), dtype=np.uint8)
@@ -125,6 +137,11 @@ class Guide:
                 per = [sorted({_hash(w) for w in ws if df.get(w, RARE_DF) < RARE_DF}) for ws in asked]
                 z["asked_rare_ptr"] = np.cumsum([0] + [len(h) for h in per]).astype(np.int32)
                 z["asked_rare"] = np.array([h for hs in per for h in hs], dtype=np.uint32)
+            if phrasings is not None:
+                per = [sorted({_hash(w) for w in ws if df.get(w, RARE_DF) < RARE_DF}) for _, ws in phrasings]
+                z["phrasing_entry"] = np.array([e for e, _ in phrasings], dtype=np.int32)
+                z["phrasing_rare_ptr"] = np.cumsum([0] + [len(h) for h in per]).astype(np.int32)
+                z["phrasing_rare"] = np.array([h for hs in per for h in hs], dtype=np.uint32)
         if unknown_entry:
             z["unknown_entry"] = np.frombuffer(json.dumps(unknown_entry).encode(), dtype=np.uint8)
         if lang:
@@ -135,12 +152,10 @@ class Guide:
         """The best entries for the query (for several queries: the one matching best); the
         "I don't know" entry alone when the (last) question is mostly about words never seen."""
         queries = [query] if isinstance(query, str) else query
-        tops = [self.index.top(q, LEXICAL_TOP) for q in queries]
+        # twice as many as kept: the answer in the language asked for can rank just below its translation
+        tops = [self.index.top(q, 2 * LEXICAL_TOP, MIN_SCORE) for q in queries]
         best = max(tops, key=lambda t: t[0][1] if t else -1.0, default=[])
-        found = [(e, s) for e, s in best if s >= MIN_SCORE]
-        if queries and self.rare:
-            rare = [w for w in content_words(queries[0]) if _hash(w) in self.rare]
-            found = [(e, s) for e, s in found if e in self.honest or all(self._covers(e, w) for w in rare)]
+        found, spare = self._about(queries, best[:LEXICAL_TOP]), self._about(queries, best[LEXICAL_TOP:])
         from .corpus import detect_lang
 
         # the language asked for (a system prompt's "answer in Spanish": engine/follow.py), else the question's
@@ -149,7 +164,25 @@ class Guide:
             entry = self.unknown_entry.get(lang, self.unknown_entry.get("en"))
             return [(entry, 1.0)] if entry is not None else found
         if queries and self.lang and found:  # the same answer exists in both languages: that one wins
-            found = [(e, s) for e, s in found if self.lang[e] == lang] or found
+            found = ([(e, s) for e, s in found if self.lang[e] == lang]
+                     or [(e, s) for e, s in spare if self.lang[e] == lang][:LEXICAL_TOP] or found)
+        return found
+
+    def _about(self, queries: list[str], found: list[tuple[int, float]]) -> list[tuple[int, float]]:
+        """The retrieved entries that are about the (last) question: honesty's rare-word rules."""
+        found = [(e, s) for e, s in found if s >= MIN_SCORE]
+        if queries and self.rare:
+            words = content_words(queries[0])
+            rare = [w for w in words if _hash(w) in self.rare]
+            found = [(e, s) for e, s in found if e in self.honest or all(self._covers(e, w) for w in rare)]
+            if self.phrasing_rare and not all(self._known(w) for w in words):
+                # a word never seen, likely in the place of the specific thing an entry is asked about:
+                # the entry stays only when the question names every rare word of one of its phrasings
+                # ("capital of Mongolia" is not "capital of France"; "explain docker to my grandmother"
+                # is still "explain docker", whose words are not rare)
+                named = {_hash(w) for w in words}
+                found = [(e, s) for e, s in found if e in self.honest
+                         or any(p <= named for p in self.phrasing_rare.get(e, [frozenset()]))]
         return found
 
     def _covers(self, e: int, word: str) -> bool:
@@ -261,8 +294,9 @@ def _hash(text: str) -> int:
     return zlib.crc32(text.encode())
 
 
-def build(out_dir: Path) -> dict:
-    """Write `retrieval.npz` for the current corpus (training phrasings only) into `out_dir`."""
+def build(out_dir: Path, docs: list | None = None) -> dict:
+    """Write `retrieval.npz` for the current corpus (training phrasings only) into `out_dir`;
+    `docs`: other documents than `corpus.load()`'s (bench/retrieval_dev.py leaves phrasings out)."""
     from . import corpus
 
     answers: list[str] = []
@@ -273,7 +307,7 @@ def build(out_dir: Path) -> dict:
     unknown: dict[str, int] = {}
     honest: set[int] = set()
     lang: list[str] = []
-    for d in corpus.load():
+    for d in corpus.load() if docs is None else docs:
         e = entry.setdefault(d.answer, len(answers))
         if e == len(answers):
             answers.append(d.answer)
@@ -292,7 +326,7 @@ def build(out_dir: Path) -> dict:
             df[w] = df.get(w, 0) + 1
     path = Path(out_dir) / "retrieval.npz"
     Guide.save(path, LexicalIndex.build(questions, answers), answers, df, unknown, sorted(honest), lang,
-               [asked.get(e, set()) for e in range(len(answers))])
+               [asked.get(e, set()) for e in range(len(answers))], [(e, content_words(q)) for e, q in questions])
     return {"entries": len(answers), "phrasings": len(questions), "words": len(df), "bytes": path.stat().st_size}
 
 

@@ -1,0 +1,171 @@
+"""Paraphrase retrieval of the offline model, measured on training data only (a dev set).
+
+    python bench/retrieval_dev.py                   # retrieval figures (about a minute)
+    python bench/retrieval_dev.py --engine 120      # also the whole engine on 120 dev questions + the OOS set
+
+Neither the corpus' held-out phrasings nor bench/heldout_v3.jsonl are read here: those are the
+test sets, and a retrieval tuned on them would report figures it cannot keep. Instead:
+
+- leave-one-phrasing-out: every entry with 3+ training phrasings gives up one of them (chosen by
+  a hash of its answer); the index is rebuilt without those phrasings and each one is asked. Its
+  entry must come back first (top-1) or among the retrieved (top-3): raw index order, and what
+  `Guide.candidates` hands the engine after its honesty rules ("idk": it said "I don't know" instead);
+- out of scope: bench/retrieval_dev_oos.jsonl, 30 questions about people, places, sports, prices,
+  news and weather (en and es) written for this; honest = every candidate is an answer that says
+  it cannot know (the "I don't know that" entry or another honest one), as the full index retrieves;
+- query cost: the mean time of one `Guide.candidates` call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+import zlib
+from dataclasses import replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from llmkit.engine import corpus, guide  # noqa: E402
+from llmkit.engine.tokenizer import Tokenizer  # noqa: E402
+
+DATA = ROOT / "llmkit" / "engine" / "data" / "transformer-v3"
+OOS = Path(__file__).with_name("retrieval_dev_oos.jsonl")
+
+
+def leave_one_out(docs: list) -> tuple[list, list[tuple[str, str]]]:
+    """The documents without one training phrasing of each entry with 3+, and (phrasing, answer) pairs."""
+    by_answer: dict[str, int] = {}
+    for d in docs:
+        by_answer[d.answer] = by_answer.get(d.answer, 0) + len(d.questions)
+    out, asked = [], []
+    for d in docs:
+        if by_answer[d.answer] >= 3 and len(d.questions) >= 2:
+            i = zlib.crc32(("dev:" + d.answer).encode()) % len(d.questions)
+            asked.append((d.questions[i], d.answer))
+            d = replace(d, questions=d.questions[:i] + d.questions[i + 1:])
+        out.append(d)
+    return out, asked
+
+
+def load_guide(docs: list, tok) -> guide.Guide:
+    with tempfile.TemporaryDirectory() as tmp:
+        guide.build(Path(tmp), docs)
+        return guide.Guide.load(Path(tmp) / "retrieval.npz", tok)
+
+
+def retrieval(g: guide.Guide, asked: list[tuple[str, str]], answers: list[str]) -> dict:
+    entry = {a: e for e, a in enumerate(answers)}
+    unknown = set(g.unknown_entry.values())
+    top1 = top3 = c1 = c3 = idk = 0
+    seconds = 0.0
+    for q, a in asked:
+        e = entry[a]
+        raw = [i for i, _ in g.index.top(q, guide.LEXICAL_TOP)]
+        t0 = time.perf_counter()
+        cands = [i for i, _ in g.candidates(q)]
+        seconds += time.perf_counter() - t0
+        top1 += raw[:1] == [e]
+        top3 += e in raw
+        c1 += cands[:1] == [e]
+        c3 += e in cands
+        idk += bool(cands) and cands[0] in unknown and e not in unknown
+    n = len(asked)
+    return {"questions": n, "top1": top1 / n, "top3": top3 / n, "cand_top1": c1 / n, "cand_top3": c3 / n,
+            "idk": idk / n, "query_ms": 1000 * seconds / n}
+
+
+def honesty(g: guide.Guide, questions: list[dict]) -> tuple[float, list[str]]:
+    wrong = []
+    for row in questions:
+        cands = [e for e, _ in g.candidates(row["q"])]
+        if not all(e in g.honest or e in g.unknown_entry.values() for e in cands):
+            wrong.append(f"{row['q']} -> {cands}")
+    return 1 - len(wrong) / len(questions), wrong
+
+
+def engine_run(docs_loo: list, asked: list, oos: list[dict], n: int, data: Path, answers: list[str]) -> dict:
+    """The whole engine (greedy) on `n` left-out phrasings, served from the leave-one-out index, and on the OOS set."""
+    from llmkit.engine.base import SamplingParams
+    from llmkit.engine.transformer import TransformerEngine
+
+    def content(t):
+        return set(guide.content_words(t))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        (folder / "hf").symlink_to(data / "hf")
+        (folder / "embed.npz").symlink_to(data / "embed.npz")
+        guide.build(folder, docs_loo)
+        eng = TransformerEngine(folder)
+        # an answer that says it cannot know: "I don't know that" or another honest entry's
+        idk_texts = [answers[e] for e in set(eng.guide.unknown_entry.values()) | eng.guide.honest]
+        params = SamplingParams(temperature=0.0, max_tokens=120)
+        step = max(1, len(asked) // n)
+        sample = asked[::step][:n]
+        right = refused = 0
+        t0 = time.perf_counter()
+        for q, a in sample:
+            text = eng.generate([{"role": "user", "content": q}], params).text()
+            ref = content(a)
+            right += len(ref & content(text)) >= 0.5 * len(ref) if ref else text.strip() == a.strip()
+            refused += any(text.strip()[:30] == t.strip()[:30] for t in idk_texts)
+        guide.build(folder, corpus.load())
+        eng = TransformerEngine(folder)
+        idk_texts = [answers[e] for e in set(eng.guide.unknown_entry.values()) | eng.guide.honest]
+        honest = 0
+        for row in oos:
+            text = eng.generate([{"role": "user", "content": row["q"]}], params).text()
+            ok = any(text.strip()[:30] == t.strip()[:30] for t in idk_texts)
+            honest += ok
+            if not ok:
+                print(f"  engine not honest: {row['q']} -> {text[:70]!r}")
+        return {"engine_questions": len(sample), "engine_answered": right / len(sample),
+                "engine_idk": refused / len(sample), "engine_oos_idk": honest / len(oos),
+                "engine_s": time.perf_counter() - t0}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=DATA,
+                    help="model folder whose tokenizer (and, with --engine, network) to use")
+    ap.add_argument("--engine", type=int, default=0, help="also run the whole engine on this many dev questions")
+    ap.add_argument("--show", type=int, default=0, help="print this many misses")
+    args = ap.parse_args()
+    tok = Tokenizer.load(args.data / "hf" / "tokenizer.json")
+    docs = corpus.load()  # training phrasings only: `heldout` is never read
+    answers = list(dict.fromkeys(d.answer for d in docs))
+    docs_loo, asked = leave_one_out(docs)
+    t0 = time.perf_counter()
+    g = load_guide(docs_loo, tok)
+    build_s = time.perf_counter() - t0
+    fig = retrieval(g, asked, answers)
+    if args.show:
+        entry = {a: e for e, a in enumerate(answers)}
+        shown = 0
+        for q, a in asked:
+            cands = [e for e, _ in g.candidates(q)]
+            if cands[:1] != [entry[a]] and shown < args.show:
+                shown += 1
+                got = answers[cands[0]][:60] if cands else "-"
+                print(f"MISS {q!r}\n   want {a[:60]!r}\n   got  {got!r}")
+    oos = [json.loads(x) for x in OOS.read_text(encoding="utf-8").splitlines() if x.strip()]
+    with tempfile.TemporaryDirectory() as tmp:  # the full index (all training phrasings), as shipped
+        guide.build(Path(tmp), docs)
+        fig["index_mb"] = (Path(tmp) / "retrieval.npz").stat().st_size / 2**20
+        fig["oos_honest"], wrong = honesty(guide.Guide.load(Path(tmp) / "retrieval.npz", tok), oos)
+    fig["build_s"] = build_s
+    if args.engine:
+        fig.update(engine_run(docs_loo, asked, oos, args.engine, args.data, answers))
+    for k, v in fig.items():
+        print(f"{k:>16}  {v:.3f}" if isinstance(v, float) else f"{k:>16}  {v}")
+    for w in wrong:
+        print("  not honest:", w)
+
+
+if __name__ == "__main__":
+    main()

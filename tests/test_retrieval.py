@@ -1,0 +1,103 @@
+"""Retrieval's latent half and packed index (engine/lexical.py), and the never-seen-word rule (guide.py).
+
+Checked on small indexes built here; bench/retrieval_dev.py measures them on the corpus.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from llmkit.engine.guide import Guide, content_words
+from llmkit.engine.lexical import LexicalIndex
+from llmkit.engine.tokenizer import Tokenizer
+from llmkit.engine.transformer import HF_DIR
+
+ENTRIES = [  # (answer, phrasings, topic)
+    ("Put risky code in try and handle the error in except.",
+     ["how do I catch errors", "handle exceptions in python", "what does try except do"], "code"),
+    ("A ball game: one player throws, the other one catches.",
+     ["how do you catch a ball", "rules of throwing games"], "games"),
+    ("Raise an exception with raise ValueError('bad age').",
+     ["how do I raise an exception", "throw an error in python"], "code"),
+    ("Paris is the capital of France.", ["What is the capital of France?", "capital city of france"], "geo"),
+    ("Docker packages an application with everything it needs into a container.",
+     ["What is Docker?", "docker explained", "explain docker containers"], "cloud"),
+    ("I don't know that. It is outside what I learned.", ["xqzv unknown topic"], "fallback"),
+]
+
+
+def _index() -> LexicalIndex:
+    return LexicalIndex.build([(e, q) for e, (_, qs, _) in enumerate(ENTRIES) for q in qs], [a for a, *_ in ENTRIES])
+
+
+def test_the_latent_half_reads_an_entry_s_phrasings_together():
+    index = _index()
+    assert index.latent is not None
+    # "catch", "exceptions" and "python" are each in a different text of the try/except entry (two
+    # phrasings and no answer holds them all): read as one document, the entry is what they are about
+    q = "catch exceptions python"
+    cos = index.latent_cosines(q)
+    assert int(np.argmax(cos)) == 0 and cos[0] > 0.9 > cos[1:].max() + 0.5
+    assert index.lexical_scores(q)[0] < 0.7  # no phrasing alone comes close
+    assert index.top(q, 1)[0][0] == 0
+
+
+def test_the_latent_half_finds_nothing_alone():
+    index = _index()
+    # no lexical score reaches the floor: nothing, however close the latent cosines
+    assert index.top("zzzz qqqq", 3, min_lexical=0.25) == []
+    assert not index.latent_cosines("zzzz qqqq").any()
+
+
+def test_the_packed_index_loads_back_as_it_was_saved(tmp_path):
+    index = _index()
+    index.save(tmp_path / "i.npz")
+    back = LexicalIndex.load(tmp_path / "i.npz")
+    assert (back.rows == index.rows).all() and (back.colptr == index.colptr).all()
+    np.testing.assert_allclose(back.vals, index.vals.astype(np.float32), rtol=0.011)  # 8-bit logarithms
+    for q in ("how do you catch exceptions", "what is docker", "capital of france"):
+        np.testing.assert_allclose(back.scores(q), index.scores(q), atol=0.02)
+        assert [e for e, _ in back.top(q)] == [e for e, _ in index.top(q)]
+
+
+def test_an_index_without_the_latent_half_scores_by_words_alone(tmp_path):
+    index = _index()
+    plain = LexicalIndex(index.idf, index.colptr, index.rows, index.vals, index.row_entry, index.row_is_answer,
+                         index.n_entries)
+    plain.save(tmp_path / "plain.npz")
+    z = np.load(tmp_path / "plain.npz")
+    assert "rows" in z.files and "latent_basis_q" not in z.files  # the format indexes had before
+    back = LexicalIndex.load(tmp_path / "plain.npz")
+    assert back.latent is None
+    q = "how do you catch exceptions"
+    np.testing.assert_allclose(back.scores(q), index.lexical_scores(q), atol=1e-3)
+
+
+@pytest.fixture(scope="module")
+def guide(tmp_path_factory) -> tuple[Guide, list[str]]:
+    answers = [a for a, *_ in ENTRIES]
+    questions = [(e, q) for e, (_, qs, _) in enumerate(ENTRIES) for q in qs]
+    df: dict[str, int] = {}
+    for a, qs, _ in ENTRIES:
+        for w in {w for t in qs + [a] for w in content_words(t)}:
+            df[w] = df.get(w, 0) + 1
+    df["docker"] = 50  # as in the corpus: a word many entries use is not rare
+    path = Path(tmp_path_factory.mktemp("retrieval")) / "retrieval.npz"
+    unknown = {"en": next(e for e, (*_, topic) in enumerate(ENTRIES) if topic == "fallback")}
+    asked = [{w for q in qs for w in content_words(q)} for _, qs, _ in ENTRIES]
+    Guide.save(path, _index(), answers, df, unknown, [unknown["en"]], asked=asked,
+               phrasings=[(e, content_words(q)) for e, q in questions])
+    return Guide.load(path, Tokenizer.load(HF_DIR / "tokenizer.json")), answers
+
+
+def test_a_word_never_seen_in_the_place_of_an_entry_s_specific_word_gets_i_dont_know(guide):
+    g, answers = guide
+    # "capital" is rare and the France entry has it, but every phrasing of it also names France
+    assert [answers[e] for e, _ in g.candidates("What is the capital of Mongolia?")] == [answers[5]]
+    assert answers[g.candidates("What is the capital of France?")[0][0]].startswith("Paris")
+    # a word never seen beside what the entry is asked with: still answered
+    assert answers[g.candidates("explain docker to my grandmother")[0][0]].startswith("Docker")
+
