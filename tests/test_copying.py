@@ -51,6 +51,22 @@ def test_call_arguments_copy_a_city_from_the_question(engine, city):
     jsonschema.validate(g.tool_calls[0]["arguments"], WEATHER.parameters)
 
 
+CONTACT = ToolSpec("save_contact", "Save a contact.",
+                   {"type": "object", "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
+                    "required": ["name", "age"]})
+
+
+@pytest.mark.parametrize("age", [31, 7, 250])
+def test_a_number_copied_whole_ends_where_the_users_number_ends(engine, age):
+    """A bare value has no closing quote: once the user's number is copied whole, no digit of the
+    network's own runs on into it ("31" had become 3196924250)."""
+    g = engine.generate([{"role": "user", "content": f"Save Sofia Perez, she is {age} and lives in Lima."}],
+                        SamplingParams(temperature=0, max_tokens=80, tools=[CONTACT], tool_choice="required"))
+    g.text()
+    assert g.tool_calls
+    assert g.tool_calls[0]["arguments"]["age"] == age
+
+
 # -- hostile values: quotes, backslashes, newlines, unicode in what the user asks -----------------
 SEARCH = ToolSpec("search", "Search the web for a phrase",
                   {"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]})

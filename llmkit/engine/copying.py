@@ -215,6 +215,8 @@ class Copier:
             probs = probs.copy()
             if in_call:  # an argument copied whole: its phrase goes on, or the string closes
                 keep = _closing(self.decode.__self__).copy()
+                if not (probs[keep] > 0).any():  # a bare value (a number, "31"): it ends, no digit runs on
+                    keep = ~self.glue
                 if not any(tuple(out[-len(e):]) == e for e in self.tables[True].closed if len(e) <= len(out)):
                     keep[list(nexts)] = True
                 if (probs[keep] > 0).any():
