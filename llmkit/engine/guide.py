@@ -25,8 +25,8 @@ matches, or more than `UNKNOWN_SHARE` of the question's content words were never
 one typo), the only candidate is the corpus' "I don't know that" answer in the question's
 language: a 6M-parameter model asked about a person, a place or a term it never read would
 otherwise copy the nearest answer it knows, confidently and wrongly. An index that keeps each
-training phrasing's rare words also drops, when the question has a word never seen, an entry
-none of whose phrasings has all its rare words named by the question ("capital of Mongolia"
+training phrasing's content words also drops, when the question has a word never seen, an entry
+none of whose phrasings has all its content words named by the question ("capital of Mongolia"
 against the phrasings "capital of France": the unknown word stands where "France" stood). When candidates come in
 both languages (most answers exist in English and Spanish), those in the question's language win.
 
@@ -48,6 +48,7 @@ import numpy as np
 from .lexical import LexicalIndex
 
 LEXICAL_TOP = 3
+POOL = 12  # entries retrieved before the rare-word rules; LEXICAL_TOP of those left are candidates
 MIN_SCORE = 0.25
 LEXICAL_TEMPERATURE = 0.1
 RERANK_TOKENS = 8
@@ -89,7 +90,7 @@ class Guide:
         self.honest: set[int] = set()  # entries whose answer says it cannot know
         self.folded: list[str] = []  # each answer folded, to look rare words up in
         self.asked_rare: list[frozenset] = []  # each entry's rare words as its training phrasings ask them (hashes)
-        self.phrasing_rare: dict[int, list[frozenset]] = {}  # entry -> each training phrasing's rare words (hashes)
+        self.phrasing_words: dict[int, list[frozenset]] = {}  # entry -> each training phrasing's content words (hashes)
         self.lang: list[str] = []  # each entry's language ("en", "es"): answers come in the question's
         self._grams: dict[int, list[dict]] = {}  # entry -> [k -> {k-gram: what follows each occurrence}]
 
@@ -108,10 +109,10 @@ class Guide:
         if "asked_rare_ptr" in z.files:
             ptr, hashes = z["asked_rare_ptr"].tolist(), z["asked_rare"].tolist()
             guide.asked_rare = [frozenset(hashes[a:b]) for a, b in zip(ptr, ptr[1:])]
-        if "phrasing_rare_ptr" in z.files:
-            ptr, hashes = z["phrasing_rare_ptr"].tolist(), z["phrasing_rare"].tolist()
+        if "phrasing_words_ptr" in z.files:
+            ptr, hashes = z["phrasing_words_ptr"].tolist(), z["phrasing_words"].tolist()
             for e, a, b in zip(z["phrasing_entry"].tolist(), ptr, ptr[1:]):
-                guide.phrasing_rare.setdefault(e, []).append(frozenset(hashes[a:b]))
+                guide.phrasing_words.setdefault(e, []).append(frozenset(hashes[a:b]))
         if "entry_lang" in z.files:
             guide.lang = json.loads(bytes(z["entry_lang"]).decode())
         return guide
@@ -123,7 +124,7 @@ class Guide:
              phrasings: list[tuple[int, list[str]]] | None = None) -> None:
         """`df`: each word of the corpus -> how many entries use it (v3's knowing what it doesn't);
         `asked`: each entry's content words in its training phrasings (the rare ones are kept);
-        `phrasings`: each training phrasing's entry and content words (the rare ones are kept)."""
+        `phrasings`: each training phrasing's entry and content words."""
         index.save(path)
         z = dict(np.load(path))
         z["answers"] = np.frombuffer(json.dumps(answers, ensure_ascii=False).encode(), dtype=np.uint8)
@@ -138,10 +139,10 @@ class Guide:
                 z["asked_rare_ptr"] = np.cumsum([0] + [len(h) for h in per]).astype(np.int32)
                 z["asked_rare"] = np.array([h for hs in per for h in hs], dtype=np.uint32)
             if phrasings is not None:
-                per = [sorted({_hash(w) for w in ws if df.get(w, RARE_DF) < RARE_DF}) for _, ws in phrasings]
+                per = [sorted({_hash(w) for w in ws}) for _, ws in phrasings]
                 z["phrasing_entry"] = np.array([e for e, _ in phrasings], dtype=np.int32)
-                z["phrasing_rare_ptr"] = np.cumsum([0] + [len(h) for h in per]).astype(np.int32)
-                z["phrasing_rare"] = np.array([h for hs in per for h in hs], dtype=np.uint32)
+                z["phrasing_words_ptr"] = np.cumsum([0] + [len(h) for h in per]).astype(np.int32)
+                z["phrasing_words"] = np.array([h for hs in per for h in hs], dtype=np.uint32)
         if unknown_entry:
             z["unknown_entry"] = np.frombuffer(json.dumps(unknown_entry).encode(), dtype=np.uint8)
         if lang:
@@ -152,10 +153,14 @@ class Guide:
         """The best entries for the query (for several queries: the one matching best); the
         "I don't know" entry alone when the (last) question is mostly about words never seen."""
         queries = [query] if isinstance(query, str) else query
-        # twice as many as kept: the answer in the language asked for can rank just below its translation
-        tops = [self.index.top(q, 2 * LEXICAL_TOP, MIN_SCORE) for q in queries]
+        # more than kept (an index built with the per-phrasing words; before, as many): the rare-word rules
+        # drop entries that outrank the one about the question, and the answer in the language asked for
+        # can rank just below its translation
+        pool = POOL if self.phrasing_words else LEXICAL_TOP
+        tops = [self.index.top(q, pool, MIN_SCORE) for q in queries]
         best = max(tops, key=lambda t: t[0][1] if t else -1.0, default=[])
-        found, spare = self._about(queries, best[:LEXICAL_TOP]), self._about(queries, best[LEXICAL_TOP:])
+        about = self._about(queries, best)
+        found, spare = about[:LEXICAL_TOP], about[LEXICAL_TOP:2 * LEXICAL_TOP]  # translations rank close
         from .corpus import detect_lang
 
         # the language asked for (a system prompt's "answer in Spanish": engine/follow.py), else the question's
@@ -175,14 +180,14 @@ class Guide:
             words = content_words(queries[0])
             rare = [w for w in words if _hash(w) in self.rare]
             found = [(e, s) for e, s in found if e in self.honest or all(self._covers(e, w) for w in rare)]
-            if self.phrasing_rare and not all(self._known(w) for w in words):
-                # a word never seen, likely in the place of the specific thing an entry is asked about:
-                # the entry stays only when the question names every rare word of one of its phrasings
-                # ("capital of Mongolia" is not "capital of France"; "explain docker to my grandmother"
-                # is still "explain docker", whose words are not rare)
+            if self.phrasing_words and not all(self._known(w) for w in words):
+                # a word never seen, likely in the place of what an entry is asked about: the entry
+                # stays only when the question names every content word of one of its phrasings
+                # ("capital of Mongolia" is neither "capital of France" nor "spanish capital";
+                # "explain docker to my grandmother" is still "explain docker")
                 named = {_hash(w) for w in words}
                 found = [(e, s) for e, s in found if e in self.honest
-                         or any(p <= named for p in self.phrasing_rare.get(e, [frozenset()]))]
+                         or any(p <= named for p in self.phrasing_words.get(e, [frozenset()]))]
         return found
 
     def _covers(self, e: int, word: str) -> bool:
