@@ -169,8 +169,9 @@ class Guide:
             entry = self.unknown_entry.get(lang, self.unknown_entry.get("en"))
             return [(entry, 1.0)] if entry is not None else found
         if queries and self.lang and found:  # the same answer exists in both languages: that one wins
+            # (none in it among the first: the best-scored one just below, as the best one's translation)
             found = ([(e, s) for e, s in found if self.lang[e] == lang]
-                     or [(e, s) for e, s in spare if self.lang[e] == lang][:LEXICAL_TOP] or found)
+                     or sorted([(e, s) for e, s in spare if self.lang[e] == lang], key=lambda c: -c[1])[:1] or found)
         return found
 
     def _about(self, queries: list[str], found: list[tuple[int, float]]) -> list[tuple[int, float]]:

@@ -215,11 +215,13 @@ class LexicalIndex:
         return self.latent["latent_entries"] @ (z / n) if n > 0 else np.zeros(self.n_entries, dtype=np.float32)
 
     def top(self, text: str, k: int = 3, min_lexical: float = 0.0) -> list[tuple[int, float]]:
-        """The `k` best entries and their scores, among those whose lexical score reaches
-        `min_lexical`: the latent half reorders what shared words found, it finds nothing alone
-        (a question about Lagos' population is close to "the population of a country" in it)."""
+        """The `k` best entries (by `scores`) and their lexical scores, among those whose lexical
+        score reaches `min_lexical`: the latent half reorders what shared words found, it finds
+        nothing alone (a question about Lagos' population is close to "the population of a country"
+        in it), and the score it hands on is the one words earned (an exact phrasing stays far
+        ahead of its neighbours: "What is Docker?" is not "What is Docker Compose?")."""
         lexical = self.lexical_scores(text)
         s = lexical if self.latent is None else lexical + LATENT_SHARE * np.maximum(0.0, self.latent_cosines(text))
         s = np.where(lexical >= min_lexical, s, -1.0)
         order = np.argsort(-s, kind="stable")[:k]
-        return [(int(i), float(s[i])) for i in order if s[i] >= 0]
+        return [(int(i), float(lexical[i])) for i in order if s[i] >= 0]
