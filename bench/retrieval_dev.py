@@ -25,7 +25,6 @@ Figures (2026-11-29, this 2-core machine, under load; v3's network):
     query                     1.1 ms                 1.1 ms
     retrieval.npz             8.9 MB                 5.2 MB
     engine, 150 dev questions answered 0.647, OOS 28/30    0.680, OOS 30/30
-    (300 other ones, asked[1::2])      0.653                  0.697
 """
 
 from __future__ import annotations
