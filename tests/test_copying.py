@@ -67,6 +67,21 @@ def test_a_number_copied_whole_ends_where_the_users_number_ends(engine, age):
     assert g.tool_calls[0]["arguments"]["age"] == age
 
 
+ADD = ToolSpec("add_two_numbers", "Add two numbers",
+               {"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
+                "required": ["a", "b"]})
+
+
+@pytest.mark.parametrize("question, n", [("What is 10 + 10?", 10), ("¿Cuánto es 8 + 8?", 8)])
+def test_a_word_the_sources_say_twice_can_be_copied_twice(engine, question, n):
+    """A copy does not begin again with a word the reply already has ("0 0 0 0"), unless the
+    sources say it that often: 10 + 10 is add(10, 10)."""
+    g = engine.generate([{"role": "user", "content": question}],
+                        SamplingParams(temperature=0, max_tokens=80, tools=[ADD], tool_choice="required"))
+    g.text()
+    assert g.tool_calls and g.tool_calls[0]["arguments"] == {"a": n, "b": n}
+
+
 # -- hostile values: quotes, backslashes, newlines, unicode in what the user asks -----------------
 SEARCH = ToolSpec("search", "Search the web for a phrase",
                   {"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]})

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from functools import lru_cache
 import numpy as np
 
@@ -104,7 +105,7 @@ class Copier:
     call's arguments (a quote the user typed is written `\\"`, never a bare `"` that would end
     the string). A copy begins with a span's first token where a value begins (in a call) or
     where the network is unsure (in an answer); once begun it is carried on token by token
-    while the network allows it; a word the reply already has is not begun again. `out` is the
+    while the network allows it; a word is begun no more often than the sources say it. `out` is the
     reply's token ids so far, `so_far` the end of its text."""
 
     def __init__(self, tok, sources: list[str], after_result: bool = False, known: set[str] | None = None):
@@ -136,6 +137,7 @@ class Copier:
                     phrases[inner] = (inner.split()[0], QUOTED)
                     phrases.setdefault(f'"{inner}"', (inner.split()[0], QUOTES))
         words = [w for ws in spans for w in ws if w]
+        self.times = Counter(words)  # how often the sources say each word: a copy begins that often at most
         # quoted phrases are values of a call; an answer copies words and names, as it did
         plain = {t: v for t, v in phrases.items() if v[1] == WORDS}
         self.tables = {False: _Table(tok, plain, words, escape=False), True: _Table(tok, phrases, words, escape=True)}
@@ -174,7 +176,7 @@ class Copier:
 
     def starts(self, out: list[int], so_far: str, in_call: bool = True) -> set[int]:
         """First tokens of the spans a copy may begin with: with a space before them, or without
-        one right after a quote or the like; not a word the reply already has."""
+        one right after a quote or the like; not a word the reply has as often as the sources."""
         return self._starts(out, so_far, in_call)
 
     def _starts(self, out: list[int], so_far: str, in_call: bool) -> set[int]:
@@ -187,8 +189,10 @@ class Copier:
         for seq, first, spaced, kind in self.tables[in_call].seqs:
             if kind == QUOTES or spaced == bare or bool(self.glue[seq[0]]) == spaced:
                 continue
-            if re.search(r"(?<!\w)" + re.escape(first) + r"(?!\w)", written) or seq[0] in out[-3:]:
-                continue  # a word the reply has, or a start it just wrote ("0 0 0 0" where "0.15" was meant)
+            said = len(re.findall(r"(?<!\w)" + re.escape(first) + r"(?!\w)", written))
+            if said >= self.times.get(first, 1) or seq[0] in out[-3:]:
+                continue  # a word the reply has as often as the sources ("10 + 10": twice), or a start it
+                # just wrote ("0 0 0 0" where "0.15" was meant)
             got.add(seq[0])
             if kind != WORDS:
                 named.add(seq[0])
