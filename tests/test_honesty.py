@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from llmkit.engine import EngineInputError, SamplingParams, get_engine
-from llmkit.engine.guide import Guide, LexicalIndex, content_words
+from llmkit.engine.guide import Guide, LexicalIndex, content_words, sums
 from llmkit.engine.tokenizer import Tokenizer
 from llmkit.engine.transformer import HF_DIR
 
@@ -29,6 +29,7 @@ ENTRIES = [  # (answer, phrasings, topic, lang)
     ("Australia has hot summers in December.", ["when is summer in australia"], "science", "en"),
     ("Bonjour ! Je suis le petit modèle hors ligne du cours.",
      ["Introduce yourself in French", "present yourself in french"], "small_tasks", "en"),
+    ("1 + 1 = 2.", ["What is 1+1?", "what is one plus one", "how much is one plus one"], "small_tasks", "en"),
 ]
 
 
@@ -79,6 +80,17 @@ def test_words_never_seen_get_i_dont_know_in_the_questions_language(guide):
 
 def test_an_answer_that_says_it_cannot_know_is_kept_whatever_the_names(guide):
     assert answer(guide, "who is John Carter")[0].startswith("I don't know that. I have no facts")
+
+
+def test_a_sum_is_answered_only_by_an_answer_that_does_that_sum(guide):
+    """A small model cannot compute: "1 + 1 = 2." for "three plus one" would be confidently wrong."""
+    assert answer(guide, "What is one plus one?") == ["1 + 1 = 2."]
+    assert answer(guide, "What is three plus one?") == [ENTRIES[4][0]]
+    assert answer(guide, "¿Cuánto es 3 + 1?") == [ENTRIES[5][0]]
+    assert answer(guide, "how much is 1 times 1") == [ENTRIES[4][0]]  # the same numbers, another sum
+    assert sums("What is 25 * 4 + 10?") == {("25", "*", "4"), ("4", "+", "10")}
+    assert sums("seis menos dos") == sums("6 − 2") == {("6", "-", "2")}
+    assert not sums("Explain HTTP 404 and 500") and not sums("Explica Docker en 3 oraciones")
 
 
 def test_v2_indexes_without_a_vocabulary_behave_as_before(guide):

@@ -27,7 +27,9 @@ language: a 6M-parameter model asked about a person, a place or a term it never 
 otherwise copy the nearest answer it knows, confidently and wrongly. An index that keeps each
 training phrasing's content words also drops, when the question has a word never seen, an entry
 none of whose phrasings has all its content words named by the question ("capital of Mongolia"
-against the phrasings "capital of France": the unknown word stands where "France" stood). When candidates come in
+against the phrasings "capital of France": the unknown word stands where "France" stood). A question
+that asks for a sum keeps only answers that do that sum (`sums`: "1 + 1 = 2." is not about "three
+plus one", and a 6M-parameter network does not compute). When candidates come in
 both languages (most answers exist in English and Spanish), those in the question's language win.
 
 The network still writes every token, sampling parameters keep their meaning (they act on
@@ -189,6 +191,9 @@ class Guide:
                 named = {_hash(w) for w in words}
                 found = [(e, s) for e, s in found if e in self.honest
                          or any(p <= named for p in self.phrasing_words.get(e, [frozenset()]))]
+        asked = sums(queries[0]) if queries and self.folded else set()
+        if asked:  # a sum: only an answer that does that sum is about it ("1 + 1 = 2." is not "3 + 1")
+            found = [(e, s) for e, s in found if asked <= sums(self.folded[e])]
         return found
 
     def _covers(self, e: int, word: str) -> bool:
@@ -278,6 +283,30 @@ class Guide:
 
 def _fold(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
+
+
+# a small model cannot compute: for a sum it was not taught, the nearest one it knows ("1 + 1 = 2.")
+# would be a confident wrong answer. A sum is two numbers (digits or words) with an operation between
+_NUMBER_WORDS = {w: str(i) for words in (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty", "cero uno dos tres cuatro cinco seis siete ocho nueve diez once doce "
+    "trece catorce quince dieciseis diecisiete dieciocho diecinueve veinte") for i, w in enumerate(words.split())}
+_OPERATIONS = {"+": "+ plus mas", "-": "- − minus menos", "*": "* × x times por multiplied_by multiplicado_por",
+               "/": "/ ÷ divided_by entre dividido_entre dividido_por", "^": "^"}
+_OPERATION = {w.replace("_", " "): op for op, words in _OPERATIONS.items() for w in words.split()}
+_NUM = r"(\d+(?:[.,]\d+)?|" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + ")"
+_SUM = re.compile(rf"(?<!\w){_NUM}\s*(" + "|".join(re.escape(w) for w in sorted(_OPERATION, key=len, reverse=True))
+                  + rf")\s*(?={_NUM}(?!\w))")
+_NUMBER_RE = re.compile(_NUM)
+
+
+def sums(text: str) -> set[tuple[str, str, str]]:
+    """The sums a text writes or asks for, as (number, operation, number): "What is three plus 4?"
+    and "3 + 4 = 7" both have ("3", "+", "4")."""
+    folded = _fold(text)
+    return {(_NUMBER_WORDS.get(a, a), _OPERATION[op], _NUMBER_WORDS.get(b, b))
+            for a, op, b in ((m.group(1), m.group(2), _NUMBER_RE.match(folded, m.end()).group(1))
+                             for m in _SUM.finditer(folded))}
 
 
 def content_words(text: str) -> list[str]:
