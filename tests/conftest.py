@@ -75,6 +75,31 @@ def gateway():
 
 
 @pytest.fixture(scope="session")
+def oai(gateway):
+    """The openai SDK on the gateway (no retries: a test sees the first answer)."""
+    import openai
+
+    return openai.OpenAI(base_url=gateway + "/v1", api_key="x", max_retries=0)
+
+
+@pytest.fixture(scope="session")
+def claude(gateway):
+    """The anthropic SDK on the gateway."""
+    import anthropic
+
+    return anthropic.Anthropic(base_url=gateway, api_key="x", max_retries=0)
+
+
+@pytest.fixture(scope="session")
+def gemini(gateway):
+    """The google-genai SDK on the gateway."""
+    from google import genai
+    from google.genai import types
+
+    return genai.Client(api_key="x", http_options=types.HttpOptions(base_url=gateway))
+
+
+@pytest.fixture(scope="session")
 def secured_gateway():
     """Base URL of a gateway that requires the key "test-secret"."""
     from llmkit.server.background import Gateway

@@ -20,7 +20,6 @@ import ollama
 import openai
 import pytest
 from anthropic import beta_tool
-from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
 
@@ -33,21 +32,6 @@ TREE = {"$defs": {"Node": {"type": "object", "properties": {"v": {"type": "integ
                                                                                 {"type": "null"}]}},
                            "required": ["v", "next"], "additionalProperties": False}},
         "$ref": "#/$defs/Node"}
-
-
-@pytest.fixture(scope="module")
-def claude(gateway):
-    return anthropic.Anthropic(base_url=gateway, api_key="x", max_retries=0)
-
-
-@pytest.fixture(scope="module")
-def gemini(gateway):
-    return genai.Client(api_key="x", http_options=types.HttpOptions(base_url=gateway))
-
-
-@pytest.fixture(scope="module")
-def oai(gateway):
-    return openai.OpenAI(base_url=gateway + "/v1", api_key="x", max_retries=0)
 
 
 # -- anthropic message threads -----------------------------------------------------------------

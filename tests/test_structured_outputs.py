@@ -33,11 +33,6 @@ SCHEMA = {"type": "object", "properties": {"answer": {"type": "string"}, "confid
           "required": ["answer", "confidence"], "additionalProperties": False}
 
 
-@pytest.fixture(scope="module")
-def oai(gateway):
-    return openai.OpenAI(base_url=gateway + "/v1", api_key="anything", max_retries=0)
-
-
 def test_openai_parse_with_a_pydantic_model(oai):
     r = oai.chat.completions.parse(model="gpt-4o-mini", messages=Q, response_format=Answer, temperature=0)
     parsed = r.choices[0].message.parsed
@@ -87,11 +82,6 @@ def test_groq_json_schema(gateway):
     with pytest.raises(groq.BadRequestError):
         client.chat.completions.create(model="llama-3.3-70b-versatile", messages=Q,
                                        response_format={"type": "json_schema", "json_schema": {"name": "x", "schema": 3}})
-
-
-@pytest.fixture(scope="module")
-def claude(gateway):
-    return anthropic.Anthropic(base_url=gateway, api_key="anything", max_retries=0)
 
 
 def test_anthropic_parse_and_output_config(claude):

@@ -8,7 +8,6 @@ import anthropic
 import ollama
 import openai
 import pytest
-from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
 
@@ -18,16 +17,6 @@ HI = [{"role": "user", "content": "What is a token?"}]
 @pytest.fixture(scope="module")
 def ollama_client(gateway):
     return ollama.Client(host=gateway)
-
-
-@pytest.fixture(scope="module")
-def claude(gateway):
-    return anthropic.Anthropic(base_url=gateway, api_key="x", max_retries=0)
-
-
-@pytest.fixture(scope="module")
-def gemini(gateway):
-    return genai.Client(api_key="x", http_options=types.HttpOptions(base_url=gateway))
 
 
 # -- Ollama ------------------------------------------------------------------------------------
