@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import jsonschema
 import numpy as np
@@ -40,16 +41,18 @@ def test_many_seeds_give_valid_instances(engine):
     """temperature 1 and many seeds: every complete reply is an instance of the schema."""
     validator = jsonschema.Draft202012Validator(PERSON)
     questions = ["What is the capital of France?", "Who wrote this course?", "What is an API key?"]
-    complete = 0
-    for seed in range(24):
+
+    def reply(seed: int) -> tuple[str, str]:
         g = engine.generate([{"role": "user", "content": questions[seed % 3]}],
                             SamplingParams(temperature=1.0, seed=seed, max_tokens=400, json_schema=PERSON))
-        text = g.text()
-        if g.finish_reason == "length":
-            continue  # a long free string ran out of room: checked as a prefix below
-        complete += 1
+        return g.text(), g.finish_reason
+
+    with ThreadPoolExecutor(8) as pool:  # side by side: the scheduler batches their steps (same replies)
+        replies = list(pool.map(reply, range(24)))
+    complete = [text for text, finish in replies if finish != "length"]  # "length": a long string ran out
+    for text in complete:
         validator.validate(json.loads(text))
-    assert complete >= 16
+    assert len(complete) >= 16
 
 
 def test_max_tokens_too_small_is_the_cut_prefix(engine):
