@@ -167,11 +167,18 @@ def test_looping_ref_is_400_in_every_protocol(gateway, oai, claude, gemini):
 
 
 def test_recursive_tree_schema_still_answers_valid_instances(oai):
+    """A recursive schema that can end is accepted. The small model rarely ends a linked list
+    (it nests until max_tokens), so a cut reply is checked as what it is: closed at its last
+    `"next": ` with null, it is an instance."""
     r = oai.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "A linked list, please."}],
                                     max_tokens=200, response_format={"type": "json_schema", "json_schema": {
                                         "name": "node", "strict": True, "schema": TREE}})
-    if r.choices[0].finish_reason == "stop":
-        jsonschema.validate(json.loads(r.choices[0].message.content), TREE)
+    text, finish = r.choices[0].message.content, r.choices[0].finish_reason
+    if finish == "length":
+        head = text[:text.rindex('"next": ') + len('"next": ')]
+        text = head + "null" + "}" * head.count("{")
+    assert finish in ("stop", "length")
+    jsonschema.validate(json.loads(text), TREE)
 
 
 @pytest.mark.parametrize("name", ["a b", "calendar/event", "x" * 65, ""])
