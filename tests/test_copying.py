@@ -82,6 +82,15 @@ def test_a_word_the_sources_say_twice_can_be_copied_twice(engine, question, n):
     assert g.tool_calls and g.tool_calls[0]["arguments"] == {"a": n, "b": n}
 
 
+@pytest.mark.parametrize("question, numbers", [("Add seven and nine", [7, 9]), ("¿Cuánto es tres más cinco?", [3, 5])])
+def test_a_number_said_in_words_is_copied_as_a_number(engine, question, numbers):
+    """An integer argument is written in digits: "seven" in the question is a 7 to copy."""
+    g = engine.generate([{"role": "user", "content": question}],
+                        SamplingParams(temperature=0, max_tokens=80, tools=[ADD], tool_choice="required"))
+    g.text()
+    assert g.tool_calls and sorted(g.tool_calls[0]["arguments"].values()) == numbers
+
+
 # -- hostile values: quotes, backslashes, newlines, unicode in what the user asks -----------------
 SEARCH = ToolSpec("search", "Search the web for a phrase",
                   {"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]})

@@ -112,7 +112,7 @@ class Copier:
         self.after_result = after_result  # copy into a text answer too (it follows a tool result)
         # words a copy never starts with: function words, and the tools' own words ("weather" in
         # "What's the weather in Quito?" names the tool; "Quito" is what the question adds)
-        from .guide import _STOP
+        from .guide import _NUMBER_WORDS, _STOP
 
         skip = _STOP | _ASKING | {w.lower() for w in (known or set())}
         spans = [p.split() for src in sources for p in _CUT.split(src)]
@@ -137,10 +137,15 @@ class Copier:
                     phrases[inner] = (inner.split()[0], QUOTED)
                     phrases.setdefault(f'"{inner}"', (inner.split()[0], QUOTES))
         words = [w for ws in spans for w in ws if w]
-        self.times = Counter(words)  # how often the sources say each word: a copy begins that often at most
         # quoted phrases are values of a call; an answer copies words and names, as it did
         plain = {t: v for t, v in phrases.items() if v[1] == WORDS}
-        self.tables = {False: _Table(tok, plain, words, escape=False), True: _Table(tok, phrases, words, escape=True)}
+        # a number said in words is a number in a call's arguments ("Add seven and nine": 7 and 9)
+        numerals = [_NUMBER_WORDS[w.lower().strip(".,;:!?¿¡")] for w in words
+                    if w.lower().strip(".,;:!?¿¡") in _NUMBER_WORDS]
+        for n in numerals:
+            phrases.setdefault(n, (n, WORDS))
+        self.times = Counter(words + numerals)  # how often the sources say each word: a copy begins that often at most
+        self.tables = {False: _Table(tok, plain, words, escape=False), True: _Table(tok, phrases, words + numerals, escape=True)}
         self.seqs = self.tables[True].seqs
         self.glue = _glue(tok)  # tokens that would run on into the word before them
         self.decode = tok.decode
