@@ -170,15 +170,21 @@ class LexicalIndex:
         if "row_gaps" not in z.files:
             return cls(z["idf"].astype(np.float64), z["colptr"], z["rows"], z["vals"].astype(np.float32),
                        z["row_entry"], z["row_is_answer"], int(z["n_entries"]))
+        # unpacked with few full-size temporaries: the heap a load grows stays the process's (an
+        # earlier version of this left ~26 MB of it behind in every process that loads the model)
         counts = z["col_counts"].astype(np.int64)
         colptr = np.r_[0, np.cumsum(counts)]
         gaps = z["row_gaps"].astype(np.int64)
         firsts = colptr[:-1][counts > 0]
+        rows = np.cumsum(gaps)
         base = np.zeros_like(gaps)  # undo the gaps: a running sum restarted at every posting list
-        base[firsts] = np.cumsum(gaps)[firsts] - gaps[firsts]
-        rows = np.cumsum(gaps) - np.maximum.accumulate(base)
+        base[firsts] = rows[firsts] - gaps[firsts]
+        del gaps
+        rows -= np.maximum.accumulate(base, out=base)
+        del base
         lo, hi = z["vals_range"]
-        vals = np.exp(lo + z["vals_log"].astype(np.float64) / 255 * (hi - lo)).astype(np.float32)
+        levels = np.exp(lo + np.arange(256, dtype=np.float64) / 255 * (hi - lo)).astype(np.float32)
+        vals = levels[z["vals_log"]]  # each of the 256 levels computed once, as it was for every value
         latent = {"latent_idf": z["latent_idf"].astype(np.float32),
                   "latent_basis": z["latent_basis_q"].astype(np.float32) * z["latent_basis_scale"],
                   "latent_entries": z["latent_entries"].astype(np.float32)}
