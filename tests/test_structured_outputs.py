@@ -143,3 +143,23 @@ def test_ollama_format_schema_and_json(gateway):
     with pytest.raises(ollama.ResponseError) as e:
         client.chat(model="llama3.2", messages=Q, format={"type": "frog"})
     assert e.value.status_code == 400 and "format" in e.value.error
+
+
+class Trip(BaseModel):
+    city: str
+    tags: set[str]  # pydantic writes "uniqueItems": true, a keyword the grammar cannot follow
+
+
+def test_ollama_format_ignores_what_its_grammar_cannot_follow(gateway):
+    """Ollama turns a schema into a grammar and ignores the keywords it cannot honour, so a
+    pydantic model with a set field works there: here too (the other protocols refuse them)."""
+    client = ollama.Client(host=gateway)
+    assert "uniqueItems" in json.dumps(Trip.model_json_schema())
+    r = client.chat(model="llama3.2", messages=Q, format=Trip.model_json_schema(), options={"temperature": 0})
+    data = json.loads(r.message.content)
+    assert set(data) == {"city", "tags"} and isinstance(data["city"], str) and isinstance(data["tags"], list)
+    with pytest.raises(openai.BadRequestError) as e:  # elsewhere it is still a 400 that names the keyword
+        openai.OpenAI(base_url=gateway + "/v1", api_key="x", max_retries=0).chat.completions.create(
+            model="gpt-4o", messages=Q, response_format={"type": "json_schema", "json_schema": {
+                "name": "trip", "schema": Trip.model_json_schema()}})
+    assert "uniqueItems" in e.value.body["message"]

@@ -83,8 +83,8 @@ def _format(body: dict, params: SamplingParams) -> None:
     if fmt == "json":
         params.json_object = True
         return
-    if isinstance(fmt, dict):
-        params.json_schema = json_schema(fmt, "format")
+    if isinstance(fmt, dict):  # what Ollama's grammar cannot follow it ignores (a pydantic set's uniqueItems)
+        params.json_schema = json_schema(fmt, "format", lenient=True)
         return
     raise APIError(400, f"Invalid 'format': {json.dumps(fmt)}; expected \"json\" or a JSON schema object.",
                    param="format", code="invalid_value")

@@ -189,12 +189,17 @@ def message(m, label: str, roles: tuple[str, ...]) -> str:
     return role
 
 
-def json_schema(value: Any, label: str) -> dict:
+def json_schema(value: Any, label: str, lenient: bool = False) -> dict:
     """A structured-output JSON schema: an object the engine's grammar compiler accepts (compiled
-    once and cached, so checking it here costs nothing later); else a 400 naming `label`."""
+    once and cached, so checking it here costs nothing later); else a 400 naming `label`.
+    `lenient`: keywords the grammar cannot honour (uniqueItems, not, if/then...) are ignored, not
+    refused, as Ollama's own schema-to-grammar conversion ignores them."""
     if not isinstance(value, dict):
         raise APIError(400, f"Invalid '{label}': expected a JSON schema object, got {_got(value)}.", param=label,
                        code="invalid_type")
+    if lenient:
+        guidance = value.get("x-guidance") if isinstance(value.get("x-guidance"), dict) else {}
+        value = {**value, "x-guidance": {**guidance, "lenient": True}}
     from ..engine import constrain
 
     loop = ref_loop(value)
