@@ -41,16 +41,6 @@ def valid(name: str, args, schemas=SCHEMAS) -> None:
     jsonschema.validate(json.loads(args) if isinstance(args, str) else dict(args), schemas[name])
 
 
-@pytest.fixture(scope="module")
-def oai(gateway):
-    return openai.OpenAI(base_url=gateway + "/v1", api_key="anything", max_retries=0)
-
-
-@pytest.fixture(scope="module")
-def ant(gateway):
-    return anthropic.Anthropic(base_url=gateway, api_key="anything", max_retries=0)
-
-
 # -- parallel calls off --------------------------------------------------------------------------
 def _chat_calls(oai, seed: int, tools=OAI_TOOLS, **kw) -> list:
     r = oai.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": ASK_TWO}], tools=tools,
@@ -114,9 +104,9 @@ def test_responses_parallel_tool_calls_false(oai):
     # tests/test_tools_engine.py; unseeded, the model writes two calls in about 1 reply of 16 here)
 
 
-def test_anthropic_disable_parallel_tool_use(ant):
+def test_anthropic_disable_parallel_tool_use(claude):
     def create(text: str, **choice):
-        return ant.messages.create(model="claude-haiku-4-5", max_tokens=200, messages=[{"role": "user", "content": text}],
+        return claude.messages.create(model="claude-haiku-4-5", max_tokens=200, messages=[{"role": "user", "content": text}],
                                    tools=ANT_TOOLS, tool_choice={"type": "any", **choice},
                                    extra_body={"temperature": 1})
 
@@ -124,7 +114,7 @@ def test_anthropic_disable_parallel_tool_use(ant):
         r = create("One call only: " + ASK_TWO, disable_parallel_tool_use=True)
         assert r.stop_reason == "tool_use" and [b.type for b in r.content] == ["tool_use"]
         valid(r.content[0].name, r.content[0].input)
-        with ant.messages.stream(model="claude-haiku-4-5", max_tokens=200, messages=[
+        with claude.messages.stream(model="claude-haiku-4-5", max_tokens=200, messages=[
                 {"role": "user", "content": "One streamed call only: " + ASK_TWO}], tools=ANT_TOOLS,
                 tool_choice={"type": "auto", "disable_parallel_tool_use": True},
                 extra_body={"temperature": 1}) as stream:
@@ -141,20 +131,20 @@ def test_anthropic_disable_parallel_tool_use(ant):
 SYSTEM = "You are a weather assistant. Answer in one sentence."
 
 
-def test_anthropic_count_tokens_counts_tools_as_generation_bills_them(ant):
+def test_anthropic_count_tokens_counts_tools_as_generation_bills_them(claude):
     msgs = [{"role": "user", "content": ASK}]
     for extra in ({}, {"tools": ANT_TOOLS}, {"tools": ANT_TOOLS, "system": SYSTEM},
                   {"tools": ANT_TOOLS[:1], "system": SYSTEM, "tool_choice": {"type": "tool", "name": "get_weather"}},
                   {"tools": ANT_TOOLS, "tool_choice": {"type": "none"}}):
-        counted = ant.messages.count_tokens(model="claude-haiku-4-5", messages=msgs, **extra).input_tokens
-        billed = ant.messages.create(model="claude-haiku-4-5", max_tokens=1, messages=msgs, **extra).usage.input_tokens
+        counted = claude.messages.count_tokens(model="claude-haiku-4-5", messages=msgs, **extra).input_tokens
+        billed = claude.messages.create(model="claude-haiku-4-5", max_tokens=1, messages=msgs, **extra).usage.input_tokens
         assert counted == billed, extra
-    bare = ant.messages.count_tokens(model="claude-haiku-4-5", messages=msgs).input_tokens
-    one = ant.messages.count_tokens(model="claude-haiku-4-5", messages=msgs, tools=ANT_TOOLS[:1]).input_tokens
-    two = ant.messages.count_tokens(model="claude-haiku-4-5", messages=msgs, tools=ANT_TOOLS).input_tokens
+    bare = claude.messages.count_tokens(model="claude-haiku-4-5", messages=msgs).input_tokens
+    one = claude.messages.count_tokens(model="claude-haiku-4-5", messages=msgs, tools=ANT_TOOLS[:1]).input_tokens
+    two = claude.messages.count_tokens(model="claude-haiku-4-5", messages=msgs, tools=ANT_TOOLS).input_tokens
     assert bare < one < two
     with pytest.raises(anthropic.BadRequestError) as e:  # a bad tool: the 400 messages.create gives
-        ant.messages.count_tokens(model="claude-haiku-4-5", messages=msgs, tools=[{"name": "f", "input_schema": {
+        claude.messages.count_tokens(model="claude-haiku-4-5", messages=msgs, tools=[{"name": "f", "input_schema": {
             "type": "frog"}}])
     assert "tools.0.input_schema" in e.value.message
 
