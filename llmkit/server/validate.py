@@ -232,23 +232,27 @@ def _pointer(root: dict, ref: str):
     return node
 
 
+def _objects(root):
+    """Every object (dict) inside a schema, the root included, each once."""
+    stack, seen = [root], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            yield node
+            stack.extend(v for v in node.values() if isinstance(v, (dict, list)))
+
+
 def ref_loop(root: dict) -> list[str] | None:
     """The refs of a chain of `$ref`s that comes back to where it started (A -> B -> A, or
     {"$ref": "#"} at the root), which the grammar compiler accepts as a grammar that matches
     nothing (the reply would be empty, not JSON); None when there is none. Recursion through
     properties or items (a tree) is fine and is not one."""
-    stack, seen_nodes = [root], set()
-    while stack:
-        node = stack.pop()
-        if id(node) in seen_nodes:
-            continue
-        seen_nodes.add(id(node))
-        if isinstance(node, list):
-            stack.extend(node)
-            continue
-        if not isinstance(node, dict):
-            continue
-        stack.extend(v for v in node.values() if isinstance(v, (dict, list)))
+    for node in _objects(root):
         chain, cur = [], node
         while isinstance(cur, dict) and isinstance(cur.get("$ref"), str) and cur["$ref"].startswith("#"):
             ref = cur["$ref"]
@@ -265,17 +269,11 @@ def finite(root: dict) -> bool:
     none, and the grammar compiler accepts it, then fails mid-reply. The least fixed point over
     the local refs; keywords not read here count as satisfiable (never a false refusal)."""
     targets: dict[str, object] = {}
-    stack = [root]
-    while stack:  # every local $ref and what it points at
-        node = stack.pop()
-        if isinstance(node, list):
-            stack.extend(node)
-        elif isinstance(node, dict):
-            ref = node.get("$ref")
-            if isinstance(ref, str) and ref.startswith("#") and ref not in targets:
-                target = _pointer(root, ref)
-                targets[ref] = True if target is None else target  # a dangling ref: compile() says so
-            stack.extend(v for v in node.values() if isinstance(v, (dict, list)))
+    for node in _objects(root):  # every local $ref and what it points at
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#") and ref not in targets:
+            target = _pointer(root, ref)
+            targets[ref] = True if target is None else target  # a dangling ref: compile() says so
     env = {ref: False for ref in targets}
 
     def ok(node) -> bool:
