@@ -14,6 +14,7 @@ Talks to the gateway's /admin/faults endpoint (the one setup() started, or `url`
 
 from __future__ import annotations
 
+import functools
 import os
 from contextlib import contextmanager
 from typing import Iterator
@@ -22,16 +23,21 @@ KINDS = ("rate_limit", "server_error", "overloaded", "auth", "permission", "cont
          "slow", "cut")
 
 
-def _client(url: str | None):
+@functools.lru_cache(maxsize=8)
+def _http(base_url: str, key: str | None):
+    """One client per gateway and key, kept: a new httpx.Client loads the CA bundle into an SSL
+    context (~40 ms of CPU), and a lesson that injects a fault per call made dozens."""
     import httpx
 
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    return httpx.Client(base_url=base_url, headers=headers, timeout=10)
+
+
+def _client(url: str | None):
     from .startup import gateway_url
 
-    headers = {}
     key = os.environ.get("LLMKIT_ADMIN_KEY") or os.environ.get("LLMKIT_API_KEY")  # /admin/ takes the admin key
-    if key:
-        headers["Authorization"] = f"Bearer {key}"
-    return httpx.Client(base_url=(url or gateway_url()).rstrip("/"), headers=headers, timeout=10)
+    return _http((url or gateway_url()).rstrip("/"), key or None)
 
 
 def inject(kind: str, times: int = 1, provider: str | None = None, *, retry_after: float | None = None,
@@ -42,8 +48,7 @@ def inject(kind: str, times: int = 1, provider: str | None = None, *, retry_afte
     body = {"kind": kind, "times": times, "provider": provider, "retry_after": retry_after, "delay": delay}
     if after is not None:
         body["after"] = after
-    with _client(url) as c:
-        r = c.post("/admin/faults", json={k: v for k, v in body.items() if v is not None})
+    r = _client(url).post("/admin/faults", json={k: v for k, v in body.items() if v is not None})
     if r.status_code != 200:
         raise ValueError(f"the gateway refused the fault: {r.text}")
     return r.json()
@@ -51,14 +56,12 @@ def inject(kind: str, times: int = 1, provider: str | None = None, *, retry_afte
 
 def clear(url: str | None = None) -> dict:
     """Remove every scheduled fault."""
-    with _client(url) as c:
-        return c.delete("/admin/faults").json()
+    return _client(url).delete("/admin/faults").json()
 
 
 def pending(url: str | None = None) -> dict:
     """What is still scheduled, and how many faults were served so far."""
-    with _client(url) as c:
-        return c.get("/admin/faults").json()
+    return _client(url).get("/admin/faults").json()
 
 
 @contextmanager
