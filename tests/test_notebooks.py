@@ -92,6 +92,15 @@ def kernel_env() -> dict[str, str]:
     return env
 
 
+def stored_duration(path: Path) -> float:
+    """How long the notebook took when its outputs were stored (papermill's record); 0 for one
+    stored without outputs (exercises, solutions)."""
+    try:
+        return float(json.loads(path.read_text())["metadata"].get("papermill", {}).get("duration") or 0)
+    except (OSError, ValueError, KeyError):
+        return 0.0
+
+
 class GatewayProcess:
     """A gateway in a process of its own, in the kernels' environment; `log` gathers what it prints."""
 
@@ -165,8 +174,10 @@ class Runs:
         self.gateways: list[GatewayProcess] = []
 
     def start(self, paths) -> None:
+        """Queue `paths`, the longest first (the stored lessons' own run times): the heavy lessons then
+        run at the start, beside nbval's light first days, and no long one is left for the end."""
         with self.lock:
-            for path in paths:
+            for path in sorted(paths, key=stored_duration, reverse=True):
                 if path not in self.futures:
                     self.futures[path] = self.pool.submit(self._run, path)
 
