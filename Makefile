@@ -76,7 +76,7 @@ test: $(SERVE_STAMP)  ## set up, then the whole test suite (package, SDKs, CLI, 
 	$(HERMETIC) --no-dotenv $(BIN)/python -m pytest -p no:cacheprovider --durations=15 \
 	  --nbval --nbval-sanitize-with notebooks/sanitize.cfg notebooks > $$nblog 2>&1 & nbval=$$!; \
 	$(HERMETIC) $(BIN)/python -m pytest -p no:cacheprovider --durations=15 $(SIDE_TESTS) > $$sidelog 2>&1 & side=$$!; \
-	$(HERMETIC) $(BIN)/python -m pytest --durations=15 $(addprefix --ignore=,$(SIDE_TESTS)) tests; main=$$?; \
+	$(HERMETIC) $(BIN)/python -m pytest --durations=15 -m "not heavy_engine" $(addprefix --ignore=,$(SIDE_TESTS)) tests; main=$$?; \
 	wait $$side; waiting=$$?; wait $$nbval; lessons=$$?; \
 	echo "=== second pass, run beside the first: the tests that mostly wait ==="; cat $$sidelog; \
 	echo "=== third pass, run beside the first: the lessons' stored outputs (nbval) ==="; cat $$nblog; \
@@ -113,7 +113,7 @@ $(VLLM_STAMP): pyproject.toml
 	-$(VLLM_VENV)/bin/python -m pip uninstall --quiet -y torchvision torchaudio torchcodec
 	@touch $(VLLM_STAMP)
 
-test-engines: $(STAMP) $(VLLM_STAMP)  ## opt-in: install vLLM in .venv-vllm (first time ~20 min, 3.4 GB), run the engine tests there
+test-engines: $(STAMP) $(VLLM_STAMP)  ## opt-in: install vLLM in .venv-vllm (first time ~20 min, 3.4 GB), run the engine tests there (transformers serve and vLLM included)
 	$(HERMETIC) $(VLLM_VENV)/bin/python -m pytest --durations=10 -v tests/test_engines.py tests/test_gguf.py
 
 bench: $(STAMP)  ## benchmarks: print figures, never fail on them

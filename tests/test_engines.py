@@ -1,8 +1,9 @@
 """Real serving engines started by `llmkit.engines` / `llmkit engines start`, called with the real
 openai SDK over loopback HTTP: greedy text equals the numpy engine's bare network, streaming
 included, and stopping leaves no process. llama.cpp runs wherever the [serve] extra is installed
-(`make test`); `transformers serve` where [hf] is (`make test` too); vLLM where it is installed,
-which `make test-engines` does in a venv of its own (.venv-vllm: ~3.4 GB, a minute to start)."""
+(`make test`); `transformers serve` and vLLM only under `make test-engines` (marker heavy_engine: each
+takes most of a minute of CPU to start, which `make test`'s ten minutes on two cores cannot spare), vLLM
+from a venv of its own (.venv-vllm: ~3.4 GB, a minute to start)."""
 
 from __future__ import annotations
 
@@ -219,6 +220,7 @@ def _children() -> set[int]:
 
 # -- transformers serve and vLLM: the same checks -----------------------------------------------
 
+@pytest.mark.heavy_engine
 @_skip_unless("transformers")
 def test_transformers_serve_answers_like_numpy(bare):
     with engines.start("transformers") as srv:
@@ -227,6 +229,7 @@ def test_transformers_serve_answers_like_numpy(bare):
     assert gone(pid)
 
 
+@pytest.mark.heavy_engine
 @_skip_unless("vllm")
 def test_vllm_answers_like_numpy(bare):
     with engines.start("vllm") as srv:
