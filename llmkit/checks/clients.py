@@ -6,6 +6,7 @@ cost nothing, need no network and give the same answer every time.
 
 from __future__ import annotations
 
+import functools
 import os
 
 from ..endpoints import ENDPOINTS
@@ -33,16 +34,29 @@ def base(provider: str) -> str:
     return ENDPOINTS[provider].base_url(gateway())
 
 
-def openai():
-    from openai import OpenAI
+@functools.cache
+def tls():
+    """One TLS context for every client the checks build. Each SDK client otherwise loads the CA
+    bundle into a context of its own (~40 ms of CPU; a Gemini client three), for a gateway that is
+    plain HTTP on loopback: a check builds several, and the test suite thousands."""
+    import ssl
 
-    return OpenAI(base_url=base("openai"), api_key=key(), max_retries=0)
+    import certifi
+
+    return ssl.create_default_context(cafile=certifi.where())
+
+
+def openai():
+    from openai import DefaultHttpxClient, OpenAI
+
+    return OpenAI(base_url=base("openai"), api_key=key(), max_retries=0, http_client=DefaultHttpxClient(verify=tls()))
 
 
 def async_openai():
-    from openai import AsyncOpenAI
+    from openai import AsyncOpenAI, DefaultAsyncHttpxClient
 
-    return AsyncOpenAI(base_url=base("openai"), api_key=key(), max_retries=0)
+    return AsyncOpenAI(base_url=base("openai"), api_key=key(), max_retries=0,
+                       http_client=DefaultAsyncHttpxClient(verify=tls()))
 
 
 def anthropic(*, split_text: bool = False):
@@ -51,7 +65,7 @@ def anthropic(*, split_text: bool = False):
     code that reads every block from code that reads `content[0]` only."""
     from anthropic import Anthropic, DefaultHttpxClient
 
-    http_client = DefaultHttpxClient(transport=_SplitTextBlocks()) if split_text else None
+    http_client = DefaultHttpxClient(transport=_SplitTextBlocks()) if split_text else DefaultHttpxClient(verify=tls())
     return Anthropic(base_url=base("anthropic"), api_key=key(), max_retries=0, http_client=http_client)
 
 
@@ -90,29 +104,30 @@ def _SplitTextBlocks():
             return httpx2.Response(response.status_code, headers=headers, content=json.dumps(data).encode(),
                                    request=request, extensions=response.extensions)
 
-    return SplitTextBlocks()
+    return SplitTextBlocks(verify=tls())
 
 
 def gemini():
     from google import genai
     from google.genai import types
 
-    return genai.Client(api_key=key(), http_options=types.HttpOptions(base_url=base("gemini")))
+    return genai.Client(api_key=key(), http_options=types.HttpOptions(
+        base_url=base("gemini"), client_args={"verify": tls()}, async_client_args={"verify": tls(), "ssl": tls()}))
 
 
 def groq():
-    from groq import Groq
+    from groq import DefaultHttpxClient, Groq
 
-    return Groq(base_url=base("groq"), api_key=key(), max_retries=0)
+    return Groq(base_url=base("groq"), api_key=key(), max_retries=0, http_client=DefaultHttpxClient(verify=tls()))
 
 
 def ollama():
     from ollama import Client
 
-    return Client(host=base("ollama"))
+    return Client(host=base("ollama"), verify=tls())
 
 
 def http():
     import httpx
 
-    return httpx.Client(base_url=gateway(), headers={"Authorization": f"Bearer {key()}"}, timeout=30)
+    return httpx.Client(base_url=gateway(), headers={"Authorization": f"Bearer {key()}"}, timeout=30, verify=tls())
