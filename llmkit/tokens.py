@@ -19,6 +19,7 @@ bills it (with each message's framing). Sources, in order:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import math
@@ -113,6 +114,15 @@ def count_tokens(text_or_messages: Any, model: str | None = None) -> TokenCount:
     return TokenCount(n, False, f"~{CHARS_PER_TOKEN} characters per token", target.model)
 
 
+@functools.cache
+def _http():
+    """One kept client for the counts: a new one per call loads the CA bundle (~40 ms of CPU) and
+    opens a connection, and a lesson counts texts in a loop."""
+    import httpx
+
+    return httpx.Client(timeout=30)
+
+
 def _gateway_count(target: Any, text: Any, messages: list[dict] | None) -> tuple[int, str]:
     """The gateway's exact count for an offline target (its provider's SDK is pointed at it),
     and the name of the engine that counted (from the gateway's `backend` header)."""
@@ -140,7 +150,7 @@ def _gateway_count(target: Any, text: Any, messages: list[dict] | None) -> tuple
                   "content": text_of(m.get("content"))} for m in messages]
         path, body = "/v1/messages/count_tokens", {"model": target.model, "messages": turns}
     try:
-        r = httpx.post(url + path, json=body, headers={"Authorization": f"Bearer {key}"}, timeout=30)
+        r = _http().post(url + path, json=body, headers={"Authorization": f"Bearer {key}"}, timeout=30)
         r.raise_for_status()
         data = r.json()
     except httpx.HTTPError as e:
