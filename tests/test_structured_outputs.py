@@ -4,6 +4,7 @@ model's own, streams too, and a bad schema is the protocol's 400 naming the fiel
 from __future__ import annotations
 
 import json
+import re
 
 import anthropic
 import groq
@@ -163,3 +164,60 @@ def test_ollama_format_ignores_what_its_grammar_cannot_follow(gateway):
             model="gpt-4o", messages=Q, response_format={"type": "json_schema", "json_schema": {
                 "name": "trip", "schema": Trip.model_json_schema()}})
     assert "uniqueItems" in e.value.body["message"]
+
+
+# -- values: copied from data the user gave, or the plain answer's own; a number always ends --------
+
+class CalendarEvent(BaseModel):  # the openai SDK README's structured-output example, unchanged
+    name: str
+    date: str
+    participants: list[str]
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"\w+", text.lower()))
+
+
+def test_openai_readme_parse_example_copies_its_values_from_the_message(oai):
+    """Data the model has no answer to ("Alice and Bob are going to a science fair on Friday."):
+    every value is a phrase of the message (it was the "I don't know" text, cut by max_tokens)."""
+    message = "Alice and Bob are going to a science fair on Friday."
+    r = oai.chat.completions.parse(model="gpt-4o-2024-08-06", temperature=0, response_format=CalendarEvent,
+                                   messages=[{"role": "system", "content": "Extract the event information."},
+                                             {"role": "user", "content": message}])
+    assert r.choices[0].finish_reason == "stop"
+    event = r.choices[0].message.parsed
+    values = [event.name, event.date, *event.participants]
+    assert event.participants and all(v.strip() and _words(v) <= _words(message) for v in values), event
+    r = oai.chat.completions.parse(model="gpt-4o-mini", temperature=0, response_format=Person,
+                                   messages=[{"role": "user", "content": "Extract the name and age: Ana is 41."}])
+    assert r.choices[0].message.parsed.age == 41
+
+
+class Person(BaseModel):
+    name: str
+    age: int
+
+
+def test_a_number_field_holds_the_number_of_the_plain_answer(oai):
+    schema = {"type": "object", "properties": {"value": {"type": "number"}}, "required": ["value"]}
+    fmt = {"type": "json_schema", "json_schema": {"name": "n", "schema": schema}}
+    for q in ["What is 3 + 5?", "How many days are in a week?"]:
+        msgs = [{"role": "user", "content": q}]
+        plain = oai.chat.completions.create(model="gpt-4o-mini", messages=msgs, temperature=0).choices[0].message.content
+        r = oai.chat.completions.create(model="gpt-4o-mini", messages=msgs, temperature=0, response_format=fmt)
+        value = json.loads(r.choices[0].message.content)["value"]
+        assert value in [float(x) for x in re.findall(r"\d+(?:\.\d+)?", plain)], (plain, value)
+
+
+def test_a_number_the_model_has_no_value_for_still_ends(oai):
+    """Digits stop at a double's precision, so max_tokens never cuts the JSON mid-number."""
+    schema = {"type": "object", "properties": {"year": {"type": "integer"}, "count": {"type": "number"}},
+              "required": ["year", "count"]}
+    fmt = {"type": "json_schema", "json_schema": {"name": "n", "schema": schema}}
+    for q in ["What is Docker?", "Describe a REST API."]:
+        r = oai.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": q}], temperature=0,
+                                        max_tokens=80, response_format=fmt)
+        assert r.choices[0].finish_reason == "stop", r.choices[0].message.content
+        data = json.loads(r.choices[0].message.content)
+        assert all(len(re.sub(r"\D", "", str(v))) <= 17 for v in data.values()), data

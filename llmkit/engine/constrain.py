@@ -27,6 +27,7 @@ import json
 import threading
 import weakref
 from collections import OrderedDict
+from functools import lru_cache
 
 import numpy as np
 
@@ -231,6 +232,27 @@ def mask_probs(probs: np.ndarray, allowed: np.ndarray) -> np.ndarray:
     return out / s
 
 
+@lru_cache(maxsize=4)
+def digit_led(tok) -> np.ndarray:
+    """Tokens whose text begins with a digit or a minus sign, after any spaces (" 4", "-")."""
+    return np.array([tok.decode([i]).lstrip()[:1] in tuple("0123456789-") for i in range(tok.vocab_size)])
+
+
+@lru_cache(maxsize=4)
+def quote_led(tok) -> np.ndarray:
+    """Tokens whose text begins with a quote, after any spaces (' "')."""
+    return np.array([tok.decode([i]).lstrip().startswith('"') for i in range(tok.vocab_size)])
+
+
+def end_number(probs: np.ndarray, tok) -> np.ndarray:
+    """`probs` without the tokens that would add digits, where the grammar allows something else."""
+    digit = digit_led(tok)
+    if not (probs[~digit] > 0).any():
+        return probs
+    probs = np.where(digit, 0.0, probs)
+    return probs / probs.sum()
+
+
 class JsonCursor:
     """Follows the JSON text written so far, character by character: is the writer inside a
     string that is a value (not a key), and what has it written of it. The decode loop lets the
@@ -243,10 +265,18 @@ class JsonCursor:
         self.is_key = False
         self.escaped = False
         self.value_text = ""
+        self.last = ""  # the last character written outside strings, other than whitespace
 
     @property
     def in_value(self) -> bool:
         return self.in_string and not self.is_key
+
+    @property
+    def value_starts(self) -> bool:
+        """A value begins here: after `:`, `[` or an array's `,`, or just inside its opening quote."""
+        if self.in_string:
+            return not self.is_key and self.value_text == ""
+        return self.last in (":", "[") or (self.last == "," and bool(self.stack) and self.stack[-1] == "[")
 
     def feed(self, text: str) -> None:
         for c in text:
@@ -261,6 +291,8 @@ class JsonCursor:
                 if not self.is_key:
                     self.value_text += c
                 continue
+            if not c.isspace():
+                self.last = c
             if c == '"':
                 self.in_string, self.is_key, self.value_text = True, self.expect_key, ""
             elif c == "{":

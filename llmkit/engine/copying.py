@@ -55,6 +55,12 @@ def _closing(tok) -> np.ndarray:
 
 
 @lru_cache(maxsize=4)
+def _point_led(tok) -> np.ndarray:
+    """Tokens that begin with a decimal point (they go on a number)."""
+    return np.array([tok.decode([i]).startswith(".") for i in range(tok.vocab_size)])
+
+
+@lru_cache(maxsize=4)
 def _glue(tok) -> np.ndarray:
     """Tokens that begin with a letter or digit (or a piece of a character): written right after a
     word, they extend it."""
@@ -108,8 +114,10 @@ class Copier:
     while the network allows it; a word is begun no more often than the sources say it. `out` is the
     reply's token ids so far, `so_far` the end of its text."""
 
-    def __init__(self, tok, sources: list[str], after_result: bool = False, known: set[str] | None = None):
+    def __init__(self, tok, sources: list[str], after_result: bool = False, known: set[str] | None = None,
+                 json_reply: bool = False):
         self.after_result = after_result  # copy into a text answer too (it follows a tool result)
+        self.json_reply = json_reply  # the whole reply is JSON values (structured output): copy as into a call's arguments
         # words a copy never starts with: function words, and the tools' own words ("weather" in
         # "What's the weather in Quito?" names the tool; "Quito" is what the question adds)
         from .guide import _NUMBER_WORDS, _STOP
@@ -148,6 +156,7 @@ class Copier:
         self.tables = {False: _Table(tok, plain, words, escape=False), True: _Table(tok, phrases, words + numerals, escape=True)}
         self.seqs = self.tables[True].seqs
         self.glue = _glue(tok)  # tokens that would run on into the word before them
+        self.point = _point_led(tok)
         self.decode = tok.decode
         self.alnum = _alnum(tok)  # a copy is a word's token, never bare whitespace or punctuation
 
@@ -207,7 +216,11 @@ class Copier:
         """The reply ends with a whole word copied from the sources."""
         return any(tuple(out[-len(e):]) == e for e in self.tables[in_call].ends if len(e) <= len(out))
 
-    def __call__(self, probs: np.ndarray, out: list[int], so_far: str, in_call: bool = False) -> np.ndarray:
+    def __call__(self, probs: np.ndarray, out: list[int], so_far: str, in_call: bool = False,
+                 value_start: bool | None = None) -> np.ndarray:
+        """`value_start`: whether a JSON value begins here, where the caller follows the JSON (a
+        structured reply: an array's items too); else read from the text (`"key": `)."""
+        in_call = in_call or self.json_reply
         if not self.seqs or not (in_call or self.after_result):
             return probs
         opened = bool(in_call and so_far.endswith("\\") and _VALUE_START.search(so_far[:-1])
@@ -224,8 +237,8 @@ class Copier:
             probs = probs.copy()
             if in_call:  # an argument copied whole: its phrase goes on, or the string closes
                 keep = _closing(self.decode.__self__).copy()
-                if not (probs[keep] > 0).any():  # a bare value (a number, "31"): it ends, no digit runs on
-                    keep = ~self.glue
+                if not (probs[keep] > 0).any():  # a bare value (a number, "31"): it ends, no digit or decimals run on
+                    keep = ~(self.glue | _point_led(self.decode.__self__))
                 if not any(tuple(out[-len(e):]) == e for e in self.tables[True].closed if len(e) <= len(out)):
                     keep[list(nexts)] = True
                 if (probs[keep] > 0).any():
@@ -233,7 +246,7 @@ class Copier:
             else:
                 probs[self.glue] *= ENDED
             probs /= probs.sum()
-        if in_call and _KEY_END.search(so_far):  # a string value opens: its quote comes alone (or with a
+        if in_call and (_KEY_END.search(so_far) if value_start is None else value_start and not so_far.endswith('"')):  # a string value opens: its quote comes alone (or with a
             bad = _quote_punct(self.decode.__self__)  # word), never fused with punctuation: `"}`, `":`
             if (probs[~bad] > 0).any() and (probs[bad] > 0).any():
                 probs = np.where(bad, 0.0, probs)
@@ -242,10 +255,12 @@ class Copier:
         p = probs[probs > 1e-12]
         entropy = float(-(p * np.log(p)).sum())
         uncertain = min(1.0, max(0.0, (entropy - LOW) / (HIGH - LOW)))
-        hits = {i for i in nexts if self.glue[i]} | named  # the rest of a word (or a quoted phrase) begun: carry it on
+        # the rest of a word (or a quoted phrase, or a number's decimals: "2" ".5") begun: carry it on
+        hits = {i for i in nexts if self.glue[i] or (self.point[i] and out and self.decode(out[-1:])[-1:].isdigit())} | named
         if hits:
             gate = STRENGTH
-        elif in_call and _VALUE_START.search(so_far) and not _NAME_START.search(so_far):  # an argument's value begins
+        elif in_call and (_VALUE_START.search(so_far) if value_start is None else value_start) \
+                and not _NAME_START.search(so_far):  # an argument's value begins
             gate, hits = STRENGTH, self._starts(out, so_far, in_call)
         elif in_call and nexts and self.word_ended(out, in_call):  # a name goes on ("San" -> "San Francisco")
             gate, hits = STRENGTH, nexts
@@ -253,7 +268,7 @@ class Copier:
             gate = (STRENGTH if in_call else TEXT_STRENGTH) * uncertain
             hits = (nexts | (set() if in_call else self._starts(out, so_far, in_call))) if gate > 0 else set()
         # a copy is a word's token, except a quoted phrase's own quotes, spaces and punctuation
-        hits = [i for i in hits if support[i] and (self.alnum[i] or i in quoted)]
+        hits = [i for i in hits if support[i] and (self.alnum[i] or i in quoted or self.point[i])]
         if gate <= 0.0 or not hits:
             return probs
         copy = np.zeros_like(probs)
@@ -302,6 +317,34 @@ def sources(messages: list[dict]) -> list[str]:
     asked = [v for m in messages[last + 1:] if m.get("role") == "assistant" for v in _call_values(m)]
     return results + [v for v in asked if v not in results] if messages[-1].get("role") == "tool" \
         else [text(messages[last])]
+
+
+def schema_words(schema) -> set[str]:
+    """The words of a JSON schema's property names, titles and descriptions (a structured reply's
+    values never start with "name" because the schema has a field called so)."""
+    out: set[str] = set()
+
+    def walk(x):
+        if isinstance(x, dict):
+            for k, v in x.items():
+                if k == "properties" and isinstance(v, dict):
+                    for name in v:
+                        out.update(re.findall(r"[^\W_]+", str(name).lower()))
+                elif k in ("title", "description") and isinstance(v, str):
+                    out.update(re.findall(r"[^\W_]+", v.lower()))
+                walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v)
+
+    walk(schema)
+    return out
+
+
+def asks(messages: list[dict]) -> bool:
+    """The last user turn is a question (it ends with a question mark), not data to work on."""
+    text = sources([m for m in messages if m.get("role") != "tool"])
+    return bool(text) and text[-1].rstrip().rstrip(")\"'»”").endswith("?")
 
 
 def tool_words(tools) -> set[str]:

@@ -176,6 +176,10 @@ class Guide:
                      or sorted([(e, s) for e, s in spare if self.lang[e] == lang], key=lambda c: -c[1])[:1] or found)
         return found
 
+    def declines(self, query: str | list[str]) -> bool:
+        """Retrieval has no answer to the question: its only candidates say they cannot know."""
+        return all(e in self.honest for e, _ in self.candidates(query))
+
     def _about(self, queries: list[str], found: list[tuple[int, float]]) -> list[tuple[int, float]]:
         """The retrieved entries that are about the (last) question: honesty's rare-word rules."""
         found = [(e, s) for e, s in found if s >= MIN_SCORE]

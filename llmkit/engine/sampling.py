@@ -16,12 +16,13 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import re
 import threading
 from typing import Callable, Iterator
 
 import numpy as np
 
-from . import constrain, follow, tools
+from . import constrain, copying, follow, tools
 from .base import EngineInputError, Generation, SamplingParams, Token
 from .tokenizer import StreamDecoder, Tokenizer
 
@@ -135,6 +136,18 @@ def decode(
     room = context_length - len(prompt_ids)
     limit = room if params.max_tokens is None else min(params.max_tokens, room)
 
+    def plain_answer():
+        """The model's plain answer to the prompt, greedy, from the answer view (a few dozen steps)."""
+        got: list[int] = []
+        for _ in range(PLAIN_TOKENS):
+            probs = (yield Need(1, list(prompt_ids) + got)).copy()
+            probs[[i for s, i in tok.special.items() if i != tok.end_id]] = 0.0
+            nid = int(np.argmax(probs))
+            if nid == tok.end_id:
+                break
+            got.append(nid)
+        return tok.decode(got)
+
     def tokens() -> Iterator[Token]:
         nonlocal matcher  # a call begun by the first token brings its grammar
         ids = list(prompt_ids)
@@ -149,6 +162,8 @@ def decode(
         cursor = constrain.JsonCursor() if matcher is not None and calls is None else None
         counter = follow.SentenceCounter(params.sentences) if params.sentences and matcher is None else None
         value: list[int] | None = None  # the string value being written, as the answer view's tokens
+        tail = ""  # the reply's last characters (a number's digits so far)
+        numbers = None  # a JSON number's value: copied from the plain answer (`plain_number`)
         for _ in itertools.repeat(None, max(limit, 0)):
             allowed = forced = None
             if matcher is not None:
@@ -162,6 +177,13 @@ def decode(
                 probs[forced] = 1.0
             else:
                 in_value = value is not None and answer_probs is not None
+                if (numbers is None and answer_probs is not None and cursor is not None and cursor.value_starts
+                        and not cursor.in_string and allowed is not None and allowed[constrain.digit_led(tok)].any()
+                        and not allowed[constrain.quote_led(tok)].any()):  # a number's place, not a string's
+                    # a number may begin: the model's plain answer says which (it is written once, greedily)
+                    said = yield from plain_answer()
+                    number = plain_number(said)
+                    numbers = copying.Copier(tok, [number], json_reply=True) if number else False
                 if in_value:
                     probs = constrain.end_as_closing_quote((yield Need(1, list(prompt_ids) + value)), allowed, tok)
                 else:
@@ -170,10 +192,15 @@ def decode(
                 probs /= probs.sum()
                 if allowed is not None:
                     probs = constrain.mask_probs(probs, allowed)
+                    if cursor is not None and not cursor.in_string and _digits_at_end(tail) >= MAX_DIGITS:
+                        probs = constrain.end_number(probs, tok)  # a number has its digits: it ends
                 if calls is not None and calls.deciding:  # call or text: the network's own odds
                     probs = calls.first_step(probs)
                 elif copier is not None and not in_value:  # arguments, and answers after a result (copying.py)
-                    probs = copier(probs, out, tok.decode(out[-16:]), calls is not None and calls.active)
+                    probs = copier(probs, out, tok.decode(out[-16:]), calls is not None and calls.active,
+                                   value_start=cursor.value_starts if cursor is not None else None)
+                elif numbers and not in_value and not cursor.in_string:  # a number value: the plain answer's
+                    probs = numbers(probs, out, tok.decode(out[-16:]), value_start=cursor.value_starts)
                 # repetition blocks look at the whole reply: not inside a value written as an answer
                 # (two fields may rightly say the same), and never against the grammar
                 if penalize is not None and not in_value:
@@ -205,6 +232,7 @@ def decode(
                 reason = "stop"
                 break
             if cursor is not None:
+                tail = (tail + delta)[-32:]
                 was_in = cursor.in_value
                 cursor.feed(delta)  # a held-back partial character is inside a string: nothing structural
                 if not cursor.in_value:
@@ -245,6 +273,26 @@ def decode(
     gen.steps = tokens()  # what a scheduler drives (engine/scheduler.py): Tokens, and a `Need` per network step
     gen._tokens = _drive(gen.steps, next_probs, answer_probs)
     return gen
+
+
+PLAIN_TOKENS = 48  # of the plain answer a JSON number is read from
+_NUMBER = re.compile(r"-?\d+(?:[.,]\d+)?")
+
+
+def plain_number(text: str) -> str | None:
+    """The number a plain answer gives: the first after its last "=" ("2 + 2 = 4"), else its first
+    ("A week has 7 days"); a decimal comma as a point."""
+    tail = text.rsplit("=", 1)[-1] if "=" in text else text
+    m = _NUMBER.search(tail) or _NUMBER.search(text)
+    return m.group(0).replace(",", ".") if m else None
+
+
+MAX_DIGITS = 17  # a JSON number's digits at most (a double's precision): a network unsure of a value
+# would otherwise write digits until max_tokens cuts the reply, and the JSON with it
+
+
+def _digits_at_end(text: str) -> int:
+    return len(text) - len(text.rstrip("0123456789"))
 
 
 class Need:
