@@ -195,6 +195,15 @@ class Guide:
                 named = {_hash(w) for w in words}
                 found = [(e, s) for e, s in found if e in self.honest
                          or any(p <= named for p in self.phrasing_words.get(e, [frozenset()]))]
+        if queries and self.phrasing_words and self.folded:
+            # about the question at all: a candidate's answer or training phrasings name at least one of
+            # its content words ("Tell me about Canada." is not "Tell me a joke", however close the latent
+            # half puts them); a question with no content words keeps them all
+            words = content_words(queries[0])
+            if words:
+                named = {_hash(w) for w in words}
+                found = [(e, s) for e, s in found if e in self.honest or any(w[:5] in self.folded[e] for w in words)
+                         or any(p & named for p in self.phrasing_words.get(e, ()))]
         asked = sums(queries[0]) if queries and self.folded else set()
         if asked:  # a sum: only an answer that does that sum is about it ("1 + 1 = 2." is not "3 + 1")
             found = [(e, s) for e, s in found if asked <= sums(self.folded[e])]

@@ -164,6 +164,7 @@ def decode(
         value: list[int] | None = None  # the string value being written, as the answer view's tokens
         tail = ""  # the reply's last characters (a number's digits so far)
         numbers = None  # a JSON number's value: copied from the plain answer (`plain_number`)
+        copied = False  # the string value being written is copied from the user's data, not the plain answer
         for _ in itertools.repeat(None, max(limit, 0)):
             allowed = forced = None
             if matcher is not None:
@@ -176,7 +177,7 @@ def decode(
                 probs = np.zeros(tok.vocab_size)
                 probs[forced] = 1.0
             else:
-                in_value = value is not None and answer_probs is not None
+                in_value = value is not None and answer_probs is not None and not copied
                 if (numbers is None and answer_probs is not None and cursor is not None and cursor.value_starts
                         and not cursor.in_string and allowed is not None and allowed[constrain.digit_led(tok)].any()
                         and not allowed[constrain.quote_led(tok)].any()):  # a number's place, not a string's
@@ -241,6 +242,10 @@ def decode(
                     value.append(nid)
                 else:  # the token opened the string (and may carry its first characters)
                     value = tok.encode(cursor.value_text)
+                    # data to copy from (copying.Copier(json_reply=True)): the value is a phrase of it while
+                    # one is left to copy, else the plain answer (the honest "I don't know that")
+                    copied = bool(copier is not None and getattr(copier, "json_reply", False)
+                                  and copier.starts(out, tok.decode(out[-16:])))
             if wrap:
                 delta = json.dumps(delta)[1:-1]
             text = stop.feed(delta)

@@ -345,8 +345,9 @@ class TransformerEngine(TokenCounting):
                   if params.tools or messages[-1].get("role") == "tool" else None)
         # structured outputs: string values written as the plain answer (sampling.decode), unless the user
         # gave data, not a question, that the model has no answer to ("Extract the event." / "Alice and Bob
-        # are going to a science fair on Friday."): then every value is copied from it, as a tool call's
-        # arguments are. A question it cannot answer keeps its honest "I don't know" in the values.
+        # are going to a science fair on Friday."): then values are copied from it, as a tool call's
+        # arguments are, while a phrase of it is left to copy (then the plain answer: "I don't know that").
+        # A question it cannot answer keeps its honest "I don't know" in the values.
         extract = structured and copier is None and query is not None and self.guide is not None \
             and not copying.asks(messages) and self.guide.declines(query)
         if extract:
@@ -355,7 +356,7 @@ class TransformerEngine(TokenCounting):
         gen = decode(self.tok, seen, _batched if batched else self.stepper(capacity=capacity, query=query),
                      params, self.window, penalize=no_repeat(NO_REPEAT_NGRAM), copier=copier,
                      answer_probs=(_batched if batched else self.stepper(capacity=len(seen) + 128, query=query))
-                     if structured and not extract else None)
+                     if structured else None)
         gen.prompt_tokens = len(prompt)  # usage counts the whole prompt, as a provider bills it
         if batched:  # the network steps of all replies run together (engine/scheduler.py)
             return self.scheduler.generation(gen, capacity, query)
