@@ -93,6 +93,17 @@ def test_a_sum_is_answered_only_by_an_answer_that_does_that_sum(guide):
     assert not sums("Explain HTTP 404 and 500") and not sums("Explica Docker en 3 oraciones")
 
 
+@pytest.mark.parametrize("question, start", [
+    ("Tell me about Canada.", "I don't know that"), ("What is Canada?", "I don't know that"),
+    ("¿Qué es Canadá?", "No lo sé"), ("Tell me about France.", "Paris is the capital of France"),
+])
+def test_an_answer_that_names_none_of_the_questions_words_is_not_about_it(question, start):
+    """The shipped model: "Canada" is in the corpus (so neither never-seen nor rare), and the latent half
+    had matched "Tell me about Canada." to a joke and "What is Canada?" to the CSS answer."""
+    text = get_engine().generate([{"role": "user", "content": question}], SamplingParams(temperature=0, max_tokens=12))
+    assert text.text().startswith(start)
+
+
 def test_v2_indexes_without_a_vocabulary_behave_as_before(guide):
     g, _ = guide
     bare = Guide(g.index, g.answers, g.end_id, g.vocab)
