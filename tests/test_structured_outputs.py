@@ -221,3 +221,15 @@ def test_a_number_the_model_has_no_value_for_still_ends(oai):
         assert r.choices[0].finish_reason == "stop", r.choices[0].message.content
         data = json.loads(r.choices[0].message.content)
         assert all(len(re.sub(r"\D", "", str(v))) <= 17 for v in data.values()), data
+
+
+def test_an_open_ended_list_sampled_at_temperature_1_still_closes(oai):
+    """No maxItems: after 16 items only the list's end may follow (it ran on to max_tokens, cut mid-JSON)."""
+    schema = {"type": "object", "properties": {"scores": {"type": "array", "items": {"type": "number"}}},
+              "required": ["scores"]}
+    fmt = {"type": "json_schema", "json_schema": {"name": "scores", "schema": schema}}
+    for q, seed in [("What is 2 + 2?", 2), ("Tell me about Canada.", 1), ("Tell me about Canada.", 2)]:
+        r = oai.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": q}],
+                                        temperature=1.0, seed=seed, max_tokens=200, response_format=fmt)
+        assert r.choices[0].finish_reason == "stop", r.choices[0].message.content
+        jsonschema.validate(json.loads(r.choices[0].message.content), schema)

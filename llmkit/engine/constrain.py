@@ -244,6 +244,21 @@ def quote_led(tok) -> np.ndarray:
     return np.array([tok.decode([i]).lstrip().startswith('"') for i in range(tok.vocab_size)])
 
 
+@lru_cache(maxsize=4)
+def comma_led(tok) -> np.ndarray:
+    """Tokens whose text begins with a comma, after any spaces."""
+    return np.array([tok.decode([i]).lstrip().startswith(",") for i in range(tok.vocab_size)])
+
+
+def end_array(probs: np.ndarray, tok) -> np.ndarray:
+    """`probs` without the tokens that would add an item (a comma), where the grammar allows something else."""
+    comma = comma_led(tok)
+    if not (probs[~comma] > 0).any():
+        return probs
+    probs = np.where(comma, 0.0, probs)
+    return probs / probs.sum()
+
+
 def end_number(probs: np.ndarray, tok) -> np.ndarray:
     """`probs` without the tokens that would add digits, where the grammar allows something else."""
     digit = digit_led(tok)
@@ -266,10 +281,18 @@ class JsonCursor:
         self.escaped = False
         self.value_text = ""
         self.last = ""  # the last character written outside strings, other than whitespace
+        self.commas: list[int] = []  # per open container, the commas written at its level
 
     @property
     def in_value(self) -> bool:
         return self.in_string and not self.is_key
+
+    @property
+    def array_items(self) -> int:
+        """Items begun in the innermost open array (0 when the innermost container is not an array)."""
+        if not self.stack or self.stack[-1] != "[":
+            return 0
+        return self.commas[-1] + (self.last != "[")
 
     @property
     def value_starts(self) -> bool:
@@ -297,18 +320,23 @@ class JsonCursor:
                 self.in_string, self.is_key, self.value_text = True, self.expect_key, ""
             elif c == "{":
                 self.stack.append("{")
+                self.commas.append(0)
                 self.expect_key = True
             elif c == "[":
                 self.stack.append("[")
+                self.commas.append(0)
                 self.expect_key = False
             elif c in "}]":
                 if self.stack:
                     self.stack.pop()
+                    self.commas.pop()
                 self.expect_key = False
             elif c == ":":
                 self.expect_key = False
             elif c == ",":
                 self.expect_key = bool(self.stack) and self.stack[-1] == "{"
+                if self.commas:
+                    self.commas[-1] += 1
 
 
 _closers: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()

@@ -195,6 +195,8 @@ def decode(
                     probs = constrain.mask_probs(probs, allowed)
                     if cursor is not None and not cursor.in_string and _digits_at_end(tail) >= MAX_DIGITS:
                         probs = constrain.end_number(probs, tok)  # a number has its digits: it ends
+                    if cursor is not None and not cursor.in_string and cursor.array_items >= MAX_ITEMS:
+                        probs = constrain.end_array(probs, tok)  # a list has its items: it closes
                 if calls is not None and calls.deciding:  # call or text: the network's own odds
                     probs = calls.first_step(probs)
                 elif copier is not None and not in_value:  # arguments, and answers after a result (copying.py)
@@ -292,6 +294,8 @@ def plain_number(text: str) -> str | None:
     return m.group(0).replace(",", ".") if m else None
 
 
+MAX_ITEMS = 16  # items of a JSON array whose schema sets no maxItems: sampled at temperature 1, the
+# network would add items until max_tokens cut the reply (the grammar enforces a maxItems itself)
 MAX_DIGITS = 17  # a JSON number's digits at most (a double's precision): a network unsure of a value
 # would otherwise write digits until max_tokens cuts the reply, and the JSON with it
 
