@@ -232,39 +232,22 @@ def mask_probs(probs: np.ndarray, allowed: np.ndarray) -> np.ndarray:
     return out / s
 
 
-@lru_cache(maxsize=4)
-def digit_led(tok) -> np.ndarray:
-    """Tokens whose text begins with a digit or a minus sign, after any spaces (" 4", "-")."""
-    return np.array([tok.decode([i]).lstrip()[:1] in tuple("0123456789-") for i in range(tok.vocab_size)])
+DIGITS, QUOTE, COMMA = frozenset("0123456789-"), frozenset('"'), frozenset(",")
 
 
-@lru_cache(maxsize=4)
-def quote_led(tok) -> np.ndarray:
-    """Tokens whose text begins with a quote, after any spaces (' "')."""
-    return np.array([tok.decode([i]).lstrip().startswith('"') for i in range(tok.vocab_size)])
+@lru_cache(maxsize=16)
+def led_by(tok, chars: frozenset) -> np.ndarray:
+    """Tokens whose text begins, after any spaces, with one of `chars` (DIGITS: " 4", "-")."""
+    return np.array([tok.decode([i]).lstrip()[:1] in chars for i in range(tok.vocab_size)])
 
 
-@lru_cache(maxsize=4)
-def comma_led(tok) -> np.ndarray:
-    """Tokens whose text begins with a comma, after any spaces."""
-    return np.array([tok.decode([i]).lstrip().startswith(",") for i in range(tok.vocab_size)])
-
-
-def end_array(probs: np.ndarray, tok) -> np.ndarray:
-    """`probs` without the tokens that would add an item (a comma), where the grammar allows something else."""
-    comma = comma_led(tok)
-    if not (probs[~comma] > 0).any():
+def without(probs: np.ndarray, tok, chars: frozenset) -> np.ndarray:
+    """`probs` without the tokens `led_by(chars)`, where the grammar allows something else: DIGITS
+    ends a number that has its digits, COMMA closes a list that has its items."""
+    led = led_by(tok, chars)
+    if not (probs[~led] > 0).any():
         return probs
-    probs = np.where(comma, 0.0, probs)
-    return probs / probs.sum()
-
-
-def end_number(probs: np.ndarray, tok) -> np.ndarray:
-    """`probs` without the tokens that would add digits, where the grammar allows something else."""
-    digit = digit_led(tok)
-    if not (probs[~digit] > 0).any():
-        return probs
-    probs = np.where(digit, 0.0, probs)
+    probs = np.where(led, 0.0, probs)
     return probs / probs.sum()
 
 

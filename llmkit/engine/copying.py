@@ -246,7 +246,8 @@ class Copier:
             else:
                 probs[self.glue] *= ENDED
             probs /= probs.sum()
-        if in_call and (_KEY_END.search(so_far) if value_start is None else value_start and not so_far.endswith('"')):  # a string value opens: its quote comes alone (or with a
+        opens = _KEY_END.search(so_far) if value_start is None else value_start and not so_far.endswith('"')
+        if in_call and opens:  # a string value opens: its quote comes alone (or with a
             bad = _quote_punct(self.decode.__self__)  # word), never fused with punctuation: `"}`, `":`
             if (probs[~bad] > 0).any() and (probs[bad] > 0).any():
                 probs = np.where(bad, 0.0, probs)
@@ -256,7 +257,8 @@ class Copier:
         entropy = float(-(p * np.log(p)).sum())
         uncertain = min(1.0, max(0.0, (entropy - LOW) / (HIGH - LOW)))
         # the rest of a word (or a quoted phrase, or a number's decimals: "2" ".5") begun: carry it on
-        hits = {i for i in nexts if self.glue[i] or (self.point[i] and out and self.decode(out[-1:])[-1:].isdigit())} | named
+        after_digit = bool(out) and self.decode(out[-1:])[-1:].isdigit()
+        hits = {i for i in nexts if self.glue[i] or (self.point[i] and after_digit)} | named
         if hits:
             gate = STRENGTH
         elif in_call and (_VALUE_START.search(so_far) if value_start is None else value_start) \

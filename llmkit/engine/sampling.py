@@ -179,8 +179,9 @@ def decode(
             else:
                 in_value = value is not None and answer_probs is not None and not copied
                 if (numbers is None and answer_probs is not None and cursor is not None and cursor.value_starts
-                        and not cursor.in_string and allowed is not None and allowed[constrain.digit_led(tok)].any()
-                        and not allowed[constrain.quote_led(tok)].any()):  # a number's place, not a string's
+                        and not cursor.in_string and allowed is not None
+                        and allowed[constrain.led_by(tok, constrain.DIGITS)].any()
+                        and not allowed[constrain.led_by(tok, constrain.QUOTE)].any()):  # a number's place, not a string's
                     # a number may begin: the model's plain answer says which (it is written once, greedily)
                     said = yield from plain_answer()
                     number = plain_number(said)
@@ -194,9 +195,9 @@ def decode(
                 if allowed is not None:
                     probs = constrain.mask_probs(probs, allowed)
                     if cursor is not None and not cursor.in_string and _digits_at_end(tail) >= MAX_DIGITS:
-                        probs = constrain.end_number(probs, tok)  # a number has its digits: it ends
+                        probs = constrain.without(probs, tok, constrain.DIGITS)  # a number has its digits: it ends
                     if cursor is not None and not cursor.in_string and cursor.array_items >= MAX_ITEMS:
-                        probs = constrain.end_array(probs, tok)  # a list has its items: it closes
+                        probs = constrain.without(probs, tok, constrain.COMMA)  # a list has its items: it closes
                 if calls is not None and calls.deciding:  # call or text: the network's own odds
                     probs = calls.first_step(probs)
                 elif copier is not None and not in_value:  # arguments, and answers after a result (copying.py)
