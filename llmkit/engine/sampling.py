@@ -178,7 +178,8 @@ def decode(
                 probs[forced] = 1.0
             else:
                 in_value = value is not None and answer_probs is not None and not copied
-                if (numbers is None and answer_probs is not None and cursor is not None and cursor.value_starts
+                if (numbers is None and answer_probs is not None and copier is None and cursor is not None
+                        and cursor.value_starts
                         and not cursor.in_string and allowed is not None
                         and allowed[constrain.led_by(tok, constrain.DIGITS)].any()
                         and not allowed[constrain.led_by(tok, constrain.QUOTE)].any()):  # a number's place, not a string's
@@ -289,10 +290,14 @@ _NUMBER = re.compile(r"-?\d+(?:[.,]\d+)?")
 
 def plain_number(text: str) -> str | None:
     """The number a plain answer gives: the first after its last "=" ("2 + 2 = 4"), else its first
-    ("A week has 7 days"); a decimal comma as a point."""
+    ("A week has 7 days"); a comma before three digits groups thousands ("1,000"), another is a
+    decimal comma ("3,5")."""
     tail = text.rsplit("=", 1)[-1] if "=" in text else text
     m = _NUMBER.search(tail) or _NUMBER.search(text)
-    return m.group(0).replace(",", ".") if m else None
+    if not m:
+        return None
+    n = m.group(0)
+    return n.replace(",", "") if re.fullmatch(r"-?\d+,\d{3}", n) else n.replace(",", ".")
 
 
 MAX_ITEMS = 16  # items of a JSON array whose schema sets no maxItems: sampled at temperature 1, the
