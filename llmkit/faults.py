@@ -14,7 +14,6 @@ Talks to the gateway's /admin/faults endpoint (the one setup() started, or `url`
 
 from __future__ import annotations
 
-import functools
 import os
 from contextlib import contextmanager
 from typing import Iterator
@@ -23,21 +22,14 @@ KINDS = ("rate_limit", "server_error", "overloaded", "auth", "permission", "cont
          "slow", "cut")
 
 
-@functools.lru_cache(maxsize=8)
-def _http(base_url: str, key: str | None):
-    """One client per gateway and key, kept: a new httpx.Client loads the CA bundle into an SSL
-    context (~40 ms of CPU), and a lesson that injects a fault per call made dozens."""
-    import httpx
-
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
-    return httpx.Client(base_url=base_url, headers=headers, timeout=10)
-
-
-def _client(url: str | None):
-    from .startup import gateway_url
+def _call(method: str, url: str | None, **kw):
+    """`method` on the gateway's /admin/faults, with the admin key (the kept client: startup.gateway_http)."""
+    from .startup import gateway_http, gateway_url
 
     key = os.environ.get("LLMKIT_ADMIN_KEY") or os.environ.get("LLMKIT_API_KEY")  # /admin/ takes the admin key
-    return _http((url or gateway_url()).rstrip("/"), key or None)
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    return gateway_http().request(method, (url or gateway_url()).rstrip("/") + "/admin/faults", headers=headers,
+                                  timeout=10, **kw)
 
 
 def inject(kind: str, times: int = 1, provider: str | None = None, *, retry_after: float | None = None,
@@ -48,7 +40,7 @@ def inject(kind: str, times: int = 1, provider: str | None = None, *, retry_afte
     body = {"kind": kind, "times": times, "provider": provider, "retry_after": retry_after, "delay": delay}
     if after is not None:
         body["after"] = after
-    r = _client(url).post("/admin/faults", json={k: v for k, v in body.items() if v is not None})
+    r = _call("POST", url, json={k: v for k, v in body.items() if v is not None})
     if r.status_code != 200:
         raise ValueError(f"the gateway refused the fault: {r.text}")
     return r.json()
@@ -56,12 +48,12 @@ def inject(kind: str, times: int = 1, provider: str | None = None, *, retry_afte
 
 def clear(url: str | None = None) -> dict:
     """Remove every scheduled fault."""
-    return _client(url).delete("/admin/faults").json()
+    return _call("DELETE", url).json()
 
 
 def pending(url: str | None = None) -> dict:
     """What is still scheduled, and how many faults were served so far."""
-    return _client(url).get("/admin/faults").json()
+    return _call("GET", url).json()
 
 
 @contextmanager

@@ -8,6 +8,7 @@ base_url and no fake key. Calling setup() again first restores what it changed.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from dataclasses import dataclass, field
@@ -147,3 +148,14 @@ def gateway_url() -> str:
     from .server.background import ensure_running
 
     return ensure_running().url
+
+
+@functools.cache
+def gateway_http():
+    """One kept HTTP client for llmkit's own calls to a gateway (token counts, faults): a new
+    httpx.Client loads the CA bundle into an SSL context (~40 ms of CPU) and opens a connection,
+    and lessons count texts and inject faults call after call. Callers give full URLs, headers
+    and timeouts per request."""
+    import httpx
+
+    return httpx.Client()

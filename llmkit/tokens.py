@@ -19,7 +19,6 @@ bills it (with each message's framing). Sources, in order:
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import importlib.util
 import math
@@ -114,15 +113,6 @@ def count_tokens(text_or_messages: Any, model: str | None = None) -> TokenCount:
     return TokenCount(n, False, f"~{CHARS_PER_TOKEN} characters per token", target.model)
 
 
-@functools.cache
-def _http():
-    """One kept client for the counts: a new one per call loads the CA bundle (~40 ms of CPU) and
-    opens a connection, and a lesson counts texts in a loop."""
-    import httpx
-
-    return httpx.Client(timeout=30)
-
-
 def _gateway_count(target: Any, text: Any, messages: list[dict] | None) -> tuple[int, str]:
     """The gateway's exact count for an offline target (its provider's SDK is pointed at it),
     and the name of the engine that counted (from the gateway's `backend` header)."""
@@ -130,6 +120,7 @@ def _gateway_count(target: Any, text: Any, messages: list[dict] | None) -> tuple
 
     from .endpoints import DUMMY_KEY, ENDPOINTS
     from .errors import classify
+    from .startup import gateway_http
 
     ep = ENDPOINTS.get(target.provider)
     if ep is None:  # the "offline" pseudo-provider: always the llmkit gateway
@@ -150,7 +141,7 @@ def _gateway_count(target: Any, text: Any, messages: list[dict] | None) -> tuple
                   "content": text_of(m.get("content"))} for m in messages]
         path, body = "/v1/messages/count_tokens", {"model": target.model, "messages": turns}
     try:
-        r = _http().post(url + path, json=body, headers={"Authorization": f"Bearer {key}"}, timeout=30)
+        r = gateway_http().post(url + path, json=body, headers={"Authorization": f"Bearer {key}"}, timeout=30)
         r.raise_for_status()
         data = r.json()
     except httpx.HTTPError as e:

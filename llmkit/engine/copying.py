@@ -238,7 +238,7 @@ class Copier:
             if in_call:  # an argument copied whole: its phrase goes on, or the string closes
                 keep = _closing(self.decode.__self__).copy()
                 if not (probs[keep] > 0).any():  # a bare value (a number, "31"): it ends, no digit or decimals run on
-                    keep = ~(self.glue | _point_led(self.decode.__self__))
+                    keep = ~(self.glue | self.point)
                 if not any(tuple(out[-len(e):]) == e for e in self.tables[True].closed if len(e) <= len(out)):
                     keep[list(nexts)] = True
                 if (probs[keep] > 0).any():

@@ -248,8 +248,7 @@ def decode(
                     value = tok.encode(cursor.value_text)
                     # data to copy from (copying.Copier(json_reply=True)): the value is a phrase of it while
                     # one is left to copy, else the plain answer (the honest "I don't know that")
-                    copied = bool(copier is not None and getattr(copier, "json_reply", False)
-                                  and copier.starts(out, tok.decode(out[-16:])))
+                    copied = bool(copier is not None and copier.json_reply and copier.starts(out, tok.decode(out[-16:])))
             if wrap:
                 delta = json.dumps(delta)[1:-1]
             text = stop.feed(delta)
