@@ -56,7 +56,7 @@ LEXICAL_TEMPERATURE = 0.1
 RERANK_TOKENS = 8
 MIX = 0.6
 MATCH_MAX = 6  # longest generated suffix looked up in a candidate answer
-GRAM_ENTRIES = 256  # answers whose k-grams are kept indexed (each a few thousand tuples)
+GRAM_ENTRIES = 256  # answers whose token pairs are kept indexed (about 10 KB each)
 UNKNOWN_SHARE = 0.5  # more than this share of a question's content words never seen in the corpus: "I don't know"
 RARE_DF = 12  # a word used by fewer entries than this names something specific: the answer must have it
 HONEST_TOPICS = ("unknowable", "no_realtime", "out_of_scope", "fallback")  # answers that say they can't know
@@ -94,7 +94,7 @@ class Guide:
         self.asked_rare: list[frozenset] = []  # each entry's rare words as its training phrasings ask them (hashes)
         self.phrasing_words: dict[int, list[frozenset]] = {}  # entry -> each training phrasing's content words (hashes)
         self.lang: list[str] = []  # each entry's language ("en", "es"): answers come in the question's
-        self._grams: dict[int, list[dict]] = {}  # entry -> [k -> {k-gram: what follows each occurrence}]
+        self._grams: dict[int, dict[int, list[int]]] = {}  # entry -> {token pair: where it ends}
 
     @classmethod
     def load(cls, path: Path, tok) -> "Guide":
@@ -269,21 +269,28 @@ class Guide:
     def _continuations(self, e: int, out: list[int]) -> list[int]:
         """What follows, in answer `e`, each place where the longest of the text's last 6..2 tokens
         occurs (in order of place; the end of the answer where it ends there)."""
-        grams = self._grams.get(e)
-        if grams is None:  # built once per entry: a reply's every step looks its candidates up
-            a = self.answers[e]
-            grams = [{} for _ in range(MATCH_MAX + 1)]
-            for k in range(2, MATCH_MAX + 1):
-                for j in range(len(a) - k + 1):
-                    grams[k].setdefault(a[j:j + k], []).append(a[j + k] if j + k < len(a) else self.end_id)
+        if len(out) < 2:
+            return []
+        a = self.answers[e]
+        places = self._grams.get(e)
+        if places is None:  # built once per entry: a reply's every step looks its candidates up
+            places = {}  # (token, next token) as one int -> where the pair ends in the answer
+            for j in range(1, len(a)):
+                places.setdefault(a[j - 1] << 16 | a[j], []).append(j)
             if len(self._grams) >= GRAM_ENTRIES:
                 self._grams.clear()
-            self._grams[e] = grams
-        for k in range(min(MATCH_MAX, len(out)), 1, -1):
-            nxt = grams[k].get(tuple(out[-k:]))
-            if nxt:
-                return nxt
-        return []
+            self._grams[e] = places
+        top = min(MATCH_MAX, len(out))
+        best, found = 0, []
+        for j in places.get(out[-2] << 16 | out[-1], ()):
+            m = 2  # how many of the text's last tokens end at j
+            while m < top and m <= j and a[j - m] == out[-1 - m]:
+                m += 1
+            if m > best:
+                best, found = m, [j]
+            elif m == best:
+                found.append(j)
+        return [a[j + 1] if j + 1 < len(a) else self.end_id for j in found]
 
     @staticmethod
     def mix(p_lm: np.ndarray, copy: tuple[np.ndarray, float] | None) -> np.ndarray:

@@ -251,7 +251,7 @@ class PrefixCache:
         self.hits += 1
         self.entries.move_to_end(best_key)
         k, v = self.entries[best_key]
-        cache.reserve(best + 64)
+        cache.reserve(best)
         for li in range(len(cache.k)):
             cache.k[li][:, :best] = k[li][:, :best]
             cache.v[li][:, :best] = v[li][:, :best]

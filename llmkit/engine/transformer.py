@@ -47,6 +47,7 @@ DATA_DIRS = {"transformer-v2": DATA_DIR,  # v3 is v2's network trained on, with 
 CONTEXT = 8192  # the context the APIs advertise and enforce (as v1); the network reads the latest turns (`visible`)
 REPLY_ROOM = 256  # tokens kept free for the reply when a long prompt is cut to the network's window
 HF_DIR = DATA_DIR / "hf"
+REPLY_GUESS = 64  # KV positions held for a reply from the start; a longer one grows its cache
 NO_REPEAT_NGRAM = 6
 
 _DTYPES = {"F16": np.float16, "F32": np.float32, "F64": np.float64, "I64": np.int64, "I32": np.int32}
@@ -152,8 +153,13 @@ def _rope(x: np.ndarray, cos: np.ndarray, sin: np.ndarray) -> np.ndarray:
     return np.concatenate([x1 * cos - x2 * sin, x2 * cos + x1 * sin], axis=-1)
 
 
+GROW = 16  # a cache's capacity is a multiple of this many positions
+
+
 class KVCache:
-    """Keys and values of the positions seen so far, per layer; grows in chunks."""
+    """Keys and values of the positions seen so far, per layer. Sized to what the caller expects
+    (a prompt and a short reply) and grown by half when a reply runs longer: a hundred replies at
+    once each hold what they use (12 KB a position), not the longest reply they might write."""
 
     def __init__(self, w: Weights, capacity: int = 256):
         self.w = w
@@ -165,7 +171,7 @@ class KVCache:
         self._grow(capacity)
 
     def _grow(self, need: int) -> None:
-        cap = min(max(need, 2 * self.cap, 64), self.w.n_pos)
+        cap = min(-(-max(need, self.cap + self.cap // 2) // GROW) * GROW, self.w.n_pos)
         if cap <= self.cap:
             return
         shape = (self.w.n_kv, cap, self.w.head_dim)
@@ -335,7 +341,7 @@ class TransformerEngine(TokenCounting):
         room = self.window - len(seen)
         want = room if params.max_tokens is None else min(room, max(params.max_tokens, 0))
         structured = params.json_schema is not None or params.json_object
-        capacity, query = len(seen) + min(want, 256) + 1, question(messages)
+        capacity, query = len(seen) + min(want, REPLY_GUESS) + 1, question(messages)
         if tools.network_only(messages, params):  # retrieval never overrides a tool decision or a result
             query = None
         batched = scheduler.enabled()
