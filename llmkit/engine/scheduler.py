@@ -8,10 +8,12 @@ What the loops share is the network: where a loop needs the next distribution it
 each (where a 6-layer d=256 model spends its time), attention per reply over its own KV cache.
 
 - Prefill is interleaved: a new prompt is cut into `CHUNK`-token pieces at fixed positions
-  (multiples of CHUNK), and each step takes at most `PREFILL_BUDGET` prompt tokens next to
-  the running replies' one token each, so a long prompt never stalls the others. Retrieval's
+  (multiples of CHUNK), and each step takes at most `PREFILL_BUDGET` rows of new prompts next
+  to the running replies' one token each, so a long prompt never stalls the others. Retrieval's
   rerank (`guide.py`: the candidates' first tokens after the prompt) rides in the prompt's own
-  pass as branches that attend over the prompt's cache, not as a forward pass of its own.
+  pass as branches that attend over the prompt's cache, not as a forward pass of its own; its
+  rows count in the budget (two thirds of a short question's rows: uncounted, a class's burst
+  of questions made one long pass that every first token waited for).
 - Reproducible whatever else runs: a row's result must not depend on its neighbours. OpenBLAS
   gives every row of a product the same bits for any number of rows >= 2 with an inner dimension
   <= 256 (one row alone takes another path; a longer inner dimension is blocked by the row count),
@@ -48,7 +50,7 @@ if TYPE_CHECKING:
     from .transformer import KVCache, TransformerEngine, Weights
 
 CHUNK = 16  # prompt pieces start at multiples of this position
-PREFILL_BUDGET = int(os.environ.get("LLMKIT_PREFILL_BUDGET", "256"))  # prompt tokens per step, next to the running replies
+PREFILL_BUDGET = int(os.environ.get("LLMKIT_PREFILL_BUDGET", "256"))  # prompt and rerank rows per step, next to the running replies
 BUFFER = 64  # tokens a reply may have waiting unread before it pauses
 MAX_ACTIVE = 256  # replies in the batch at once; more wait their turn
 PREFIX_TOKENS = int(os.environ.get("LLMKIT_PREFIX_CACHE_TOKENS", "1024"))  # KV positions the prefix cache keeps
@@ -552,7 +554,7 @@ class Scheduler:
                 if last:
                     owners.append((req, seq))
                     if seq.guide is not None and seq.weights is None:  # retrieval: rerank in this same pass
-                        self._rerank(seq, ids, segs)
+                        budget -= self._rerank(seq, ids, segs)
             req.steps_run += 1
         if not segs:
             return
@@ -576,7 +578,7 @@ class Scheduler:
                 continue
             self._advance(req, p)
 
-    def _rerank(self, seq: _Seq, ids: list[int], segs: list[Segment]) -> None:
+    def _rerank(self, seq: _Seq, ids: list[int], segs: list[Segment]) -> int:
         """Retrieve candidate answers (lexical: no network needed) and add their first tokens to
         the pass as branches after the prompt, so the prompt's pass also scores them."""
         g = seq.guide
@@ -586,6 +588,7 @@ class Scheduler:
         seq.rerank = {"cands": cands, "seqs": seqs}
         for q in seqs:
             segs.append(Segment(None, q[:-1], "all", base=seq.cache, at=len(ids)))
+        return sum(len(q) - 1 for q in seqs)
 
     def _mix(self, req: _Request, seq: _Seq, ids: list[int], p: np.ndarray) -> np.ndarray:
         """Retrieval as `TransformerEngine.stepper` does it: weigh candidates once after the
