@@ -194,6 +194,20 @@ def test_openai_readme_parse_example_copies_its_values_from_the_message(oai):
     assert r.choices[0].message.parsed.age == 41
 
 
+def test_the_readme_example_at_the_sdks_default_temperature_still_copies_whole_phrases(oai):
+    """The README calls parse() without a temperature: 1. Which phrase goes where is sampled, but each
+    value is a phrase of the message written whole (a tenth of the mass left elsewhere had derailed
+    values into free text)."""
+    message = "Alice and Bob are going to a science fair on Friday."
+    for seed in range(4):
+        r = oai.chat.completions.parse(model="gpt-4o-2024-08-06", response_format=CalendarEvent, seed=seed,
+                                       messages=[{"role": "system", "content": "Extract the event information."},
+                                                 {"role": "user", "content": message}])
+        event = r.choices[0].message.parsed
+        values = [event.name, event.date, *event.participants]
+        assert all(v.strip() and v.strip(" .") in message for v in values), (seed, event)
+
+
 class Person(BaseModel):
     name: str
     age: int

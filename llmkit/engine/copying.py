@@ -259,11 +259,16 @@ class Copier:
         # the rest of a word (or a quoted phrase, or a number's decimals: "2" ".5") begun: carry it on
         after_digit = bool(out) and self.decode(out[-1:])[-1:].isdigit()
         hits = {i for i in nexts if self.glue[i] or (self.point[i] and after_digit)} | named
+        # a structured reply's values are the user's phrases while one is left (extraction): which one is
+        # the network's choice, sampled at the request's temperature, but a value begins with one and a
+        # word begun is written whole (at temperature 1 a tenth of the mass elsewhere derailed values
+        # into the network's free text: "date": " by tr knowledge from 809; ...")
+        decisive = 1.0 if self.json_reply else STRENGTH
         if hits:
-            gate = STRENGTH
+            gate = decisive
         elif in_call and (_VALUE_START.search(so_far) if value_start is None else value_start) \
                 and not _NAME_START.search(so_far):  # an argument's value begins
-            gate, hits = STRENGTH, self._starts(out, so_far, in_call)
+            gate, hits = decisive, self._starts(out, so_far, in_call)
         elif in_call and nexts and self.word_ended(out, in_call):  # a name goes on ("San" -> "San Francisco")
             gate, hits = STRENGTH, nexts
         else:  # the next word of a phrase, or a new one in an answer: where the network is unsure
