@@ -159,6 +159,7 @@ def decode(
             yield _extra(gen, tok, '{"answer": "')
         reason = "length"
         never = [i for s, i in tok.special.items() if i != tok.end_id]  # role markers, padding
+        lt, marker = tools.marker_rest(tok) if calls is None else (None, None)  # no tools: no call marker
         cursor = constrain.JsonCursor() if matcher is not None and calls is None else None
         counter = follow.SentenceCounter(params.sentences) if params.sentences and matcher is None else None
         value: list[int] | None = None  # the string value being written, as the answer view's tokens
@@ -192,6 +193,8 @@ def decode(
                 else:
                     probs = (yield Need(0, ids)).copy()
                 probs[never] = 0.0
+                if lt is not None and out and out[-1] in lt and probs[marker].sum() < probs.sum():
+                    probs[marker] = 0.0
                 probs /= probs.sum()
                 if allowed is not None:
                     probs = constrain.mask_probs(probs, allowed)
