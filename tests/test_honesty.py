@@ -91,6 +91,12 @@ def test_a_sum_is_answered_only_by_an_answer_that_does_that_sum(guide):
     assert sums("What is 25 * 4 + 10?") == {("25", "*", "4"), ("4", "+", "10")}
     assert sums("seis menos dos") == sums("6 − 2") == {("6", "-", "2")}
     assert not sums("Explain HTTP 404 and 500") and not sums("Explica Docker en 3 oraciones")
+    # asked with a verb ("Add 3 and 4." had been answered "3 + 5 = 8.")
+    assert answer(guide, "Add three and one.") == [ENTRIES[4][0]]
+    assert sums("Add 3 and 4.") == sums("add three to four") == sums("Suma 3 y 4") == {("3", "+", "4")}
+    assert sums("Subtract 4 from 9") == sums("resta 4 de 9") == {("9", "-", "4")}
+    assert sums("Multiply 3 by 4") == sums("multiplica 3 por 4") == {("3", "*", "4")}
+    assert sums("Divide 12 by 3") == {("12", "/", "3")} and not sums("I added 3 and 4 apples")
 
 
 @pytest.mark.parametrize("question, start", [

@@ -318,15 +318,28 @@ _NUM = r"(\d+(?:[.,]\d+)?|" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=Tr
 _SUM = re.compile(rf"(?<!\w){_NUM}\s*(" + "|".join(re.escape(w) for w in sorted(_OPERATION, key=len, reverse=True))
                   + rf")\s*(?={_NUM}(?!\w))")
 _NUMBER_RE = re.compile(_NUM)
+# the same asked with a verb: "Add 3 and 4", "the sum of 3 and 4", "subtract 4 from 9" (9 - 4),
+# "multiply 3 by 4", "divide 12 by 3", and in Spanish ("suma 3 y 4", "resta 4 de 9", "multiplica 3 por 4")
+_VERB_SUMS = [(re.compile(rf"(?<!\w)(?:{verbs})\s+{_NUM}\s+(?:{joins})\s+{_NUM}(?!\w)"), op, swap)
+              for verbs, joins, op, swap in (
+                  (r"add|sum(?: up)?|the sum of|suma|sumar|la suma de|anade|agrega", r"and|to|plus|\+|y|a|con|mas", "+", False),
+                  (r"subtract|take|resta|restar|quita", r"from|away from|de|a", "-", True),
+                  (r"the difference between|la diferencia entre", r"and|y", "-", False),
+                  (r"multiply|multiplica|multiplicar|the product of|el producto de", r"by|and|times|por|y", "*", False),
+                  (r"divide|divida|dividir|divide a", r"by|entre|por", "/", False))]
 
 
 def sums(text: str) -> set[tuple[str, str, str]]:
-    """The sums a text writes or asks for, as (number, operation, number): "What is three plus 4?"
-    and "3 + 4 = 7" both have ("3", "+", "4")."""
+    """The sums a text writes or asks for, as (number, operation, number): "What is three plus 4?",
+    "Add 3 and 4" and "3 + 4 = 7" all have ("3", "+", "4")."""
     folded = _fold(text)
-    return {(_NUMBER_WORDS.get(a, a), _OPERATION[op], _NUMBER_WORDS.get(b, b))
-            for a, op, b in ((m.group(1), m.group(2), _NUMBER_RE.match(folded, m.end()).group(1))
-                             for m in _SUM.finditer(folded))}
+    found = {(a, _OPERATION[op], b) for a, op, b in ((m.group(1), m.group(2), _NUMBER_RE.match(folded, m.end()).group(1))
+                                                     for m in _SUM.finditer(folded))}
+    for pattern, op, swap in _VERB_SUMS:
+        for m in pattern.finditer(folded):
+            a, b = (m.group(2), m.group(1)) if swap else (m.group(1), m.group(2))
+            found.add((a, op, b))
+    return {(_NUMBER_WORDS.get(a, a), op, _NUMBER_WORDS.get(b, b)) for a, op, b in found}
 
 
 def content_words(text: str) -> list[str]:

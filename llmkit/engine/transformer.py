@@ -48,6 +48,7 @@ CONTEXT = 8192  # the context the APIs advertise and enforce (as v1); the networ
 REPLY_ROOM = 256  # tokens kept free for the reply when a long prompt is cut to the network's window
 HF_DIR = DATA_DIR / "hf"
 REPLY_GUESS = 64  # KV positions held for a reply from the start; a longer one grows its cache
+GROW = 16  # a KV cache's capacity is a multiple of this many positions
 NO_REPEAT_NGRAM = 6
 
 _DTYPES = {"F16": np.float16, "F32": np.float32, "F64": np.float64, "I64": np.int64, "I32": np.int32}
@@ -151,9 +152,6 @@ def _rope(x: np.ndarray, cos: np.ndarray, sin: np.ndarray) -> np.ndarray:
     h = x.shape[-1] // 2
     x1, x2 = x[..., :h], x[..., h:]
     return np.concatenate([x1 * cos - x2 * sin, x2 * cos + x1 * sin], axis=-1)
-
-
-GROW = 16  # a cache's capacity is a multiple of this many positions
 
 
 class KVCache:
