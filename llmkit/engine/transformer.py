@@ -25,6 +25,7 @@ the leading components carry the most variance (`dimensions=k` keeps the first k
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -202,7 +203,14 @@ def forward(w: Weights, ids: list[int], cache: KVCache | None = None, want: str 
     "hidden": (middle layer, final normed) hidden states, each (T, d), for embeddings.
     `positions` and `mask` (T, cached + T) replace the usual consecutive positions and
     causal mask: several continuations of one prompt can then run in one pass (`branches`).
+    With one BLAS thread, whoever calls it (lesson 9 calls it from a notebook).
     """
+    with one_blas_thread():
+        return _forward(w, ids, cache, want, positions, mask)
+
+
+def _forward(w: Weights, ids: list[int], cache: KVCache | None, want: str,
+             positions: np.ndarray | None, mask: np.ndarray | None) -> np.ndarray:
     T = len(ids)
     start = cache.n if cache is not None else 0
     pos = np.arange(start, start + T) if positions is None else positions
@@ -260,17 +268,28 @@ def forward(w: Weights, ids: list[int], cache: KVCache | None = None, want: str 
 
 
 _blas = None
+_held = threading.local()  # .on: this thread runs under one_blas_thread() already
 
 
+@contextlib.contextmanager
 def one_blas_thread():
     """Run the network with one BLAS thread: its matrices are small, and with OpenBLAS's
-    default (a thread per core) a busy machine makes each step 10-100x slower."""
+    default (a thread per core) a busy machine makes each step 10-100x slower. Nested in the
+    same thread it does nothing more."""
     global _blas
+    if getattr(_held, "on", False):
+        yield
+        return
     if _blas is None:
         from threadpoolctl import ThreadpoolController
 
         _blas = ThreadpoolController()
-    return _blas.limit(limits=1, user_api="blas")
+    with _blas.limit(limits=1, user_api="blas"):
+        _held.on = True
+        try:
+            yield
+        finally:
+            _held.on = False
 
 
 def branches(w: Weights, cache: KVCache, seqs: list[list[int]]) -> np.ndarray:
