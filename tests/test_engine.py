@@ -53,6 +53,23 @@ def test_same_seed_same_text_different_seeds_differ(engine):
     assert len(many) > 1
 
 
+def test_a_draw_is_what_numpys_choice_gives_from_the_same_seed():
+    """sampling.draw replaces Generator.choice(n, p=p) (its checks were half the cost): the same
+    index from the same random stream, so seeded replies did not change."""
+    from llmkit.engine.sampling import draw
+
+    r = np.random.default_rng(0)
+    for _ in range(300):
+        p = r.random(int(r.integers(2, 4097))) ** int(r.integers(1, 20))
+        p[r.random(len(p)) < 0.3] = 0.0
+        p = (p / p.sum()).astype(r.choice([np.float64, np.float32]))
+        seed = int(r.integers(0, 2**31))
+        a, b = np.random.default_rng(seed), np.random.default_rng(seed)
+        assert [int(a.choice(len(p), p=p)) for _ in range(4)] == [draw(p, b) for _ in range(4)]
+    with pytest.raises(ValueError):
+        draw(np.zeros(4), np.random.default_rng(0))
+
+
 def test_high_temperature_spreads_the_distribution(engine):
     """At a higher temperature the sampled tokens are, on average, less likely under the model."""
     q = [{"role": "user", "content": "What is streaming?"}]

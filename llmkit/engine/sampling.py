@@ -61,7 +61,17 @@ def choose(probs: np.ndarray, params: SamplingParams, rng: np.random.Generator) 
         mask = np.zeros_like(p)
         mask[keep] = p[keep]
         p = mask / mask.sum()
-    return int(rng.choice(len(p), p=p))
+    return draw(p, rng)
+
+
+def draw(p: np.ndarray, rng: np.random.Generator) -> int:
+    """An index drawn with probabilities `p`: what `rng.choice(len(p), p=p)` returns, from the same
+    one uniform number, without its checks of `p` (half its cost, once per sampled token)."""
+    cdf = np.cumsum(p, dtype=np.float64)
+    if not cdf[-1] > 0:
+        raise ValueError("probabilities are not a distribution (all zero or NaN)")
+    cdf /= cdf[-1]
+    return int(cdf.searchsorted(rng.random(), side="right"))
 
 
 class StopScanner:
