@@ -146,12 +146,14 @@ def decode(
     room = context_length - len(prompt_ids)
     limit = room if params.max_tokens is None else min(params.max_tokens, room)
 
+    never = [i for s, i in tok.special.items() if i != tok.end_id]  # role markers, padding
+
     def plain_answer():
         """The model's plain answer to the prompt, greedy, from the answer view (a few dozen steps)."""
         got: list[int] = []
         for _ in range(PLAIN_TOKENS):
             probs = (yield Need(1, list(prompt_ids) + got)).copy()
-            probs[[i for s, i in tok.special.items() if i != tok.end_id]] = 0.0
+            probs[never] = 0.0
             nid = int(np.argmax(probs))
             if nid == tok.end_id:
                 break
@@ -168,7 +170,6 @@ def decode(
         if wrap:
             yield _extra(gen, tok, '{"answer": "')
         reason = "length"
-        never = [i for s, i in tok.special.items() if i != tok.end_id]  # role markers, padding
         lt, marker = tools.marker_rest(tok) if calls is None else (None, None)  # no tools: no call marker
         cursor = constrain.JsonCursor() if matcher is not None and calls is None else None
         counter = follow.SentenceCounter(params.sentences) if params.sentences and matcher is None else None

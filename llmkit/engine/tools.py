@@ -8,6 +8,8 @@ generating: a bad definition is an `EngineInputError` whose `param` names the ne
 
 from __future__ import annotations
 
+import functools
+
 import json
 import re
 import uuid
@@ -295,19 +297,15 @@ def marker_starts(tok) -> np.ndarray:
     return got[1]
 
 
+@functools.lru_cache(maxsize=4)
 def marker_rest(tok) -> tuple[frozenset, np.ndarray]:
     """(token ids whose text ends with "<", token ids whose text goes on from "<" into the call
     marker: "tool", "tool_"...): a reply without tools never writes the marker (a model that has
     learned calls would otherwise write one as text, with no tool to call)."""
-    key = ("rest", id(tok))
-    got = _starts_cache.get(key)
-    if got is None or got[0] is not tok:
-        texts = [tok.decode([i]) for i in range(tok.vocab_size)]
-        rest = CALL_OPEN[1:]
-        lt = [i for i, t in enumerate(texts) if t.endswith("<")]
-        on = [i for i, t in enumerate(texts) if len(t) >= 4 and (rest.startswith(t) or t.startswith(rest[:4]))]
-        got = _starts_cache[key] = (tok, (frozenset(lt), np.array(on, dtype=np.int64)))
-    return got[1]
+    texts = [tok.decode([i]) for i in range(tok.vocab_size)]
+    rest = CALL_OPEN[1:]
+    on = [i for i, t in enumerate(texts) if len(t) >= 4 and (rest.startswith(t) or t.startswith(rest[:4]))]
+    return frozenset(i for i, t in enumerate(texts) if t.endswith("<")), np.array(on, dtype=np.int64)
 
 
 class CallWriter:
