@@ -97,6 +97,20 @@ def test_a_sum_is_answered_only_by_an_answer_that_does_that_sum(guide):
     assert sums("Subtract 4 from 9") == sums("resta 4 de 9") == {("9", "-", "4")}
     assert sums("Multiply 3 by 4") == sums("multiplica 3 por 4") == {("3", "*", "4")}
     assert sums("Divide 12 by 3") == {("12", "/", "3")} and not sums("I added 3 and 4 apples")
+    assert sums("15 take away 7") == {("15", "-", "7")} and sums("100 over 4") == {("100", "/", "4")}
+    assert sums("total of 3 and 5") == sums("sum of 3 and 5") == {("3", "+", "5")}
+
+
+@pytest.mark.parametrize("question, start", [
+    ("What is 15% of 80?", "I don't know that"), ("What is 7 times 8?", "I don't know that"),
+    ("¿Cuánto es el 10 por ciento de 50?", "No lo sé"), ("what is 2+2?", "2 + 2 = 4."),
+    ("¿Cuánto son 3 veces 12?", "12 × 3 = 36."),  # an operation whose order does not matter, either way
+])
+def test_an_answer_that_is_only_a_sum_is_about_that_sum_alone(question, start):
+    """The shipped model: "What is 15% of 80?" asks no sum the rule reads, and had been answered
+    "15 − 7 = 8." (the nearest entry's sum), confidently wrong."""
+    text = get_engine().generate([{"role": "user", "content": question}], SamplingParams(temperature=0, max_tokens=12))
+    assert text.text().startswith(start)
 
 
 @pytest.mark.parametrize("question, start", [

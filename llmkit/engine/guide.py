@@ -206,7 +206,9 @@ class Guide:
                          or any(p & named for p in self.phrasing_words.get(e, ()))]
         asked = sums(queries[0]) if queries and self.folded else set()
         if asked:  # a sum: only an answer that does that sum is about it ("1 + 1 = 2." is not "3 + 1")
-            found = [(e, s) for e, s in found if asked <= sums(self.folded[e])]
+            found = [(e, s) for e, s in found if asked <= _commuted(sums(self.folded[e]))]
+        elif queries and self.folded:  # an answer that is only a sum ("15 − 7 = 8.") is about that sum
+            found = [(e, s) for e, s in found if not _BARE_SUM.fullmatch(self.folded[e])]  # "15% of 80?"
         return found
 
     def _covers(self, e: int, word: str) -> bool:
@@ -311,18 +313,19 @@ _NUMBER_WORDS = {w: str(i) for words in (
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
     "seventeen eighteen nineteen twenty", "cero uno dos tres cuatro cinco seis siete ocho nueve diez once doce "
     "trece catorce quince dieciseis diecisiete dieciocho diecinueve veinte") for i, w in enumerate(words.split())}
-_OPERATIONS = {"+": "+ plus mas", "-": "- − minus menos", "*": "* × x times por multiplied_by multiplicado_por",
-               "/": "/ ÷ divided_by entre dividido_entre dividido_por", "^": "^"}
+_OPERATIONS = {"+": "+ plus mas", "-": "- − minus menos take_away", "*": "* × x times por veces multiplied_by multiplicado_por",
+               "/": "/ ÷ divided_by over entre dividido_entre dividido_por", "^": "^"}
 _OPERATION = {w.replace("_", " "): op for op, words in _OPERATIONS.items() for w in words.split()}
 _NUM = r"(\d+(?:[.,]\d+)?|" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + ")"
 _SUM = re.compile(rf"(?<!\w){_NUM}\s*(" + "|".join(re.escape(w) for w in sorted(_OPERATION, key=len, reverse=True))
                   + rf")\s*(?={_NUM}(?!\w))")
 _NUMBER_RE = re.compile(_NUM)
+_BARE_SUM = re.compile(r"\s*\d+(?:[.,]\d+)?\s*[-+−×÷*/x^]\s*\d+(?:[.,]\d+)?\s*(?:=|son|es|is|equals)\s*-?\d+(?:[.,]\d+)?\.?\s*")
 # the same asked with a verb: "Add 3 and 4", "the sum of 3 and 4", "subtract 4 from 9" (9 - 4),
 # "multiply 3 by 4", "divide 12 by 3", and in Spanish ("suma 3 y 4", "resta 4 de 9", "multiplica 3 por 4")
 _VERB_SUMS = [(re.compile(rf"(?<!\w)(?:{verbs})\s+{_NUM}\s+(?:{joins})\s+{_NUM}(?!\w)"), op, swap)
               for verbs, joins, op, swap in (
-                  (r"add|sum(?: up)?|the sum of|suma|sumar|la suma de|anade|agrega", r"and|to|plus|\+|y|a|con|mas", "+", False),
+                  (r"add|sum(?: up)?|(?:the )?sum of|(?:the )?total of|suma|sumar|la suma de|anade|agrega", r"and|to|plus|\+|y|a|con|mas", "+", False),
                   (r"subtract|take|resta|restar|quita", r"from|away from|de|a", "-", True),
                   (r"the difference between|la diferencia entre", r"and|y", "-", False),
                   (r"multiply|multiplica|multiplicar|the product of|el producto de", r"by|and|times|por|y", "*", False),
@@ -340,6 +343,11 @@ def sums(text: str) -> set[tuple[str, str, str]]:
             a, b = (m.group(2), m.group(1)) if swap else (m.group(1), m.group(2))
             found.add((a, op, b))
     return {(_NUMBER_WORDS.get(a, a), op, _NUMBER_WORDS.get(b, b)) for a, op, b in found}
+
+
+def _commuted(found: set[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
+    """The sums with their operands swapped too where the order does not matter ("3 veces 12" is 12 × 3)."""
+    return found | {(b, op, a) for a, op, b in found if op in "+*"}
 
 
 def content_words(text: str) -> list[str]:
