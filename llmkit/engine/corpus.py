@@ -45,7 +45,7 @@ def load(corpus_dir: Path = CORPUS_DIR, holdout_every: int = 5) -> list[Doc]:
     keeps its last phrasing out of `questions` and in `heldout`."""
     docs: list[Doc] = []
     for path in sorted(corpus_dir.glob("*.jsonl")):
-        if path.name.startswith("tools"):  # conversations with tools: load_tools()
+        if path.name.startswith(("tools", "extract")):  # generated conversations: load_tools(), load_extract()
             continue
         for line in path.read_text(encoding="utf-8").splitlines():
             if not line.strip():
@@ -93,6 +93,25 @@ def load_tools(corpus_dir: Path = CORPUS_DIR, varied: bool = False) -> list[dict
         spec.loader.exec_module(mod)
         _tools_cache[key] = mod.generate(varied=varied)
     return [dict(r) for r in _tools_cache[key]]
+
+
+_extract_cache: dict = {}  # folder -> conversations
+
+
+def load_extract(corpus_dir: Path = CORPUS_DIR) -> list[dict]:
+    """The extraction (structured-output) conversations, generated deterministically by
+    corpus/extract_gen.py: load_tools()'s format with "case": "extract", no tools, and the "schema"
+    the assistant's JSON reply follows; `heldout` ones (whole user templates) are kept out of
+    training (bench/extract.py measures on them)."""
+    key = str(corpus_dir)
+    if key not in _extract_cache:
+        import importlib.util
+
+        spec = importlib.util.spec_from_file_location("llmkit_extract_gen", corpus_dir / "extract_gen.py")
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        _extract_cache[key] = mod.generate()
+    return [dict(r) for r in _extract_cache[key]]
 
 
 def _norm(text: str) -> str:
