@@ -213,12 +213,16 @@ class Data:
 
     def __init__(self, tok: Tokenizer, docs: list[corpus.Doc], block: int, seed: int,
                  first_weight: float = 1.0, first_span: int = 0, prompt_weight: float = 0.0, synthetic_per_doc: int = 0,
-                 tool_convs: list[dict] | None = None, tools_share: float = 0.0):
+                 tool_convs: list[dict] | None = None, tools_share: float = 0.0,
+                 extract_convs: list[dict] | None = None, extract_share: float = 0.0):
         self.tok, self.docs, self.block = tok, docs, block
         # tool-use conversations (corpus.load_tools(), training ones only) and the share of each
         # epoch's rows they fill; the rest of the rows replay the Q/A corpus (a random subset of it)
         self.tool_convs = [c for c in (tool_convs or []) if not c.get("heldout")]
         self.tools_share = tools_share if self.tool_convs else 0.0
+        # extraction conversations (corpus.load_extract(), training ones only): a share of their own
+        self.extract_convs = [c for c in (extract_convs or []) if not c.get("heldout")]
+        self.extract_share = extract_share if self.extract_convs else 0.0
         self.first_weight, self.first_span, self.prompt_weight = first_weight, first_span, prompt_weight
         self.synthetic_per_doc = synthetic_per_doc
         self.rng = random.Random(seed)
@@ -324,7 +328,9 @@ class Data:
             convs.append(self.conversation(pairs[i:i + k]))
             i += k
         self.rng.shuffle(convs)
-        if self.tools_share > 0:
+        if self.extract_share > 0:
+            convs = self._with_extract(convs)
+        elif self.tools_share > 0:
             tool = [self.tool_conversation(c) for c in self.tool_convs]
             self.rng.shuffle(tool)
             n_tool = sum(len(t[0]) for t in tool)
@@ -357,6 +363,34 @@ class Data:
         self.rng.shuffle(order)
         self.decisions = [decs[i] for i in order]  # per row: (position, answer class)
         return np.array(rows, dtype=np.int64)[order], np.array(masks, dtype=np.float32)[order]
+
+    def _with_extract(self, convs: list) -> list:
+        """The epoch's conversations with extraction ones (and tool ones, if any): each generated set
+        fills its share of the epoch's tokens (whole conversations, shuffled; at least one pass over
+        each, the smaller set repeated), a random subset of the Q/A conversations `convs` the rest.
+        Extraction conversations render as tool conversations without tools (tool_conversation)."""
+        sets = [(s, [self.tool_conversation(c) for c in cs])
+                for s, cs in ((self.tools_share, self.tool_convs), (self.extract_share, self.extract_convs)) if s > 0]
+        total = max(sum(len(t[0]) for t in ts) / s for s, ts in sets)  # the epoch's tokens
+        out = []
+        for s, ts in sets:
+            got = 0
+            while got < s * total * (1 - 1e-9):
+                self.rng.shuffle(ts)
+                for t in ts:
+                    if got >= s * total * (1 - 1e-9):
+                        break
+                    out.append(t)
+                    got += len(t[0])
+        want, keep, got = total * (1 - sum(s for s, _ in sets)), [], 0
+        for c in convs:
+            if got >= want:
+                break
+            keep.append(c)
+            got += len(c[0])
+        convs = keep + out
+        self.rng.shuffle(convs)
+        return convs
 
     def contrastive_batch(self, n: int, max_len: int = 32):
         """n (anchor, positive) texts: two phrasings of one entry, or a phrasing and its answer."""
@@ -474,10 +508,15 @@ def train(args) -> dict:
         nn.init.normal_(model.answer_head.weight, std=0.02)
         nn.init.zeros_(model.answer_head.bias)
     tool_convs = corpus.load_tools(varied=args.tools_varied) if args.tools_share > 0 else []
+    if not 0 <= args.extract_share < 1 - args.tools_share:
+        raise SystemExit("--extract-share: between 0 and 1 - --tools-share (the Q/A corpus keeps a share)")
+    extract_convs = corpus.load_extract() if args.extract_share > 0 else []
     data = Data(tok, docs, args.block, args.seed, args.first_weight, args.first_span, args.prompt_weight, args.synthetic,
-                tool_convs=tool_convs, tools_share=args.tools_share)
+                tool_convs=tool_convs, tools_share=args.tools_share,
+                extract_convs=extract_convs, extract_share=args.extract_share)
     held = data.heldout()
     tools_held = data.tools_heldout(tool_convs)
+    extract_held = data.tools_heldout(extract_convs)  # the held-out loss of the JSON reply
 
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
@@ -495,7 +534,9 @@ def train(args) -> dict:
     curve, window = [], []
     tokens_seen = 0
     print(f"params {n_params / 1e6:.2f}M, pairs {len(data.pairs)}, held-out {len(held)}"
-          + (f", tool conversations {len(data.tool_convs)} (share {args.tools_share})" if data.tools_share else ""), flush=True)
+          + (f", tool conversations {len(data.tool_convs)} (share {args.tools_share})" if data.tools_share else "")
+          + (f", extraction conversations {len(data.extract_convs)} (share {args.extract_share})"
+             if data.extract_share else ""), flush=True)
     for step in range(0 if args.embed_only else args.steps):
         if args.max_minutes and time.perf_counter() - t0 > 60 * args.max_minutes:
             print(f"stopping at step {step}: --max-minutes {args.max_minutes} reached", flush=True)
@@ -553,6 +594,9 @@ def train(args) -> dict:
             if tools_held:
                 tl, tf, ta = heldout_loss(model, tools_held)
                 point.update(tools_heldout_loss=round(tl, 4), tools_heldout_first_acc=round(ta, 3))
+            if extract_held:
+                xl, _, _ = heldout_loss(model, extract_held)
+                point.update(extract_heldout_loss=round(xl, 4))
             window = []
             curve.append(point)
             print(json.dumps(point), flush=True)
@@ -568,6 +612,8 @@ def train(args) -> dict:
         "config": cfg, "parameters": int(n_params), "embed_head_parameters": int(head_w.size + head_b.size),
         "documents": len(docs), "training_pairs": len(data.pairs), "heldout_phrasings": len(held),
         "tool_conversations": len(data.tool_convs), "tools_share": data.tools_share,
+        **({"extract_conversations": len(data.extract_convs), "extract_share": data.extract_share}
+           if data.extract_share else {}),
         "train_args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         "torch": torch.__version__, "epochs": epochs, "tokens_seen": tokens_seen,
         "minutes": round((time.perf_counter() - t0) / 60, 2),
@@ -728,6 +774,9 @@ def parse(argv=None):
                         "the rest replays a random subset of the Q/A corpus (0 = no tool data)")
     p.add_argument("--tools-varied", action="store_true",
                    help="tool results in other shapes too (other key names, plain strings, Fahrenheit): v3's stage C")
+    p.add_argument("--extract-share", type=float, default=0.0,
+                   help="share of each epoch's tokens that are extraction (structured-output) conversations "
+                        "(corpus.load_extract()), beside --tools-share's; 0 = none")
     p.add_argument("--embed-steps", type=int, default=1500, help="steps fitting the embedding head")
     p.add_argument("--embed-only", action="store_true", help="with --init: only refit the embedding head")
     p.add_argument("--init", type=Path, default=None, help="start from this exported model instead of random")
