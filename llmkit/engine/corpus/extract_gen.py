@@ -280,8 +280,10 @@ T = {
                "Un cliente escribió: {review}."],
     },
 }
-FRIEND = {"en": ["{name} {age} years old {act}", "{name}, {age}, {act}", "{name} who is {age} and {act}"],
-          "es": ["{name} de {age} años {act}", "{name}, {age} años, {act}", "{name} que tiene {age} años y {act}"]}
+FRIEND = {"en": ["{name} {age} years old {act}", "{name} {age} years old and {act}", "{name}, {age}, {act}",
+                 "{name} who is {age} and {act}"],
+          "es": ["{name} de {age} años {act}", "{name} de {age} años y {act}", "{name}, {age} años, {act}",
+                 "{name} que tiene {age} años y {act}"]}
 
 STR, INT, NUM, BOOL = {"type": "string"}, {"type": "integer"}, {"type": "number"}, {"type": "boolean"}
 LIST = {"type": "array", "items": {"type": "string"}}
@@ -489,10 +491,15 @@ def generate(n: int = N_CONVERSATIONS, seed: int = SEED) -> list[dict]:
             text = text[0].lower() + text[1:]
         msgs = []
         r = rng.random()
-        if r < 0.45:
+        if r < 0.4:
             msgs.append({"role": "system", "content": rng.choice(SYSTEMS[fam][lang == "es"])})
-        elif r < 0.7:
+        elif r < 0.6:
             msgs.append({"role": "system", "content": rng.choice(GENERIC_SYSTEMS[lang == "es"])})
+        elif r < 0.8:  # the instruction in the user's turn, as the Ollama example writes it ("... Return a list
+            # of friends in JSON format")
+            instr = rng.choice(SYSTEMS[fam][lang == "es"] + GENERIC_SYSTEMS[lang == "es"][:2])
+            text = f"{text} {instr.rstrip('.') if rng.random() < 0.5 else instr}" if rng.random() < 0.7 \
+                else f"{instr}\n\n{text}"
         msgs.append({"role": "user", "content": text})
         msgs.append({"role": "assistant", "content": json.dumps(value, ensure_ascii=False)})
         rows.append({"id": f"x{k:05d}", "case": "extract", "family": fam, "lang": lang,
