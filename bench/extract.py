@@ -9,7 +9,9 @@ Each is sent to the engine in process as a structured-output request: the conver
 reply, SamplingParams(json_schema=the conversation's schema), at temperature 0 and at 1 (seeded).
 Measured there:
 
-- valid: the reply parses and is an instance of the schema (the grammar's promise: must be 100%);
+- valid: the reply parses and is an instance of the schema (the grammar's promise: 100% of the replies
+  the model ends; "cut": replies cut by --max-tokens, a valid prefix with finish reason "length", as
+  OpenAI sends it, not an instance);
 - fields exact: top-level fields whose value equals the data's (a list must equal it whole);
 - replies exact: the whole object equals the data's;
 - copy path: the share of requests where the engine took the extraction path (values copied from
@@ -125,6 +127,8 @@ def main(argv=None) -> int:
                 a = agg[key]
                 a["n"] += 1
                 a["valid"] += valid
+                a["cut"] += finish == "length"
+                a["valid_done"] += valid and finish != "length"
                 a["fields"] += len(want)
                 a["fields_exact"] += same
                 a["exact"] += got == want
@@ -134,16 +138,18 @@ def main(argv=None) -> int:
                           "user": c["messages"][-2]["content"], "want": want, "got": text, "finish": finish,
                           "copy_path": copied})
         secs = time.perf_counter() - t0
-        rows = {k: {"n": a["n"], "valid": a["valid"] / a["n"], "fields_exact": a["fields_exact"] / a["fields"],
+        rows = {k: {"n": a["n"], "valid": a["valid"] / a["n"], "cut": a["cut"] / a["n"],
+                    "valid_of_ended": a["valid_done"] / max(a["n"] - a["cut"], 1), "fields_exact": a["fields_exact"] / a["fields"],
                     "replies_exact": a["exact"] / a["n"], "copy_path": a["copy"] / a["n"],
                     "same_tokens": a["same_tokens"] / a["n"]} for k, a in agg.items()}
         figures[f"t{temp:g}"] = {"seconds": round(secs, 1), "groups": rows}
         print(f"\ntemperature {temp:g} ({secs:.0f} s, {secs / max(len(convs), 1):.2f} s a reply)")
-        print(f"  {'group':<10} {'n':>4} {'valid':>6} {'fields':>7} {'replies':>8} {'copy':>6} {'same tok':>9}")
+        print(f"  {'group':<10} {'n':>4} {'valid':>6} {'cut':>5} {'ended ok':>9} {'fields':>7} {'replies':>8} {'copy':>6} {'same tok':>9}")
         order = ["all", "en", "es"] + sorted(k for k in rows if k not in ("all", "en", "es"))
         for k in order:
             r = rows[k]
-            print(f"  {k:<10} {r['n']:>4} {r['valid']:>6.0%} {r['fields_exact']:>7.0%} {r['replies_exact']:>8.0%} "
+            print(f"  {k:<10} {r['n']:>4} {r['valid']:>6.0%} {r['cut']:>5.0%} {r['valid_of_ended']:>9.0%} "
+                  f"{r['fields_exact']:>7.0%} {r['replies_exact']:>8.0%} "
                   f"{r['copy_path']:>6.0%} {r['same_tokens']:>9.0%}")
     print("\nREADME examples:")
     examples = []
