@@ -718,6 +718,16 @@ V3_STAGE_E = ["--threads", "1", "--steps", "150", "--warmup", "10", "--lr", "3e-
 # example declares them: "What is three plus one?" had been answered in text, and wrongly)
 V3_STAGE_F = ["--threads", "1", "--steps", "200", "--warmup", "10", "--lr", "4e-4", "--answer-loss", "0",
               "--tools-share", "0.5", "--tools-varied"]
+# Tried in session 10 and NOT shipped (not in V3_STAGES; docs/offline-model-v3.md says why: both lost tool
+# use that lessons 02 and 08 show, and H's extraction conversations leaked JSON replies into plain chat):
+# stage G: the Q/A corpus again after beginner_core_*.jsonl was added (git, testing, ML, JavaScript, Docker and
+# Kubernetes, Python functions, algorithms, the README's first prompts), tool rows 40% so tool use stays
+V3_STAGE_G = ["--threads", "1", "--steps", "300", "--warmup", "10", "--lr", "4e-4", "--answer-loss", "0",
+              "--tools-share", "0.4", "--tools-varied"]
+# stage H: extraction (structured outputs: corpus/extract_gen.py) 15% of the rows beside tool use and the Q/A
+# corpus: which phrase of the user's text goes in which field had been the untrained network's guess
+V3_STAGE_H = ["--threads", "1", "--steps", "300", "--warmup", "10", "--lr", "4e-4", "--answer-loss", "0",
+              "--tools-share", "0.35", "--tools-varied", "--extract-share", "0.15"]
 V3_ARGS = V3_STAGE_A + ["--out", str(DATA_DIRS["transformer-v3"])]  # stage A alone (what v3 was before tools)
 
 
@@ -728,7 +738,7 @@ V3_STAGES = [("a", V3_STAGE_A), ("b", V3_STAGE_B), ("b2", V3_STAGE_B),  # B agai
 
 def train_v3(rest: list[str] | None = None, out: Path | None = None) -> None:
     """The stages of v3, each into `<out>.stage-<name>` from the one before (A from v2), the last
-    (F) into `out` (the shipped v3): A, B, B again, C (varied tool results), D (the Q/A corpus with
+    into `out` (the shipped v3): A, B, B again, C (varied tool results), D (the Q/A corpus with
     the later beginner material), E (tool use again), F (arithmetic tools)."""
     out = Path(out or DATA_DIRS["transformer-v3"])
     init: list[str] = []
