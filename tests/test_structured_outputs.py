@@ -247,3 +247,37 @@ def test_an_open_ended_list_sampled_at_temperature_1_still_closes(oai):
                                         temperature=1.0, seed=seed, max_tokens=200, response_format=fmt)
         assert r.choices[0].finish_reason == "stop", r.choices[0].message.content
         jsonschema.validate(json.loads(r.choices[0].message.content), schema)
+
+
+def test_a_model_trained_with_the_json_marker_is_told_the_schemas_keys(tmp_path):
+    """A model whose info.json has "json_marker" (train_transformer --json-marker) reads a structured-output
+    request's keys in its system turn, as its extraction training rows had them (tools.json_block); the
+    shipped model, trained without, reads the request as it is."""
+    from llmkit.engine import SamplingParams, tools
+    from llmkit.engine.transformer import DATA_DIRS, TransformerEngine
+
+    src = DATA_DIRS["transformer-v3"]
+    marked = tmp_path / "marked"
+    marked.mkdir()
+    for name in ("hf", "embed.npz", "retrieval.npz"):
+        (marked / name).symlink_to(src / name)
+    info = json.loads((src / "info.json").read_text(encoding="utf-8"))
+    assert "json_marker" not in info  # the shipped one
+    (marked / "info.json").write_text(json.dumps({**info, "json_marker": True}), encoding="utf-8")
+    schema = {"type": "object", "properties": {"name": {"type": "string"}, "city": {"type": "string"}},
+              "required": ["name", "city"]}
+    msgs = [{"role": "system", "content": "Extract the data."},
+            {"role": "user", "content": "Maria Lopez lives in Madrid."}]
+    plain, with_marker = TransformerEngine(src), TransformerEngine(marked)
+    assert not plain.json_marker and with_marker.json_marker
+    block = tools.json_block(schema)
+    assert block == "Reply with a JSON object with the keys name, city."
+    p = SamplingParams(temperature=0, max_tokens=24, json_schema=schema)
+    a, b = plain.generate(msgs, p), with_marker.generate(msgs, p)
+    want = len(plain.tok.render_chat(tools.to_plain(msgs, None, json_schema=schema)))
+    assert b.prompt_tokens == want > a.prompt_tokens == len(plain.tok.render_chat(msgs))
+    for g in (a, b):
+        jsonschema.validate(json.loads(g.text()), schema)
+    # without a schema nothing is added, marker or not
+    q = [{"role": "user", "content": "What is a token?"}]
+    assert with_marker.generate(q, SamplingParams(max_tokens=4)).prompt_tokens == len(plain.tok.render_chat(q))

@@ -198,10 +198,20 @@ def _content_text(c) -> str:
     return dumps(c)
 
 
-def to_plain(messages: list[dict], tools=None) -> list[dict]:
+def json_block(schema: dict) -> str:
+    """What a structured-output request says in the system turn to a model trained with it (its
+    info.json has "json_marker"): that the reply is JSON, and its keys. Without it the network has
+    nothing in its prompt that says a schema is asked for, and JSON learned for extraction leaks
+    into plain chat."""
+    keys = [k for k in (schema.get("properties") or {})] if isinstance(schema, dict) else []
+    return "Reply with a JSON object" + (f" with the keys {', '.join(keys)}." if keys else ".")
+
+
+def to_plain(messages: list[dict], tools=None, json_schema: dict | None = None) -> list[dict]:
     """Neutral messages (assistant `tool_calls`, `tool` results) and tools as the plain
     role/content turns the tokenizer's chat template renders: the tools block joins (or becomes)
-    the system turn, a call is its text, consecutive tool results become one user turn."""
+    the system turn, a call is its text, consecutive tool results become one user turn.
+    `json_schema`: the structured-output block (`json_block`) joins the system turn too."""
     out: list[dict] = []
     specs = [as_spec(t, i) for i, t in enumerate(tools or [])]
     for m in messages:
@@ -220,8 +230,7 @@ def to_plain(messages: list[dict], tools=None) -> list[dict]:
             continue
         out.append({**m})
     out = [{k: v for k, v in m.items() if k != "_tool"} for m in out]
-    if specs:
-        block = tools_block(specs)
+    for block in ([tools_block(specs)] if specs else []) + ([json_block(json_schema)] if json_schema is not None else []):
         if out and out[0].get("role") == "system":
             sys_text = _content_text(out[0].get("content"))
             out[0] = {**out[0], "content": f"{sys_text}\n\n{block}" if sys_text.strip() else block}

@@ -223,6 +223,7 @@ class Data:
         # extraction conversations (corpus.load_extract(), training ones only): a share of their own
         self.extract_convs = [c for c in (extract_convs or []) if not c.get("heldout")]
         self.extract_share = extract_share if self.extract_convs else 0.0
+        self.json_marker = False  # extraction rows say in the system turn that JSON is asked (--json-marker)
         self.first_weight, self.first_span, self.prompt_weight = first_weight, first_span, prompt_weight
         self.synthetic_per_doc = synthetic_per_doc
         self.rng = random.Random(seed)
@@ -301,7 +302,8 @@ class Data:
         the user's own questions at the prompt weight, the tool list and results at 0."""
         sp = self.sp
         ids, mask = [], []
-        for m in tools_fmt.to_plain(conv["messages"], conv["tools"]):
+        for m in tools_fmt.to_plain(conv["messages"], conv["tools"],
+                                    json_schema=conv.get("schema") if self.json_marker else None):
             role, text = m["role"], m.get("content") or ""
             ci = self.enc(text)
             if role == "assistant":
@@ -423,7 +425,7 @@ class Data:
         conversations: the held-out loss of the reply (a call, or the answer after a result)."""
         out = []
         for c in [c for c in convs if c.get("heldout")][:n]:
-            msgs = tools_fmt.to_plain(c["messages"], c["tools"])
+            msgs = tools_fmt.to_plain(c["messages"], c["tools"], json_schema=c.get("schema") if self.json_marker else None)
             prompt = self.tok.render_chat(msgs[:-1])
             out.append((prompt + self.enc(msgs[-1].get("content") or "") + [self.sp["<|end|>"]], len(prompt)))
         return out
@@ -514,6 +516,7 @@ def train(args) -> dict:
     data = Data(tok, docs, args.block, args.seed, args.first_weight, args.first_span, args.prompt_weight, args.synthetic,
                 tool_convs=tool_convs, tools_share=args.tools_share,
                 extract_convs=extract_convs, extract_share=args.extract_share)
+    data.json_marker = args.json_marker
     held = data.heldout()
     tools_held = data.tools_heldout(tool_convs)
     extract_held = data.tools_heldout(extract_convs)  # the held-out loss of the JSON reply
@@ -614,6 +617,8 @@ def train(args) -> dict:
         "tool_conversations": len(data.tool_convs), "tools_share": data.tools_share,
         **({"extract_conversations": len(data.extract_convs), "extract_share": data.extract_share}
            if data.extract_share else {}),
+        # the engine then renders a structured-output request's keys into the system turn (tools.json_block)
+        **({"json_marker": True} if args.json_marker else {}),
         "train_args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         "torch": torch.__version__, "epochs": epochs, "tokens_seen": tokens_seen,
         "minutes": round((time.perf_counter() - t0) / 60, 2),
@@ -787,6 +792,9 @@ def parse(argv=None):
     p.add_argument("--extract-share", type=float, default=0.0,
                    help="share of each epoch's tokens that are extraction (structured-output) conversations "
                         "(corpus.load_extract()), beside --tools-share's; 0 = none")
+    p.add_argument("--json-marker", action="store_true",
+                   help="extraction rows say in the system turn that JSON with these keys is asked "
+                        "(engine/tools.json_block), and info.json tells the engine to say it too")
     p.add_argument("--embed-steps", type=int, default=1500, help="steps fitting the embedding head")
     p.add_argument("--embed-only", action="store_true", help="with --init: only refit the embedding head")
     p.add_argument("--init", type=Path, default=None, help="start from this exported model instead of random")

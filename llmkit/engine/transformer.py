@@ -334,6 +334,9 @@ class TransformerEngine(TokenCounting):
         self.max_dim = self.emb_w.shape[1]
         self.parameters = self.w.n_params + int(self.emb_w.size + self.emb_b.size)
         self.files = [hf / "config.json", hf / "model.safetensors", hf / "tokenizer.json", data_dir / "embed.npz"]
+        info = data_dir / "info.json"
+        # trained with structured-output conversations that say so in the system turn (tools.json_block)
+        self.json_marker = bool(info.exists() and json.loads(info.read_text(encoding="utf-8")).get("json_marker"))
         if retrieval is None:
             retrieval = os.environ.get("LLMKIT_V2_RETRIEVAL", "1") != "0"
         index = data_dir / "retrieval.npz"
@@ -346,7 +349,8 @@ class TransformerEngine(TokenCounting):
     def generate(self, messages: list[dict], params: SamplingParams) -> Generation:
         require_text(messages)
         specs = tools.check_tools(params.tools, params.tool_choice) if params.tools else None  # 4xx before any work
-        prompt = self.tok.render_chat(tools.to_plain(messages, specs))  # tools, calls, results as text
+        prompt = self.tok.render_chat(tools.to_plain(  # tools, calls, results (and a schema's keys) as text
+            messages, specs, json_schema=params.json_schema if self.json_marker else None))
         if len(prompt) >= self.context_length:
             raise EngineInputError(
                 f"This model's maximum context length is {self.context_length} tokens. "
