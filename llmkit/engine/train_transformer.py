@@ -723,8 +723,8 @@ V3_STAGE_E = ["--threads", "1", "--steps", "150", "--warmup", "10", "--lr", "3e-
 # example declares them: "What is three plus one?" had been answered in text, and wrongly)
 V3_STAGE_F = ["--threads", "1", "--steps", "200", "--warmup", "10", "--lr", "4e-4", "--answer-loss", "0",
               "--tools-share", "0.5", "--tools-varied"]
-# Tried in session 10 and NOT shipped (not in V3_STAGES; docs/offline-model-v3.md says why: both lost tool
-# use that lessons 02 and 08 show, and H's extraction conversations leaked JSON replies into plain chat):
+# Tried in session 10 and NOT shipped (not in V3_STAGES; docs/offline-model-v3.md says why: G, H and I lost
+# tool use that lessons 02 and 08 show, and H's and I's extraction conversations leaked JSON into plain chat):
 # stage G: the Q/A corpus again after beginner_core_*.jsonl was added (git, testing, ML, JavaScript, Docker and
 # Kubernetes, Python functions, algorithms, the README's first prompts), tool rows 40% so tool use stays
 V3_STAGE_G = ["--threads", "1", "--steps", "300", "--warmup", "10", "--lr", "4e-4", "--answer-loss", "0",
@@ -733,6 +733,10 @@ V3_STAGE_G = ["--threads", "1", "--steps", "300", "--warmup", "10", "--lr", "4e-
 # corpus: which phrase of the user's text goes in which field had been the untrained network's guess
 V3_STAGE_H = ["--threads", "1", "--steps", "300", "--warmup", "10", "--lr", "4e-4", "--answer-loss", "0",
               "--tools-share", "0.35", "--tools-varied", "--extract-share", "0.15"]
+# stage I: from F (not G), F's tool share, extraction rows 10% saying in the system turn that JSON is asked
+# (--json-marker): the lesson check failed again (lesson 08's answers after results, Spanish lesson 02's call)
+V3_STAGE_I = ["--threads", "1", "--steps", "200", "--warmup", "10", "--lr", "3e-4", "--answer-loss", "0",
+              "--tools-share", "0.5", "--tools-varied", "--extract-share", "0.1", "--json-marker"]
 V3_ARGS = V3_STAGE_A + ["--out", str(DATA_DIRS["transformer-v3"])]  # stage A alone (what v3 was before tools)
 
 
