@@ -214,7 +214,7 @@ class Data:
     def __init__(self, tok: Tokenizer, docs: list[corpus.Doc], block: int, seed: int,
                  first_weight: float = 1.0, first_span: int = 0, prompt_weight: float = 0.0, synthetic_per_doc: int = 0,
                  tool_convs: list[dict] | None = None, tools_share: float = 0.0,
-                 extract_convs: list[dict] | None = None, extract_share: float = 0.0):
+                 extract_convs: list[dict] | None = None, extract_share: float = 0.0, json_marker: bool = False):
         self.tok, self.docs, self.block = tok, docs, block
         # tool-use conversations (corpus.load_tools(), training ones only) and the share of each
         # epoch's rows they fill; the rest of the rows replay the Q/A corpus (a random subset of it)
@@ -223,7 +223,7 @@ class Data:
         # extraction conversations (corpus.load_extract(), training ones only): a share of their own
         self.extract_convs = [c for c in (extract_convs or []) if not c.get("heldout")]
         self.extract_share = extract_share if self.extract_convs else 0.0
-        self.json_marker = False  # extraction rows say in the system turn that JSON is asked (--json-marker)
+        self.json_marker = json_marker  # extraction rows say in the system turn that JSON is asked (--json-marker)
         self.first_weight, self.first_span, self.prompt_weight = first_weight, first_span, prompt_weight
         self.synthetic_per_doc = synthetic_per_doc
         self.rng = random.Random(seed)
@@ -515,8 +515,7 @@ def train(args) -> dict:
     extract_convs = corpus.load_extract() if args.extract_share > 0 else []
     data = Data(tok, docs, args.block, args.seed, args.first_weight, args.first_span, args.prompt_weight, args.synthetic,
                 tool_convs=tool_convs, tools_share=args.tools_share,
-                extract_convs=extract_convs, extract_share=args.extract_share)
-    data.json_marker = args.json_marker
+                extract_convs=extract_convs, extract_share=args.extract_share, json_marker=args.json_marker)
     held = data.heldout()
     tools_held = data.tools_heldout(tool_convs)
     extract_held = data.tools_heldout(extract_convs)  # the held-out loss of the JSON reply
