@@ -9,7 +9,6 @@ generating: a bad definition is an `EngineInputError` whose `param` names the ne
 from __future__ import annotations
 
 import functools
-
 import json
 import re
 import uuid

@@ -337,13 +337,7 @@ class Data:
             self.rng.shuffle(tool)
             n_tool = sum(len(t[0]) for t in tool)
             want = n_tool * (1 - self.tools_share) / self.tools_share  # Q/A tokens to replay beside them
-            keep, got = [], 0
-            for c in convs:
-                if got >= want:
-                    break
-                keep.append(c)
-                got += len(c[0])
-            convs = keep + tool
+            convs = self._replay(convs, want) + tool
             self.rng.shuffle(convs)
         L = self.block + 1
         rows, masks, decs = [], [], []
@@ -366,6 +360,17 @@ class Data:
         self.decisions = [decs[i] for i in order]  # per row: (position, answer class)
         return np.array(rows, dtype=np.int64)[order], np.array(masks, dtype=np.float32)[order]
 
+    @staticmethod
+    def _replay(convs: list, want: float) -> list:
+        """The first of the (shuffled) Q/A conversations, up to `want` tokens: replayed beside generated ones."""
+        keep, got = [], 0
+        for c in convs:
+            if got >= want:
+                break
+            keep.append(c)
+            got += len(c[0])
+        return keep
+
     def _with_extract(self, convs: list) -> list:
         """The epoch's conversations with extraction ones (and tool ones, if any): each generated set
         fills its share of the epoch's tokens (whole conversations, shuffled; at least one pass over
@@ -384,13 +389,7 @@ class Data:
                         break
                     out.append(t)
                     got += len(t[0])
-        want, keep, got = total * (1 - sum(s for s, _ in sets)), [], 0
-        for c in convs:
-            if got >= want:
-                break
-            keep.append(c)
-            got += len(c[0])
-        convs = keep + out
+        convs = self._replay(convs, total * (1 - sum(s for s, _ in sets))) + out
         self.rng.shuffle(convs)
         return convs
 

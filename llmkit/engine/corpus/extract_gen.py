@@ -371,19 +371,19 @@ class Sampler:
                 [("name", name, STR, False), ("phone", phone, STR, True), ("email", None, STR, True),
                  ("company", None, STR, True)])
 
-    def book(self, lang):
-        title, author, year, gen, ges = self.rng.choice(BOOKS)
+    def _work(self, lang, table, maker):
+        """A book or a film: its title, who made it (`maker`: author or director), year and genre."""
+        title, who, year, gen, ges = self.rng.choice(table)
         genre = gen if lang == "en" else ges
-        return ({"title": title, "author": author, "year": year, "genre": genre},
-                [("title", title, STR, False), ("author", author, STR, False), ("year", year, INT, False),
+        return ({"title": title, maker: who, "year": year, "genre": genre},
+                [("title", title, STR, False), (maker, who, STR, False), ("year", year, INT, False),
                  ("genre", genre, STR, True)])
 
+    def book(self, lang):
+        return self._work(lang, BOOKS, "author")
+
     def movie(self, lang):
-        title, director, year, gen, ges = self.rng.choice(MOVIES)
-        genre = gen if lang == "en" else ges
-        return ({"title": title, "director": director, "year": year, "genre": genre},
-                [("title", title, STR, False), ("director", director, STR, False), ("year", year, INT, False),
-                 ("genre", genre, STR, True)])
+        return self._work(lang, MOVIES, "director")
 
     def recipe(self, lang):
         r = self.rng
