@@ -4,6 +4,7 @@ images, token counts, embeddings, models, errors and auth."""
 from __future__ import annotations
 
 import json
+import re
 
 import httpx
 import numpy as np
@@ -152,6 +153,19 @@ def test_image_part_is_accepted(client):
     r = client.models.generate_content(model=MODEL, contents=[png, "What is in this picture?"])
     assert r.text and r.usage_metadata.prompt_token_count > 5
     assert r.candidates[0].finish_reason == types.FinishReason.STOP
+
+
+def test_an_image_is_answered_in_the_language_of_its_question(client):
+    """The text-only model reads an attached part as the question it raises, in the turn's language
+    (lesson 8 sends a drawing with "Describe esta imagen en una frase."); the count is the usage's."""
+    png = types.Part.from_bytes(data=b"\x89PNG\r\n\x1a\n" + bytes(32), mime_type="image/png")
+    config = types.GenerateContentConfig(temperature=0)
+    spanish = {"texto", "imagen", "imágenes", "puedo", "solo", "sólo", "veo"}
+    for question, es in (("Describe esta imagen en una frase.", True), ("Describe this image in one sentence.", False)):
+        r = client.models.generate_content(model=MODEL, contents=[png, question], config=config)
+        assert bool(spanish & set(re.findall(r"\w+", r.text.lower()))) == es, r.text
+        assert client.models.count_tokens(model=MODEL, contents=[png, question]).total_tokens \
+            == r.usage_metadata.prompt_token_count
 
 
 def test_count_tokens_matches_usage(client):

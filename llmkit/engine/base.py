@@ -162,7 +162,12 @@ class TokenCounting:
         (the tools offered, tool calls and results as text: engine/tools.py)."""
         from .tools import to_plain
 
-        return self.tok.render_chat(to_plain(messages, tools or None))
+        return self.tok.render_chat(to_plain(self.as_read(messages), tools or None))
+
+    def as_read(self, messages: list[dict]) -> list[dict]:
+        """The conversation as this model reads it (the transformer asks what an attached part's note
+        raises: engine/transformer.py); generation and token counts both render this."""
+        return messages
 
     @property
     def special_tokens(self) -> dict[str, int]:

@@ -346,11 +346,14 @@ class TransformerEngine(TokenCounting):
         self._scheduler = None
 
     # -- interface -------------------------------------------------------------------
+    def as_read(self, messages: list[dict]) -> list[dict]:
+        return _attachments_asked(messages)
+
     def generate(self, messages: list[dict], params: SamplingParams) -> Generation:
         require_text(messages)
         specs = tools.check_tools(params.tools, params.tool_choice) if params.tools else None  # 4xx before any work
         prompt = self.tok.render_chat(tools.to_plain(  # tools, calls, results (and a schema's keys) as text
-            messages, specs, json_schema=params.json_schema if self.json_marker else None))
+            self.as_read(messages), specs, json_schema=params.json_schema if self.json_marker else None))
         if len(prompt) >= self.context_length:
             raise EngineInputError(
                 f"This model's maximum context length is {self.context_length} tokens. "
@@ -480,6 +483,33 @@ def _batched(ids: list[int]) -> np.ndarray:
 _ATTACHED = re.compile(r"\[(image|audio|video|file|document) attached[^\]]*\]")
 
 
+_SEE = {"en": ("can you see this {}?", {}),
+        "es": ("¿puedes ver {}?", {"image": "esta imagen", "audio": "este audio", "video": "este vídeo",
+                                    "file": "este archivo", "document": "este documento"})}
+
+
+def _attached_questions(turn: str) -> list[str]:
+    """The question each attached part of a turn raises, in the language of the turn's own words
+    ("Describe esta imagen" with an image: "¿puedes ver esta imagen?", so the answer is in Spanish)."""
+    from .corpus import detect_lang
+
+    template, names = _SEE[detect_lang(_ATTACHED.sub(" ", turn))]
+    return [template.format(names.get(m[1], m[1])) for m in _ATTACHED.finditer(turn)]
+
+
+def _attachments_asked(messages: list[dict]) -> list[dict]:
+    """The conversation as the network reads it: an attached part's note ("[image attached: ...]", which
+    it never saw in training) as the question it raises, in the turn's language, at the turn's end (what
+    the reply answers first), as retrieval looks it up."""
+    def asked(m: dict) -> dict:
+        c = m.get("content")
+        if m.get("role") != "user" or not isinstance(c, str) or not _ATTACHED.search(c):
+            return m
+        rest = " ".join(_ATTACHED.sub(" ", c).split())  # the question last: it is what the reply answers
+        return {**m, "content": " ".join([rest] * bool(rest) + _attached_questions(c))}
+    return [asked(m) for m in messages]
+
+
 class Query(list):
     """The texts retrieval looks up, and `lang`: the answers' language a system prompt asks for
     (engine/follow.py), or None for the question's own."""
@@ -499,9 +529,11 @@ def _question(messages: list[dict]) -> list[str]:
     def text(m):
         c = m.get("content") or ""
         return c if isinstance(c, str) else " ".join(p.get("text", "") for p in c if isinstance(p, dict))
-    users = [_ATTACHED.sub(r"can you see this \1?", text(m)) for m in messages if m.get("role") == "user"]
+    users = [text(m) for m in messages if m.get("role") == "user"]
     if not users:
         return []
+    if _ATTACHED.search(users[-1]):  # whether it can see it comes first, whatever else the turn asks
+        return [" ".join(_attached_questions(users[-1]))]
     if len(users) > 1 and len(users[-1].split()) < 4:
         return [users[-1], f"{users[-2]} {users[-1]}"]
     return [users[-1]]
