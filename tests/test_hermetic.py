@@ -129,14 +129,19 @@ def test_a_process_that_outlives_the_command_is_stopped_and_fails_the_run(tmp_pa
 def test_make_test_runs_every_pass_hermetic_and_prints_the_slowest_tests():
     r = run(["make", "-n", "test"], {**os.environ}, ROOT)
     passes = [cmd for cmd in re.split(r"[;&\n]", r.stdout.replace("\\\n", " ")) if "-m pytest" in cmd]
-    assert len(passes) == 3, r.stdout
+    assert len(passes) == 4, r.stdout  # three passes side by side; the nbval one runs the exercises after it
     for line in passes:
-        assert "tools/hermetic.py" in line and "--durations=15" in line
+        assert "tools/hermetic.py" in line and "--durations=" in line
     nbval = [cmd for cmd in passes if "--nbval" in cmd]
     assert len(nbval) == 1 and "--no-dotenv" in nbval[0]
-    # the other two split tests/ between them: every test file runs in exactly one
+    # the exercises' executions and the main pass's split the notebooks' folders between them
+    exercises, = [cmd.split() for cmd in passes if "--notebook-kinds exercises" in cmd]
     main, = [cmd.split() for cmd in passes if cmd.split()[-1] == "tests"]
-    side, = [cmd.split() for cmd in passes if "--nbval" not in cmd and cmd.split()[-1] != "tests"]
+    kinds = [cmd[cmd.index("--notebook-kinds") + 1] for cmd in (exercises, main)]
+    assert sorted(",".join(kinds).split(",")) == ["exercises", "notebooks", "solutions"]
+    # the main pass and the side pass split tests/ between them: every test file runs in exactly one
+    side, = [cmd.split() for cmd in passes
+             if "--nbval" not in cmd and "--notebook-kinds" not in cmd and cmd.split()[-1] != "tests"]
     ignored = {a.removeprefix("--ignore=") for a in main if a.startswith("--ignore=")}
     side_files = {a for a in side if a.startswith("tests/")}
     assert side_files and ignored == side_files and all((ROOT / f).is_file() for f in side_files)

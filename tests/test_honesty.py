@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from llmkit.engine import EngineInputError, SamplingParams, get_engine
+from llmkit.engine.corpus import detect_lang
 from llmkit.engine.guide import Guide, LexicalIndex, content_words, sums
 from llmkit.engine.tokenizer import Tokenizer
 from llmkit.engine.transformer import HF_DIR
@@ -114,14 +115,21 @@ def test_an_answer_that_is_only_a_sum_is_about_that_sum_alone(question, start):
 
 
 @pytest.mark.parametrize("question, start", [
-    ("Tell me about Canada.", "I don't know that"), ("What is Canada?", "I don't know that"),
-    ("¿Qué es Canadá?", "No lo sé"), ("Tell me about France.", "Paris is the capital of France"),
+    ("Tell me about Canada.", None), ("What is Canada?", None),
+    ("¿Qué es Canadá?", None), ("Tell me about France.", "Paris is the capital of France"),
 ])
 def test_an_answer_that_names_none_of_the_questions_words_is_not_about_it(question, start):
     """The shipped model: "Canada" is in the corpus (so neither never-seen nor rare), and the latent half
-    had matched "Tell me about Canada." to a joke and "What is Canada?" to the CSS answer."""
-    text = get_engine().generate([{"role": "user", "content": question}], SamplingParams(temperature=0, max_tokens=12))
-    assert text.text().startswith(start)
+    had matched "Tell me about Canada." to a joke and "What is Canada?" to the CSS answer. None: one of the
+    corpus' answers that say they do not know (which one depends on the index), in the question's language."""
+    engine = get_engine()
+    text = engine.generate([{"role": "user", "content": question}], SamplingParams(temperature=0, max_tokens=12)).text()
+    if start is not None:
+        assert text.startswith(start)
+        return
+    g = engine.guide
+    declines = [engine.tok.decode(list(g.answers[e])) for e in g.honest if g.lang[e] == detect_lang(question)]
+    assert any(d.startswith(text) for d in declines), text
 
 
 def test_v2_indexes_without_a_vocabulary_behave_as_before(guide):
