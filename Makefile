@@ -76,12 +76,13 @@ HERMETIC := $(BIN)/python tools/hermetic.py
 # back-off, slowed streams, a browser, subprocesses starting): the main pass (its notebooks execute
 # in background threads beside its other tests), the tests that mostly wait (SIDE_TESTS: the exercise
 # checks, retries, faults, the browser, the CLI), and nbval on the lessons' stored outputs (one kernel), which
-# ends first and then executes the exercise notebooks (tests/test_notebooks.py --notebook-kinds exercises).
+# ends first and then executes the solution notebooks (tests/test_notebooks.py --notebook-kinds solutions).
 # Each has its own gateway and data folder; their reports are printed after the main pass's, and any
 # failing fails make test.
 # The package is byte-compiled first: where PYTHONDONTWRITEBYTECODE is set (this project's machine images set
 # it), Python never writes __pycache__ itself, and each of the suite's processes (kernels, gateways, CLI
-# runs) compiled llmkit's modules again: 0.15-0.35 s of CPU each, measured. (pip compiles the dependencies.)
+# runs) compiled llmkit's modules again: 0.15-0.35 s of CPU each, measured (set-up compiles the dependencies:
+# COMPILE above; llmkit is installed editable, from this folder).
 SIDE_TESTS := $(wildcard tests/test_checks*.py) tests/test_errors_retry.py tests/test_faults.py \
   tests/test_browser.py tests/test_client.py tests/test_cli.py
 test: $(SERVE_STAMP)  ## set up, then the whole test suite (package, SDKs, CLI, notebooks; beside it stored outputs)
@@ -89,19 +90,19 @@ test: $(SERVE_STAMP)  ## set up, then the whole test suite (package, SDKs, CLI, 
 	@nblog=$$(mktemp); sidelog=$$(mktemp); \
 	( $(HERMETIC) --no-dotenv $(BIN)/python -m pytest -p no:cacheprovider --durations=15 \
 	  --nbval --nbval-sanitize-with notebooks/sanitize.cfg notebooks; a=$$?; \
-	  $(HERMETIC) $(BIN)/python -m pytest -p no:cacheprovider --durations=5 --notebook-kinds exercises \
-	  -k "executes_offline or not_attempted or no_key_in" tests/test_notebooks.py tests/test_canary.py; \
+	  $(HERMETIC) $(BIN)/python -m pytest -p no:cacheprovider --durations=5 --notebook-kinds solutions \
+	  -k "executes_offline or all_correct or no_key_in" tests/test_notebooks.py tests/test_canary.py; \
 	  b=$$?; [ $$a = 0 ] && [ $$b = 0 ] ) > $$nblog 2>&1 & nbval=$$!; \
 	$(HERMETIC) $(BIN)/python -m pytest -p no:cacheprovider --durations=15 $(SIDE_TESTS) > $$sidelog 2>&1 & side=$$!; \
-	$(HERMETIC) $(BIN)/python -m pytest --durations=15 -m "not heavy_engine" --notebook-kinds notebooks,solutions \
+	$(HERMETIC) $(BIN)/python -m pytest --durations=15 -m "not heavy_engine" --notebook-kinds notebooks,exercises \
 	  $(addprefix --ignore=,$(SIDE_TESTS)) tests; main=$$?; \
 	wait $$side; waiting=$$?; wait $$nbval; lessons=$$?; \
 	echo "=== second pass, run beside the first: the tests that mostly wait ==="; cat $$sidelog; \
-	echo "=== third pass, run beside the first: the lessons' stored outputs (nbval), then the exercises run ==="; \
+	echo "=== third pass, run beside the first: the lessons' stored outputs (nbval), then the solutions run ==="; \
 	cat $$nblog; \
 	rm -f $$nblog $$sidelog; \
 	ok() { [ $$1 = 0 ] && echo passed || echo FAILED; }; \
-	echo "make test: tests $$(ok $$main), tests that wait $$(ok $$waiting), stored outputs and exercises $$(ok $$lessons)"; \
+	echo "make test: tests $$(ok $$main), tests that wait $$(ok $$waiting), stored outputs and solutions $$(ok $$lessons)"; \
 	[ $$main = 0 ] && [ $$waiting = 0 ] && [ $$lessons = 0 ]
 
 train: $(STAMP)  ## retrain offline model v1 (the n-gram model, seconds) from llmkit/engine/corpus/

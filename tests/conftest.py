@@ -38,7 +38,7 @@ def _uses_notebook_runs(item) -> bool:
 def pytest_addoption(parser):
     parser.addoption("--notebook-kinds", default="notebooks,exercises,solutions",
                      help="which notebooks this session executes (the folders, comma-separated): `make test` "
-                          "runs the exercises in the nbval pass, which ends first, the rest in the main pass")
+                          "runs the solutions in the nbval pass, which ends first, the rest in the main pass")
 
 
 def _notebook_kind(item) -> str | None:

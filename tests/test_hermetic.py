@@ -129,15 +129,15 @@ def test_a_process_that_outlives_the_command_is_stopped_and_fails_the_run(tmp_pa
 def test_make_test_runs_every_pass_hermetic_and_prints_the_slowest_tests():
     r = run(["make", "-n", "test"], {**os.environ}, ROOT)
     passes = [cmd for cmd in re.split(r"[;&\n]", r.stdout.replace("\\\n", " ")) if "-m pytest" in cmd]
-    assert len(passes) == 4, r.stdout  # three passes side by side; the nbval one runs the exercises after it
+    assert len(passes) == 4, r.stdout  # three passes side by side; the nbval one runs the solutions after it
     for line in passes:
         assert "tools/hermetic.py" in line and "--durations=" in line
     nbval = [cmd for cmd in passes if "--nbval" in cmd]
     assert len(nbval) == 1 and "--no-dotenv" in nbval[0]
-    # the exercises' executions and the main pass's split the notebooks' folders between them
-    exercises, = [cmd.split() for cmd in passes if "--notebook-kinds exercises" in cmd]
+    # the solutions' executions and the main pass's split the notebooks' folders between them
+    solutions, = [cmd.split() for cmd in passes if "--notebook-kinds solutions" in cmd]
     main, = [cmd.split() for cmd in passes if cmd.split()[-1] == "tests"]
-    kinds = [cmd[cmd.index("--notebook-kinds") + 1] for cmd in (exercises, main)]
+    kinds = [cmd[cmd.index("--notebook-kinds") + 1] for cmd in (solutions, main)]
     assert sorted(",".join(kinds).split(",")) == ["exercises", "notebooks", "solutions"]
     # the main pass and the side pass split tests/ between them: every test file runs in exactly one
     side, = [cmd.split() for cmd in passes
