@@ -41,23 +41,20 @@ def pytest_addoption(parser):
                           "runs the solutions in the nbval pass, which ends first, the rest in the main pass")
 
 
-def _notebook_kind(item) -> str | None:
-    path = getattr(getattr(item, "callspec", None), "params", {}).get("path")
-    if isinstance(path, Path) and path.suffix == ".ipynb":
-        return path.resolve().relative_to(Path(__file__).resolve().parents[1]).parts[0]
-    return None
-
-
 def pytest_collection_modifyitems(session, config, items):
     """The tests that read notebook executions go last: the executions (tests/test_notebooks.py)
     run in the background meanwhile, on the core the rest of the suite leaves idle. Those of
     notebooks of other kinds than --notebook-kinds are deselected."""
-    kinds = set(config.getoption("notebook_kinds").split(","))
-    other = [i for i in items if _uses_notebook_runs(i) and _notebook_kind(i) not in kinds]
-    if other:
-        config.hook.pytest_deselected(items=other)
-        items[:] = [i for i in items if i not in other]
-    items[:] = [i for i in items if not _uses_notebook_runs(i)] + [i for i in items if _uses_notebook_runs(i)]
+    runs = [i for i in items if _uses_notebook_runs(i)]
+    if runs:
+        import test_notebooks
+
+        kinds = set(config.getoption("notebook_kinds").split(","))
+        other = [i for i in runs if test_notebooks.kind(i.callspec.params["path"]) not in kinds]
+        if other:
+            config.hook.pytest_deselected(items=other)
+            runs = [i for i in runs if i not in other]
+    items[:] = [i for i in items if not _uses_notebook_runs(i)] + runs
 
 
 def pytest_collection_finish(session):

@@ -157,12 +157,13 @@ class TokenCounting:
     def encode(self, text: str) -> list[int]:
         return self.tok.encode(text)
 
-    def render_prompt(self, messages: list[dict], tools: list | None = None) -> list[int]:
+    def render_prompt(self, messages: list[dict], tools: list | None = None, json_schema: dict | None = None) -> list[int]:
         """The conversation as the model reads it: role markers, turns, and the assistant's cue
-        (the tools offered, tool calls and results as text: engine/tools.py)."""
+        (the tools offered, tool calls and results, a structured-output request's keys, as text:
+        engine/tools.py)."""
         from .tools import to_plain
 
-        return self.tok.render_chat(to_plain(self.as_read(messages), tools or None))
+        return self.tok.render_chat(to_plain(self.as_read(messages), tools or None, json_schema=json_schema))
 
     def as_read(self, messages: list[dict]) -> list[dict]:
         """The conversation as this model reads it (the transformer asks what an attached part's note

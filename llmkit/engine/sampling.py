@@ -211,12 +211,11 @@ def decode(
                     probs = constrain.mask_probs(probs, allowed)
                     if cursor is not None and not cursor.in_string and _digits_at_end(tail) >= MAX_DIGITS:
                         probs = constrain.without(probs, tok, constrain.DIGITS)  # a number has its digits: it ends
-                    if cursor is not None and not cursor.in_string and cursor.array_items >= MAX_ITEMS:
-                        probs = constrain.without(probs, tok, constrain.COMMA)  # a list has its items: it closes
-                    elif (cursor is not None and not cursor.in_string and cursor.array_items and copier is not None
-                          and copier.json_reply and not copier.starts(out, tok.decode(out[-16:]))):
-                        # extraction: the user's data has no phrase left for another item (it would be the
-                        # plain answer, "I don't know that", as a participant): the list closes
+                    # a list closes when it has its items, or in extraction when the user's data has no phrase
+                    # left for another item (it would be the plain answer, "I don't know that", as a participant)
+                    if cursor is not None and not cursor.in_string and cursor.array_items and (
+                            cursor.array_items >= MAX_ITEMS or (copier is not None and copier.json_reply
+                                                                and not copier.starts(out, tok.decode(out[-16:])))):
                         probs = constrain.without(probs, tok, constrain.COMMA)
                 if calls is not None and calls.deciding:  # call or text: the network's own odds
                     probs = calls.first_step(probs)

@@ -352,8 +352,7 @@ class TransformerEngine(TokenCounting):
     def generate(self, messages: list[dict], params: SamplingParams) -> Generation:
         require_text(messages)
         specs = tools.check_tools(params.tools, params.tool_choice) if params.tools else None  # 4xx before any work
-        prompt = self.tok.render_chat(tools.to_plain(  # tools, calls, results (and a schema's keys) as text
-            self.as_read(messages), specs, json_schema=params.json_schema if self.json_marker else None))
+        prompt = self.render_prompt(messages, specs, json_schema=params.json_schema if self.json_marker else None)
         if len(prompt) >= self.context_length:
             raise EngineInputError(
                 f"This model's maximum context length is {self.context_length} tokens. "
