@@ -94,8 +94,11 @@ def _vector(counts: Counter, idf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 class LexicalIndex:
     """An inverted index (bucket -> rows, weights) over phrasing rows and answer rows."""
 
-    def __init__(self, idf, colptr, rows, vals, row_entry, row_is_answer, n_entries, latent=None):
-        self.idf, self.colptr, self.rows, self.vals = idf, colptr, rows, vals
+    def __init__(self, idf, colptr, rows, vals, row_entry, row_is_answer, n_entries, latent=None, levels=None):
+        self.idf, self.colptr, self.rows = idf, colptr, rows
+        # weights kept as given, or (a loaded packed index) as 8-bit codes into `levels`: 1 byte a
+        # posting instead of 4, the same numbers read (`_weights`)
+        self._vals, self.levels = vals, levels
         self.latent = latent  # fit_latent()'s arrays as float32, or None (an index built before them)
         self.row_entry, self.row_is_answer, self.n_entries = row_entry, row_is_answer, int(n_entries)
         # phrasing rows grouped by entry (each entry's best phrasing is a max over its group),
@@ -107,6 +110,14 @@ class LexicalIndex:
         self._q_entries = entries[self._q_starts]
         self._a_rows = np.flatnonzero(row_is_answer)
         self._a_entries = row_entry[self._a_rows]
+
+    @property
+    def vals(self) -> np.ndarray:
+        """Every posting's weight."""
+        return self._vals if self.levels is None else self.levels[self._vals]
+
+    def _weights(self, at: np.ndarray) -> np.ndarray:
+        return self._vals[at] if self.levels is None else self.levels[self._vals[at]]
 
     @classmethod
     def build(cls, questions: list[tuple[int, str]], answers: list[str]) -> "LexicalIndex":
@@ -184,12 +195,14 @@ class LexicalIndex:
         del base
         lo, hi = z["vals_range"]
         levels = np.exp(lo + np.arange(256, dtype=np.float64) / 255 * (hi - lo)).astype(np.float32)
-        vals = levels[z["vals_log"]]  # each of the 256 levels computed once, as it was for every value
+        # each of the 256 levels computed once, as it was for every value; the postings keep their codes,
+        # the rows their 16 bits where they fit, the idf its 16 (read as float64, the same numbers)
         latent = {"latent_idf": z["latent_idf"].astype(np.float32),
                   "latent_basis": z["latent_basis_q"].astype(np.float32) * z["latent_basis_scale"],
                   "latent_entries": z["latent_entries"].astype(np.float32)}
-        return cls(z["idf"].astype(np.float64), colptr.astype(np.int32), rows.astype(np.int32), vals,
-                   z["row_entry"], z["row_is_answer"], int(z["n_entries"]), latent)
+        rows = rows.astype(np.uint16 if len(z["row_entry"]) <= 1 << 16 else np.int32)
+        return cls(z["idf"], colptr.astype(np.int32), rows, z["vals_log"], z["row_entry"], z["row_is_answer"],
+                   int(z["n_entries"]), latent, levels=levels)
 
     def scores(self, text: str) -> np.ndarray:
         """Every entry's score for `text`: the lexical one plus the latent one (see `top`)."""
@@ -204,7 +217,7 @@ class LexicalIndex:
         lo, hi = self.colptr[idx].astype(np.int64), self.colptr[idx + 1].astype(np.int64)
         n = hi - lo  # the query's buckets' posting lists, gathered in one go
         flat = np.repeat(lo - np.cumsum(n) + n, n) + np.arange(n.sum())
-        sim = np.bincount(self.rows[flat], weights=self.vals[flat] * np.repeat(w, n), minlength=len(self.row_entry))
+        sim = np.bincount(self.rows[flat], weights=self._weights(flat) * np.repeat(w, n), minlength=len(self.row_entry))
         best = np.zeros(self.n_entries)
         if len(self._q_rows):
             best[self._q_entries] = np.maximum(0.0, np.maximum.reduceat(sim[self._q_rows], self._q_starts))
