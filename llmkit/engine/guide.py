@@ -92,7 +92,8 @@ class Guide:
         self.honest: set[int] = set()  # entries whose answer says it cannot know
         self.folded: list[str] = []  # each answer folded, to look rare words up in
         self.asked_rare: list[frozenset] = []  # each entry's rare words as its training phrasings ask them (hashes)
-        self.phrasing_words: dict[int, list[frozenset]] = {}  # entry -> each training phrasing's content words (hashes)
+        # entry -> each training phrasing's content words (hashes), as tuples (a third of a frozenset's memory)
+        self.phrasing_words: dict[int, list[tuple]] = {}
         self.lang: list[str] = []  # each entry's language ("en", "es"): answers come in the question's
         self._grams: dict[int, dict[int, list[int]]] = {}  # entry -> {token pair: where it ends}
 
@@ -114,7 +115,7 @@ class Guide:
         if "phrasing_words_ptr" in z.files:
             ptr, hashes = z["phrasing_words_ptr"].tolist(), z["phrasing_words"].tolist()
             for e, a, b in zip(z["phrasing_entry"].tolist(), ptr, ptr[1:]):
-                guide.phrasing_words.setdefault(e, []).append(frozenset(hashes[a:b]))
+                guide.phrasing_words.setdefault(e, []).append(tuple(hashes[a:b]))
         if "entry_lang" in z.files:
             guide.lang = json.loads(bytes(z["entry_lang"]).decode())
         return guide
@@ -194,7 +195,7 @@ class Guide:
                 # "explain docker to my grandmother" is still "explain docker")
                 named = {_hash(w) for w in words}
                 found = [(e, s) for e, s in found if e in self.honest
-                         or any(p <= named for p in self.phrasing_words.get(e, [frozenset()]))]
+                         or any(named.issuperset(p) for p in self.phrasing_words.get(e, [()]))]
         if queries and self.phrasing_words and self.folded:
             # about the question at all: a candidate's answer or training phrasings name at least one of
             # its content words ("Tell me about Canada." is not "Tell me a joke", however close the latent
@@ -203,7 +204,7 @@ class Guide:
             if words:
                 named = {_hash(w) for w in words}
                 found = [(e, s) for e, s in found if e in self.honest or any(w[:5] in self.folded[e] for w in words)
-                         or any(p & named for p in self.phrasing_words.get(e, ()))]
+                         or any(not named.isdisjoint(p) for p in self.phrasing_words.get(e, ()))]
         asked = sums(queries[0]) if queries and self.folded else set()
         if asked:  # a sum: only an answer that does that sum is about it ("1 + 1 = 2." is not "3 + 1")
             found = [(e, s) for e, s in found if asked <= _commuted(sums(self.folded[e]))]

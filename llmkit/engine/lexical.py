@@ -164,7 +164,7 @@ class LexicalIndex:
         gaps[firsts] = rows[firsts]
         logs = np.log(self.vals.astype(np.float64))
         lo, hi = float(logs.min()), float(logs.max())
-        basis = self.latent["latent_basis"].astype(np.float32)
+        basis = self._basis(np.arange(self.latent["latent_idf"].shape[0]))
         scale = np.abs(basis).max(axis=0) / 127 + 1e-12
         np.savez_compressed(path, idf=self.idf.astype(np.float16), col_counts=np.diff(self.colptr).astype(np.uint16),
                             row_gaps=gaps.astype(np.uint16), vals_range=np.array([lo, hi]),
@@ -198,7 +198,7 @@ class LexicalIndex:
         # each of the 256 levels computed once, as it was for every value; the postings keep their codes,
         # the rows their 16 bits where they fit, the idf its 16 (read as float64, the same numbers)
         latent = {"latent_idf": z["latent_idf"].astype(np.float32),
-                  "latent_basis": z["latent_basis_q"].astype(np.float32) * z["latent_basis_scale"],
+                  "latent_basis_q": z["latent_basis_q"], "latent_basis_scale": z["latent_basis_scale"],
                   "latent_entries": z["latent_entries"].astype(np.float32)}
         rows = rows.astype(np.uint16 if len(z["row_entry"]) <= 1 << 16 else np.int32)
         return cls(z["idf"], colptr.astype(np.int32), rows, z["vals_log"], z["row_entry"], z["row_is_answer"],
@@ -229,9 +229,16 @@ class LexicalIndex:
         c = word_features(text)
         idx = np.fromiter(c.keys(), dtype=np.int64, count=len(c))
         x = (1.0 + np.log(np.fromiter(c.values(), dtype=np.float32, count=len(c)))) * self.latent["latent_idf"][idx]
-        z = x @ self.latent["latent_basis"][idx]
+        z = x @ self._basis(idx)
         n = np.linalg.norm(z)
         return self.latent["latent_entries"] @ (z / n) if n > 0 else np.zeros(self.n_entries, dtype=np.float32)
+
+    def _basis(self, idx: np.ndarray) -> np.ndarray:
+        """The latent basis' rows `idx`; a loaded index keeps its 8-bit components and scales
+        (a quarter of the memory) and scales only the rows a text uses (the same numbers)."""
+        if "latent_basis" in self.latent:
+            return self.latent["latent_basis"][idx]
+        return self.latent["latent_basis_q"][idx].astype(np.float32) * self.latent["latent_basis_scale"]
 
     def top(self, text: str, k: int = 3, min_lexical: float = 0.0) -> list[tuple[int, float]]:
         """The `k` best entries (by `scores`) and their lexical scores, among those whose lexical
