@@ -182,16 +182,21 @@ def forward_batch(w: "Weights", segs: list[Segment]) -> np.ndarray:
     return (w.head @ h.T).T[:len(rows)]  # (V, d) @ (d, rows): reads the 4 MB head once, not repacked
 
 
-def _offsets(seqs: list[list[int]]) -> list[int]:
-    return list(np.cumsum([0] + [len(q) - 1 for q in seqs[:-1]]))
-
-
-def _loglik(logits: np.ndarray, q: list[int]) -> float:
-    """log p(q[1:] | prompt, q[0]) from the logits of q[:-1]'s positions (as `TransformerEngine._loglik`)."""
+def _logliks(logits: np.ndarray, seqs: list[list[int]]) -> list[float]:
+    """log p(q[1:] | prompt, q[0]) for each q, from the logits of the q[:-1]s' positions in order:
+    the numbers of `TransformerEngine._loglik`, without its whole matrix of log-probabilities (only
+    the tokens read are normalized; a question's candidates are a fifth of its first token's time)."""
     z = logits.astype(np.float64)
     z -= z.max(axis=1, keepdims=True)
-    logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-    return float(sum(logp[i, t] for i, t in enumerate(q[1:])))
+    rows = np.arange(len(z))
+    picked = z[rows, [t for q in seqs for t in q[1:]]]
+    np.exp(z, out=z)
+    lse = np.log(z.sum(axis=1))
+    out, at = [], 0
+    for q in seqs:
+        out.append(float(sum(picked[at + i] - lse[at + i] for i in range(len(q) - 1))))
+        at += len(q) - 1
+    return out
 
 
 def softmax_rows(logits: np.ndarray) -> np.ndarray:
@@ -603,6 +608,6 @@ class Scheduler:
         g = seq.guide
         if seq.rerank is not None:  # the candidates were scored in this pass: weigh them
             r, seq.rerank = seq.rerank, None
-            lls = [_loglik(r["logits"][at:at + len(q) - 1], q) for at, q in zip(_offsets(r["seqs"]), r["seqs"])]
+            lls = _logliks(r["logits"], r["seqs"])
             seq.weights = g.weigh(r["cands"], np.log(np.maximum(p, 1e-30)), lambda seqs: lls) if r["cands"] else []
         return g.mix(p, g.copy_probs(seq.weights, ids[seq.start:])) if seq.weights else p
