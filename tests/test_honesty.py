@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from llmkit.engine import EngineInputError, SamplingParams, get_engine
 from llmkit.engine.corpus import detect_lang
-from llmkit.engine.guide import Guide, LexicalIndex, content_words, sums
+from llmkit.engine.guide import Guide, LexicalIndex, _phrase_hash, content_words, sums
+from llmkit.engine.sampling import no_repeat
 from llmkit.engine.tokenizer import Tokenizer
 from llmkit.engine.transformer import HF_DIR
 
@@ -168,3 +170,44 @@ def test_an_empty_message_is_a_400_in_every_protocol(gateway):
     with pytest.raises(ollama.ResponseError) as o:
         ollama.Client(host=gateway).chat(model="llama3.2", messages=[{"role": "user", "content": "\n"}])
     assert o.value.status_code == 400
+
+
+@pytest.mark.parametrize("question, start", [
+    ("Explain how AI works in a few words", "AI (artificial intelligence) is"),  # the google-genai README's
+    ("Hello, Claude", "Hello! I'm not Claude"),  # the anthropic README's
+])
+def test_a_question_typed_as_a_training_phrasing_gets_that_entry(question, start):
+    """The shipped model: each is word for word a phrasing of an entry, and the rerank had handed both to
+    answers the network learned by heart (the pricing answer, the anthropic install line); retrieval
+    now keeps the entry whose phrasing the question is, and the network weighs only among those."""
+    engine = get_engine()
+    g = engine.guide
+    assert {e for e, _ in g.candidates(question)} <= g.exact[_phrase_hash(question)]
+    text = engine.generate([{"role": "user", "content": question}], SamplingParams(temperature=0, max_tokens=12)).text()
+    assert text.startswith(start), text
+
+
+def test_an_answer_that_repeats_a_phrase_is_copied_whole():
+    """The shipped model: the pricing answer says "/ 1,000,000" twice, and the loop guard (no 6-gram
+    twice) had cut the second one off: "output_tokens / 1, is a generyul parameter". The n-grams an
+    answer repeats may come as often as it has them, no more."""
+    engine = get_engine()
+    for question, tail in [("How is API usage priced?", "output_tokens / 1,000,000 x output price."),
+                           ("¿Cuánto cuesta usar una API?", "tokens_salida / 1e6 x precio_salida.")]:
+        text = engine.generate([{"role": "user", "content": question}], SamplingParams(temperature=0, max_tokens=90)).text()
+        assert tail in text, text
+
+
+
+def _fed(penalize, seq: list[int]):
+    """What the guard leaves after `seq` (the decode loop calls it once a step, with the reply so far)."""
+    for i in range(len(seq)):
+        probs = penalize(np.full(5, 0.2), seq[:i + 1])
+    return probs
+
+
+def test_the_loop_guard_allows_a_known_repeat_as_often_as_its_text_has_it():
+    allowed = {(1, 2, 3): 2}  # a text that has "1 2 3" twice
+    assert _fed(no_repeat(3, allowed), [1, 2, 3, 4, 1, 2])[3] > 0  # the second "1 2 3"
+    assert _fed(no_repeat(3, allowed), [1, 2, 3, 4, 1, 2, 3, 4, 1, 2])[3] == 0  # not a third
+    assert _fed(no_repeat(3), [1, 2, 3, 4, 1, 2])[3] == 0  # any other n-gram: once

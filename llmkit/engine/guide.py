@@ -43,6 +43,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -94,6 +95,8 @@ class Guide:
         self.asked_rare: list[frozenset] = []  # each entry's rare words as its training phrasings ask them (hashes)
         # entry -> each training phrasing's content words (hashes), as tuples (a third of a frozenset's memory)
         self.phrasing_words: dict[int, list[tuple]] = {}
+        self._repeats: tuple[int, dict] | None = None
+        self.exact: dict[int, set[int]] = {}  # `_phrase_hash` of a training phrasing -> its entries
         self.lang: list[str] = []  # each entry's language ("en", "es"): answers come in the question's
         self._grams: dict[int, dict[int, list[int]]] = {}  # entry -> {token pair: where it ends}
 
@@ -116,6 +119,9 @@ class Guide:
             ptr, hashes = z["phrasing_words_ptr"].tolist(), z["phrasing_words"].tolist()
             for e, a, b in zip(z["phrasing_entry"].tolist(), ptr, ptr[1:]):
                 guide.phrasing_words.setdefault(e, []).append(tuple(hashes[a:b]))
+        if "phrasing_exact" in z.files:
+            for e, h in zip(z["phrasing_entry"].tolist(), z["phrasing_exact"].tolist()):
+                guide.exact.setdefault(h, set()).add(e)
         if "entry_lang" in z.files:
             guide.lang = json.loads(bytes(z["entry_lang"]).decode())
         return guide
@@ -124,7 +130,7 @@ class Guide:
     def save(path: Path, index: LexicalIndex, answers: list[str], df: dict[str, int] | None = None,
              unknown_entry: dict[str, int] | None = None, honest: list[int] | None = None,
              lang: list[str] | None = None, asked: list[set[str]] | None = None,
-             phrasings: list[tuple[int, list[str]]] | None = None) -> None:
+             phrasings: list[tuple[int, list[str]]] | None = None, exact: list[int] | None = None) -> None:
         """`df`: each word of the corpus -> how many entries use it (v3's knowing what it doesn't);
         `asked`: each entry's content words in its training phrasings (the rare ones are kept);
         `phrasings`: each training phrasing's entry and content words."""
@@ -146,6 +152,8 @@ class Guide:
                 z["phrasing_entry"] = np.array([e for e, _ in phrasings], dtype=np.int32)
                 z["phrasing_words_ptr"] = np.cumsum([0] + [len(h) for h in per]).astype(np.int32)
                 z["phrasing_words"] = np.array([h for hs in per for h in hs], dtype=np.uint32)
+                if exact is not None:  # each phrasing's `_phrase_hash`, in the same order
+                    z["phrasing_exact"] = np.array(exact, dtype=np.uint32)
         if unknown_entry:
             z["unknown_entry"] = np.frombuffer(json.dumps(unknown_entry).encode(), dtype=np.uint8)
         if lang:
@@ -175,6 +183,12 @@ class Guide:
             # (none in it among the first: the best-scored one just below, as the best one's translation)
             found = ([(e, s) for e, s in found if self.lang[e] == lang]
                      or sorted([(e, s) for e, s in spare if self.lang[e] == lang], key=lambda c: -c[1])[:1] or found)
+        if queries and len(found) > 1 and self.exact:
+            # the question is word for word one of an entry's training phrasings: that entry (or those that
+            # share the phrasing), not a neighbour the network finds likelier (an answer it learned by heart
+            # outscores one it never saw: "Explain how AI works in a few words" went to the pricing answer)
+            same = self.exact.get(_phrase_hash(queries[0]), ())
+            found = [(e, s) for e, s in found if e in same] or found
         return found
 
     def declines(self, query: str | list[str]) -> bool:
@@ -248,6 +262,19 @@ class Guide:
         z = np.exp(np.array(logits) - max(logits))
         z /= z.sum()
         return [(e, float(p)) for (e, _), p in zip(cands, z)]
+
+    def repeats(self, n: int) -> dict[tuple, int]:
+        """The n-grams of token ids that an answer has more than once, and the most times one answer
+        has each: repeating them is copying, not looping (`sampling.no_repeat`). Worked out once."""
+        if self._repeats is None or self._repeats[0] != n:
+            most: dict[tuple, int] = {}
+            for a in self.answers:
+                counts = Counter(tuple(a[i:i + n]) for i in range(len(a) - n + 1))
+                for g, c in counts.items():
+                    if c > 1 and c > most.get(g, 1):
+                        most[g] = c
+            self._repeats = (n, most)
+        return self._repeats[1]
 
     def copy_probs(self, weights: list[tuple[int, float]], out: list[int]) -> tuple[np.ndarray, float] | None:
         """Where the candidates' answers say the text goes next, and the weight that says so."""
@@ -365,6 +392,12 @@ def _variants(word: str) -> list[str]:
     return [word] + [word[:i] + word[i + 1:] for i in range(len(word))]
 
 
+def _phrase_hash(text: str) -> int:
+    """A text's words, folded, in order (punctuation and spacing aside): a question typed as one of
+    an entry's training phrasings has that phrasing's hash."""
+    return _hash(" ".join(re.findall(r"\w+", _fold(text))))
+
+
 def _hash(text: str) -> int:
     import zlib
 
@@ -403,7 +436,8 @@ def build(out_dir: Path, docs: list | None = None) -> dict:
             df[w] = df.get(w, 0) + 1
     path = Path(out_dir) / "retrieval.npz"
     Guide.save(path, LexicalIndex.build(questions, answers), answers, df, unknown, sorted(honest), lang,
-               [asked.get(e, set()) for e in range(len(answers))], [(e, content_words(q)) for e, q in questions])
+               [asked.get(e, set()) for e in range(len(answers))], [(e, content_words(q)) for e, q in questions],
+               [_phrase_hash(q) for _, q in questions])
     return {"entries": len(answers), "phrasings": len(questions), "words": len(df), "bytes": path.stat().st_size}
 
 

@@ -359,17 +359,22 @@ def _extra(gen: Generation, tok: Tokenizer, text: str) -> Token:
     return Token(text, -1)
 
 
-def no_repeat(n: int):
-    """Block a token that would repeat an n-gram already generated (no degenerate loops)."""
-    seen: dict[tuple, set] = {}
+def no_repeat(n: int, allowed: dict[tuple, int] | None = None):
+    """Block a token that would repeat an n-gram already generated (no degenerate loops).
+    `allowed`: n-grams a known text repeats, and how often it has them (retrieval's answers: "input
+    tokens / 1,000,000 x price + output tokens / 1,000,000"): those may come that many times."""
+    seen: dict[tuple, dict[int, int]] = {}
+    allowed = allowed or {}
 
     def penalize(probs: np.ndarray, out: list[int]) -> np.ndarray:
         if len(out) >= n:
-            seen.setdefault(tuple(out[-n:-1]), set()).add(out[-1])
-        banned = seen.get(tuple(out[-(n - 1):])) if len(out) >= n - 1 else None
+            after = seen.setdefault(tuple(out[-n:-1]), {})
+            after[out[-1]] = after.get(out[-1], 0) + 1
+        ctx = tuple(out[-(n - 1):]) if len(out) >= n - 1 else None
+        banned = [t for t, c in seen.get(ctx, {}).items() if c >= allowed.get(ctx + (t,), 1)] if ctx else None
         if banned:
             probs = probs.copy()
-            probs[list(banned)] = 0.0
+            probs[banned] = 0.0
             s = probs.sum()
             if s <= 0:
                 return probs  # everything banned: let the caller's argmax pick something
