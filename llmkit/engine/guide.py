@@ -251,7 +251,10 @@ class Guide:
     def weigh(self, cands: list[tuple[int, float]], first_logp: np.ndarray, score_rest) -> list[tuple[int, float]]:
         """Candidates' weights: lexical score and the network's log-likelihood of each answer's
         first tokens (`first_logp`: log-probs after the prompt; `score_rest(seqs)`: for each
-        sequence, the log-prob of s[1:] given the prompt and s[0])."""
+        sequence, the log-prob of s[1:] given the prompt and s[0]). One candidate weighs 1 whatever the
+        network says (the softmax of one number), so it is not scored: no rerank rows for it."""
+        if len(cands) == 1:
+            return [(cands[0][0], 1.0)]
         firsts = [list(self.answers[e][:RERANK_TOKENS]) for e, _ in cands]
         rest = score_rest([a for a in firsts if len(a) > 1])
         rest = iter(rest)

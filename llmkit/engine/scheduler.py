@@ -589,7 +589,8 @@ class Scheduler:
         g = seq.guide
         seq.start = len(ids)
         cands = g.candidates(seq.query)
-        seqs = [q for q in (list(g.answers[e][:RERANK_TOKENS]) for e, _ in cands) if len(q) > 1]
+        # one candidate weighs 1 whatever its score (`Guide.weigh`): nothing to run for it
+        seqs = [q for q in (list(g.answers[e][:RERANK_TOKENS]) for e, _ in cands) if len(q) > 1] if len(cands) > 1 else []
         seq.rerank = {"cands": cands, "seqs": seqs}
         for q in seqs:
             segs.append(Segment(None, q[:-1], "all", base=seq.cache, at=len(ids)))
@@ -608,6 +609,6 @@ class Scheduler:
         g = seq.guide
         if seq.rerank is not None:  # the candidates were scored in this pass: weigh them
             r, seq.rerank = seq.rerank, None
-            lls = _logliks(r["logits"], r["seqs"])
+            lls = _logliks(r["logits"], r["seqs"]) if r["seqs"] else []
             seq.weights = g.weigh(r["cands"], np.log(np.maximum(p, 1e-30)), lambda seqs: lls) if r["cands"] else []
         return g.mix(p, g.copy_probs(seq.weights, ids[seq.start:])) if seq.weights else p
