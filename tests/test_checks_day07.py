@@ -151,6 +151,23 @@ async def run_batch(prompts, send, *, rpm, tpm, tokens, concurrency):
         out.append(await f)
     return out
 """, "out of order"),
+    # failures reported first, then the answers (in order): every item there, the failure out of its place
+    ("""
+async def run_batch(prompts, send, *, rpm, tpm, tokens, concurrency):
+    req, tok, sem = AsyncLimiter(rpm, 60), AsyncLimiter(tpm, 60), asyncio.Semaphore(concurrency)
+    async def one(p):
+        async with sem:
+            while True:
+                await req.acquire(); await tok.acquire(tokens(p))
+                try:
+                    return await send(p)
+                except RateLimitError as e:
+                    await asyncio.sleep(e.retry_after)
+                except LLMError as e:
+                    return e
+    results = await asyncio.gather(*(one(p) for p in prompts))
+    return [r for r in results if isinstance(r, Exception)] + [r for r in results if not isinstance(r, Exception)]
+""", "out of order"),
     # failures dropped silently
     ("""
 async def run_batch(prompts, send, *, rpm, tpm, tokens, concurrency):
