@@ -175,6 +175,7 @@ def test_an_empty_message_is_a_400_in_every_protocol(gateway):
 @pytest.mark.parametrize("question, start", [
     ("Explain how AI works in a few words", "AI (artificial intelligence) is"),  # the google-genai README's
     ("Hello, Claude", "Hello! I'm not Claude"),  # the anthropic README's
+    ("Write a one-sentence bedtime story about a unicorn.", "Under a sky full of sleepy"),  # the openai README's
 ])
 def test_a_question_typed_as_a_training_phrasing_gets_that_entry(question, start):
     """The shipped model: each is word for word a phrasing of an entry, and the rerank had handed both to
@@ -185,6 +186,14 @@ def test_a_question_typed_as_a_training_phrasing_gets_that_entry(question, start
     assert {e for e, _ in g.candidates(question)} <= g.exact[_phrase_hash(question)]
     text = engine.generate([{"role": "user", "content": question}], SamplingParams(temperature=0, max_tokens=12)).text()
     assert text.startswith(start), text
+
+
+def test_a_story_about_something_it_has_no_story_for_is_declined():
+    """The unicorn story is the corpus' (the openai README asks for it); a dragon's is not: "I don't know"."""
+    engine = get_engine()
+    text = engine.generate([{"role": "user", "content": "Write a one-sentence bedtime story about a dragon."}],
+                           SamplingParams(temperature=0, max_tokens=12)).text()
+    assert text.startswith("I don't know"), text
 
 
 def test_an_answer_that_repeats_a_phrase_is_copied_whole():
