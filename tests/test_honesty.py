@@ -188,12 +188,17 @@ def test_a_question_typed_as_a_training_phrasing_gets_that_entry(question, start
     assert text.startswith(start), text
 
 
-def test_a_story_about_something_it_has_no_story_for_is_declined():
-    """The unicorn story is the corpus' (the openai README asks for it); a dragon's is not: "I don't know"."""
+@pytest.mark.parametrize("question", ["Write a one-sentence bedtime story about a dragon.", "Tell me a story in 300 words.",
+                                      "Cuéntame una historia de 300 palabras."])
+def test_a_story_it_has_not_got_is_declined(question):
+    """The unicorn story is the corpus' (the openai README asks for it, word for word: "one-sentence" is a form
+    instruction, taken out of what retrieval looks up, yet the phrasing as typed still names its entry); any
+    other story gets one of the corpus' honest answers, in the question's language."""
     engine = get_engine()
-    text = engine.generate([{"role": "user", "content": "Write a one-sentence bedtime story about a dragon."}],
-                           SamplingParams(temperature=0, max_tokens=12)).text()
-    assert text.startswith("I don't know"), text
+    text = engine.generate([{"role": "user", "content": question}], SamplingParams(temperature=0, max_tokens=12)).text()
+    g = engine.guide
+    declines = [engine.tok.decode(list(g.answers[e])) for e in g.honest if g.lang[e] == detect_lang(question)]
+    assert any(d.startswith(text) for d in declines), text
 
 
 def test_an_answer_that_repeats_a_phrase_is_copied_whole():

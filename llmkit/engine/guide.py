@@ -187,7 +187,8 @@ class Guide:
             # the question is word for word one of an entry's training phrasings: that entry (or those that
             # share the phrasing), not a neighbour the network finds likelier (an answer it learned by heart
             # outscores one it never saw: "Explain how AI works in a few words" went to the pricing answer)
-            same = self.exact.get(_phrase_hash(queries[0]), ())
+            typed = (getattr(query, "typed", None) or queries)[:1]  # as typed: "one-sentence" is in the phrasing
+            same = set().union(*(self.exact.get(_phrase_hash(t), ()) for t in typed + queries[:1]))
             found = [(e, s) for e, s in found if e in same] or found
         return found
 

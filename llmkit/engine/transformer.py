@@ -511,16 +511,19 @@ def _attachments_asked(messages: list[dict]) -> list[dict]:
 
 class Query(list):
     """The texts retrieval looks up, and `lang`: the answers' language a system prompt asks for
-    (engine/follow.py), or None for the question's own."""
+    (engine/follow.py), or None for the question's own; `typed`: the texts as the user typed them,
+    before form instructions ("in one sentence") were taken out."""
 
     lang: str | None = None
+    typed: list[str] = []
 
 
 def question(messages: list[dict]) -> Query:
     """What retrieval looks up: the last user turn, and for a short follow-up ("tell me
     more", "why?") also the turn before it with it; the better match wins (`Guide.candidates`)."""
-    q = Query(follow.strip_instructions(t) for t in _question(messages))
-    q.lang = follow.requested_language(messages)
+    typed = _question(messages)
+    q = Query(follow.strip_instructions(t) for t in typed)
+    q.lang, q.typed = follow.requested_language(messages), typed
     return q
 
 
