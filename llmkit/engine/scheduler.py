@@ -43,7 +43,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .base import Generation, Token
-from .guide import RERANK_TOKENS
 from .sampling import Need
 
 if TYPE_CHECKING:
@@ -590,8 +589,7 @@ class Scheduler:
         g = seq.guide
         seq.start = len(ids)
         cands = g.candidates(seq.query)
-        # one candidate weighs 1 whatever its score (`Guide.weigh`): nothing to run for it
-        seqs = [q for q in (list(g.answers[e][:RERANK_TOKENS]) for e, _ in cands) if len(q) > 1] if len(cands) > 1 else []
+        seqs = g.rerank_seqs(cands)
         seq.rerank = {"cands": cands, "seqs": seqs}
         for q in seqs:
             segs.append(Segment(None, q[:-1], "all", base=seq.cache, at=len(ids)))

@@ -382,8 +382,9 @@ class TransformerEngine(TokenCounting):
         if extract:
             copier = copying.Copier(self.tok, copying.sources(messages), json_reply=True,
                                     known=copying.schema_words(params.json_schema))
+        repeats = self.guide.repeats(NO_REPEAT_NGRAM) if self.guide else None  # an answer's own repeats copy
         gen = decode(self.tok, seen, _batched if batched else self.stepper(capacity=capacity, query=query),
-                     params, self.window, penalize=no_repeat(NO_REPEAT_NGRAM, self.guide.repeats(NO_REPEAT_NGRAM) if self.guide else None), copier=copier,
+                     params, self.window, penalize=no_repeat(NO_REPEAT_NGRAM, repeats), copier=copier,
                      answer_probs=(_batched if batched else self.stepper(capacity=len(seen) + 128, query=query))
                      if structured else None)
         gen.prompt_tokens = len(prompt)  # usage counts the whole prompt, as a provider bills it
