@@ -145,6 +145,25 @@ def cases():
              id="gemini-infinite-top-k"),
         case("course", body_with("course", ("max_tokens",), "NaN"), 400, "max_tokens", id="course-nan-max-tokens"),
     ]
+    # a schema that is not a JSON schema ("required": true, a list for "properties"): a 400 naming the keyword
+    bad_schemas = [({"type": "object", "properties": {"a": {"type": "string"}}, "required": True}, "required"),
+                   ({"type": "object", "properties": {"a": {"type": "string"}}, "required": [["a"]]}, "required[0]"),
+                   ({"type": "object", "properties": [{"a": 1}]}, "properties")]
+    for i, (schema, where) in enumerate(bad_schemas):
+        rf = {"type": "json_schema", "json_schema": {"name": "x", "schema": schema}}
+        out += [
+            case("openai", body_with("openai", ("response_format",), json.dumps(rf)), 400, where,
+                 id=f"openai-bad-schema-{i}"),
+            case("openai", json.dumps({"model": "gpt-4o-mini", "input": "hi", "text": {"format": {
+                "type": "json_schema", "name": "x", "schema": schema}}}), 400, where, path="/v1/responses",
+                 id=f"responses-bad-schema-{i}"),
+            case("openai", body_with("openai", ("tools",), json.dumps([{"type": "function", "function": {
+                "name": "f", "parameters": schema}}])), 400, where, id=f"openai-bad-tool-schema-{i}"),
+            case("ollama", body_with("ollama", ("format",), json.dumps(schema)), 400, where, id=f"ollama-bad-format-{i}"),
+            case("gemini", body_with("gemini", ("generationConfig",), json.dumps({
+                "responseMimeType": "application/json", "responseJsonSchema": schema})), 400, where,
+                 id=f"gemini-bad-schema-{i}"),
+        ]
     return out
 
 
@@ -177,6 +196,25 @@ def test_hostile_request_gets_its_4xx_in_format(client, proto, path, raw, status
     assert took < FAST, f"{took:.2f}s"
     if path == "/admin/faults":
         assert client.get("/admin/faults").status_code == 200  # nothing bad was stored
+
+
+def test_an_unexpected_error_is_a_500_in_format_and_the_connection_stays_open(small_gateway, client, monkeypatch):
+    """A bug is a 500 in the caller's protocol, and the keep-alive connection it came on still
+    serves the next request (Starlette's last-resort handler re-raises, and uvicorn then closes it)."""
+    from llmkit.server import openai as openai_mod
+
+    def broken(body):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(openai_mod, "sampling", broken)
+    with httpx.Client(base_url=small_gateway.url, timeout=20,
+                      limits=httpx.Limits(max_connections=1, max_keepalive_connections=1)) as c:
+        r = c.post(*BASE["openai"][:1], json=BASE["openai"][1])
+        assert r.status_code == 500, r.text
+        assert "RuntimeError: a bug" in error_text("openai", r)
+        monkeypatch.undo()
+        for _ in range(3):
+            assert c.post(*BASE["openai"][:1], json=BASE["openai"][1]).status_code == 200
 
 
 def test_chunked_body_over_the_limit_gets_413(client):
@@ -246,11 +284,11 @@ def test_health_answers_within_100ms_while_the_engine_works(client):
     """Heavy embeddings and a long generation run while /health is polled."""
     text = "The gateway answers every protocol with the same offline model. " * 20
     heavy = [
-        lambda c: c.post("/v1/embeddings", json={"model": "text-embedding-3-small", "input": [text] * 6}),
-        lambda c: c.post("/v1/chat/completions", json={"model": "gpt-4o-mini", "max_tokens": 120,
+        lambda c: c.post("/v1/embeddings", json={"model": "text-embedding-3-small", "input": [text] * 40}),
+        lambda c: c.post("/v1/chat/completions", json={"model": "gpt-4o-mini", "max_tokens": 120, "n": 8,
                                                        "messages": [{"role": "user", "content": text}]}),
         lambda c: c.post("/v1beta/models/gemini-embedding-001:batchEmbedContents",
-                         json={"requests": [{"content": {"parts": [{"text": text}]}}] * 4}),
+                         json={"requests": [{"content": {"parts": [{"text": text}]}}] * 30}),
     ]
     results = []
 

@@ -172,6 +172,7 @@ def compile(schema: dict | None = None, *, json_object: bool = False, lark: str 
     if lark is not None:
         text = llg.LLMatcher.grammar_from_lark(lark)
     else:
+        check_schema(schema)
         text = llg.LLMatcher.grammar_from_json_schema(json.dumps(_declared_only(json.loads(key[5:]))),
                                                        overrides=JSON_STYLE)
     is_error, messages = llg.LLMatcher.validate_grammar_with_warnings(text)
@@ -184,6 +185,46 @@ def compile(schema: dict | None = None, *, json_object: bool = False, lark: str 
         while len(_cache) > CACHE_SIZE:
             _cache.popitem(last=False)
     return g
+
+
+def _jsonschema():
+    """jsonschema, imported without its optional `rfc3987_syntax` (a format checker for
+    IRIs that builds a parser grammar at import: 2-20 s on a busy machine, for a format schemas of
+    tool arguments never need checked here). Later imports of it elsewhere are unaffected."""
+    import sys
+
+    if "jsonschema" not in sys.modules and "rfc3987_syntax" not in sys.modules:
+        sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]  # import -> ImportError
+        try:
+            import jsonschema  # noqa: F401
+        finally:
+            del sys.modules["rfc3987_syntax"]
+    import jsonschema
+
+    return jsonschema
+
+
+def check_schema(schema: dict) -> None:
+    """ValueError unless `schema` is a valid JSON schema for its draft (2020-12 unless its
+    `$schema` says another): `"required": true` or `"properties": []` must be a 400 naming the
+    keyword, not a crash further on."""
+    import warnings
+
+    jsonschema = _jsonschema()
+    cls = jsonschema.Draft202012Validator
+    if isinstance(schema.get("$schema"), str):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # an unknown $schema: checked as 2020-12
+            cls = jsonschema.validators.validator_for(schema, default=cls)
+    try:
+        cls.check_schema(schema)
+    except jsonschema.SchemaError as e:
+        path = "".join(f"[{x!r}]" if isinstance(x, int) else f".{x}" for x in e.absolute_path).lstrip(".")
+        raise ValueError(f"not a valid JSON schema: {_short(e.message)}" + (f" (at {path})" if path else "")) from None
+
+
+def _short(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _declared_only(node):

@@ -32,29 +32,10 @@ def as_spec(t, i: int = 0) -> ToolSpec:
                            param=f"tools[{i}]", code="invalid_tool")
 
 
-def _jsonschema():
-    """jsonschema's validator, imported without its optional `rfc3987_syntax` (a format checker for
-    IRIs that builds a parser grammar at import: 2-20 s on a busy machine, for a format schemas of
-    tool arguments never need checked here). Later imports of it elsewhere are unaffected."""
-    import sys
-
-    if "jsonschema" not in sys.modules and "rfc3987_syntax" not in sys.modules:
-        sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]  # import -> ImportError
-        try:
-            import jsonschema  # noqa: F401
-        finally:
-            del sys.modules["rfc3987_syntax"]
-    from jsonschema import Draft202012Validator
-    from jsonschema.exceptions import SchemaError
-
-    return Draft202012Validator, SchemaError
-
-
 def check_tools(tools, tool_choice="auto") -> list[ToolSpec]:
     """The tools as ToolSpecs, checked: names valid and unique, each `parameters` a JSON schema of
     an object that the grammar engine can follow, and `tool_choice` one of "auto", "none",
     "required" or {"name": <one of the tools>}. Raises EngineInputError naming the field."""
-    Draft202012Validator, SchemaError = _jsonschema()
     from . import constrain
 
     if tools is None:
@@ -84,12 +65,9 @@ def check_tools(tools, tool_choice="auto") -> list[ToolSpec]:
             raise EngineInputError(f"{where} must describe an object (\"type\": \"object\"), got type {p.get('type')!r}",
                                    param=where, code="invalid_tool_parameters")
         try:
-            Draft202012Validator.check_schema(p)
-        except SchemaError as e:
-            path = "".join(f"[{x!r}]" if isinstance(x, int) else f".{x}" for x in e.path)
-            raise EngineInputError(f"{where} is not a valid JSON schema: {e.message}"
-                                   + (f" (at {path.lstrip('.')})" if path else ""),
-                                   param=where, code="invalid_tool_parameters") from None
+            constrain.check_schema(p)
+        except ValueError as e:
+            raise EngineInputError(f"{where} is {e}", param=where, code="invalid_tool_parameters") from None
         try:
             constrain.compile(args_schema(p))
         except ValueError as e:

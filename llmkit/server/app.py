@@ -150,6 +150,30 @@ class GatewayMiddleware:
             models.done(token)
 
     async def _http(self, scope, receive, send):
+        started = False
+
+        async def tracked(message):
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self._checked(scope, receive, tracked)
+        except Exception as exc:
+            # Starlette's own last-resort handler answers and then re-raises, and uvicorn closes the
+            # connection on a re-raise: the client's next request on that keep-alive connection fails.
+            if started:
+                raise  # mid-response: nothing well-formed can be sent; closing says it was cut
+            log.exception("unexpected error on %s %s", scope["method"], scope["path"])
+            headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+            proto = protocol_of(scope["path"], headers, scope.get("query_string", b"").decode("latin-1"))
+            status, hdrs, body = render(proto, APIError(500, f"The gateway failed on this request: "
+                                                             f"{type(exc).__name__}: {exc}"))
+            await send({"type": "http.response.start", "status": status,
+                        "headers": [(k.encode(), v.encode()) for k, v in hdrs.items()]})
+            await send({"type": "http.response.body", "body": body})
+
+    async def _checked(self, scope, receive, send):
         rid = uuid.uuid4().hex
         extra = [(b"id", rid.encode()), (b"x-request-id", rid.encode()), (b"request-id", rid.encode()),
                  (b"backend", self.backend)]
