@@ -15,6 +15,8 @@ test sets, and a retrieval tuned on them would report figures it cannot keep. In
   it cannot know (the "I don't know that" entry or another honest one), as the full index retrieves;
 - query cost: the mean time of one `Guide.candidates` call.
 
+DEV_DUMP=1 prints each engine reply (question, reply) as a `DUMP` line, to diff two settings.
+
 Figures (2026-11-29, this 2-core machine, under load; v3's network):
 
                           lexical only (before)   + latent half, pool, never-seen-word rule
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -124,6 +127,8 @@ def engine_run(docs_loo: list, asked: list, oos: list[dict], n: int, data: Path,
             text = eng.generate([{"role": "user", "content": q}], params).text()
             ref = content(a)
             right += len(ref & content(text)) >= 0.5 * len(ref) if ref else text.strip() == a.strip()
+            if os.environ.get("DEV_DUMP"):
+                print(f"DUMP\t{q}\t{text}", flush=True)
             refused += any(text.strip()[:30] == t.strip()[:30] for t in idk_texts)
         guide.build(folder, corpus.load())
         eng = TransformerEngine(folder)

@@ -53,6 +53,24 @@ def test_same_seed_same_text_different_seeds_differ(engine):
     assert len(many) > 1
 
 
+def test_min_p_drops_tokens_under_its_share_of_the_likeliest():
+    """min_p (after temperature): a token less likely than min_p x the likeliest one is never drawn;
+    the rest keep their odds; 0 is off. Each draw reads one uniform number, so the same seed maps a
+    truncated distribution's cumulative sums: tail tokens come up without it and never with it."""
+    from llmkit.engine.sampling import choose
+
+    p = np.array([0.5, 0.3, 0.12, 0.05, 0.03])
+    drawn = {m: {choose(p, SamplingParams(temperature=1.0, min_p=m), np.random.default_rng(s)) for s in range(400)}
+             for m in (0.0, 0.1, 0.15, 0.2, 0.5)}
+    assert drawn[0.0] == {0, 1, 2, 3, 4}
+    assert drawn[0.1] == {0, 1, 2, 3}  # 0.05 = 0.1 x 0.5 stays: only less likely tokens go
+    assert drawn[0.15] == {0, 1, 2}  # 0.05 < 0.075
+    assert drawn[0.2] == {0, 1, 2}  # 0.12 >= 0.2 x 0.5
+    assert drawn[0.5] == {0, 1}
+    hot = {choose(p, SamplingParams(temperature=3.0, min_p=0.5), np.random.default_rng(s)) for s in range(400)}
+    assert hot == {0, 1, 2}  # after temperature: (0.12/0.5) ** (1/3) = 0.62 of the likeliest
+
+
 def test_a_draw_is_what_numpys_choice_gives_from_the_same_seed():
     """sampling.draw replaces Generator.choice(n, p=p) (its checks were half the cost): the same
     index from the same random stream, so seeded replies did not change."""

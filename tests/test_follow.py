@@ -69,6 +69,24 @@ def test_instruction_words_do_not_change_the_topic(engine):
     assert "Docker" in plain and "Docker" in asked
 
 
+@pytest.mark.parametrize("text,left", [
+    ('Count to 10. Your response must begin with "1, ". example: 1, 2, 3, ...', "Count to 10. example: 1, 2, 3, ..."),
+    ("Start your answer with Yes. Is Python free?", "Is Python free?"),
+    ('Cuenta hasta 10. Tu respuesta debe empezar con "1".', "Cuenta hasta 10."),
+    ("How do I start my answer with a greeting?", "How do I start my answer with a greeting?"),  # a question about it
+])
+def test_how_the_reply_opens_is_form_not_topic(text, left):
+    assert follow.strip_instructions(text) == left
+
+
+def test_groqs_counting_example_is_answered(engine):
+    """groq's examples/chat_completion_stop.py: the opening it asks for is form; the count is the topic."""
+    msgs = [{"role": "system", "content": "you are a helpful assistant."},
+            {"role": "user", "content": 'Count to 10.  Your response must begin with "1, ".  example: 1, 2, 3, ...'}]
+    text = engine.generate(msgs, SamplingParams(temperature=0, max_tokens=40, stop=[", 6"])).text()
+    assert "1, 2, 3, 4, 5" in text and "6" not in text
+
+
 def test_system_prompt_language_is_followed(engine):
     msgs = [{"role": "system", "content": "You are a helpful assistant. Always answer in Spanish."},
             {"role": "user", "content": "What is Docker?"}]

@@ -123,6 +123,22 @@ def test_seed_reproducibility(client):
     assert a and a == b
 
 
+def test_min_p_option_is_ollamas(client):
+    """options.min_p (Ollama's own option) reaches the sampler: unset is the model's default (its
+    generation_config.json's min_p); 0 turns it off; out of range is Ollama's 400."""
+    q = [{"role": "user", "content": "Explain the importance of low latency LLMs"}]
+
+    def reply(**opts):
+        return client.chat(model="llama3.1", messages=q, options={"seed": 1, "temperature": 1.5, "top_p": 1.0,
+                                                                  "top_k": 0, "num_predict": 40, **opts}).message.content
+
+    assert reply() == reply(min_p=0.1)
+    assert any(reply(seed=s) != reply(seed=s, min_p=0.0) for s in range(6))
+    with pytest.raises(ollama.ResponseError) as e:
+        reply(min_p=1.5)
+    assert e.value.status_code == 400 and "min_p" in str(e.value)
+
+
 def test_format_json(client):
     r = client.chat(model="llama3.1", messages=[{"role": "user", "content": "What is JSON? Reply in JSON."}],
                     format="json")

@@ -284,3 +284,40 @@ def test_parallel_off_gives_at_most_one_call_the_same_first_call(engine, path, c
             assert [(c["name"], c["arguments"]) for c in one.tool_calls] == \
                 [(c["name"], c["arguments"]) for c in free.tool_calls[:1]]
     assert most >= 2, "no seed gave parallel calls: the case the switch guards was not exercised"
+
+
+ADD = ToolSpec("add_two_numbers", "Add two numbers", {"type": "object", "required": ["a", "b"], "properties": {
+    "a": {"type": "integer", "description": "The first number"}, "b": {"type": "integer", "description": "The second number"}}})
+
+
+def test_a_text_reply_beside_tools_is_retrievals_and_stays_honest(engine, path):
+    """With tools offered ("auto"), the network decides between calling and answering; when it
+    answers, retrieval writes the text as it does without tools, its honesty included: ollama's
+    examples/tools.py ("What is three plus one?" with calculator tools) got "1 + 1 = 2." from the
+    network alone."""
+    q = [{"role": "user", "content": "What is three plus one?"}]
+    gen, toks = run(engine, q, temperature=0, max_tokens=40, tools=[ADD])
+    if gen.finish_reason != "tool_calls":
+        text = "".join(t.text for t in toks)
+        assert text.startswith("I don't know"), text
+    plain = engine.generate([{"role": "user", "content": "What is an API key?"}],
+                            SamplingParams(temperature=0, max_tokens=30)).text()
+    with_tools = engine.generate([{"role": "user", "content": "What is an API key?"}],
+                                 SamplingParams(temperature=0, max_tokens=30, tools=[WEATHER])).text()
+    assert with_tools == plain
+
+
+def test_the_call_or_text_odds_stay_the_networks():
+    """Guide.mix with `keep`: the call's first tokens keep the network's probabilities (so a sampled
+    reply calls as often as the network would), the other tokens share the rest as retrieval mixes
+    them, and where the network's likeliest token starts a call, its distribution is left as it is."""
+    from llmkit.engine.guide import Guide
+
+    g = Guide(index=None, answers=[[5, 6, 7]], end_id=1, vocab=10)
+    keep = np.array([2, 3])
+    net = np.array([0.0, 0.0, 0.1, 0.05, 0.3, 0.05, 0.2, 0.1, 0.1, 0.1])
+    out = Guide.mix(net, g.copy_probs([(0, 1.0)], []), keep)
+    assert out.sum() == pytest.approx(1.0) and out[2] == 0.1 and out[3] == 0.05
+    assert out.argmax() == 5  # retrieval's answer leads the text
+    calling = np.array([0.0, 0.0, 0.4, 0.05, 0.3, 0.05, 0.1, 0.05, 0.05, 0.0])
+    assert Guide.mix(calling, g.copy_probs([(0, 1.0)], []), keep) is calling

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import importlib.util
 
+import json
+
 import numpy as np
 import pytest
 
 from llmkit.engine import SamplingParams, get_engine
-from llmkit.engine.guide import Guide
+from llmkit.engine.guide import MIX, MIX_EXACT, Guide
 from llmkit.engine.transformer import DATA_DIR, HF_DIR, KVCache, TransformerEngine, forward, read_safetensors, softmax
 
 Q = [{"role": "user", "content": "What is a REST API?"}]
@@ -128,15 +130,21 @@ def test_retrieval_only_mixes_distributions(engine, bare):
 
 def test_copy_distribution_follows_the_candidate_answers():
     g = Guide(index=None, answers=[[5, 6, 7], [5, 8]], end_id=1, vocab=10)
-    p, mass = g.copy_probs([(0, 0.75), (1, 0.25)], [])
+    p, mass, exact = g.copy_probs([(0, 0.75), (1, 0.25)], [])
     assert p[5] == pytest.approx(1.0) and mass == pytest.approx(1.0)
-    p, mass = g.copy_probs([(0, 0.75), (1, 0.25)], [5, 6])  # only answer 0 goes on like this
-    assert p[7] == pytest.approx(1.0) and mass == pytest.approx(0.75)
-    p, _ = g.copy_probs([(0, 0.75), (1, 0.25)], [5, 6, 7])
+    assert exact == 0  # the first token chooses among the answers: no answer is being followed yet
+    p, mass, exact = g.copy_probs([(0, 0.75), (1, 0.25)], [5, 6])  # only answer 0 goes on like this
+    assert p[7] == pytest.approx(1.0) and mass == pytest.approx(0.75) and exact == pytest.approx(0.75)
+    p, _, _ = g.copy_probs([(0, 0.75), (1, 0.25)], [5, 6, 7])
     assert p[1] == pytest.approx(1.0)  # the answer is complete: <|end|>
     assert g.copy_probs([(0, 1.0)], [9, 9]) is None  # off the answers: the network alone
-    mixed = Guide.mix(np.full(10, 0.1), g.copy_probs([(0, 1.0)], []))
-    assert mixed.sum() == pytest.approx(1.0) and mixed.argmax() == 5
+    net = np.full(10, 0.1)
+    first = Guide.mix(net, g.copy_probs([(0, 1.0)], []))
+    assert first.sum() == pytest.approx(1.0) and first.argmax() == 5
+    assert first[5] == pytest.approx(MIX + (1 - MIX) * 0.1)
+    # following an answer, its next token weighs MIX_EXACT: a sampled reply stays on it
+    on = Guide.mix(net, g.copy_probs([(0, 1.0)], [5]))
+    assert on[6] == pytest.approx(MIX_EXACT + (1 - MIX_EXACT) * 0.1) and on.sum() == pytest.approx(1.0)
 
 
 def test_role_markers_typed_by_a_user_stay_text(engine):
@@ -189,3 +197,24 @@ def test_hugging_face_loads_the_folder_and_continues_like_numpy(bare):
     ours = [t.id for t in engine.generate(msgs, SamplingParams(temperature=0, max_tokens=24)) if t.id >= 0]
     assert hf_ids == ours
     assert tok.decode(hf_ids) == engine.decode(ours)
+
+
+def test_the_model_ships_its_sampling_default_and_a_request_overrides_it():
+    """min_p comes from the model's generation_config.json (as transformers and vLLM read it); a
+    request's own min_p, 0 included, wins; greedy replies are the same with any min_p. (v2, kept
+    as it was trained for lesson 09, has none: its default is off.)"""
+    from llmkit.engine.transformer import DATA_DIRS
+
+    engine = get_engine("transformer-v3")
+    shipped = json.loads((DATA_DIRS["transformer-v3"] / "hf" / "generation_config.json").read_text())
+    assert engine.default_min_p == shipped["min_p"] > 0 and shipped["do_sample"] is True
+    assert get_engine("transformer-v2").default_min_p == 0
+    q = [{"role": "user", "content": "Explain the importance of low latency LLMs"}]
+
+    def text(**kw):
+        return engine.generate(q, SamplingParams(max_tokens=40, **kw)).text()
+
+    assert len({text(temperature=0, min_p=m) for m in (None, 0.0, 0.5)}) == 1
+    for seed in range(4):  # unset is the model's default, not "off"
+        assert text(temperature=1.0, seed=seed) == text(temperature=1.0, seed=seed, min_p=shipped["min_p"])
+    assert any(text(temperature=1.0, seed=s) != text(temperature=1.0, seed=s, min_p=0.0) for s in range(8))

@@ -38,6 +38,9 @@ class SamplingParams:
     temperature: float = 1.0  # 0 = greedy
     top_p: float = 1.0
     top_k: int = 0  # 0 = off
+    # tokens less likely than min_p x the likeliest one are dropped (after temperature); None: the
+    # model's own default from its generation_config.json, as transformers and vLLM read it
+    min_p: float | None = None
     seed: int | None = None
     stop: list[str] = field(default_factory=list)
     json_mode: bool = False  # legacy: the reply wrapped as {"answer": "..."}

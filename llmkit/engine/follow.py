@@ -40,15 +40,22 @@ _ASK_LANG = re.compile(
 
 
 _VERB = r"(?:please\s+|por favor,?\s+)?(?:answer|respond|reply|explain it|write it|explícalo|responde|contesta|escríbelo)"
+# "Your response must begin with "1, "." (groq's stop-sequence example), "Start your answer with Yes",
+# "Tu respuesta debe empezar con ...": how the reply opens, not what it is about
+_OPENING = (r"(?:\b(?:your\s+|the\s+|tu\s+|la\s+)?(?:response|answer|reply|respuesta)\s+(?:must|should|has to|needs to|"
+            r"debe|tiene que)\s+(?:begin|start|empezar|comenzar)|\b(?:begin|start|empieza|comienza)\s+(?:your\s+|tu\s+)?"
+            r"(?:response|answer|reply|respuesta))\s+(?:with|con|por)\s+(?:\"[^\"\n]*\"|'[^'\n]*'|[^.!?\n]*)[.!]?")
 _INSTRUCTION = re.compile(
     r"(?:\b" + _VERB + r"\s*)?(?:" + _SENTENCES.pattern + r")[.!]?"
-    r"|\b" + _VERB + r"\s+(?:in|en)\s+(?:" + "|".join(_LANG_WORDS.values()) + r")\b[.!]?",
+    r"|\b" + _VERB + r"\s+(?:in|en)\s+(?:" + "|".join(_LANG_WORDS.values()) + r")\b[.!]?"
+    r"|" + _OPENING,
     re.IGNORECASE)
 
 
 def strip_instructions(text: str) -> str:
     """The question without its form instructions ("Answer in one sentence.", "en 3 frases",
-    "in Spanish"): what the reply is about is what retrieval should look up."""
+    "in Spanish", "Your response must begin with ..."): what the reply is about is what retrieval
+    should look up."""
     out = _INSTRUCTION.sub(" ", text)
     out = _ONE_SENTENCE.sub(" ", out)
     return " ".join(out.split()) or text

@@ -120,6 +120,14 @@ def llama_config(cfg: dict, tok: Tokenizer) -> dict:
     }
 
 
+# The sampling default the model ships in generation_config.json (transformers, vLLM and the
+# offline engine apply it when a request does not set min_p): at temperature 1, the defaults of
+# OpenAI's, Anthropic's and Gemini's APIs, a 6M-parameter network's long tail of unlikely tokens
+# derailed 32 of 90 sampled replies into made-up words; with tokens under a tenth of the likeliest
+# one's probability dropped, 11 of 90 (bench/sampling.py; docs/offline-model-v3.md, session 13).
+MIN_P = 0.1
+
+
 def export(out: Path, weights: dict[str, np.ndarray], cfg: dict, tok: Tokenizer,
            embed: dict[str, np.ndarray] | None = None, info: dict | None = None) -> Path:
     """Write the HF folder under out/hf/ and the engine's extras (embed.npz, info.json) in out/."""
@@ -130,7 +138,7 @@ def export(out: Path, weights: dict[str, np.ndarray], cfg: dict, tok: Tokenizer,
     write_safetensors(hf / "model.safetensors", tensors, {"format": "pt"})
     (hf / "config.json").write_text(json.dumps(llama_config(cfg, tok), indent=2) + "\n")
     (hf / "generation_config.json").write_text(json.dumps(
-        {"eos_token_id": tok.end_id, "pad_token_id": tok.pad_id, "do_sample": False}, indent=2) + "\n")
+        {"eos_token_id": tok.end_id, "pad_token_id": tok.pad_id, "do_sample": True, "min_p": MIN_P}, indent=2) + "\n")
     tok.save(hf / "tokenizer.json")
     specials = {"eos_token": "<|end|>", "pad_token": "<|pad|>",
                 "additional_special_tokens": ["<|system|>", "<|user|>", "<|assistant|>"]}

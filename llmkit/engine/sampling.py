@@ -1,7 +1,7 @@
 """Sampling and the decode loop shared by every offline engine.
 
 An engine only supplies `next_probs(ids) -> probability vector`; this module turns that
-into tokens with the parameters' real meaning: temperature (0 = greedy), top_k, top_p
+into tokens with the parameters' real meaning: temperature (0 = greedy), top_k, min_p, top_p
 (nucleus), seed, stop strings (cut before them, finish reason "stop"), max_tokens
 (finish reason "length"), JSON mode, and per-token log-probabilities.
 
@@ -52,7 +52,9 @@ def choose(probs: np.ndarray, params: SamplingParams, rng: np.random.Generator) 
     if params.top_k and params.top_k > 0 and params.top_k < len(logits):
         kth = np.partition(logits, -params.top_k)[-params.top_k]
         logits = np.where(logits >= kth, logits, -np.inf)
-    p = np.exp(logits - logits.max())
+    p = np.exp(logits - logits.max())  # the likeliest token has 1 here
+    if params.min_p:
+        p[p < params.min_p] = 0.0
     p /= p.sum()
     if params.top_p < 1.0:
         order = np.argsort(-p)

@@ -292,6 +292,7 @@ class _Request:
         self.woken = woken  # the scheduler's: async readers to wake once the step is done
         self.steps = steps
         self.capacity, self.query = capacity, query
+        self.keep = None
         self.seqs: dict[int, _Seq] = {}
         self.need: Need | None = None
         self.out: collections.deque = collections.deque()
@@ -410,8 +411,10 @@ class Scheduler:
         self.steps = 0  # batched forward passes run
         self.rows = 0  # rows they held
 
-    def generation(self, inner: Generation, capacity: int, query) -> ScheduledGeneration:
-        return ScheduledGeneration(inner, self, _Request(self.engine, inner.steps, capacity, query, self.woken))
+    def generation(self, inner: Generation, capacity: int, query, keep=None) -> ScheduledGeneration:
+        req = _Request(self.engine, inner.steps, capacity, query, self.woken)
+        req.keep = keep  # tokens whose odds at the first step stay the network's (a tool call's start)
+        return ScheduledGeneration(inner, self, req)
 
     def submit(self, req: _Request) -> None:
         with self.lock:
@@ -610,4 +613,7 @@ class Scheduler:
             r, seq.rerank = seq.rerank, None
             lls = _logliks(r["logits"], r["seqs"]) if r["seqs"] else []
             seq.weights = g.weigh(r["cands"], np.log(np.maximum(p, 1e-30)), lambda seqs: lls) if r["cands"] else []
-        return g.mix(p, g.copy_probs(seq.weights, ids[seq.start:])) if seq.weights else p
+        if not seq.weights:
+            return p
+        out = ids[seq.start:]
+        return g.mix(p, g.copy_probs(seq.weights, out), None if out else req.keep)

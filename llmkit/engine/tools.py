@@ -217,9 +217,10 @@ def to_plain(messages: list[dict], tools=None, json_schema: dict | None = None) 
 
 
 def network_only(messages: list[dict], params) -> bool:
-    """True when the reply must come from the network alone, without retrieval mixing corpus
-    answers in (transformer.py's guide): when tools are offered (calling or answering is the
-    network's decision) and when the last turn is a tool's result (the answer reads the result)."""
+    """True when tools shape the reply, so retrieval (transformer.py's guide) must not decide it:
+    when tools are offered (calling or answering is the network's decision: with "auto" the
+    engine keeps the network's odds of a call and lets retrieval write a text reply) and when the
+    last turn is a tool's result (the answer reads the result: the network alone)."""
     offered = bool(getattr(params, "tools", None)) and getattr(params, "tool_choice", "auto") != "none"
     return offered or bool(messages and messages[-1].get("role") == "tool")
 

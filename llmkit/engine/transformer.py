@@ -334,6 +334,11 @@ class TransformerEngine(TokenCounting):
         self.max_dim = self.emb_w.shape[1]
         self.parameters = self.w.n_params + int(self.emb_w.size + self.emb_b.size)
         self.files = [hf / "config.json", hf / "model.safetensors", hf / "tokenizer.json", data_dir / "embed.npz"]
+        # sampling defaults the model ships, as HF models do (transformers and vLLM apply them too):
+        # min_p keeps a sampled reply on its answer at temperature 1 (see sampling.choose)
+        gen_cfg = hf / "generation_config.json"
+        self.default_min_p = float(json.loads(gen_cfg.read_text(encoding="utf-8")).get("min_p") or 0.0) \
+            if gen_cfg.exists() else 0.0
         info = data_dir / "info.json"
         # trained with structured-output conversations that say so in the system turn (tools.json_block)
         self.json_marker = bool(info.exists() and json.loads(info.read_text(encoding="utf-8")).get("json_marker"))
@@ -360,13 +365,23 @@ class TransformerEngine(TokenCounting):
                 param="messages", code="context_length_exceeded")
         if params.sentences is None:  # "in 2 sentences": the reply ends after two (engine/follow.py)
             params = replace(params, sentences=follow.requested_limit(messages))
+        if params.min_p is None:
+            params = replace(params, min_p=self.default_min_p)
         seen = self.visible(prompt)
         room = self.window - len(seen)
         want = room if params.max_tokens is None else min(room, max(params.max_tokens, 0))
         structured = params.json_schema is not None or params.json_object
         capacity, query = len(seen) + min(want, REPLY_GUESS) + 1, question(messages)
-        if tools.network_only(messages, params):  # retrieval never overrides a tool decision or a result
-            query = None
+        # retrieval never overrides a tool decision or a result: after a result, and for a call the request
+        # requires, the network alone; for "auto" the network's odds of starting a call stay its own at the
+        # first step (`keep`), and a reply that is text is retrieval's, as any other (the honest "I don't
+        # know that" included: "What is three plus one?" with calculator tools got "1 + 1 = 2.").
+        keep = None
+        if tools.network_only(messages, params):
+            if params.tool_choice in ("auto", None) and messages[-1].get("role") != "tool":
+                keep = tools.marker_starts(self.tok)
+            else:
+                query = None
         batched = scheduler.enabled()
         # a call's arguments and the answer after a result copy the conversation where the network is unsure
         copier = (copying.Copier(self.tok, copying.sources(messages), after_result=messages[-1].get("role") == "tool",
@@ -383,13 +398,13 @@ class TransformerEngine(TokenCounting):
             copier = copying.Copier(self.tok, copying.sources(messages), json_reply=True,
                                     known=copying.schema_words(params.json_schema))
         repeats = self.guide.repeats(NO_REPEAT_NGRAM) if self.guide else None  # an answer's own repeats copy
-        gen = decode(self.tok, seen, _batched if batched else self.stepper(capacity=capacity, query=query),
+        gen = decode(self.tok, seen, _batched if batched else self.stepper(capacity=capacity, query=query, keep=keep),
                      params, self.window, penalize=no_repeat(NO_REPEAT_NGRAM, repeats), copier=copier,
                      answer_probs=(_batched if batched else self.stepper(capacity=len(seen) + 128, query=query))
                      if structured else None)
         gen.prompt_tokens = len(prompt)  # usage counts the whole prompt, as a provider bills it
         if batched:  # the network steps of all replies run together (engine/scheduler.py)
-            return self.scheduler.generation(gen, capacity, query)
+            return self.scheduler.generation(gen, capacity, query, keep)
         return gen
 
     @property
@@ -410,10 +425,11 @@ class TransformerEngine(TokenCounting):
         starts = [i for i, t in enumerate(tail[:-1]) if t in roles]  # not the final <|assistant|>
         return tail[starts[0]:] if starts else tail
 
-    def stepper(self, capacity: int = 256, query: str | list[str] | None = None):
+    def stepper(self, capacity: int = 256, query: str | list[str] | None = None, keep=None):
         """A `next_probs(ids)` with its own KV cache: feeds only the ids it has not seen.
         With a `query` and retrieval on, the first call (the prompt) also retrieves and
-        reranks candidate answers, and every call mixes them in (`guide.py`)."""
+        reranks candidate answers, and every call mixes them in (`guide.py`); at the first
+        step the tokens `keep` keep the network's own odds (Guide.mix)."""
         cache = KVCache(self.w, capacity)
         guide = self.guide if query else None
         weights: list[tuple[int, float]] | None = None
@@ -434,7 +450,8 @@ class TransformerEngine(TokenCounting):
                     cands = guide.candidates(query)
                     weights = guide.weigh(cands, np.log(np.maximum(p, 1e-30)),
                                           lambda seqs: self._loglik(cache, seqs)) if cands else []
-            return guide.mix(p, guide.copy_probs(weights, ids[start:])) if weights else p
+            return guide.mix(p, guide.copy_probs(weights, ids[start:]), None if len(ids) > start else keep) \
+                if weights else p
 
         return next_probs
 

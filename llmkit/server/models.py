@@ -215,7 +215,7 @@ def to_sampling(options: dict, base):
 
     changes = {}
     for key, field_name in (("temperature", "temperature"), ("top_p", "top_p"), ("top_k", "top_k"),
-                            ("repeat_penalty", "repeat_penalty")):
+                            ("min_p", "min_p"), ("repeat_penalty", "repeat_penalty")):
         if options.get(key) is not None:
             changes[field_name] = options[key]
     if options.get("seed") is not None:

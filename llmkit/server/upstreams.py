@@ -404,6 +404,8 @@ def ollama_body(up: Upstream, req, stream: bool, i: int = 0) -> dict:
     opts = {"temperature": p.temperature, "top_p": p.top_p}
     if p.top_k:
         opts["top_k"] = p.top_k
+    if p.min_p is not None:  # set by the request (None: the upstream model's own default)
+        opts["min_p"] = p.min_p
     if p.seed is not None:
         opts["seed"] = p.seed + i
     if p.max_tokens is not None:
