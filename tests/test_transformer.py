@@ -145,6 +145,27 @@ def test_copy_distribution_follows_the_candidate_answers():
     # following an answer, its next token weighs MIX_EXACT: a sampled reply stays on it
     on = Guide.mix(net, g.copy_probs([(0, 1.0)], [5]))
     assert on[6] == pytest.approx(MIX_EXACT + (1 - MIX_EXACT) * 0.1) and on.sum() == pytest.approx(1.0)
+    # a reply that left its answer for a token and is back on three of its words follows it again
+    g2 = Guide(index=None, answers=[[5, 6, 7, 8, 9]], end_id=1, vocab=10)
+    p, mass, exact = g2.copy_probs([(0, 1.0)], [5, 2, 6, 7, 8])
+    assert p[9] == pytest.approx(1.0) and exact > 0
+    p, mass, exact = g2.copy_probs([(0, 1.0)], [5, 2, 7, 8])  # two words: found, not yet followed
+    assert p[9] == pytest.approx(1.0) and exact == 0 and mass == pytest.approx(0.5)
+    # the answer being followed goes on, whatever another answer sharing the last words would say next
+    g3 = Guide(index=None, answers=[[5, 6, 7, 8], [2, 6, 7, 3]], end_id=1, vocab=10)
+    p, mass, exact = g3.copy_probs([(0, 0.2), (1, 0.8)], [5, 6, 7])
+    assert p[8] == pytest.approx(1.0) and mass == pytest.approx(0.2) and exact == pytest.approx(0.2)
+
+    class Spelling:  # a tokenizer where "Sun" + "light" spells what "S" + "un" + "light" does
+        texts = {5: "S", 6: "un", 7: "light", 8: " is", 9: "Sun"}
+
+        def decode(self, ids):
+            return "".join(self.texts[i] for i in ids)
+
+    g4 = Guide(index=None, answers=[[5, 6, 7, 8]], end_id=1, vocab=10)
+    g4.tok = Spelling()
+    p, mass, exact = g4.copy_probs([(0, 1.0)], [9, 7])
+    assert p[8] == pytest.approx(1.0) and exact == pytest.approx(1.0)
 
 
 def test_role_markers_typed_by_a_user_stay_text(engine):

@@ -56,13 +56,17 @@ MIN_SCORE = 0.25
 LEXICAL_TEMPERATURE = 0.1
 RERANK_TOKENS = 8
 MIX = 0.6  # the retrieved answers' share of a step's distribution (the network has the rest)
-# ... once the reply follows an answer word for word (after its first token): a sampled reply then
-# stays on it. With 0.6 the network's 40% at every step made a sampled reply at temperature 1 leave
-# the answer somewhere in most long replies, and the network alone, off its answer, writes made-up
-# words (bench/sampling.py: 11 of 90 replies derailed with min_p, 4 of 90 with this). Greedy replies
-# are the same but where two answers share their first words (2 of 150 dev questions: another right answer).
+# ... once the reply follows an answer word for word (after its first token, which chooses among
+# the answers), or is back on its words (REJOIN tokens in order): a sampled reply then stays on it
+# (and only the answers it follows say what comes next: copy_probs).
+# At 0.6, and scaled by the followed answer's weight, the network's share made a sampled reply at
+# temperature 1 leave its answer somewhere in most long replies, and off its answer the network alone
+# writes made-up words (bench/sampling.py, with min_p: 11 of 90 replies derailed; with this, 2 of 90).
+# Greedy replies are the same but where two answers share their first words (2 of 150 dev questions,
+# each the other entry's right answer).
 MIX_EXACT = 0.9
 MATCH_MAX = 6  # longest generated suffix looked up in a candidate answer
+REJOIN = 3  # a reply whose last tokens are this many of an answer's, in order, is following it again
 GRAM_ENTRIES = 256  # answers whose token pairs are kept indexed (about 10 KB each)
 UNKNOWN_SHARE = 0.5  # more than this share of a question's content words never seen in the corpus: "I don't know"
 RARE_DF = 12  # a word used by fewer entries than this names something specific: the answer must have it
@@ -105,6 +109,8 @@ class Guide:
         self.exact: dict[int, set[int]] = {}  # `_phrase_hash` of a training phrasing -> its entries
         self.lang: list[str] = []  # each entry's language ("en", "es"): answers come in the question's
         self._grams: dict[int, dict[int, list[int]]] = {}  # entry -> {token pair: where it ends}
+        self.tok = None  # the tokenizer (Guide.load): a reply may spell an answer's words in other tokens
+        self._spelled: dict[int, tuple[str, dict[int, int]]] = {}  # entry -> (its text, {len(text of a[:k]): k})
 
     @classmethod
     def load(cls, path: Path, tok) -> "Guide":
@@ -114,6 +120,7 @@ class Guide:
         known = z["known"] if "known" in z.files else None
         unknown = json.loads(bytes(z["unknown_entry"]).decode()) if "unknown_entry" in z.files else None
         guide = cls(index, [tok.encode(t) for t in texts], tok.end_id, tok.vocab_size, known, unknown)
+        guide.tok = tok
         if "rare_hash" in z.files:
             guide.rare = dict(zip(z["rare_hash"].tolist(), z["rare_df"].tolist()))
             guide.honest = set(z["honest"].tolist())
@@ -294,31 +301,62 @@ class Guide:
 
     def copy_probs(self, weights: list[tuple[int, float]], out: list[int]) -> tuple[np.ndarray, float, float] | None:
         """Where the candidates' answers say the text goes next, the weight that says so, and how
-        much of that weight is answers the text follows word for word (not counting the first token)."""
+        much of that weight is answers the text follows word for word (not counting the first token).
+        An answer the reply follows is what it goes on with: another answer whose words the reply
+        happens to share ("sunlight" in two answers) does not pull it over mid-sentence; those
+        matches (`_continuations`) bring a reply that left every answer back onto one."""
         p = np.zeros(self.vocab)
         mass = exact = 0.0
         n = len(out)
+        rest = []
         for e, w in weights:
             a = self.answers[e]
             if n <= len(a) and a[:n] == tuple(out):  # following this answer exactly
-                p[a[n] if n < len(a) else self.end_id] += w
-                mass += w
-                exact += w if n else 0.0  # the first token chooses among the answers: not yet following one
-                continue
-            nxt = self._continuations(e, out)
+                k = n
+            else:  # or its own words so far, in other tokens ("Sun" "light" for "S" "un" "l" "ight")
+                k = self._spelled_as(e, out) if n else None
+                if k is None:
+                    rest.append((e, w))
+                    continue
+            p[a[k] if k < len(a) else self.end_id] += w
+            mass += w
+            exact += w if n else 0.0  # the first token chooses among the answers: not yet following one
+        if mass > 0:
+            return p / p.sum(), mass, exact
+        for e, w in rest:
+            nxt, matched = self._continuations(e, out)
             if nxt:
                 for t in nxt:
                     p[t] += 0.5 * w / len(nxt)
                 mass += 0.5 * w
+                if matched >= REJOIN:  # back on the answer's words after leaving them: following it again
+                    exact += 0.5 * w
         if mass <= 0:
             return None
         return p / p.sum(), mass, exact
 
+    def _spelled_as(self, e: int, out: list[int]) -> int | None:
+        """k when the reply's text is exactly the text of answer `e`'s first k tokens, written in other
+        tokens (the network may pick a longer token than the answer's own): it follows that answer."""
+        if self.tok is None or not out:
+            return None
+        got = self._spelled.get(e)
+        if got is None:
+            a = self.answers[e]
+            got = (self.tok.decode(a), {len(self.tok.decode(a[:k])): k for k in range(1, len(a) + 1)})
+            if len(self._spelled) >= GRAM_ENTRIES:
+                self._spelled.clear()
+            self._spelled[e] = got
+        full, ends = got
+        text = self.tok.decode(out)
+        k = ends.get(len(text))
+        return k if k is not None and full.startswith(text) else None
+
     def _continuations(self, e: int, out: list[int]) -> list[int]:
         """What follows, in answer `e`, each place where the longest of the text's last 6..2 tokens
-        occurs (in order of place; the end of the answer where it ends there)."""
+        occurs (in order of place; the end of the answer where it ends there), and that length."""
         if len(out) < 2:
-            return []
+            return [], 0
         a = self.answers[e]
         places = self._grams.get(e)
         if places is None:  # built once per entry: a reply's every step looks its candidates up
@@ -338,7 +376,7 @@ class Guide:
                 best, found = m, [j]
             elif m == best:
                 found.append(j)
-        return [a[j + 1] if j + 1 < len(a) else self.end_id for j in found]
+        return [a[j + 1] if j + 1 < len(a) else self.end_id for j in found], best
 
     @staticmethod
     def mix(p_lm: np.ndarray, copy: tuple[np.ndarray, float, float] | None, keep=None) -> np.ndarray:
@@ -349,7 +387,7 @@ class Guide:
         if copy is None:
             return p_lm
         p_copy, mass, exact = copy
-        lam = min(mass, 1.0) * (MIX + (MIX_EXACT - MIX) * exact / mass)
+        lam = MIX_EXACT if exact > 0 else MIX * min(mass, 1.0)
         out = (1.0 - lam) * p_lm + lam * p_copy
         if keep is not None and len(keep):
             top = int(p_lm.argmax())

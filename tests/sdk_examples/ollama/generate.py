@@ -1,0 +1,4 @@
+from ollama import generate
+
+response = generate('gemma3', 'Why is the sky blue?')
+print(response['response'])
