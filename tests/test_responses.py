@@ -1,5 +1,6 @@
 """OpenAI's Responses API (/v1/responses) through the official openai SDK: plain and
-streamed replies, `output_text`, previous_response_id conversations, storage, errors."""
+streamed replies, `output_text`, previous_response_id conversations, storage, background
+responses, errors."""
 
 from __future__ import annotations
 
@@ -160,7 +161,7 @@ def test_logprobs_when_included(client):
     (dict(model=MODEL, input="hi", text={"format": {"type": "yaml"}}), 400, "text.format.type"),
     (dict(model=MODEL, input="hi", previous_response_id="resp_nope"), 400, "previous_response_id"),
     (dict(model=MODEL, input="hi", reasoning={"effort": "high"}), 400, "reasoning.effort"),
-    (dict(model=MODEL, input="hi", background=True), 400, "background"),
+    (dict(model=MODEL, input="hi", background=True, store=False), 400, "background"),
 ])
 def test_errors_in_openai_format(client, kwargs, status, param):
     with pytest.raises(openai.APIStatusError) as e:
@@ -182,3 +183,70 @@ def test_missing_input_and_bad_json(gateway):
     assert r.status_code == 400 and "error" in r.json()
     r = httpx.get(gateway + "/v1/responses/resp_unknown", timeout=30)
     assert r.status_code == 404 and r.json()["error"]["param"] == "response_id"
+
+
+def _wait_done(client, rid, seconds=60):
+    import time
+
+    deadline = time.monotonic() + seconds
+    while True:
+        r = client.responses.retrieve(rid)
+        if r.status not in ("queued", "in_progress") or time.monotonic() > deadline:
+            return r
+        time.sleep(0.05)
+
+
+def test_background_response_is_polled_until_done(client):
+    r = client.responses.create(model=MODEL, input=QUESTION, temperature=0, background=True)
+    assert r.background is True and r.status in ("queued", "in_progress") and r.output == []
+    done = _wait_done(client, r.id)
+    assert done.status == "completed" and done.background is True
+    plain = client.responses.create(model=MODEL, input=QUESTION, temperature=0)
+    assert done.output_text == plain.output_text and "token" in done.output_text.lower()
+
+
+def test_background_stream_is_resumed_where_the_client_left(client):
+    """A client that leaves a background stream (openai's examples/responses/background.py breaks at
+    sequence number 10) picks it up with retrieve(stream=True, starting_after=10): every event once."""
+    first, rid = [], None
+    with client.responses.create(model=MODEL, input=QUESTION, temperature=0, background=True, stream=True) as s:
+        for ev in s:
+            first.append(ev)
+            rid = rid or ev.response.id
+            if ev.sequence_number == 10:
+                break
+    rest = list(client.responses.retrieve(rid, stream=True, starting_after=10))
+    seqs = [e.sequence_number for e in first + rest]
+    assert seqs == list(range(len(seqs))) and rest[0].sequence_number == 11
+    assert rest[-1].type == "response.completed"
+    text = "".join(e.delta for e in first + rest if e.type == "response.output_text.delta")
+    assert text == rest[-1].response.output_text == client.responses.retrieve(rid).output_text
+    again = list(client.responses.retrieve(rid, stream=True))  # from the start, after it ended
+    assert [e.sequence_number for e in again] == seqs and again[0].type == "response.created"
+    with client.responses.stream(response_id=rid, starting_after=10) as helper:  # the SDK's helper
+        assert helper.get_final_response().output_text == text
+
+
+def test_background_response_can_be_cancelled(client):
+    r = client.responses.create(model=MODEL, input="Tell me about tokens and costs", background=True,
+                                max_output_tokens=4000, temperature=1.5, top_p=1.0, extra_body={"min_p": 0})
+    cancelled = client.responses.cancel(r.id)
+    assert cancelled.status in ("cancelled", "completed", "incomplete")
+    assert client.responses.retrieve(r.id).status == cancelled.status
+    events = list(client.responses.retrieve(r.id, stream=True))  # what was made before, then the end
+    assert all(e.sequence_number == i for i, e in enumerate(events))
+    with pytest.raises(openai.BadRequestError) as e:  # only background responses are cancelled
+        client.responses.cancel(client.responses.create(model=MODEL, input=QUESTION, max_output_tokens=16).id)
+    assert e.value.body["param"] == "response_id"
+
+
+def test_only_background_responses_stream_again(client):
+    r = client.responses.create(model=MODEL, input=QUESTION, max_output_tokens=16)
+    with pytest.raises(openai.BadRequestError) as e:
+        list(client.responses.retrieve(r.id, stream=True))
+    assert e.value.body["param"] == "stream"
+    b = client.responses.create(model=MODEL, input=QUESTION, max_output_tokens=16, background=True)
+    with pytest.raises(openai.BadRequestError) as e:
+        list(client.responses.retrieve(b.id, stream=True, starting_after=-5))
+    assert e.value.body["param"] == "starting_after"
+

@@ -312,15 +312,21 @@ class Guide:
         for e, w in weights:
             a = self.answers[e]
             if n <= len(a) and a[:n] == tuple(out):  # following this answer exactly
-                k = n
-            else:  # or its own words so far, in other tokens ("Sun" "light" for "S" "un" "l" "ight")
-                k = self._spelled_as(e, out) if n else None
-                if k is None:
-                    rest.append((e, w))
-                    continue
-            p[a[k] if k < len(a) else self.end_id] += w
-            mass += w
-            exact += w if n else 0.0  # the first token chooses among the answers: not yet following one
+                p[a[n] if n < len(a) else self.end_id] += w
+                mass += w
+                exact += w if n else 0.0  # the first token chooses among the answers: not yet following one
+            else:
+                rest.append((e, w))
+        if mass > 0:
+            return p / p.sum(), mass, exact
+        text = self.tok.decode(out) if self.tok is not None and rest and n else None
+        for e, w in rest:  # an answer's own words so far, in other tokens ("Sun" "light" for "S" "un" "l" "ight")
+            k = self._spelled_as(e, text, n) if text else None
+            if k is not None:
+                a = self.answers[e]
+                p[a[k] if k < len(a) else self.end_id] += w
+                mass += w
+                exact += w
         if mass > 0:
             return p / p.sum(), mass, exact
         for e, w in rest:
@@ -335,10 +341,10 @@ class Guide:
             return None
         return p / p.sum(), mass, exact
 
-    def _spelled_as(self, e: int, out: list[int]) -> int | None:
-        """k when the reply's text is exactly the text of answer `e`'s first k tokens, written in other
-        tokens (the network may pick a longer token than the answer's own): it follows that answer."""
-        if self.tok is None or not out:
+    def _spelled_as(self, e: int, text: str, n: int) -> int | None:
+        """k when the reply's `text` (its `n` tokens) is exactly the text of answer `e`'s first k tokens,
+        written in other tokens (the network may pick a longer token than the answer's own)."""
+        if n > len(self.answers[e]) + 8:  # far longer in tokens than the answer: not the same words
             return None
         got = self._spelled.get(e)
         if got is None:
@@ -348,11 +354,10 @@ class Guide:
                 self._spelled.clear()
             self._spelled[e] = got
         full, ends = got
-        text = self.tok.decode(out)
         k = ends.get(len(text))
         return k if k is not None and full.startswith(text) else None
 
-    def _continuations(self, e: int, out: list[int]) -> list[int]:
+    def _continuations(self, e: int, out: list[int]) -> tuple[list[int], int]:
         """What follows, in answer `e`, each place where the longest of the text's last 6..2 tokens
         occurs (in order of place; the end of the answer where it ends there), and that length."""
         if len(out) < 2:

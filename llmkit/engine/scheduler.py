@@ -287,12 +287,12 @@ class _Seq:
 
 
 class _Request:
-    def __init__(self, engine: "TransformerEngine", steps, capacity: int, query, woken: list):
+    def __init__(self, engine: "TransformerEngine", steps, capacity: int, query, woken: list, keep=None):
         self.engine = engine
         self.woken = woken  # the scheduler's: async readers to wake once the step is done
         self.steps = steps
         self.capacity, self.query = capacity, query
-        self.keep = None
+        self.keep = keep  # tokens whose odds at the first step stay the network's (a tool call's start: Guide.mix)
         self.seqs: dict[int, _Seq] = {}
         self.need: Need | None = None
         self.out: collections.deque = collections.deque()
@@ -412,9 +412,7 @@ class Scheduler:
         self.rows = 0  # rows they held
 
     def generation(self, inner: Generation, capacity: int, query, keep=None) -> ScheduledGeneration:
-        req = _Request(self.engine, inner.steps, capacity, query, self.woken)
-        req.keep = keep  # tokens whose odds at the first step stay the network's (a tool call's start)
-        return ScheduledGeneration(inner, self, req)
+        return ScheduledGeneration(inner, self, _Request(self.engine, inner.steps, capacity, query, self.woken, keep))
 
     def submit(self, req: _Request) -> None:
         with self.lock:

@@ -1,5 +1,7 @@
 """OpenAI's Responses API: POST /v1/responses (plain and streamed), GET and DELETE
-/v1/responses/{id}, GET /v1/responses/{id}/input_items, POST /v1/responses/input_tokens.
+/v1/responses/{id}, GET /v1/responses/{id}/input_items, POST /v1/responses/input_tokens,
+and background responses (`background: true`: polled with GET, streamed again with `stream=true`
+and `starting_after`, cancelled with POST /v1/responses/{id}/cancel).
 
 Shaped after what the openai SDK's `client.responses.create / stream / retrieve / delete`
 send and parse (openai/types/responses/): `input` as a string or a list of items (messages
@@ -24,6 +26,7 @@ means there.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -62,6 +65,8 @@ class Store:
     def put(self, rid: str, record: dict) -> None:
         record["chars"] = sum(len(m.get("content") or "") + (len(json.dumps(m["tool_calls"])) if m.get("tool_calls")
                                                              else 0) for m in record["conversation"])
+        if record.get("background") is not None:  # its events, kept to be streamed again
+            record["chars"] += record["background"].size
         self.drop(rid)
         self.items[rid] = record
         self.chars += record["chars"]
@@ -76,6 +81,46 @@ class Store:
         if record is not None:
             self.chars -= record["chars"]
         return record
+
+
+class Background:
+    """A background response (`background: true`): its generation runs as a task on the event loop
+    whoever listens, and its events are kept, so that a client that left can stream them again from
+    any sequence number (`GET /v1/responses/{id}?stream=true&starting_after=N`) or poll the response
+    until it is done. Event i has sequence_number i."""
+
+    def __init__(self):
+        self.events: list[bytes] = []
+        self.size = 0
+        self.done = False
+        self.task: asyncio.Task | None = None
+        self._changed = asyncio.Event()
+
+    def add(self, event: bytes) -> None:
+        self.events.append(event)
+        self.size += len(event)
+        self._wake()
+
+    def finish(self) -> None:
+        self.done = True
+        self._wake()
+
+    def _wake(self) -> None:
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+    async def follow(self, after: int = -1):
+        """The events after sequence number `after`, then each as it comes, until the response ends."""
+        i = after + 1
+        while True:
+            changed = self._changed
+            if i < len(self.events):
+                yield self.events[i]
+                i += 1
+            elif self.done:
+                return
+            else:
+                await changed.wait()
 
 
 def store_of(request: Request) -> Store:
@@ -297,9 +342,9 @@ def sampling(body: dict):
 
 
 def _check_unsupported(body: dict) -> None:
-    if field(body, "background", bool, False):
-        raise APIError(400, "Invalid 'background': the offline gateway answers every response in the foreground; "
-                            "leave 'background' out.", param="background", code="invalid_value")
+    if field(body, "background", bool, False) and body.get("store") is False:
+        raise APIError(400, "Invalid 'background': background mode requires 'store' to be true (the response is "
+                            "kept to be retrieved).", param="background", code="invalid_value")
     if body.get("conversation") is not None:
         raise APIError(400, "Invalid 'conversation': the offline gateway has no Conversations API; chain responses "
                             "with 'previous_response_id' instead.", param="conversation", code="invalid_value")
@@ -349,7 +394,7 @@ def _response(rid: str, body: dict, model: str, created: float, status: str, out
     done = status in ("completed", "incomplete")
     fmt = (body.get("text") or {}).get("format") or {"type": "text"}
     return {"id": rid, "object": "response", "created_at": created, "status": status,
-            "completed_at": time.time() if done else None, "background": False, "error": None,
+            "completed_at": time.time() if done else None, "background": body.get("background") is True, "error": None,
             "incomplete_details": {"reason": "max_output_tokens"} if incomplete else None,
             "instructions": body.get("instructions"), "max_output_tokens": body.get("max_output_tokens"),
             "max_tool_calls": None, "model": model, "output": output,
@@ -416,6 +461,7 @@ async def create(request: Request):
                        param="stream_options", code="invalid_value")
     keep = field(body, "store", bool, True)
     _check_unsupported(body)
+    bg = Background() if field(body, "background", bool, False) else None
     params = sampling(body)
     params.tools, params.tool_choice = await request_tools(body)
     tools.set_parallel(params, body.get("parallel_tool_calls"))
@@ -449,10 +495,11 @@ async def create(request: Request):
         resp = _response(rid, body, model, created, status, output, _usage(gen.prompt_tokens, gen.completion_tokens),
                          incomplete)
         if keep:
-            store.put(rid, {"response": resp, "input": raw_items, "conversation": earlier + new + [turn]})
+            store.put(rid, {"response": resp, "input": raw_items, "conversation": earlier + new + [turn],
+                            "background": bg})
         return resp
 
-    if not stream:
+    if not stream and bg is None:
         choice = (await complete(engine, req)).choices[0]
         calls = [(c.id, c.name, c.arguments) for c in tools.replay(choice.tokens, choice.gen)]
         return JSONResponse(finish(choice.text, choice.tokens, choice.gen, calls))
@@ -535,17 +582,63 @@ async def create(request: Request):
         return [event("error", code="server_error", message=failed["error"]["message"], param=None),
                 event("response.failed", response=failed)]
 
-    return sse_response(guard(events(), stream_error))
+    if bg is None:
+        return sse_response(guard(events(), stream_error))
+
+    # background: the generation goes on whoever listens; its events are kept (Background)
+    queued = _response(rid, body, model, created, "queued", [])
+    store.put(rid, {"response": queued, "input": raw_items, "conversation": earlier + new, "background": bg})
+
+    async def produce():
+        record = store.get(rid)
+        if record is not None:
+            record["response"] = {**queued, "status": "in_progress"}
+        try:  # cancelled (POST /v1/responses/{id}/cancel): the run's own cleanup stops the engine's work
+            async for b in guard(events(), stream_error):
+                bg.add(b)
+        finally:
+            bg.finish()
+
+    bg.task = asyncio.create_task(produce())
+    return sse_response(bg.follow()) if stream else JSONResponse(queued)
+
+
+def _background_of(request: Request, response_id: str) -> tuple[dict, Background | None]:
+    record = store_of(request).get(response_id)
+    if record is None:
+        raise _not_found(response_id)
+    return record, record.get("background")
 
 
 @router.get("/v1/responses/{response_id}")
 async def retrieve(request: Request, response_id: str):
+    record, bg = _background_of(request, response_id)
     if request.query_params.get("stream") in ("true", "1", "True"):
-        raise APIError(400, "Invalid 'stream': only background responses can be streamed again, and the offline "
-                            "gateway answers every response in the foreground.", param="stream", code="invalid_value")
-    record = store_of(request).get(response_id)
-    if record is None:
-        raise _not_found(response_id)
+        if bg is None:
+            raise APIError(400, "Invalid 'stream': only background responses can be streamed again (create it with "
+                                "'background': true).", param="stream", code="invalid_value")
+        raw = request.query_params.get("starting_after", "-1")
+        if not raw.lstrip("-").isdigit() or int(raw) < -1:
+            raise APIError(400, f"Invalid 'starting_after': expected a sequence number (an integer >= 0), got {raw!r}.",
+                           param="starting_after", code="invalid_value")
+        return sse_response(bg.follow(int(raw)))
+    return JSONResponse(record["response"])
+
+
+@router.post("/v1/responses/{response_id}/cancel")
+async def cancel(request: Request, response_id: str):
+    """Cancel a background response that is still running (a finished one comes back as it is)."""
+    record, bg = _background_of(request, response_id)
+    if bg is None:
+        raise APIError(400, "Only background responses can be cancelled.", param="response_id", code="invalid_value")
+    if not bg.done and bg.task is not None:
+        bg.task.cancel()
+        try:
+            await bg.task
+        except asyncio.CancelledError:
+            pass
+        record = store_of(request).get(response_id) or record
+        record["response"] = {**record["response"], "status": "cancelled"}
     return JSONResponse(record["response"])
 
 
