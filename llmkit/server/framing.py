@@ -6,6 +6,7 @@ makes the streaming response.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import AsyncIterable, AsyncIterator, Iterable
 
@@ -48,13 +49,45 @@ async def json_array(chunks: AsyncIterable[dict]) -> AsyncIterator[bytes]:
     yield b"]"
 
 
+class Streamed(StreamingResponse):
+    """Starlette's StreamingResponse, with the client's leaving watched by one plain asyncio task
+    instead of an anyio task group (two tasks and their cancel scopes per response, a tenth of a
+    routed stream's CPU): when the client disconnects, the streaming task is cancelled, so the
+    body's generator stops where it waits (its cleanup stops the engine's or the upstream's work)."""
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await super().__call__(scope, receive, send)
+        task = asyncio.current_task()
+        gone = False
+
+        async def watch():
+            nonlocal gone
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            gone = True
+            task.cancel()
+
+        watcher = asyncio.get_running_loop().create_task(watch())
+        try:
+            await self.stream_response(send)
+        except asyncio.CancelledError:
+            if not gone:
+                raise
+            task.uncancel()  # this cancellation was ours: the client left, nothing else to report
+        finally:
+            watcher.cancel()
+        if self.background is not None:
+            await self.background()
+
+
 def sse_response(events: AsyncIterable[bytes]) -> StreamingResponse:
-    return StreamingResponse(events, media_type="text/event-stream", headers=SSE_HEADERS)
+    return Streamed(events, media_type="text/event-stream", headers=SSE_HEADERS)
 
 
 def ndjson_response(lines: AsyncIterable[bytes] | Iterable[bytes]) -> StreamingResponse:
-    return StreamingResponse(lines, media_type=NDJSON)
+    return Streamed(lines, media_type=NDJSON)
 
 
 def json_array_response(chunks: AsyncIterable[dict]) -> StreamingResponse:
-    return StreamingResponse(json_array(chunks), media_type="application/json", headers=SSE_HEADERS)
+    return Streamed(json_array(chunks), media_type="application/json", headers=SSE_HEADERS)
