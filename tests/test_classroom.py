@@ -184,7 +184,7 @@ def test_usage_survives_kill_9_and_the_key_never_leaks(room, capsys):
 def test_a_usd_quota_counts_list_prices(upstream, tmp_path):
     from llmkit.server.app import Settings
     from llmkit.server.background import Gateway
-    from openai import OpenAI, RateLimitError
+    from openai import BadRequestError, OpenAI, RateLimitError
 
     conf = write_config(tmp_path, upstream, "usd_per_day = 0.00001\ntokens_per_day = 100000")
     long = [{"role": "user", "content": "Explain what an HTTP API is and how keys work. " * 30}]
@@ -193,6 +193,8 @@ def test_a_usd_quota_counts_list_prices(upstream, tmp_path):
     g = Gateway(settings=Settings(admin_key=ADMIN, gateway=load(conf))).start()
     try:
         c = OpenAI(base_url=g.url + "/v1", api_key=token, max_retries=0)
+        with pytest.raises(BadRequestError, match="classroom token"):  # its usage would escape the quota
+            c.responses.create(model=PRICED, input="hi", background=True)
         c.chat.completions.create(model="gpt-4o-mini", messages=Q, max_tokens=4)  # offline: free, still allowed
         c.chat.completions.create(model=PRICED, messages=long, max_tokens=4)  # billed at Groq's list price
         with pytest.raises(RateLimitError, match=r"\$0.00001 per day \(used \$0.0000"):

@@ -462,6 +462,10 @@ async def create(request: Request):
     keep = field(body, "store", bool, True)
     _check_unsupported(body)
     bg = Background() if field(body, "background", bool, False) else None
+    if bg is not None and request.scope.get("llmkit.meter") is not None:  # a student's request (classroom.py)
+        raise APIError(400, "Invalid 'background': background responses are not available with a classroom token "
+                            "(their usage could not be counted against your quota); leave 'background' out.",
+                       param="background", code="invalid_value")
     params = sampling(body)
     params.tools, params.tool_choice = await request_tools(body)
     tools.set_parallel(params, body.get("parallel_tool_calls"))
