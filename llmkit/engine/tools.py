@@ -216,13 +216,17 @@ def to_plain(messages: list[dict], tools=None, json_schema: dict | None = None) 
     return out
 
 
-def network_only(messages: list[dict], params) -> bool:
-    """True when tools shape the reply, so retrieval (transformer.py's guide) must not decide it:
-    when tools are offered (calling or answering is the network's decision: with "auto" the
-    engine keeps the network's odds of a call and lets retrieval write a text reply) and when the
-    last turn is a tool's result (the answer reads the result: the network alone)."""
-    offered = bool(getattr(params, "tools", None)) and getattr(params, "tool_choice", "auto") != "none"
-    return offered or bool(messages and messages[-1].get("role") == "tool")
+def retrieval_mode(messages: list[dict], params) -> str:
+    """How much of the reply retrieval (transformer.py's guide) may write: "all" when no tool is in
+    play; "text" when tools are offered with "auto" (whether to call is the network's decision, made
+    on its own odds; a reply that is text is retrieval's, as any other); "none" when the request
+    requires a call or the last turn is a tool's result (the answer reads the result)."""
+    if messages and messages[-1].get("role") == "tool":
+        return "none"
+    choice = getattr(params, "tool_choice", "auto")
+    if not getattr(params, "tools", None) or choice == "none":
+        return "all"
+    return "text" if choice in ("auto", None) else "none"
 
 
 # -- generation: the grammar of calls and what a call's tokens emit ---------------------------

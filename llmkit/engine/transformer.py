@@ -372,16 +372,13 @@ class TransformerEngine(TokenCounting):
         want = room if params.max_tokens is None else min(room, max(params.max_tokens, 0))
         structured = params.json_schema is not None or params.json_object
         capacity, query = len(seen) + min(want, REPLY_GUESS) + 1, question(messages)
-        # retrieval never overrides a tool decision or a result: after a result, and for a call the request
-        # requires, the network alone; for "auto" the network's odds of starting a call stay its own at the
-        # first step (`keep`), and a reply that is text is retrieval's, as any other (the honest "I don't
-        # know that" included: "What is three plus one?" with calculator tools got "1 + 1 = 2.").
-        keep = None
-        if tools.network_only(messages, params):
-            if params.tool_choice in ("auto", None) and messages[-1].get("role") != "tool":
-                keep = tools.marker_starts(self.tok)
-            else:
-                query = None
+        # retrieval never overrides a tool decision or a result; with "auto" the network's odds of starting
+        # a call stay its own at the first step (`keep`), and a text reply keeps retrieval's honesty ("What
+        # is three plus one?" with calculator tools had got "1 + 1 = 2." from the network alone)
+        mode = tools.retrieval_mode(messages, params)
+        keep = tools.marker_starts(self.tok) if mode == "text" else None
+        if mode == "none":
+            query = None
         batched = scheduler.enabled()
         # a call's arguments and the answer after a result copy the conversation where the network is unsure
         copier = (copying.Copier(self.tok, copying.sources(messages), after_result=messages[-1].get("role") == "tool",

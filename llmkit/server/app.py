@@ -165,13 +165,7 @@ class GatewayMiddleware:
             if started:
                 raise  # mid-response: nothing well-formed can be sent; closing says it was cut
             log.exception("unexpected error on %s %s", scope["method"], scope["path"])
-            headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-            proto = protocol_of(scope["path"], headers, scope.get("query_string", b"").decode("latin-1"))
-            status, hdrs, body = render(proto, APIError(500, f"The gateway failed on this request: "
-                                                             f"{type(exc).__name__}: {exc}"))
-            await send({"type": "http.response.start", "status": status,
-                        "headers": [(k.encode(), v.encode()) for k, v in hdrs.items()]})
-            await send({"type": "http.response.body", "body": body})
+            await _answer(send, _protocol(scope)[0], unexpected(exc))
 
     async def _checked(self, scope, receive, send):
         rid = uuid.uuid4().hex
@@ -187,10 +181,7 @@ class GatewayMiddleware:
             await send(message)
 
         async def refuse(err: APIError):
-            status, hdrs, body = render(proto, err)
-            await send_with_headers({"type": "http.response.start", "status": status,
-                                     "headers": [(k.encode(), v.encode()) for k, v in hdrs.items()]})
-            await send_with_headers({"type": "http.response.body", "body": body})
+            await _answer(send_with_headers, proto, err)
 
         path = scope["path"]
         limit = self.settings.max_body_bytes
@@ -202,9 +193,7 @@ class GatewayMiddleware:
         too_big = length is not None and length.isdigit() and int(length) > limit
         if not (key and path not in self.settings.open_paths) and not faults and not admin and not too_big:
             return await self.app(scope, receive, send_with_headers)  # the common case: nothing to check
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        query = scope.get("query_string", b"").decode("latin-1")
-        proto = protocol_of(path, headers, query)
+        proto, headers, query = _protocol(scope)
         if too_big:
             return await refuse(BodyTooLarge(limit, int(length)))
         given = _key_from(headers, query) if key or admin else None
@@ -232,6 +221,26 @@ class GatewayMiddleware:
                 return await faults_mod.apply(fault, proto, self.app, scope, receive, send_with_headers,
                                               self.settings.retry_after)
         await self.app(scope, receive, send_with_headers)
+
+
+def _protocol(scope) -> tuple[str, dict[str, str], str]:
+    """(the protocol a request speaks, its headers lower-cased, its query string)."""
+    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+    query = scope.get("query_string", b"").decode("latin-1")
+    return protocol_of(scope["path"], headers, query), headers, query
+
+
+async def _answer(send, proto: str, err: APIError) -> None:
+    """`err` as the whole response, in protocol `proto`'s own format."""
+    status, hdrs, body = render(proto, err)
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(k.encode(), v.encode()) for k, v in hdrs.items()]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def unexpected(exc: Exception) -> APIError:
+    """The 500 a failure nobody anticipated becomes (never a stack trace in the body)."""
+    return APIError(500, f"The gateway failed on this request: {type(exc).__name__}: {exc}")
 
 
 def _limited(receive, limit: int):
@@ -312,7 +321,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
         log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return error_response(request, APIError(500, f"The gateway failed on this request: {type(exc).__name__}: {exc}"))
+        return error_response(request, unexpected(exc))
 
     for name in ROUTERS:
         try:
