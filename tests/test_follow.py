@@ -79,6 +79,28 @@ def test_how_the_reply_opens_is_form_not_topic(text, left):
     assert follow.strip_instructions(text) == left
 
 
+@pytest.mark.parametrize("text,left", [
+    ("Explain what a REST API is to a 10 year old", "Explain what a REST API is"),
+    ("Explain recursion like I'm five", "Explain recursion"),
+    ("Explain quantum computing in simple terms", "Explain quantum computing"),
+    ("Why is the sky blue? Explain it to a child.", "Why is the sky blue? Explain it ."),
+    ("Explícale a un niño de 8 años qué es una API", "Explícale qué es una API"),
+    ("Explica Docker como si tuviera 5 años", "Explica Docker"),
+    ("Is Python good for beginners?", "Is Python good for beginners?"),  # about beginners: no verb of explaining
+    ("Write a story for kids", "Write a story for kids"),
+    ("What is a child process?", "What is a child process?"),
+])
+def test_who_the_reply_is_for_is_form_not_topic(text, left):
+    assert follow.strip_instructions(text) == left
+
+
+def test_an_audience_does_not_change_the_topic(engine):
+    """"to a 10 year old": "year" is a rare word no REST answer has, so the question had been declined."""
+    text = engine.generate([{"role": "user", "content": "Explain what a REST API is to a 10 year old"}],
+                           SamplingParams(temperature=0, max_tokens=30)).text()
+    assert "REST" in text and "know" not in text, text
+
+
 def test_groqs_counting_example_is_answered(engine):
     """groq's examples/chat_completion_stop.py: the opening it asks for is form; the count is the topic."""
     msgs = [{"role": "system", "content": "you are a helpful assistant."},

@@ -45,6 +45,30 @@ _VERB = r"(?:please\s+|por favor,?\s+)?(?:answer|respond|reply|explain it|write 
 _OPENING = (r"(?:\b(?:your\s+|the\s+|tu\s+|la\s+)?(?:response|answer|reply|respuesta)\s+(?:must|should|has to|needs to|"
             r"debe|tiene que)\s+(?:begin|start|empezar|comenzar)|\b(?:begin|start|empieza|comienza)\s+(?:your\s+|tu\s+)?"
             r"(?:response|answer|reply|respuesta))\s+(?:with|con|por)\s+(?:\"[^\"\n]*\"|'[^'\n]*'|[^.!?\n]*)[.!]?")
+# "to a 10 year old", "like I'm five", "in simple terms", "a un niño de 8 años", "para principiantes": who the
+# reply is for, not what it is about ("year" or "child" would otherwise be the question's rare word, and
+# the sky-is-blue answer, asked "explain ... to a child" in training, its topic). "To a child" and the like
+# only beside a verb of explaining: "Is Python good for beginners?" is about beginners.
+_AGE = r"(?:\d{1,2}|five|six|seven|eight|nine|ten|eleven|twelve)"
+_AUDIENCE = re.compile(
+    r"\b(?:to|for)\s+(?:a|an|my)\s+" + _AGE + r"[- ]years?[- ]old(?:\s+(?:child|kid|boy|girl))?\b"
+    r"|\blike\s+(?:i'?m|i\s+am|you'?re\s+talking\s+to)\s+(?:a\s+)?(?:" + _AGE + r"|(?:small\s+|little\s+)?(?:child|kid))\b"
+    r"|\bin\s+(?:very\s+)?(?:simple|plain|easy|layman'?s)\s+(?:terms|words|english|language)\b"
+    r"|\beli5\b"
+    r"|\bcomo\s+si\s+(?:tuviera|tuviese)\s+\d{1,2}\s+años\b"
+    r"|\bcomo\s+si\s+(?:fuera|fuese)\s+(?:un|una)\s+(?:niñ[oa]|principiante)\b"
+    r"|\b(?:en|con)\s+(?:términos|terminos|palabras)\s+(?:sencill[oa]s|simples|fáciles|faciles)\b"
+    r"|\bde\s+(?:forma|manera)\s+(?:sencilla|simple|fácil|facil)\b",
+    re.IGNORECASE)
+_EXPLAIN = re.compile(r"\b(?:explain|describe|teach|define|summari[sz]e|expl[ií]ca(?:me|le|lo|selo)?|expl[ií]queme|"
+                      r"describe|define|ens[eé][ñn]a(?:le|me)?|resume)\b", re.IGNORECASE)
+_FOR_WHOM = re.compile(
+    r"\b(?:to|for)\s+(?:a\s+|an\s+|my\s+|the\s+|complete\s+|total\s+|absolute\s+)*(?:little\s+|small\s+|young\s+)?"
+    r"(?:child|kid|kids|children|beginners?|newbies?|non-programmers?|layman|layperson|grand(?:mother|father|ma|pa)|"
+    r"mom|mum|dad|mother|father)\b"
+    r"|\b(?:a|para)\s+(?:un\s+|una\s+|mi\s+|los\s+|las\s+)?(?:niñ[oa]s?|chic[oa]s?|principiantes?|abuel[oa]s?|madre|padre)"
+    r"(?:\s+de\s+\d{1,2}\s+años)?\b",
+    re.IGNORECASE)
 _INSTRUCTION = re.compile(
     r"(?:\b" + _VERB + r"\s*)?(?:" + _SENTENCES.pattern + r")[.!]?"
     r"|\b" + _VERB + r"\s+(?:in|en)\s+(?:" + "|".join(_LANG_WORDS.values()) + r")\b[.!]?"
@@ -54,10 +78,13 @@ _INSTRUCTION = re.compile(
 
 def strip_instructions(text: str) -> str:
     """The question without its form instructions ("Answer in one sentence.", "en 3 frases",
-    "in Spanish", "Your response must begin with ..."): what the reply is about is what retrieval
-    should look up."""
+    "in Spanish", "Your response must begin with ...", "to a 10 year old", "en términos sencillos"):
+    what the reply is about is what retrieval should look up."""
     out = _INSTRUCTION.sub(" ", text)
     out = _ONE_SENTENCE.sub(" ", out)
+    out = _AUDIENCE.sub(" ", out)
+    if _EXPLAIN.search(out):
+        out = _FOR_WHOM.sub(" ", out)
     return " ".join(out.split()) or text
 
 
