@@ -108,11 +108,16 @@ def main(argv=None) -> int:
     ap.add_argument("--json", type=Path, default=None, help="write the figures (and each point) here")
     ap.add_argument("--varied", action="store_true",
                     help="held-out conversations whose results come in other shapes too (tools_gen --varied)")
+    ap.add_argument("--records", action="store_true",
+                    help="only the held-out conversations of the lookup and quote families (tools_gen --records)")
     args = ap.parse_args(argv)
 
     t0 = time.perf_counter()
     engine = TransformerEngine(args.model, retrieval=True)
-    held = [c for c in corpus.load_tools(varied=args.varied) if c["heldout"]]
+    held = [c for c in corpus.load_tools(varied=args.varied, records=args.records) if c["heldout"]]
+    if args.records:  # the families a model before stage K never saw
+        before = {c["family"] for c in corpus.load_tools(varied=args.varied)}
+        held = [c for c in held if c["family"] not in before]
     if args.limit and args.limit < len(held):
         held = random.Random(0).sample(held, args.limit)
     starts = tools.marker_starts(engine.tok)

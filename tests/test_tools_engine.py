@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 
 import jsonschema
 import numpy as np
@@ -205,6 +206,42 @@ def test_tool_conversations_are_deterministic_and_well_formed():
     g = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(g)
     assert g.dump(g.generate(300)) == g.dump(g.generate(300))
+
+
+def test_the_lookup_and_quote_families_bind_arguments_by_role_and_answer_the_field_asked():
+    """tools_gen --records (v3's stage K): the old families' draw is unchanged without it; with it, a
+    quote's two numbers go to the arguments their words name, whatever their order in the question,
+    and a lookup's answer says the asked field's value, not another field's."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("g", corpus.CORPUS_DIR / "tools_gen.py")
+    g = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(g)
+    old, rows = g.generate(400, varied=True), g.generate(varied=True, records=True)
+    assert not {r["family"] for r in old} & set(g.RECORD_VARIANTS)
+    new = [r for r in rows if r["family"] in g.RECORD_VARIANTS]
+    assert {r["family"] for r in new} == set(g.RECORD_VARIANTS) and {r["lang"] for r in new} == {"en", "es"}
+    swapped = 0
+    for r in new:
+        calls = [c for m in r["messages"] for c in m.get("tool_calls") or []]
+        if not calls:
+            continue
+        question = [m["content"] for m in r["messages"] if m["role"] == "user"][-1]
+        args = list(calls[0]["arguments"].values())
+        assert str(args[0]) in question  # the name, as the question says it
+        if r["family"] in g.QUOTES:
+            a, b = (g._fmt(x) if isinstance(x, float) else str(x) for x in args[1:])
+            assert re.search(rf"(?<![\d.]){re.escape(a)}(?![\d.])", question) and re.search(rf"(?<![\d.]){re.escape(b)}(?![\d.])", question)
+            swapped += question.index(b) < question.index(a)  # the second argument named first
+        elif r["case"] == "result":
+            result = json.loads(r["messages"][-2]["content"])
+            field = next(f for f, (_, q_en, q_es, *_) in g.LOOKUPS[r["family"]]["fields"].items()
+                         if r["template"] in q_en + q_es)
+            keys = g.LOOKUPS[r["family"]]["fields"][field][0]
+            value = next(v for k, v in result.items() if k in keys)
+            if field != "status":  # a status is said in the question's language
+                assert (g._fmt(value) if isinstance(value, float) else str(value)) in r["messages"][-1]["content"]
+    assert swapped > 100
 
 
 def test_the_hf_chat_template_renders_tools_calls_and_results_as_the_engine_does(engine):

@@ -76,22 +76,23 @@ def load(corpus_dir: Path = CORPUS_DIR, holdout_every: int = 5) -> list[Doc]:
     return docs
 
 
-_tools_cache: dict = {}  # (folder, varied) -> conversations
+_tools_cache: dict = {}  # (folder, varied, records) -> conversations
 
 
-def load_tools(corpus_dir: Path = CORPUS_DIR, varied: bool = False) -> list[dict]:
+def load_tools(corpus_dir: Path = CORPUS_DIR, varied: bool = False, records: bool = False) -> list[dict]:
     """The tool-use conversations, generated deterministically by corpus/tools_gen.py: each
     {"id", "case", "family", "lang", "heldout", "template", "tools", "messages"} in the engine's
     neutral message format; `heldout` ones (whole question templates) are kept out of training
-    (bench/tools.py measures on them). `varied`: results in other shapes too (v3's stage C)."""
-    key = (str(corpus_dir), varied)
+    (bench/tools.py measures on them). `varied`: results in other shapes too (v3's stage C);
+    `records`: the lookup and quote families too (v3's stage K)."""
+    key = (str(corpus_dir), varied, records)
     if key not in _tools_cache:
         import importlib.util
 
         spec = importlib.util.spec_from_file_location("llmkit_tools_gen", corpus_dir / "tools_gen.py")
         mod = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(mod)
-        _tools_cache[key] = mod.generate(varied=varied)
+        _tools_cache[key] = mod.generate(varied=varied, records=records)
     return [dict(r) for r in _tools_cache[key]]
 
 

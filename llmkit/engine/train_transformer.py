@@ -508,7 +508,7 @@ def train(args) -> dict:
         model.answer_head = nn.Linear(args.d_model, data_classes)
         nn.init.normal_(model.answer_head.weight, std=0.02)
         nn.init.zeros_(model.answer_head.bias)
-    tool_convs = corpus.load_tools(varied=args.tools_varied) if args.tools_share > 0 else []
+    tool_convs = corpus.load_tools(varied=args.tools_varied, records=args.tools_records) if args.tools_share > 0 else []
     if not 0 <= args.extract_share < 1 - args.tools_share:
         raise SystemExit("--extract-share: between 0 and 1 - --tools-share (the Q/A corpus keeps a share)")
     extract_convs = corpus.load_extract() if args.extract_share > 0 else []
@@ -791,6 +791,9 @@ def parse(argv=None):
                         "the rest replays a random subset of the Q/A corpus (0 = no tool data)")
     p.add_argument("--tools-varied", action="store_true",
                    help="tool results in other shapes too (other key names, plain strings, Fahrenheit): v3's stage C")
+    p.add_argument("--tools-records", action="store_true",
+                   help="the lookup and quote tool families too (a record's asked field; a name and two numbers "
+                        "bound by role): v3's stage K")
     p.add_argument("--extract-share", type=float, default=0.0,
                    help="share of each epoch's tokens that are extraction (structured-output) conversations "
                         "(corpus.load_extract()), beside --tools-share's; 0 = none")

@@ -38,6 +38,7 @@ from pathlib import Path
 HERE = Path(__file__).parent
 SEED = 13
 N_CONVERSATIONS = 5200  # 4200 for 13 families; 16 since the two-number arithmetic ones
+N_RECORDS_CONVERSATIONS = 8000  # with the 9 lookup and quote families (records=True): the old 16 keep their number
 
 CITIES = [("Paris", "París"), ("London", "Londres"), ("Tokyo", "Tokio"), ("New York", "Nueva York"),
           ("Madrid", "Madrid"), ("Mexico City", "Ciudad de México"), ("Berlin", "Berlín"), ("Rome", "Roma"),
@@ -672,6 +673,328 @@ class Sampler:
         return dict(slots={"symbol": sym}, args=[sym], result={"symbol": sym, "price": price, "currency": "USD"}, answer=ans)
 
 
+# -- records and quotes (`generate(records=True)`, v3's stage K) -------------------------------------
+# "lookup" families: the tool returns a record of several fields and the question asks for one of them,
+# so the answer has to pick that field and say it in a sentence (a real API's JSON is rarely one value);
+# "quote" families: a name and two numbers in one question, in either order, each number named by its
+# role ("2000 input and 500 output tokens", "3 days and 400 km"), so the arguments are bound by role,
+# not by position. Several answer forms per field, so no one template is the answer to all.
+BOOKS = [("Don Quixote", "Don Quijote", "Miguel de Cervantes", 1605),
+         ("One Hundred Years of Solitude", "Cien años de soledad", "Gabriel García Márquez", 1967),
+         ("Pride and Prejudice", "Orgullo y prejuicio", "Jane Austen", 1813), ("1984", "1984", "George Orwell", 1949),
+         ("The Little Prince", "El principito", "Antoine de Saint-Exupéry", 1943),
+         ("Frankenstein", "Frankenstein", "Mary Shelley", 1818), ("Moby-Dick", "Moby Dick", "Herman Melville", 1851),
+         ("The Hobbit", "El hobbit", "J. R. R. Tolkien", 1937), ("Dracula", "Drácula", "Bram Stoker", 1897),
+         ("Hopscotch", "Rayuela", "Julio Cortázar", 1963), ("Ficciones", "Ficciones", "Jorge Luis Borges", 1944)]
+# country, capital (en, es), currency code, area in km² (the population is COUNTRIES')
+COUNTRY_FACTS = {"Spain": ("Madrid", "Madrid", "EUR", 505_990), "Mexico": ("Mexico City", "Ciudad de México", "MXN", 1_964_375),
+                 "Argentina": ("Buenos Aires", "Buenos Aires", "ARS", 2_780_400), "France": ("Paris", "París", "EUR", 551_695),
+                 "Japan": ("Tokyo", "Tokio", "JPY", 377_975), "Colombia": ("Bogotá", "Bogotá", "COP", 1_141_748),
+                 "Chile": ("Santiago", "Santiago", "CLP", 756_102), "Peru": ("Lima", "Lima", "PEN", 1_285_216),
+                 "Germany": ("Berlin", "Berlín", "EUR", 357_588), "Canada": ("Ottawa", "Ottawa", "CAD", 9_984_670),
+                 "Portugal": ("Lisbon", "Lisboa", "EUR", 92_212), "Uruguay": ("Montevideo", "Montevideo", "UYU", 176_215)}
+AIRLINES = ["IB", "AA", "LH", "AM", "AV", "BA", "UX", "LA", "AF", "DL"]
+FLIGHT_STATUS = [("on time", "a tiempo"), ("delayed", "retrasado"), ("boarding", "embarcando"), ("cancelled", "cancelado"),
+                 ("landed", "aterrizado")]
+# the Spanish product names' articles ("auriculares" is plural: left out of product_info's answers)
+ARTICLE = {"cable USB-C": "el", "taza azul": "la", "ratón inalámbrico": "el", "soporte para portátil": "el", "cuaderno": "el",
+           "adaptador HDMI": "el", "lámpara de escritorio": "la", "teclado mecánico": "el", "botella de agua": "la",
+           "cámara web": "la", "cargador de móvil": "el"}
+CARS = ["Fiat 500", "Toyota Corolla", "Tesla Model 3", "VW Golf", "Seat Ibiza", "Renault Clio", "Ford Focus", "Kia Picanto"]
+# model -> (context window, input and output USD per million tokens): made-up list prices for the tool results
+MODEL_SPECS = {"gpt-4o": (128_000, 2.5, 10), "gpt-4o-mini": (128_000, 0.15, 0.6), "claude-sonnet-4-20250514": (200_000, 3, 15),
+               "gemini-2.0-flash": (1_048_576, 0.1, 0.4), "llama3.1": (131_072, 0.05, 0.08), "mistral-small": (32_000, 0.2, 0.6),
+               "claude-3-haiku": (200_000, 0.25, 1.25), "o3-mini": (200_000, 1.1, 4.4)}
+
+
+def _entity(name: str, keys: list[str], en: str, es: str) -> dict:
+    return {"name": name, "keys": keys, "en": en, "es": es}
+
+
+# family -> {"entity": the result's key(s) for the thing looked up, "fields": {field: (result key names,
+# question templates en, es, answer templates en, es)}}; {e} the thing, {v} the value
+LOOKUPS = {
+    "product_info": {"keys": ["name", "product", "item"], "fields": {
+        "price": (["price_usd", "price", "unit_price"],
+                  ["How much does the {e} cost?", "What's the price of the {e}?", "price of the {e}?",
+                   "How much is one {e}?", "Tell me what the {e} costs."],
+                  ["¿Cuánto cuesta {e}?", "¿Qué precio tiene {e}?", "precio de {e}", "Dime cuánto vale {e}."],
+                  ["The {e} costs {v} USD.", "It costs {v} USD.", "The price of the {e} is {v} USD.", "{v} USD."],
+                  ["{e} cuesta {v} USD.", "Cuesta {v} USD.", "Su precio es de {v} USD."]),
+        "weight": (["weight_kg", "weight", "kg"],
+                   ["How heavy is the {e}?", "What does the {e} weigh?", "weight of the {e}?", "How much does the {e} weigh?"],
+                   ["¿Cuánto pesa {e}?", "¿Qué peso tiene {e}?", "peso de {e}"],
+                   ["The {e} weighs {v} kg.", "It weighs {v} kg.", "{v} kg."],
+                   ["{e} pesa {v} kg.", "Pesa {v} kg."]),
+        "rating": (["rating", "stars", "avg_rating"],
+                   ["What rating does the {e} have?", "How well rated is the {e}?", "rating of the {e}?"],
+                   ["¿Qué valoración tiene {e}?", "¿Cuántas estrellas tiene {e}?", "valoración de {e}"],
+                   ["The {e} is rated {v} out of 5.", "It has a rating of {v}.", "{v} stars out of 5."],
+                   ["{e} tiene una valoración de {v} sobre 5.", "Tiene {v} estrellas de 5."]),
+    }},
+    "country_info": {"keys": ["country", "name"], "fields": {
+        "capital": (["capital", "capital_city"],
+                    ["What is the capital of {e}?", "capital of {e}?", "Which city is the capital of {e}?",
+                     "Tell me the capital of {e}."],
+                    ["¿Cuál es la capital de {e}?", "capital de {e}", "¿Qué ciudad es la capital de {e}?"],
+                    ["The capital of {e} is {v}.", "{v} is the capital of {e}.", "It is {v}."],
+                    ["La capital de {e} es {v}.", "{v} es la capital de {e}.", "Es {v}."]),
+        "currency": (["currency", "currency_code"],
+                     ["What currency does {e} use?", "currency of {e}?", "Which money do they use in {e}?"],
+                     ["¿Qué moneda se usa en {e}?", "moneda de {e}", "¿Cuál es la moneda de {e}?"],
+                     ["{e} uses {v}.", "The currency of {e} is {v}.", "They pay in {v}."],
+                     ["En {e} se usa {v}.", "La moneda de {e} es {v}."]),
+        "area": (["area_km2", "area", "surface_km2"],
+                 ["How big is {e} in square kilometers?", "What is the area of {e}?", "area of {e}?"],
+                 ["¿Qué superficie tiene {e}?", "¿Cuál es el área de {e}?", "superficie de {e}"],
+                 ["{e} covers {v} km².", "The area of {e} is {v} km².", "{v} km²."],
+                 ["{e} tiene una superficie de {v} km².", "El área de {e} es de {v} km²."]),
+        "population": (["population", "inhabitants"],
+                       ["How many people live in {e}?", "population of {e}?", "What is the population of {e}?"],
+                       ["¿Cuántos habitantes tiene {e}?", "población de {e}", "¿Cuánta gente vive en {e}?"],
+                       ["{e} has {v} inhabitants.", "About {v} people live in {e}.", "{v} people."],
+                       ["{e} tiene {v} habitantes.", "En {e} viven unos {v} habitantes."]),
+    }},
+    "book_info": {"keys": ["title", "book"], "fields": {
+        "author": (["author", "written_by", "writer"],
+                   ["Who wrote {e}?", "author of {e}?", "Who is the author of {e}?", "Tell me who wrote {e}."],
+                   ["¿Quién escribió {e}?", "autor de {e}", "¿Quién es el autor de {e}?"],
+                   ["{e} was written by {v}.", "{v} wrote it.", "The author is {v}."],
+                   ["{e} lo escribió {v}.", "Lo escribió {v}.", "El autor es {v}."]),
+        "year": (["year", "published", "first_published"],
+                 ["When was {e} published?", "What year did {e} come out?", "publication year of {e}?"],
+                 ["¿Cuándo se publicó {e}?", "¿En qué año salió {e}?", "año de publicación de {e}"],
+                 ["{e} was published in {v}.", "It came out in {v}.", "In {v}."],
+                 ["{e} se publicó en {v}.", "Salió en {v}.", "En {v}."]),
+    }},
+    "flight_info": {"keys": ["flight", "flight_number"], "fields": {
+        "status": (["status", "state"],
+                   ["What is the status of flight {e}?", "Is flight {e} on time?", "status of {e}?", "How is flight {e} doing?"],
+                   ["¿Cómo va el vuelo {e}?", "¿Llega a tiempo el vuelo {e}?", "estado del vuelo {e}"],
+                   ["Flight {e} is {v}.", "It is {v}.", "{e}: {v}."],
+                   ["El vuelo {e} está {v}.", "Está {v}."]),
+        "gate": (["gate", "departure_gate"],
+                 ["Which gate does flight {e} leave from?", "gate of flight {e}?", "What gate is {e} at?"],
+                 ["¿De qué puerta sale el vuelo {e}?", "puerta del vuelo {e}", "¿En qué puerta embarca el {e}?"],
+                 ["Flight {e} leaves from gate {v}.", "Gate {v}.", "It boards at gate {v}."],
+                 ["El vuelo {e} sale de la puerta {v}.", "Puerta {v}.", "Embarca por la puerta {v}."]),
+        "departure": (["departure", "departs_at", "scheduled"],
+                      ["When does flight {e} leave?", "departure time of {e}?", "What time does flight {e} take off?"],
+                      ["¿A qué hora sale el vuelo {e}?", "hora de salida del vuelo {e}", "¿Cuándo despega el {e}?"],
+                      ["Flight {e} leaves at {v}.", "It departs at {v}.", "At {v}."],
+                      ["El vuelo {e} sale a las {v}.", "Sale a las {v}.", "A las {v}."]),
+    }},
+    "model_info": {"keys": ["model", "id"], "fields": {
+        "context": (["context_window", "context_tokens", "max_context", "context_length"],
+                    ["What is the context window of {e}?", "How many tokens fit in {e}'s context?", "context length of {e}?",
+                     "How long a prompt can {e} take?"],
+                    ["¿Cuál es la ventana de contexto de {e}?", "¿Cuántos tokens caben en el contexto de {e}?",
+                     "contexto de {e}"],
+                    ["{e} has a context window of {v} tokens.", "Its context holds {v} tokens.", "{v} tokens."],
+                    ["{e} tiene una ventana de contexto de {v} tokens.", "Su contexto admite {v} tokens.", "{v} tokens."]),
+        "input_price": (["input_price_per_mtok", "input_cost_per_million", "usd_per_1m_input", "prompt_price"],
+                        ["How much does {e} charge per million input tokens?", "input price of {e}?",
+                         "What do input tokens cost on {e}?", "price per million prompt tokens for {e}?"],
+                        ["¿Cuánto cobra {e} por millón de tokens de entrada?", "precio de entrada de {e}",
+                         "¿Cuánto cuestan los tokens de entrada en {e}?"],
+                        ["{e} costs {v} USD per million input tokens.", "Input tokens cost {v} USD per million.",
+                         "{v} USD per million input tokens."],
+                        ["{e} cuesta {v} USD por millón de tokens de entrada.",
+                         "Los tokens de entrada cuestan {v} USD por millón."]),
+        "output_price": (["output_price_per_mtok", "output_cost_per_million", "usd_per_1m_output", "completion_price"],
+                         ["How much does {e} charge per million output tokens?", "output price of {e}?",
+                          "What do output tokens cost on {e}?"],
+                         ["¿Cuánto cobra {e} por millón de tokens de salida?", "precio de salida de {e}",
+                          "¿Cuánto cuestan los tokens de salida en {e}?"],
+                         ["{e} costs {v} USD per million output tokens.", "Output tokens cost {v} USD per million.",
+                          "{v} USD per million output tokens."],
+                         ["{e} cuesta {v} USD por millón de tokens de salida.",
+                          "Los tokens de salida cuestan {v} USD por millón."]),
+    }},
+}
+# quote families: the question's {a} and {b} are the two numbers' roles; the templates name them in either order
+QUOTES = {
+    "shipping": (["How much does it cost to ship {b} parcels of {a} kg to {e}?", "Shipping {a} kg in {b} parcels to {e}: how much?",
+                  "What would {b} packages weighing {a} kg each cost to send to {e}?", "Price to send {b} boxes of {a} kg to {e}?",
+                  "Send {a} kg to {e} in {b} parcels. What's the cost?"],
+                 ["¿Cuánto cuesta enviar {b} paquetes de {a} kg a {e}?", "Envío a {e}: {a} kg en {b} paquetes, ¿cuánto sale?",
+                  "¿Qué precio tiene mandar {b} cajas de {a} kg a {e}?", "Manda {a} kg a {e} en {b} paquetes: ¿cuánto cuesta?"],
+                 ["Shipping {b} parcels of {a} kg to {e} costs {v} EUR.", "It costs {v} EUR.", "The shipping comes to {v} EUR."],
+                 ["Enviar {b} paquetes de {a} kg a {e} cuesta {v} EUR.", "Cuesta {v} EUR.", "El envío sale por {v} EUR."]),
+    "rental": (["How much to rent a {e} for {a} days and {b} km?", "Quote me a {e}: {b} km over {a} days.",
+                "What does a {e} cost for {a} days if I drive {b} km?", "Rent a {e}, {b} kilometers, {a} days: price?",
+                "I'll drive {b} km in a {e} for {a} days. How much is that?"],
+               ["¿Cuánto cuesta alquilar un {e} {a} días y {b} km?", "Presupuesto de un {e}: {b} km en {a} días.",
+                "¿Qué me cuesta un {e} durante {a} días si hago {b} km?", "Alquiler de un {e}, {b} kilómetros, {a} días: ¿precio?"],
+               ["Renting a {e} for {a} days and {b} km costs {v} EUR.", "That rental is {v} EUR.", "It comes to {v} EUR."],
+               ["Alquilar un {e} {a} días y {b} km cuesta {v} EUR.", "El alquiler sale por {v} EUR.", "Son {v} EUR."]),
+    "order": (["What do {a} {e} units cost with a {b}% discount?", "Total for {a} x {e} at {b}% off?",
+               "With {b}% off, how much are {a} of the {e}?", "I want {a} of the {e} with a {b} percent discount. How much?",
+               "Price of {a} {e} units, discount {b}%?"],
+              ["¿Cuánto cuestan {a} unidades de {e} con un {b}% de descuento?", "Con un {b}% de descuento, ¿cuánto son {a} {e}?",
+               "Total de {a} x {e} con {b}% de descuento", "Quiero {a} {e} con un descuento del {b}%. ¿Cuánto es?"],
+              ["{a} units of {e} with {b}% off cost {v} USD.", "The total is {v} USD.", "That comes to {v} USD."],
+              ["{a} unidades de {e} con un {b}% de descuento cuestan {v} USD.", "El total es {v} USD.", "Son {v} USD."]),
+    "request_cost": (["How much would {e} charge for {a} input tokens and {b} output tokens?",
+                      "Cost of a {e} request with {a} prompt tokens and {b} completion tokens?",
+                      "{e}: {b} output tokens and {a} input tokens, what's the price?",
+                      "Estimate the cost of {a} tokens in and {b} tokens out on {e}.",
+                      "What does {e} cost for {b} output and {a} input tokens?",
+                      "price of {a} input + {b} output tokens with {e}"],
+                     ["¿Cuánto costaría {e} con {a} tokens de entrada y {b} de salida?",
+                      "Coste de {e} para {b} tokens de salida y {a} de entrada",
+                      "¿Qué precio tienen {a} tokens de entrada y {b} de salida en {e}?",
+                      "Calcula lo que cuestan {a} tokens de entrada y {b} de salida con {e}."],
+                     ["{a} input and {b} output tokens on {e} cost {v} USD.", "That request costs {v} USD.",
+                      "It would cost {v} USD on {e}."],
+                     ["{a} tokens de entrada y {b} de salida en {e} cuestan {v} USD.", "Esa petición cuesta {v} USD.",
+                      "Costaría {v} USD con {e}."]),
+}
+RECORD_VARIANTS = {
+    "product_info": [dict(name="get_product", desc="Details of a product in the shop catalog.", args=["name"], props=[STR]),
+                     dict(name="product_details", desc="Price, weight, rating and stock of a product.", args=["product"], props=[STR]),
+                     dict(name="buscar_producto", desc="Ficha de un producto del catálogo.", args=["producto"], props=[STR])],
+    "country_info": [dict(name="country_info", desc="Facts about a country: capital, currency, area, population.",
+                          args=["country"], props=[STR]),
+                     dict(name="get_country", desc="Look up a country.", args=["name"], props=[STR]),
+                     dict(name="datos_pais", desc="Datos de un país.", args=["pais"], props=[STR])],
+    "book_info": [dict(name="get_book", desc="Look up a book by its title.", args=["title"], props=[STR]),
+                  dict(name="book_lookup", desc="Author and year of a book.", args=["title"], props=[STR]),
+                  dict(name="buscar_libro", desc="Busca un libro por su título.", args=["titulo"], props=[STR])],
+    "flight_info": [dict(name="flight_status", desc="Status, gate and departure time of a flight.", args=["flight"], props=[STR]),
+                    dict(name="get_flight", desc="Look up a flight by number (e.g. IB3170).", args=["flight_number"], props=[STR]),
+                    dict(name="estado_vuelo", desc="Estado de un vuelo.", args=["vuelo"], props=[STR])],
+    "model_info": [dict(name="model_info", desc="Context window and list prices of an LLM.", args=["model"], props=[STR]),
+                   dict(name="get_model_specs", desc="Specs of a language model: context length, prices per million tokens.",
+                        args=["model_id"], props=[{"type": "string", "description": "a model id, such as gpt-4o"}])],
+    "shipping": [dict(name="shipping_cost", desc="Cost of sending parcels to a city.", args=["destination", "weight_kg", "parcels"],
+                      props=[STR, NUM, INT]),
+                 dict(name="quote_shipping", desc="Shipping quote.", args=["city", "kg", "count"], props=[STR, NUM, INT]),
+                 dict(name="coste_envio", desc="Precio de un envío.", args=["destino", "peso_kg", "paquetes"], props=[STR, NUM, INT])],
+    "rental": [dict(name="rental_quote", desc="Price of renting a car.", args=["car", "days", "km"], props=[STR, INT, INT]),
+               dict(name="car_rental_price", desc="Car rental quote by model, days and distance.",
+                    args=["model", "days", "distance_km"], props=[STR, INT, INT])],
+    "order": [dict(name="order_total", desc="Total price of an order with a discount.",
+                   args=["product", "quantity", "discount_percent"], props=[STR, INT, NUM]),
+              dict(name="calcular_pedido", desc="Total de un pedido con descuento.", args=["producto", "cantidad", "descuento"],
+                   props=[STR, INT, NUM])],
+    "request_cost": [dict(name="request_cost", desc="Cost in USD of an LLM request.", args=["model", "input_tokens", "output_tokens"],
+                          props=[STR, INT, INT]),
+                     dict(name="price_request", desc="What a request costs for a model, by token counts.",
+                          args=["model_name", "prompt_tokens", "completion_tokens"], props=[STR, INT, INT]),
+                     dict(name="coste_peticion", desc="Coste de una petición a un modelo.",
+                          args=["modelo", "tokens_entrada", "tokens_salida"], props=[STR, INT, INT])],
+}
+UNKNOWN = {"product_info": ["Zorblax 9000", "golden toaster", "hoverboard X"], "country_info": ["Atlantis", "Wakanda", "Freedonia"],
+           "book_info": ["The Unwritten Book", "Necronomicon II"], "flight_info": ["XX0000", "ZZ9999", "QQ123"],
+           "model_info": ["gpt-7-mega", "llama-99b", "my-model-7"], "shipping": ["Atlantis", "Narnia", "Gotham"],
+           "rental": ["Batmobile", "DeLorean 3000"], "order": ["Zorblax 9000", "golden toaster"],
+           "request_cost": ["gpt-7-mega", "llama-99b", "my-model-7"]}  # what the error cases ask about
+OVERLAP = {"population": ("country_info",), "country_info": ("population",)}  # never offered beside each other
+RECORD_CANNOT = {"product_info": ("the product catalog", "el catálogo de productos"),
+                 "country_info": ("country facts", "datos de países"), "book_info": ("books", "libros"),
+                 "flight_info": ("flights", "vuelos"), "model_info": ("model specs", "las fichas de modelos"),
+                 "shipping": ("shipping prices", "precios de envío"), "rental": ("car rentals", "alquileres de coches"),
+                 "order": ("order totals", "totales de pedidos"), "request_cost": ("request costs", "costes de peticiones")}
+
+
+class RecordSampler:
+    """Cases of the lookup and quote families: the same dict as Sampler.case, plus "templates", the
+    question templates that fit the field asked (generate() picks one of them)."""
+
+    def __init__(self, rng: random.Random):
+        self.rng = rng
+
+    def case(self, family: str, lang: str, error: bool) -> dict:
+        return self.quote(family, lang, error) if family in QUOTES else self.lookup(family, lang, error)
+
+    def _record(self, family: str, lang: str) -> tuple[str, dict]:
+        """(the thing as the question names it, {field: value as the answer says it})."""
+        r, en = self.rng, lang == "en"
+        if family == "product_info":
+            pen, pes = r.choice([p for p in PRODUCTS if p[1] in ARTICLE])
+            return (pen if en else pes), {"price": r.choice([4.99, 9.5, 12, 15.9, 19.99, 24.9, 39, 49.99, 89, 129.5]),
+                                          "weight": r.choice([0.1, 0.25, 0.4, 0.8, 1.2, 2.5, 3]),
+                                          "rating": r.choice([3.6, 3.9, 4.1, 4.4, 4.5, 4.7, 4.9])}
+        if family == "country_info":
+            cen, ces, pop = r.choice(COUNTRIES)
+            cap_en, cap_es, cur, area = COUNTRY_FACTS[cen]
+            return (cen if en else ces), {"capital": cap_en if en else cap_es, "currency": cur, "area": area, "population": pop}
+        if family == "book_info":
+            ten, tes, author, year = r.choice(BOOKS)
+            return (ten if en else tes), {"author": author, "year": year}
+        if family == "flight_info":
+            st_en, st_es = r.choice(FLIGHT_STATUS)
+            num = f"{r.choice(AIRLINES)}{r.randint(10, 9999)}"
+            return num, {"status": st_en if en else st_es, "gate": f"{r.choice('ABCDEFGHKM')}{r.randint(1, 60)}",
+                         "departure": f"{r.randint(5, 23):02d}:{r.choice(range(0, 60, 5)):02d}", "_status_en": st_en}
+        model = r.choice(sorted(MODEL_SPECS))
+        ctx, pin, pout = MODEL_SPECS[model]
+        return model, {"context": ctx, "input_price": pin, "output_price": pout}
+
+    def lookup(self, family: str, lang: str, error: bool) -> dict:
+        r, spec, en = self.rng, LOOKUPS[family], lang == "en"
+        thing, values = self._record(family, lang)
+        said = f"{ARTICLE[thing]} {thing}" if family == "product_info" and not en else thing  # "la taza azul"
+        fields = [f for f in spec["fields"] if f in values]
+        field = r.choice(fields)
+        keys, q_en, q_es, a_en, a_es = spec["fields"][field]
+        templates = q_en if en else q_es
+        if error:
+            thing = said = r.choice(UNKNOWN[family])
+            msg = r.choice([f"not found: {thing}", f"no record for '{thing}'", "service unavailable"])
+            ans = (f"I couldn't look that up: the tool said \"{msg}\"." if en else
+                   f"No pude consultarlo: la herramienta respondió \"{msg}\".")
+            return dict(slots={"e": said}, args=[thing], result={"error": msg}, answer=ans, templates=templates)
+        rec = {r.choice(spec["keys"]): thing}
+        for f in fields:  # every field, most of the time: the answer must pick the one asked
+            if f == field or r.random() < 0.8:
+                k = r.choice(spec["fields"][f][0])
+                v = values[f]
+                rec[k] = values["_status_en"] if f == "status" and r.random() < 0.5 else v
+        shown = values[field]
+        if field == "status" and rec.get(next(k for k in keys if k in rec)) == values["_status_en"]:
+            shown = values["status"]  # the answer says the status in the question's language
+        v = _fmt(shown) if isinstance(shown, float) else shown
+        ans = r.choice(a_en if en else a_es).format(e=said, v=v)
+        return dict(slots={"e": said}, args=[thing], result=rec, answer=ans[0].upper() + ans[1:], templates=templates)
+
+    def quote(self, family: str, lang: str, error: bool) -> dict:
+        r, en = self.rng, lang == "en"
+        q_en, q_es, a_en, a_es = QUOTES[family]
+        if family == "shipping":
+            thing = CITIES[r.randrange(len(CITIES))][0 if en else 1]
+            a, b = r.choice([0.5, 1, 2, 3, 4, 5, 8, 10, 12, 20]), r.randint(1, 12)
+            v = _round(b * (4.5 + 1.2 * a) * (1 + len(thing) % 3 * 0.25))
+        elif family == "rental":
+            thing = r.choice(CARS)
+            a, b = r.randint(1, 21), r.choice([80, 150, 200, 300, 450, 600, 900, 1200, 2000])
+            v = _round(a * 39 + b * 0.12)
+        elif family == "order":
+            thing = r.choice(PRODUCTS)[0 if en else 1]
+            a, b = r.randint(2, 40), r.choice([5, 10, 12, 15, 20, 25, 30, 40, 50])
+            v = _round(a * 12.5 * (100 - b) / 100)
+        else:
+            thing = r.choice(sorted(MODEL_SPECS))
+            _, pin, pout = MODEL_SPECS[thing]
+            a, b = r.choice([120, 500, 800, 1000, 1500, 2000, 3000, 5000, 10000, 40000]), r.choice([50, 100, 200, 300, 500, 800, 1000, 2000, 4000])
+            while (a * pin + b * pout) / 1e6 < 1e-4:  # no "1e-05 USD"
+                a *= 10
+            v = round((a * pin + b * pout) / 1e6, 6)
+        slots = {"e": thing, "a": _fmt(a) if isinstance(a, float) else a, "b": b}
+        templates = q_en if en else q_es
+        if error:
+            thing = slots["e"] = r.choice(UNKNOWN[family])
+            msg = r.choice([f"unknown: {thing}", "pricing service unavailable"])
+            ans = (f"I couldn't get a price: the tool said \"{msg}\"." if en else
+                   f"No pude obtener el precio: la herramienta respondió \"{msg}\".")
+            return dict(slots=slots, args=[thing, a, b], result={"error": msg}, answer=ans, templates=templates)
+        key = r.choice(["total", "cost", "price"] if family != "request_cost" else ["cost_usd", "usd", "total_usd"])
+        res = {key: v} if r.random() < 0.6 else {"currency": "USD" if family in ("order", "request_cost") else "EUR", key: v}
+        ans = r.choice(a_en if en else a_es).format(e=thing, a=slots["a"], b=b, v=_fmt(v) if isinstance(v, float) else v)
+        return dict(slots=slots, args=[thing, a, b], result=res, answer=ans, templates=templates)
+
+
 PARALLEL = {  # families whose question can ask for two at once: (template en, template es, answer joiners)
     "weather": ("What's the weather in {a} and in {b}?", "¿Qué tiempo hace en {a} y en {b}?"),
     "time": ("What time is it in {a} and in {b}?", "¿Qué hora es en {a} y en {b}?"),
@@ -704,14 +1027,20 @@ SYSTEMS = {"en": ["You are a helpful assistant.", "You are a helpful assistant w
            "es": ["Eres un asistente útil.", "Usa las herramientas cuando ayuden.", "Eres un asistente con herramientas."]}
 
 
-def generate(n: int = N_CONVERSATIONS, seed: int = SEED, varied: bool = False) -> list[dict]:
+def generate(n: int | None = None, seed: int = SEED, varied: bool = False, records: bool = False) -> list[dict]:
     """`varied`: results also come in other shapes (`Sampler._vary`; v3's stage C). Without it,
     results have one shape per family (v3's stage B was trained on these, before the arithmetic
-    families and N_CONVERSATIONS 5200 changed the draw)."""
+    families and N_CONVERSATIONS 5200 changed the draw). `records`: the lookup and quote families
+    too (RECORD_VARIANTS; v3's stage K), N_RECORDS_CONVERSATIONS of them in all; without it the
+    draw is the one stages B-F were trained on."""
+    n = n or (N_RECORDS_CONVERSATIONS if records else N_CONVERSATIONS)
     rng = random.Random(seed)
     V = variants()
+    if records:
+        V.update(RECORD_VARIANTS)
     fams = sorted(V)
     smp = Sampler(rng, varied)
+    rsmp = RecordSampler(rng)
     qa = _qa_pool()
     rows = []
     ids = set()
@@ -735,6 +1064,8 @@ def generate(n: int = N_CONVERSATIONS, seed: int = SEED, varied: bool = False) -
         others = [f for f in fams if f != fam and not (case == "no_tool" and f == "glossary")]
         if fam in MATH and case != "no_tool":  # a calculator beside add_two_numbers could do either's work
             others = [f for f in others if f not in MATH or (fam in ARITH and f in ARITH)]
+        if case != "no_tool":  # country_info also holds the population
+            others = [f for f in others if f not in OVERLAP.get(fam, ())]
         extra = [rng.choice(V[f]) for f in rng.sample(others, rng.choice([0, 1, 1, 2, 2, 3]))]
         if fam in ARITH and case != "no_tool" and rng.random() < 0.5:  # the kit: add and subtract offered together
             kin = [next(w for w in V[f] if w["kit"] == v["kit"]) for f in ARITH if f != fam]
@@ -758,8 +1089,8 @@ def generate(n: int = N_CONVERSATIONS, seed: int = SEED, varied: bool = False) -
             msgs += [{"role": "user", "content": q}, {"role": "assistant", "content": a}]
             tmpl = q
         else:
-            c = smp.case(fam, lang, case == "error")
-            tmpl = rng.choice(Q[fam][lang])
+            c = (rsmp if fam in RECORD_VARIANTS else smp).case(fam, lang, case == "error")
+            tmpl = rng.choice(c.get("templates") or Q[fam][lang])
             held = heldout_template(tmpl)
             if "{x}" in tmpl:  # "What is 3 + 1?": the answer in digits too
                 c = dict(c, answer=c["answer_digits"])
@@ -773,9 +1104,11 @@ def generate(n: int = N_CONVERSATIONS, seed: int = SEED, varied: bool = False) -
                 q = tmpl.format(a=c["slots"][key], b=c2["slots"][key])
             else:
                 q = tmpl.format(**c["slots"])
+                if fam in RECORD_VARIANTS:
+                    q = q.replace(" de el ", " del ")
             msgs.append({"role": "user", "content": q})
             if case == "not_offered":
-                what_en, what_es = CANNOT[fam]
+                what_en, what_es = CANNOT.get(fam) or RECORD_CANNOT[fam]
                 ans = (f"I can't help with that here: none of the tools I have covers {what_en}." if lang == "en" else
                        f"No puedo ayudarte con eso aquí: ninguna de mis herramientas sirve para {what_es}.")
                 msgs.append({"role": "assistant", "content": ans})
@@ -811,8 +1144,9 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", type=Path, default=None, help="write the conversations here (JSON Lines)")
     p.add_argument("--varied", action="store_true", help="results in other shapes too (v3's stage C)")
+    p.add_argument("--records", action="store_true", help="the lookup and quote families too (v3's stage K)")
     args = p.parse_args(argv)
-    rows = generate(varied=args.varied)
+    rows = generate(varied=args.varied, records=args.records)
     if args.out:
         args.out.write_text(dump(rows), encoding="utf-8")
     from collections import Counter
