@@ -735,6 +735,11 @@ V3_STAGE_H = ["--threads", "1", "--steps", "300", "--warmup", "10", "--lr", "4e-
 # (--json-marker): the lesson check failed again (lesson 08's answers after results, Spanish lesson 02's call)
 V3_STAGE_I = ["--threads", "1", "--steps", "200", "--warmup", "10", "--lr", "3e-4", "--answer-loss", "0",
               "--tools-share", "0.5", "--tools-varied", "--extract-share", "0.1", "--json-marker"]
+# stage K (session 14): from F, the lookup and quote tool families too (tools_gen --records: a record's asked
+# field, a name and two numbers bound by role): tool decisions and arguments better, answers after results worse,
+# and the lesson check failed (Spanish lesson 02's weather question got no call)
+V3_STAGE_K = ["--threads", "1", "--steps", "300", "--warmup", "10", "--lr", "3e-4", "--answer-loss", "0",
+              "--tools-share", "0.5", "--tools-varied", "--tools-records"]
 V3_ARGS = V3_STAGE_A + ["--out", str(DATA_DIRS["transformer-v3"])]  # stage A alone (what v3 was before tools)
 
 
