@@ -54,7 +54,10 @@ LEXICAL_TOP = 3
 POOL = 12  # entries retrieved before the rare-word rules; LEXICAL_TOP of those left are candidates
 MIN_SCORE = 0.25
 LEXICAL_TEMPERATURE = 0.1
-RERANK_TOKENS = 8
+# 4, not 8 (session 14): on the dev set (bench/retrieval_dev.py --engine 150, training data only) 4 and 6 give
+# the same 150 replies, 8 differs in 2 (answered 0.707 against 0.713); each token past the first is one more
+# row per candidate in a wave's forward pass, and a class's first wave of 32 questions took 117 -> 97 ms
+RERANK_TOKENS = 4
 MIX = 0.6  # the retrieved answers' share of a step's distribution (the network has the rest)
 # ... once the reply follows an answer word for word (after its first token, which chooses among
 # the answers), or is back on its words (REJOIN tokens in order): a sampled reply then stays on it
