@@ -17,11 +17,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gateway(extra_env: dict | None = None) -> tuple[subprocess.Popen, str, float]:
-    """`llmkit serve` on a free port; returns (process, base URL, seconds until /health answered)."""
+def start_gateway(extra_env: dict | None = None, python: str | None = None) -> tuple[subprocess.Popen, str, float]:
+    """`llmkit serve` on a free port, run by `python` (default: this interpreter); returns (process,
+    base URL, seconds until /health answered)."""
     port = free_port()
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "llmkit", "serve", "--port", str(port), "--log-level", "warning"],
+    proc = subprocess.Popen([python or sys.executable, "-m", "llmkit", "serve", "--port", str(port), "--log-level", "warning"],
                             env={**os.environ, **(extra_env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     while True:

@@ -294,7 +294,7 @@ def load_main(args) -> None:
             print(*rows[-1], f"(client CPU {r['client share']:.0%})", r["reasons"] or "", sep="  ", flush=True)
 
     for mode in [m for m in args.modes.split(",") if m]:
-        proc, url, started = start_gateway({"LLMKIT_SCHEDULER": mode})
+        proc, url, started = start_gateway({"LLMKIT_SCHEDULER": mode}, python=args.gateway_python)
         _pin(proc.pid, server_core)
         try:
             measure("llmkit, scheduler" if mode != "0" else "llmkit, one step at a time", url, proc.pid, "gpt-4o-mini")
@@ -326,6 +326,9 @@ def main() -> None:
     p.add_argument("--modes", default="0,1", help="LLMKIT_SCHEDULER values to compare (with --load)")
     p.add_argument("--peers", default="", help="real engines on the same model, same core, same run: vllm,llama-cpp (with --load)")
     p.add_argument("--model", default="transformer-v3", help="the course model the peers serve (with --peers)")
+    p.add_argument("--gateway-python", default=None,
+                   help="the interpreter that runs the gateway (with --load); run from .venv-vllm for --peers vllm, "
+                        "pass .venv/bin/python so each engine runs in its own environment (that venv's numpy is older)")
     p.add_argument("--shapes", default="", help="clients x requests each, e.g. 1x10,32x2,100x10 (with --load)")
     p.add_argument("--max-tokens", type=int, default=32)
     p.add_argument("--seconds", type=float, default=5)
