@@ -208,6 +208,34 @@ def test_tool_conversations_are_deterministic_and_well_formed():
     assert g.dump(g.generate(300)) == g.dump(g.generate(300))
 
 
+@pytest.mark.parametrize("script,kept", [
+    ("Done.\n</tool_call>", None), ("Try <tool_call> now", None), ("Use </div> to close it", "</div>")])
+def test_a_text_reply_never_writes_a_call_marker_but_keeps_html(engine, script, kept):
+    """A network that has learned calls can write a marker as text ("...</tool_call>" after an answer, seen
+    from a retrained stage): with tools offered and the reply begun as text, the marker's tokens are masked,
+    the opening one and the closing one, while an answer's HTML ("</div>") is written."""
+    from llmkit.engine import sampling
+
+    tok = engine.tok
+    want = tok.encode(script) + [tok.end_id]
+    prompt = tok.render_chat([{"role": "user", "content": "hi"}])
+    specs = tools.check_tools([{"name": "get_weather", "description": "Weather in a city.",
+                                "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}], "auto")
+
+    def next_probs(ids):  # the script's next token at 0.9 (whatever was written), the rest spread out
+        n = len(ids) - len(prompt)
+        p = np.full(tok.vocab_size, 0.1 / tok.vocab_size)
+        p[want[min(n, len(want) - 1)]] += 0.9
+        return p
+
+    gen = sampling.decode(tok, prompt, next_probs, SamplingParams(tools=specs, tool_choice="auto", temperature=0,
+                                                                  max_tokens=len(want) + 4), 1024)
+    text = "".join(t.text for t in gen if t.tool_call is None)
+    assert "<tool_call" not in text and "</tool_call" not in text and "tool_call>" not in text.replace(" ", ""), text
+    if kept:
+        assert kept in text, text
+
+
 def test_the_lookup_and_quote_families_bind_arguments_by_role_and_answer_the_field_asked():
     """tools_gen --records (v3's stage K): the old families' draw is unchanged without it; with it, a
     quote's two numbers go to the arguments their words name, whatever their order in the question,

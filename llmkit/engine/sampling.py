@@ -172,7 +172,7 @@ def decode(
         if wrap:
             yield _extra(gen, tok, '{"answer": "')
         reason = "length"
-        lt, marker = tools.marker_rest(tok) if calls is None else (None, None)  # no tools: no call marker
+        lt, marker, lt_slash, closing = tools.marker_rest(tok)  # a text reply writes no call marker
         cursor = constrain.JsonCursor() if matcher is not None and calls is None else None
         counter = follow.SentenceCounter(params.sentences) if params.sentences and matcher is None else None
         value: list[int] | None = None  # the string value being written, as the answer view's tokens
@@ -206,8 +206,12 @@ def decode(
                 else:
                     probs = (yield Need(0, ids)).copy()
                 probs[never] = 0.0
-                if lt is not None and out and out[-1] in lt and probs[marker].sum() < probs.sum():
-                    probs[marker] = 0.0
+                if out and (calls is None or not (calls.active or calls.deciding)):
+                    ban = (marker if out[-1] in lt else closing
+                           if out[-1] in lt_slash and (tok.decode(out[-1:]) != "/" or (len(out) > 1 and out[-2] in lt))
+                           else None)
+                    if ban is not None and probs[ban].sum() < probs.sum():
+                        probs[ban] = 0.0
                 probs /= probs.sum()
                 if allowed is not None:
                     probs = constrain.mask_probs(probs, allowed)
