@@ -61,7 +61,7 @@ _AUDIENCE = re.compile(
     r"|\bde\s+(?:forma|manera)\s+(?:sencilla|simple|fácil|facil)\b",
     re.IGNORECASE)
 _EXPLAIN = re.compile(r"\b(?:explain|describe|teach|define|summari[sz]e|expl[ií]ca(?:me|le|lo|selo)?|expl[ií]queme|"
-                      r"describe|define|ens[eé][ñn]a(?:le|me)?|resume)\b", re.IGNORECASE)
+                      r"ens[eé][ñn]a(?:le|me)?|resume)\b", re.IGNORECASE)  # "describe", "define": both languages
 _FOR_WHOM = re.compile(
     r"\b(?:to|for)\s+(?:a\s+|an\s+|my\s+|the\s+|complete\s+|total\s+|absolute\s+)*(?:little\s+|small\s+|young\s+)?"
     r"(?:child|kid|kids|children|beginners?|newbies?|non-programmers?|layman|layperson|grand(?:mother|father|ma|pa)|"

@@ -206,10 +206,10 @@ def decode(
                 else:
                     probs = (yield Need(0, ids)).copy()
                 probs[never] = 0.0
-                if out and (calls is None or not (calls.active or calls.deciding)):
-                    ban = (marker if out[-1] in lt else closing
-                           if out[-1] in lt_slash and (tok.decode(out[-1:]) != "/" or (len(out) > 1 and out[-2] in lt))
-                           else None)
+                if out and (calls is None or not (calls.active or calls.deciding)):  # text: no marker
+                    last = out[-1]
+                    after_slash = last in lt_slash and (tok.decode([last]) != "/" or (len(out) > 1 and out[-2] in lt))
+                    ban = marker if last in lt else closing if after_slash else None
                     if ban is not None and probs[ban].sum() < probs.sum():
                         probs[ban] = 0.0
                 probs /= probs.sum()

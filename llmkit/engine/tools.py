@@ -290,11 +290,11 @@ def marker_starts(tok) -> np.ndarray:
 
 @functools.lru_cache(maxsize=4)
 def marker_rest(tok) -> tuple[frozenset, np.ndarray, frozenset, np.ndarray]:
-    """(token ids whose text ends with "<", token ids whose text goes on from "<" into the call
-    marker: "tool", "tool_"..., token ids whose text ends with "</" or is "/", token ids whose text
-    goes on from "<" into the closing marker: "/tool"...): a text reply never writes a marker, opening
-    or closing (a model that has learned calls would otherwise write one as text, with no call open).
-    "</div>" and "<b>" in an answer's HTML are still written."""
+    """(tokens whose text ends with "<"; tokens that go on from "<" into either call marker: "tool",
+    "tool_"..., "/tool"...; tokens whose text ends with "</", or is "/"; tokens that go on from "</"
+    into the closing marker: "tool"...): a text reply never writes a marker, opening or closing (a
+    model that has learned calls would otherwise write one as text, with no call open). An answer's
+    HTML ("</div>", "<b>") is still written."""
     texts = [tok.decode([i]) for i in range(tok.vocab_size)]
     rest = CALL_OPEN[1:]
     on = [i for i, t in enumerate(texts) if len(t) >= 4 and (rest.startswith(t) or t.startswith(rest[:4]))]
