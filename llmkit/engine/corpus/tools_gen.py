@@ -2,6 +2,7 @@
 
     python llmkit/engine/corpus/tools_gen.py                    # counts per case, language, held out
     python llmkit/engine/corpus/tools_gen.py --out tools.jsonl  # write them as JSON Lines to look at
+    python llmkit/engine/corpus/tools_gen.py --varied --records # with the lookup and quote families (stage K)
 
 `corpus.load_tools()` calls `generate()` (a few seconds), so the conversations are not stored in the
 repository (4.5 MB, mostly the repeated tool lists). Each row is one conversation in the engine's neutral message format (engine/tools.py renders it
