@@ -386,6 +386,11 @@ class Guide:
                 found.append(j)
         return [a[j + 1] if j + 1 < len(a) else self.end_id for j in found], best
 
+    def step(self, p_lm: np.ndarray, weights: list[tuple[int, float]], out: list[int], keep=None) -> np.ndarray:
+        """The next token's distribution after the reply so far (`out`): the network's with the weighted
+        answers mixed in; `keep` counts only at the first step (a tool call starts there or not at all)."""
+        return self.mix(p_lm, self.copy_probs(weights, out), None if out else keep)
+
     @staticmethod
     def mix(p_lm: np.ndarray, copy: tuple[np.ndarray, float, float] | None, keep=None) -> np.ndarray:
         """The network's distribution with the answers' mixed in. The tokens `keep` (a tool call's

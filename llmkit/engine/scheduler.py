@@ -613,5 +613,4 @@ class Scheduler:
             seq.weights = g.weigh(r["cands"], np.log(np.maximum(p, 1e-30)), lambda seqs: lls) if r["cands"] else []
         if not seq.weights:
             return p
-        out = ids[seq.start:]
-        return g.mix(p, g.copy_probs(seq.weights, out), None if out else req.keep)
+        return g.step(p, seq.weights, ids[seq.start:], req.keep)

@@ -447,8 +447,7 @@ class TransformerEngine(TokenCounting):
                     cands = guide.candidates(query)
                     weights = guide.weigh(cands, np.log(np.maximum(p, 1e-30)),
                                           lambda seqs: self._loglik(cache, seqs)) if cands else []
-            return guide.mix(p, guide.copy_probs(weights, ids[start:]), None if len(ids) > start else keep) \
-                if weights else p
+            return guide.step(p, weights, ids[start:], keep) if weights else p
 
         return next_probs
 
