@@ -286,6 +286,9 @@ def load_main(args) -> None:
     rows = []
 
     def measure(label: str, url: str, pid: int, model: str) -> None:
+        if args.warmup:  # untimed: an engine's first requests build what later ones reuse (vLLM's compiled
+            # shapes: its 32-client figure rose from 2,233 to 2,701 tokens/s over five repeats without this)
+            asyncio.run(_streams(url, 32, args.warmup, args.max_tokens, pid, model))
         for clients, per in shapes:
             r = asyncio.run(_streams(url, clients, per, args.max_tokens, pid, model))
             rows.append((label, f"{clients} x {per}",
@@ -331,6 +334,7 @@ def main() -> None:
                         "pass .venv/bin/python so each engine runs in its own environment (that venv's numpy is older)")
     p.add_argument("--shapes", default="", help="clients x requests each, e.g. 1x10,32x2,100x10 (with --load)")
     p.add_argument("--max-tokens", type=int, default=32)
+    p.add_argument("--warmup", type=int, default=4, help="untimed requests per client (32 clients) before an engine is measured (with --load)")
     p.add_argument("--seconds", type=float, default=5)
     p.add_argument("--concurrency", type=int, default=32)
     p.add_argument("--streams", type=int, default=32)
