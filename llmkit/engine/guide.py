@@ -321,7 +321,8 @@ class Guide:
             else:
                 rest.append((e, w))
         if mass > 0:
-            return p / p.sum(), mass, exact
+            p /= p.sum()
+            return p, mass, exact
         text = self.tok.decode(out) if self.tok is not None and rest and n else None
         for e, w in rest:  # an answer's own words so far, in other tokens ("Sun" "light" for "S" "un" "l" "ight")
             k = self._spelled_as(e, text, n) if text else None
@@ -331,7 +332,8 @@ class Guide:
                 mass += w
                 exact += w
         if mass > 0:
-            return p / p.sum(), mass, exact
+            p /= p.sum()
+            return p, mass, exact
         for e, w in rest:
             nxt, matched = self._continuations(e, out)
             if nxt:
@@ -342,7 +344,8 @@ class Guide:
                     exact += 0.5 * w
         if mass <= 0:
             return None
-        return p / p.sum(), mass, exact
+        p /= p.sum()
+        return p, mass, exact
 
     def _spelled_as(self, e: int, text: str, n: int) -> int | None:
         """k when the reply's `text` (its `n` tokens) is exactly the text of answer `e`'s first k tokens,
@@ -401,7 +404,8 @@ class Guide:
             return p_lm
         p_copy, mass, exact = copy
         lam = MIX_EXACT if exact > 0 else MIX * min(mass, 1.0)
-        out = (1.0 - lam) * p_lm + lam * p_copy
+        out = np.multiply(p_copy, lam, out=p_copy)  # copy_probs' array is this call's own: no temporary
+        out += (1.0 - lam) * p_lm
         if keep is not None and len(keep):
             top = int(p_lm.argmax())
             if p_lm[keep].max() >= p_lm[top]:
