@@ -73,6 +73,35 @@ def test_a_request_gives_the_same_text_alone_and_inside_a_busy_batch(engine, par
     assert (engine.scheduler.rows - rows_before) / steps > 2, "the requests did not share forward passes"
 
 
+def test_pooled_caches_keep_a_reply_exact_when_it_outgrows_its_slot_and_give_every_slot_back(engine, monkeypatch):
+    """Running replies' caches live in the slots of shared arrays (engine/kvpool.py). A reply longer than
+    its first capacity moves to a larger chunk mid-reply and still writes what it writes alone, next to
+    neighbours of other lengths; when all have ended, no slot is held."""
+    from llmkit.engine import kvpool, transformer
+
+    monkeypatch.setattr(transformer, "REPLY_GUESS", 4)  # a first capacity of prompt + 5: the 64-position chunk
+    pool = engine.scheduler.pool
+    msgs = ask("Tell me everything about streaming.")
+    params = SamplingParams(max_tokens=200, temperature=0.8, seed=11)
+    alone = engine.generate(msgs, params)
+    text_alone = alone.text()
+    assert alone.prompt_tokens + alone.completion_tokens > kvpool.STEP, "the reply must outgrow its first chunk"
+    mine = engine.generate(msgs, params)
+    texts = run_together(busy(engine, n=20) + [mine])
+    assert texts[-1] == text_alone
+    assert sum(c.used for chunks in pool.chunks.values() for c in chunks) == 0
+    assert len(pool.chunks) >= 2, "the long reply grew into a chunk of a larger capacity"
+    # what it moved is what it had: the bare network (no retrieval to steer it) writes the same greedy
+    # reply through the pool as through the one-request path's own cache
+    bare = transformer.TransformerEngine(retrieval=False)
+    greedy = SamplingParams(max_tokens=90, temperature=0)
+    pooled = bare.generate(msgs, greedy)
+    text = pooled.text()
+    assert pooled.prompt_tokens + pooled.completion_tokens > kvpool.STEP
+    monkeypatch.setenv("LLMKIT_SCHEDULER", "0")
+    assert bare.generate(msgs, greedy).text() == text
+
+
 def test_seeded_sampling_differs_by_seed_and_matches_the_unbatched_path(engine, monkeypatch):
     """The batched network computes what the one-request path does (same meaning of a seed)."""
     msgs = ask("What is a token?")

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from . import kvpool
 from .base import Generation, Token
 from .sampling import Need
 
@@ -126,6 +127,17 @@ def forward_batch(w: "Weights", segs: list[Segment]) -> np.ndarray:
     # per segment, in plain ints (the loop below runs segments x layers times): its rows a:b,
     # its positions start:end, and where its keys and values live
     plan = [(bounds[i], bounds[i + 1], s.start, s.start + len(s.ids), s.cache, s.base) for i, s in enumerate(segs)]
+    # one-row segments of pooled caches (running replies' next tokens): attended chunk by chunk (kvpool.py)
+    by_chunk: dict[int, tuple] = {}
+    for a, b, start, end, c, base in plan:
+        if b - a == 1 and base is None and getattr(c, "chunk", None) is not None:
+            rows_, slots, positions = by_chunk.setdefault(id(c.chunk), (c.chunk, [], [], []))[1:]
+            rows_.append(a)
+            slots.append(c.slot)
+            positions.append(start)
+    groups = [kvpool.Group(*g) for g in by_chunk.values()]
+    if groups:
+        plan = [p for p in plan if not (p[1] - p[0] == 1 and p[5] is None and getattr(p[4], "chunk", None) is not None)]
     masks: dict[tuple[int, int], np.ndarray] = {}
     amax, add = np.maximum.reduce, np.add.reduce  # the reductions of .max() and .sum(), without their wrappers
     for li, L in enumerate(w.layers):
@@ -165,6 +177,8 @@ def forward_batch(w: "Weights", segs: list[Segment]) -> np.ndarray:
             np.matmul(sc, V, out=att[:, a:b])
         if ones:
             _attend_ones(q, ones, att)
+        for g in groups:
+            kvpool.attend(li, g, q, k, v, att)
         att = att.transpose(1, 0, 2).reshape(-1, H * hd)
         x = x + _mm(att, L["o"])
         gu = _mm(_rms(x, w.eps), L["gate_up"])
@@ -304,10 +318,8 @@ class _Seq:
     """One token stream the network reads for a reply (the reply, or its answer view): its KV
     cache and, with retrieval, its candidates' weights (what `TransformerEngine.stepper` keeps)."""
 
-    def __init__(self, engine: "TransformerEngine", capacity: int, query):
-        from .transformer import KVCache
-
-        self.cache = KVCache(engine.w, capacity)
+    def __init__(self, engine: "TransformerEngine", capacity: int, query, pool: kvpool.KVPool):
+        self.cache = kvpool.PooledCache(engine.w, capacity, pool)
         self.guide = engine.guide if query else None
         self.query = query
         self.weights: list | None = None
@@ -435,6 +447,7 @@ class Scheduler:
     def __init__(self, engine: "TransformerEngine"):
         self.engine = engine
         self.prefix = PrefixCache()
+        self.pool = kvpool.KVPool(engine.w)
         self.lock = threading.Condition()
         self.incoming: list[_Request] = []
         self.active: list[_Request] = []
@@ -514,6 +527,8 @@ class Scheduler:
             return
         req.error = error
         req.done = True
+        for seq in req.seqs.values():
+            seq.cache.release()
         req.seqs.clear()
         try:
             req.steps.close()
@@ -543,7 +558,7 @@ class Scheduler:
         seq = req.seqs.get(need.channel)
         if seq is None:
             cap = req.capacity if need.channel == 0 else len(need.ids) + 128
-            seq = req.seqs[need.channel] = _Seq(self.engine, cap, req.query)
+            seq = req.seqs[need.channel] = _Seq(self.engine, cap, req.query, self.pool)
         return seq
 
     def _step(self) -> None:

@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from . import copying, follow, scheduler, tools
+from .kvcache import GROW, KVCache  # noqa: F401 (KVCache's home was here: lessons and checks import it from here)
 from .base import EngineInputError, Generation, SamplingParams, TokenCounting, require_text
 from .guide import Guide
 from .sampling import decode, no_repeat
@@ -49,7 +50,6 @@ CONTEXT = 8192  # the context the APIs advertise and enforce (as v1); the networ
 REPLY_ROOM = 256  # tokens kept free for the reply when a long prompt is cut to the network's window
 HF_DIR = DATA_DIR / "hf"
 REPLY_GUESS = 64  # KV positions held for a reply from the start; a longer one grows its cache
-GROW = 16  # a KV cache's capacity is a multiple of this many positions
 NO_REPEAT_NGRAM = 6
 
 _DTYPES = {"F16": np.float16, "F32": np.float32, "F64": np.float64, "I64": np.int64, "I32": np.int32}
@@ -153,46 +153,6 @@ def _rope(x: np.ndarray, cos: np.ndarray, sin: np.ndarray) -> np.ndarray:
     h = x.shape[-1] // 2
     x1, x2 = x[..., :h], x[..., h:]
     return np.concatenate([x1 * cos - x2 * sin, x2 * cos + x1 * sin], axis=-1)
-
-
-class KVCache:
-    """Keys and values of the positions seen so far, per layer. Sized to what the caller expects
-    (a prompt and a short reply) and grown by half when a reply runs longer: a hundred replies at
-    once each hold what they use (12 KB a position), not the longest reply they might write."""
-
-    def __init__(self, w: Weights, capacity: int = 256):
-        self.w = w
-        self.n = 0
-        self.ids: list[int] = []
-        self.cap = 0
-        self.k: list[np.ndarray] = []
-        self.v: list[np.ndarray] = []
-        self._grow(capacity)
-
-    def _grow(self, need: int) -> None:
-        cap = min(-(-max(need, self.cap + self.cap // 2) // GROW) * GROW, self.w.n_pos)
-        if cap <= self.cap:
-            return
-        shape = (self.w.n_kv, cap, self.w.head_dim)
-        new_k = [np.empty(shape, dtype=np.float32) for _ in range(self.w.n_layers)]
-        new_v = [np.empty(shape, dtype=np.float32) for _ in range(self.w.n_layers)]
-        for i in range(len(self.k)):
-            new_k[i][:, :self.n] = self.k[i][:, :self.n]
-            new_v[i][:, :self.n] = self.v[i][:, :self.n]
-        self.k, self.v, self.cap = new_k, new_v, cap
-
-    def reserve(self, n: int) -> None:
-        if n > self.cap:
-            self._grow(n)
-
-    def fork(self, extra: int = 64) -> "KVCache":
-        """A copy to try a continuation on without disturbing this one."""
-        c = KVCache(self.w, self.n + extra)
-        for i in range(self.w.n_layers):
-            c.k[i][:, :self.n] = self.k[i][:, :self.n]
-            c.v[i][:, :self.n] = self.v[i][:, :self.n]
-        c.n, c.ids = self.n, list(self.ids)
-        return c
 
 
 def forward(w: Weights, ids: list[int], cache: KVCache | None = None, want: str = "last",
