@@ -81,6 +81,7 @@ def test_pooled_caches_keep_a_reply_exact_when_it_outgrows_its_slot_and_give_eve
 
     monkeypatch.setattr(transformer, "REPLY_GUESS", 4)  # a first capacity of prompt + 5: the 64-position chunk
     pool = engine.scheduler.pool
+    pool.made.clear()
     msgs = ask("Tell me everything about streaming.")
     params = SamplingParams(max_tokens=200, temperature=0.8, seed=11)
     alone = engine.generate(msgs, params)
@@ -90,7 +91,8 @@ def test_pooled_caches_keep_a_reply_exact_when_it_outgrows_its_slot_and_give_eve
     texts = run_together(busy(engine, n=20) + [mine])
     assert texts[-1] == text_alone
     assert sum(c.used for chunks in pool.chunks.values() for c in chunks) == 0
-    assert len(pool.chunks) >= 2, "the long reply grew into a chunk of a larger capacity"
+    assert not pool.chunks, "chunks with no reply left are given back"
+    assert len(pool.made) >= 2, "the long reply grew into a chunk of a larger capacity"
     # what it moved is what it had: the bare network (no retrieval to steer it) writes the same greedy
     # reply through the pool as through the one-request path's own cache
     bare = transformer.TransformerEngine(retrieval=False)

@@ -20,6 +20,7 @@ a reply gets the same bits alone and in any batch.
 from __future__ import annotations
 
 import heapq
+import mmap
 import threading
 from typing import TYPE_CHECKING
 
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from .transformer import Weights
 
 SLOTS = 32  # replies per chunk: a class
-STEP = 64  # chunk capacities are multiples of this many positions
+STEP = 16  # chunk capacities are multiples of this many positions (as KVCache.GROW)
 
 
 class Chunk:
@@ -41,8 +42,12 @@ class Chunk:
     def __init__(self, w: "Weights", cap: int):
         shape = (SLOTS, w.n_kv, cap, w.head_dim)
         self.cap = cap
-        self.k = [np.zeros(shape, dtype=np.float32) for _ in range(w.n_layers)]
-        self.v = [np.zeros(shape, dtype=np.float32) for _ in range(w.n_layers)]
+        # one anonymous mapping of its own (zero pages until written), unmapped when the chunk goes: a
+        # class's burst of replies gives its memory back to the system, not to the allocator's heap
+        size = int(np.prod(shape)) * 4
+        self._map = mmap.mmap(-1, 2 * w.n_layers * size)
+        arrays = np.frombuffer(self._map, dtype=np.float32).reshape(2 * w.n_layers, *shape)
+        self.k, self.v = list(arrays[:w.n_layers]), list(arrays[w.n_layers:])
         self.free = list(range(SLOTS))  # a heap: the lowest free slot is taken first (fewer slots to scan)
         self.used = 0
 
@@ -54,6 +59,7 @@ class KVPool:
     def __init__(self, w: "Weights"):
         self.w = w
         self.chunks: dict[int, list[Chunk]] = {}
+        self.made: set[int] = set()  # capacities it has made chunks of (the tests read it)
         self.lock = threading.Lock()
 
     def take(self, need: int) -> tuple[Chunk, int]:
@@ -64,6 +70,7 @@ class KVPool:
             if chunk is None:
                 chunk = Chunk(self.w, cap)
                 chunks.append(chunk)
+                self.made.add(cap)
             chunk.used += 1
             return chunk, heapq.heappop(chunk.free)
 
@@ -72,8 +79,10 @@ class KVPool:
             heapq.heappush(chunk.free, slot)
             chunk.used -= 1
             chunks = self.chunks.get(chunk.cap, [])
-            if chunk.used == 0 and len(chunks) > 1 and chunk in chunks:  # a burst is over: its extra chunks go
+            if chunk.used == 0 and chunk in chunks:  # a burst is over: its memory goes back
                 chunks.remove(chunk)
+                if not chunks:
+                    del self.chunks[chunk.cap]
 
 
 class PooledCache(KVCache):
