@@ -321,7 +321,7 @@ class Guide:
             else:
                 rest.append((e, w))
         if mass > 0:
-            p /= p.sum()
+            p /= np.add.reduce(p)
             return p, mass, exact
         text = self.tok.decode(out) if self.tok is not None and rest and n else None
         for e, w in rest:  # an answer's own words so far, in other tokens ("Sun" "light" for "S" "un" "l" "ight")
@@ -332,7 +332,7 @@ class Guide:
                 mass += w
                 exact += w
         if mass > 0:
-            p /= p.sum()
+            p /= np.add.reduce(p)
             return p, mass, exact
         for e, w in rest:
             nxt, matched = self._continuations(e, out)
@@ -344,7 +344,7 @@ class Guide:
                     exact += 0.5 * w
         if mass <= 0:
             return None
-        p /= p.sum()
+        p /= np.add.reduce(p)
         return p, mass, exact
 
     def _spelled_as(self, e: int, text: str, n: int) -> int | None:

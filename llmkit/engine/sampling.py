@@ -51,7 +51,7 @@ def choose(probs: np.ndarray, params: SamplingParams, rng: np.random.Generator) 
         # the model's own odds (the APIs' default temperature): what the steps below compute, without
         # taking logarithms and exponentials of the whole vocabulary (a third of a token's sampling)
         if params.min_p:
-            probs = np.where(probs < params.min_p * probs.max(), 0.0, probs)
+            probs = np.where(probs < params.min_p * np.maximum.reduce(probs), 0.0, probs)
         return draw(probs, rng)
     logits = np.log(np.maximum(probs, 1e-12)) / params.temperature
     logits[probs <= 0] = -np.inf  # impossible stays impossible at any temperature (masks, blocked tokens)
@@ -82,7 +82,8 @@ def draw(p: np.ndarray, rng: np.random.Generator) -> int:
     if n % _BLOCK:
         p = np.concatenate([p, np.zeros(_BLOCK - n % _BLOCK, dtype=p.dtype)])
     p = p.astype(np.float64, copy=False)
-    blocks = np.cumsum(p.reshape(-1, _BLOCK).sum(axis=1))
+    acc = np.add.accumulate  # np.cumsum's own loop, without its Python wrapper (as add.reduce for .sum)
+    blocks = acc(np.add.reduce(p.reshape(-1, _BLOCK), axis=1))
     total = blocks[-1]
     if not total > 0:
         raise ValueError("probabilities are not a distribution (all zero or NaN)")
@@ -90,7 +91,7 @@ def draw(p: np.ndarray, rng: np.random.Generator) -> int:
     j = min(int(blocks.searchsorted(u, side="right")), len(blocks) - 1)
     while not blocks[j] > (blocks[j - 1] if j else 0.0):  # rounding put u at the end: the last block with weight
         j -= 1
-    inner = np.cumsum(p[j * _BLOCK:(j + 1) * _BLOCK])
+    inner = acc(p[j * _BLOCK:(j + 1) * _BLOCK])
     inner += blocks[j - 1] if j else 0.0
     i = int(inner.searchsorted(u, side="right"))
     if i >= _BLOCK:  # u past the block's own sum (the two sums round apart): its last token with weight
@@ -237,7 +238,7 @@ def decode(
                     ban = marker if last in lt else closing if after_slash else None
                     if ban is not None and probs[ban].sum() < probs.sum():
                         probs[ban] = 0.0
-                probs /= probs.sum()
+                probs /= np.add.reduce(probs)  # .sum() without its Python wrapper: once a token
                 if allowed is not None:
                     probs = constrain.mask_probs(probs, allowed)
                     if cursor is not None and not cursor.in_string and _digits_at_end(tail) >= MAX_DIGITS:
