@@ -5,7 +5,9 @@ stop strings, grammar mask, repetition blocks and retrieval mix act on its own d
 What the loops share is the network: where a loop needs the next distribution it yields a
 `Need`, and the scheduler gathers the Needs of all running replies into one forward pass
 (`forward_batch`): the projections and the feed-forward of every row in one matrix product
-each (where a 6-layer d=256 model spends its time), attention per reply over its own KV cache.
+each (where a 6-layer d=256 model spends its time); the running replies' next tokens attend in
+one batched product per array of pooled caches (`kvpool.py`), prompt pieces and the rerank's
+branches per segment.
 
 - Prefill is interleaved: a new prompt is cut into `CHUNK`-token pieces at fixed positions
   (multiples of CHUNK), and each step takes at most `PREFILL_BUDGET` rows of new prompts next
@@ -153,7 +155,7 @@ def forward_batch(w: "Weights", segs: list[Segment]) -> np.ndarray:
                             axis=-1).transpose(1, 0, 2)
         q, k = qk[:H] * scale, qk[H:]
         att = np.empty((H, x.shape[0], hd), dtype=np.float32)
-        ones = []  # one-row segments (a reply's next token): their softmax is taken together below
+        ones = []  # one-row segments outside the pool (a one-row rerank branch): their softmax is taken together below
         for a, b, start, end, c, base in plan:
             if base is None:
                 Kc, Vc = c.k[li], c.v[li]
@@ -204,10 +206,9 @@ def forward_batch(w: "Weights", segs: list[Segment]) -> np.ndarray:
 
 
 def _attend_ones(q: np.ndarray, ones: list, att: np.ndarray) -> None:
-    """Attention of the one-row segments (each running reply's next token), their scores side by
-    side in one array padded with -inf, so the max, the subtraction and the exponential are one
-    call each for all of them instead of one per reply (a reply's attention was ~17 us a layer,
-    most of it numpy's per-call cost; this is one third of a 32-reply pass). Normalized after
+    """Attention of the one-row segments outside the pool (a rerank branch of one row, a cache of
+    the one-request path), their scores side by side in one array padded with -inf, so the max,
+    the subtraction and the exponential are one call each for all of them. Normalized after
     the product with the values, each by its own row's sum over its own positions: a reply's bits
     do not depend on how long its neighbours are (the padding adds exact zeros to nothing)."""
     amax, add = np.maximum.reduce, np.add.reduce
