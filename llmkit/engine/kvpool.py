@@ -53,8 +53,8 @@ class Chunk:
 
 
 class KVPool:
-    """The chunks, by capacity. The scheduler's thread takes and gives slots; a lock keeps a
-    garbage collector's finalizer in another thread safe."""
+    """The chunks, by capacity; a chunk with no reply left is dropped (and unmapped). The scheduler's
+    thread takes and gives the slots; the lock keeps any other caller safe."""
 
     def __init__(self, w: "Weights"):
         self.w = w
