@@ -104,6 +104,31 @@ def test_pooled_caches_keep_a_reply_exact_when_it_outgrows_its_slot_and_give_eve
     assert bare.generate(msgs, greedy).text() == text
 
 
+def test_a_rerank_branch_reads_the_prompt_position_written_in_its_own_pass(engine):
+    """A prompt whose last piece is one row (17 tokens: 16, then 1) and the rerank's branch that continues
+    it, in one pass: the branch's logits are what it gets in a pass after the prompt's (the one-row
+    piece's keys are in its pooled slot before any segment attends; read too early, the branch saw a
+    stale key there and its logits moved by ~2). Equal up to ~1e-5: OpenBLAS computes a row with other
+    bits in a pass of another size (see scheduler.py's docstring)."""
+    import numpy as np
+
+    from llmkit.engine import kvpool
+
+    from llmkit.engine.transformer import one_blas_thread
+
+    w, pool = engine.w, kvpool.KVPool(engine.w)
+    rng = np.random.default_rng(0)
+    prompt, cand = [int(t) for t in rng.integers(10, 4000, 17)], [int(t) for t in rng.integers(10, 4000, 3)]
+    with one_blas_thread():  # as the scheduler runs its passes
+        one = kvpool.PooledCache(w, 64, pool)
+        together = sched.forward_batch(w, [sched.Segment(one, prompt[:16], False), sched.Segment(one, prompt[16:], True),
+                                           sched.Segment(None, cand, "all", base=one, at=17)])
+        two = kvpool.PooledCache(w, 64, pool)
+        sched.forward_batch(w, [sched.Segment(two, prompt[:16], False), sched.Segment(two, prompt[16:], True)])
+        apart = sched.forward_batch(w, [sched.Segment(None, cand, "all", base=two, at=17)])
+    assert np.abs(together[1:] - apart).max() < 1e-3
+
+
 def test_seeded_sampling_differs_by_seed_and_matches_the_unbatched_path(engine, monkeypatch):
     """The batched network computes what the one-request path does (same meaning of a seed)."""
     msgs = ask("What is a token?")

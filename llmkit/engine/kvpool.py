@@ -128,14 +128,19 @@ class Group:
         self.mask = np.where(np.arange(chunk.cap) < length[:, None], 0.0, -np.inf).astype(np.float32)[:, None, None, :]
 
 
-def attend(li: int, g: Group, q: np.ndarray, k: np.ndarray, v: np.ndarray, att: np.ndarray) -> None:
-    """Layer `li`'s attention for a group's rows: writes their keys and values into their slots,
-    then one product over the chunk's slots for the scores and one for the values. `q`: the pass's
-    queries (heads, rows, head size), pre-scaled; `k`, `v`: its new keys and values (kv heads, rows,
-    head size); the result goes to `att` (heads, rows, head size)."""
+def write(li: int, g: Group, k: np.ndarray, v: np.ndarray) -> None:
+    """Layer `li`'s new keys and values of a group's rows into their slots (`k`, `v`: the pass's,
+    kv heads x rows x head size). Before any segment of the pass attends: a rerank branch reads
+    the prompt it continues, whose last position may be one of these rows."""
+    g.chunk.k[li][g.slots, :, g.positions] = k[:, g.rows].transpose(1, 0, 2)
+    g.chunk.v[li][g.slots, :, g.positions] = v[:, g.rows].transpose(1, 0, 2)
+
+
+def attend(li: int, g: Group, q: np.ndarray, att: np.ndarray) -> None:
+    """Layer `li`'s attention for a group's rows (written by `write`): one product over the
+    chunk's slots for the scores and one for the values. `q`: the pass's queries (heads, rows,
+    head size), pre-scaled; the result goes to `att` (heads, rows, head size)."""
     K, V = g.chunk.k[li], g.chunk.v[li]
-    K[g.slots, :, g.positions] = k[:, g.rows].transpose(1, 0, 2)
-    V[g.slots, :, g.positions] = v[:, g.rows].transpose(1, 0, 2)
     H, hd = q.shape[0], q.shape[2]
     kv = K.shape[1]
     Q = np.zeros((g.n, H, hd), dtype=np.float32)

@@ -16,13 +16,16 @@ branches per segment.
   pass as branches that attend over the prompt's cache, not as a forward pass of its own; its
   rows count in the budget (two thirds of a short question's rows: uncounted, a class's burst
   of questions made one long pass that every first token waited for).
-- Reproducible whatever else runs: a row's result must not depend on its neighbours. OpenBLAS
-  gives every row of a product the same bits for any number of rows >= 2 with an inner dimension
-  <= 256 (one row alone takes another path; a longer inner dimension is blocked by the row count),
-  so products always get >= 2 rows and the 704-wide one is summed in 256-wide slices. A prompt
-  piece is always the same piece (fixed positions), so a seeded request gives the same text
-  alone and inside any batch, and a prefix-cache hit the same text as a miss. (A lone row pays
-  for it: LLMKIT_SCHEDULER_EXACT=0 lets a one-row pass use the faster one-row kernels.)
+- Reproducible whatever else runs: a row's result should not depend on its neighbours. Products
+  always get >= 2 rows (one row alone takes OpenBLAS's matrix-vector path) and the 704-wide one is
+  summed in 256-wide slices (a longer inner dimension is blocked by the row count); a prompt piece
+  is always the same piece (fixed positions); attention reads only the reply's own keys. What is
+  not exact (measured 2026-11-30, numpy 2.4 with OpenBLAS 0.3.31, one thread): OpenBLAS computes a
+  product's rows in blocks of 12 with two kernels inside a block and another for a last partial
+  block, so a row's bits depend on its place in the pass: the same request alone and inside a
+  batch can differ by ~1e-6 in a logit. The texts are the same in the tests (a seeded and a greedy
+  request alone and in busy batches, prefix-cache hit and miss), but an exact near-tie can go the
+  other way. (LLMKIT_SCHEDULER_EXACT=0 lets a one-row pass use the faster one-row kernels.)
 - Prefix cache: the KV of the prompts' piece-aligned prefixes, a small LRU (`PrefixCache`):
   a system prompt or a conversation's earlier turns are not run again.
 - A reply is admitted when its Generation is first iterated, paused while `BUFFER` tokens wait
@@ -155,6 +158,8 @@ def forward_batch(w: "Weights", segs: list[Segment]) -> np.ndarray:
                             axis=-1).transpose(1, 0, 2)
         q, k = qk[:H] * scale, qk[H:]
         att = np.empty((H, x.shape[0], hd), dtype=np.float32)
+        for g in groups:
+            kvpool.write(li, g, k, v)
         ones = []  # one-row segments outside the pool (a one-row rerank branch): their softmax is taken together below
         for a, b, start, end, c, base in plan:
             if base is None:
@@ -183,7 +188,7 @@ def forward_batch(w: "Weights", segs: list[Segment]) -> np.ndarray:
         if ones:
             _attend_ones(q, ones, att)
         for g in groups:
-            kvpool.attend(li, g, q, k, v, att)
+            kvpool.attend(li, g, q, att)
         att = att.transpose(1, 0, 2).reshape(-1, H * hd)
         x = x + _mm(att, L["o"])
         gu = _mm(_rms(x, w.eps), L["gate_up"])
