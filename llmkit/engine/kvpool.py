@@ -32,15 +32,17 @@ if TYPE_CHECKING:
     from .transformer import Weights
 
 SLOTS = 32  # replies per chunk: a class
+POSITIONS = 4096  # at most this many positions per chunk (fewer slots for long replies: 32 x 128, 4 x 1,024)
 STEP = 16  # chunk capacities are multiples of this many positions (as KVCache.GROW)
 
 
 class Chunk:
-    """Per layer, keys and values of `SLOTS` replies of capacity `cap` (zeros until written:
+    """Per layer, keys and values of up to `SLOTS` replies of capacity `cap` (zeros until written:
     untouched pages cost no memory, and a slot's unwritten positions are finite)."""
 
     def __init__(self, w: "Weights", cap: int):
-        shape = (SLOTS, w.n_kv, cap, w.head_dim)
+        slots = max(1, min(SLOTS, POSITIONS // cap))  # a chunk maps at most 48 MiB (some systems commit it all)
+        shape = (slots, w.n_kv, cap, w.head_dim)
         self.cap = cap
         # one anonymous mapping of its own (zero pages until written), unmapped when the chunk goes: a
         # class's burst of replies gives its memory back to the system, not to the allocator's heap
@@ -48,7 +50,7 @@ class Chunk:
         self._map = mmap.mmap(-1, 2 * w.n_layers * size)
         arrays = np.frombuffer(self._map, dtype=np.float32).reshape(2 * w.n_layers, *shape)
         self.k, self.v = list(arrays[:w.n_layers]), list(arrays[w.n_layers:])
-        self.free = list(range(SLOTS))  # a heap: the lowest free slot is taken first (fewer slots to scan)
+        self.free = list(range(slots))  # a heap: the lowest free slot is taken first (fewer slots to scan)
         self.used = 0
 
 
