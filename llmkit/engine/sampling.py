@@ -72,6 +72,9 @@ def choose(probs: np.ndarray, params: SamplingParams, rng: np.random.Generator) 
     return draw(p, rng)
 
 
+_BLOCK = 64  # draw's first level: blocks of this many tokens
+
+
 def draw(p: np.ndarray, rng: np.random.Generator) -> int:
     """An index drawn with probabilities `p` (any non-negative weights): what
     `rng.choice(len(p), p=p)` returns from the same one uniform number, up to rounding at a
@@ -98,8 +101,6 @@ def draw(p: np.ndarray, rng: np.random.Generator) -> int:
         i = int(np.flatnonzero(p[j * _BLOCK:(j + 1) * _BLOCK])[-1])
     return j * _BLOCK + i
 
-
-_BLOCK = 64
 
 
 class StopScanner:

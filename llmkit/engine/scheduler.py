@@ -134,18 +134,19 @@ def forward_batch(w: "Weights", segs: list[Segment]) -> np.ndarray:
     scale = np.float32(1.0 / np.sqrt(hd))
     # per segment, in plain ints (the loop below runs segments x layers times): its rows a:b,
     # its positions start:end, and where its keys and values live
-    plan = [(bounds[i], bounds[i + 1], s.start, s.start + len(s.ids), s.cache, s.base) for i, s in enumerate(segs)]
-    # one-row segments of pooled caches (running replies' next tokens): attended chunk by chunk (kvpool.py)
-    by_chunk: dict[int, tuple] = {}
-    for a, b, start, end, c, base in plan:
-        if b - a == 1 and base is None and getattr(c, "chunk", None) is not None:
-            rows_, slots, positions = by_chunk.setdefault(id(c.chunk), (c.chunk, [], [], []))[1:]
+    plan = []
+    by_chunk: dict[int, tuple] = {}  # one-row segments of pooled caches (running replies' next tokens): kvpool.py
+    for i, s in enumerate(segs):
+        a, b = bounds[i], bounds[i + 1]
+        chunk = getattr(s.cache, "chunk", None) if b - a == 1 and s.base is None else None
+        if chunk is None:
+            plan.append((a, b, s.start, s.start + len(s.ids), s.cache, s.base))
+        else:
+            rows_, slots, positions = by_chunk.setdefault(id(chunk), (chunk, [], [], []))[1:]
             rows_.append(a)
-            slots.append(c.slot)
-            positions.append(start)
+            slots.append(s.cache.slot)
+            positions.append(s.start)
     groups = [kvpool.Group(*g) for g in by_chunk.values()]
-    if groups:
-        plan = [p for p in plan if not (p[1] - p[0] == 1 and p[5] is None and getattr(p[4], "chunk", None) is not None)]
     masks: dict[tuple[int, int], np.ndarray] = {}
     amax, add = np.maximum.reduce, np.add.reduce  # the reductions of .max() and .sum(), without their wrappers
     for li, L in enumerate(w.layers):
@@ -160,7 +161,6 @@ def forward_batch(w: "Weights", segs: list[Segment]) -> np.ndarray:
         att = np.empty((H, x.shape[0], hd), dtype=np.float32)
         for g in groups:
             kvpool.write(li, g, k, v)
-        ones = []  # one-row segments outside the pool (a one-row rerank branch): their softmax is taken together below
         for a, b, start, end, c, base in plan:
             if base is None:
                 Kc, Vc = c.k[li], c.v[li]
@@ -172,21 +172,17 @@ def forward_batch(w: "Weights", segs: list[Segment]) -> np.ndarray:
                 V = np.concatenate([base.v[li][:, :start], v[:, a:b]], axis=1)
             if group > 1:
                 K, V = np.repeat(K, group, axis=0), np.repeat(V, group, axis=0)
-            T = b - a
-            if T == 1:
-                ones.append((a, end, K, V))
-                continue
             sc = q[:, a:b] @ K.transpose(0, 2, 1)  # (H, T, S)
-            m = masks.get((T, start))
-            if m is None:
-                m = masks[(T, start)] = np.triu(np.full((T, end), -np.inf, dtype=np.float32), k=start + 1)
-            sc += m
+            T = b - a
+            if T > 1:
+                m = masks.get((T, start))
+                if m is None:
+                    m = masks[(T, start)] = np.triu(np.full((T, end), -np.inf, dtype=np.float32), k=start + 1)
+                sc += m
             sc -= amax(sc, axis=-1, keepdims=True)
             np.exp(sc, out=sc)
             sc /= add(sc, axis=-1, keepdims=True)
             np.matmul(sc, V, out=att[:, a:b])
-        if ones:
-            _attend_ones(q, ones, att)
         for g in groups:
             kvpool.attend(li, g, q, att)
         att = att.transpose(1, 0, 2).reshape(-1, H * hd)
@@ -208,28 +204,6 @@ def forward_batch(w: "Weights", segs: list[Segment]) -> np.ndarray:
     if len(rows) == 1:
         h = np.concatenate([h, h])
     return (w.head @ h.T).T[:len(rows)]  # (V, d) @ (d, rows): reads the 4 MB head once, not repacked
-
-
-def _attend_ones(q: np.ndarray, ones: list, att: np.ndarray) -> None:
-    """Attention of the one-row segments outside the pool (a rerank branch of one row, a cache of
-    the one-request path), their scores side by side in one array padded with -inf, so the max,
-    the subtraction and the exponential are one call each for all of them. Normalized after
-    the product with the values, each by its own row's sum over its own positions: a reply's bits
-    do not depend on how long its neighbours are (the padding adds exact zeros to nothing)."""
-    amax, add = np.maximum.reduce, np.add.reduce
-    H = q.shape[0]
-    sc = np.full((H, len(ones), max(end for _, end, _, _ in ones)), -np.inf, dtype=np.float32)
-    for i, (a, end, K, V) in enumerate(ones):
-        np.matmul(q[:, a:a + 1], K.transpose(0, 2, 1), out=sc[:, i:i + 1, :end])
-    sc -= amax(sc, axis=-1, keepdims=True)
-    np.exp(sc, out=sc)
-    den = np.empty((H, len(ones), 1), dtype=np.float32)
-    for i, (a, end, K, V) in enumerate(ones):
-        e = sc[:, i:i + 1, :end]
-        add(e, axis=-1, keepdims=True, out=den[:, i:i + 1])
-        np.matmul(e, V, out=att[:, a:a + 1])
-    rows = [a for a, _, _, _ in ones]
-    att[:, rows] /= den
 
 
 def _logliks(logits: np.ndarray, seqs: list[list[int]]) -> list[float]:

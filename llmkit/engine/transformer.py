@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from . import copying, follow, scheduler, tools
-from .kvcache import GROW, KVCache  # noqa: F401 (KVCache's home was here: lessons and checks import it from here)
+from .kvcache import KVCache  # noqa: F401 (KVCache's home was here: lessons and checks import it from here)
 from .base import EngineInputError, Generation, SamplingParams, TokenCounting, require_text
 from .guide import Guide
 from .sampling import decode, no_repeat
