@@ -100,3 +100,34 @@ def test_a_word_never_seen_in_the_place_of_an_entry_s_specific_word_gets_i_dont_
     # a word never seen beside all that a phrasing asks with ("explain docker"): still answered
     assert answers[g.candidates("explain docker to my grandmother")[0][0]].startswith("Docker")
 
+
+
+def test_the_rerank_takes_the_network_s_word_only_on_answers_it_learned(tmp_path):
+    """An answer the network never learned (`Guide.learned` False: added to the corpus after training) is
+    scored in the rerank as the mean of the learned candidates beside it, so the words decide; the saved
+    `answer_fit` figures load back as those flags."""
+    path = tmp_path / "retrieval.npz"
+    fit = np.array([-0.05, -7.5, -0.1, -0.02, -6.0, -0.3])
+    Guide.save(path, _index(), [a for a, *_ in ENTRIES], fit=fit)
+    g = Guide.load(path, Tokenizer.load(HF_DIR / "tokenizer.json"))
+    assert g.learned == [True, False, True, True, False, True]
+    first_logp = np.zeros(g.vocab)
+    cands = [(0, 0.50), (1, 0.62), (2, 0.40)]  # the words prefer entry 1, which is not learned
+
+    def rest(lls):  # the network's log-likelihood of each candidate's first tokens after its first
+        return lambda seqs: lls[:len(seqs)]
+
+    # the network finds entry 1's first tokens unlikely (-20): not a judgment, it never saw that answer
+    w = dict(g.weigh(cands, first_logp, rest([-1.0, -20.0, -3.0])))
+    assert w[1] > w[0] > w[2]  # entry 1 scored as the learned ones' mean (-2.0): the words decide
+    # beside one learned candidate it takes that one's figure: the words alone decide
+    assert dict(g.weigh([(0, 0.50), (1, 0.52)], first_logp, rest([-1.0, -20.0])))[1] > 0.5
+    # learned candidates alone keep the network's own figures
+    w2 = dict(g.weigh([(0, 0.50), (2, 0.52)], first_logp, rest([-1.0, -3.0])))
+    assert w2[0] > w2[2]
+    # an index without the figures (built without a network) takes every answer as learned
+    Guide.save(path, _index(), [a for a, *_ in ENTRIES])
+    g = Guide.load(path, Tokenizer.load(HF_DIR / "tokenizer.json"))
+    assert g.learned is None
+    w3 = dict(g.weigh(cands, first_logp, rest([-1.0, -20.0, -3.0])))
+    assert w3[0] > w3[1]

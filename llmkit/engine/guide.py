@@ -58,6 +58,17 @@ LEXICAL_TEMPERATURE = 0.1
 # the same 150 replies, 8 differs in 2 (answered 0.707 against 0.713); each token past the first is one more
 # row per candidate in a wave's forward pass, and a class's first wave of 32 questions took 117 -> 97 ms
 RERANK_TOKENS = 4
+# The rerank takes the network's word only on answers it has learned. An entry added to the corpus after
+# the network was trained is indexed (retrieval and copying write it) but its first tokens are unlikely to
+# the network whatever the question: scored as they are, a learned neighbour won even where the words
+# named the new entry. `answer_fit` measures each answer at build time (the mean log-probability of its
+# first FIT_TOKENS tokens after its first training phrasing: learned answers about -0.05, answers never
+# trained on below -4); one under LEARNED is scored in the rerank as the mean of the learned candidates
+# beside it, so the words decide between them. Chosen on the dev set (bench/retrieval_dev.py: left-out
+# phrasings of 264 entries the network never saw, answered 0.350 -> 0.417; those of the learned entries
+# 0.707 -> 0.720; out of scope 30/30).
+LEARNED = -2.0
+FIT_TOKENS = 24
 MIX = 0.6  # the retrieved answers' share of a step's distribution (the network has the rest)
 # ... once the reply follows an answer word for word (after its first token, which chooses among
 # the answers), or is back on its words (REJOIN tokens in order): a sampled reply then stays on it
@@ -114,6 +125,7 @@ class Guide:
         self._grams: dict[int, dict[int, list[int]]] = {}  # entry -> {token pair: where it ends}
         self.tok = None  # the tokenizer (Guide.load): a reply may spell an answer's words in other tokens
         self._spelled: dict[int, tuple[str, dict[int, int]]] = {}  # entry -> (its text, {len(text of a[:k]): k})
+        self.learned: list[bool] | None = None  # each answer learned by the network (`answer_fit`; None: all)
 
     @classmethod
     def load(cls, path: Path, tok) -> "Guide":
@@ -140,16 +152,19 @@ class Guide:
                 guide.exact.setdefault(h, set()).add(e)
         if "entry_lang" in z.files:
             guide.lang = json.loads(bytes(z["entry_lang"]).decode())
+        if "answer_fit" in z.files:
+            guide.learned = (z["answer_fit"] > LEARNED).tolist()
         return guide
 
     @staticmethod
     def save(path: Path, index: LexicalIndex, answers: list[str], df: dict[str, int] | None = None,
              unknown_entry: dict[str, int] | None = None, honest: list[int] | None = None,
              lang: list[str] | None = None, asked: list[set[str]] | None = None,
-             phrasings: list[tuple[int, list[str]]] | None = None, exact: list[int] | None = None) -> None:
+             phrasings: list[tuple[int, list[str]]] | None = None, exact: list[int] | None = None,
+             fit: np.ndarray | None = None) -> None:
         """`df`: each word of the corpus -> how many entries use it (v3's knowing what it doesn't);
         `asked`: each entry's content words in its training phrasings (the rare ones are kept);
-        `phrasings`: each training phrasing's entry and content words."""
+        `phrasings`: each training phrasing's entry and content words; `fit`: `answer_fit`'s figures."""
         index.save(path)
         z = dict(np.load(path))
         z["answers"] = np.frombuffer(json.dumps(answers, ensure_ascii=False).encode(), dtype=np.uint8)
@@ -174,6 +189,8 @@ class Guide:
             z["unknown_entry"] = np.frombuffer(json.dumps(unknown_entry).encode(), dtype=np.uint8)
         if lang:
             z["entry_lang"] = np.frombuffer(json.dumps(lang).encode(), dtype=np.uint8)
+        if fit is not None:
+            z["answer_fit"] = np.asarray(fit, dtype=np.float16)
         np.savez_compressed(path, **z)
 
     def candidates(self, query: str | list[str]) -> list[tuple[int, float]]:
@@ -236,6 +253,10 @@ class Guide:
                 named = {_hash(w) for w in words}
                 found = [(e, s) for e, s in found if e in self.honest or any(w[:5] in self.folded[e] for w in words)
                          or any(not named.isdisjoint(p) for p in self.phrasing_words.get(e, ()))]
+            else:  # no content words: its numbers are what it asks about ("What is 20% of 50?"), and an
+                # answer that lacks one of them is not about it ("Half of 50 is 25.", a "15" in a URL)
+                nums = set(_DIGITS.findall(queries[0]))
+                found = [(e, s) for e, s in found if e in self.honest or nums <= set(_DIGITS.findall(self.folded[e]))]
         asked = sums(queries[0]) if queries and self.folded else set()
         if asked:  # a sum: only an answer that does that sum is about it ("1 + 1 = 2." is not "3 + 1")
             found = [(e, s) for e, s in found if asked <= _commuted(sums(self.folded[e]))]
@@ -274,10 +295,12 @@ class Guide:
             return [(cands[0][0], 1.0)]
         firsts = [list(self.answers[e][:RERANK_TOKENS]) for e, _ in cands]
         rest = iter(score_rest(self.rerank_seqs(cands)))
-        logits = []
-        for (e, s), a in zip(cands, firsts):
-            ll = float(first_logp[a[0]]) + (next(rest) if len(a) > 1 else 0.0)
-            logits.append(s / LEXICAL_TEMPERATURE + ll)
+        lls = [float(first_logp[a[0]]) + (next(rest) if len(a) > 1 else 0.0) for a in firsts]
+        if self.learned is not None and not all(self.learned[e] for e, _ in cands):  # see LEARNED
+            known = [ll for (e, _), ll in zip(cands, lls) if self.learned[e]]
+            mean = sum(known) / len(known) if known else 0.0
+            lls = [ll if self.learned[e] else mean for (e, _), ll in zip(cands, lls)]
+        logits = [s / LEXICAL_TEMPERATURE + ll for (_, s), ll in zip(cands, lls)]
         z = np.exp(np.array(logits) - max(logits))
         z /= z.sum()
         return [(e, float(p)) for (e, _), p in zip(cands, z)]
@@ -438,6 +461,7 @@ _NUM = r"(\d+(?:[.,]\d+)?|" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=Tr
 _SUM = re.compile(rf"(?<!\w){_NUM}\s*(" + "|".join(re.escape(w) for w in sorted(_OPERATION, key=len, reverse=True))
                   + rf")\s*(?={_NUM}(?!\w))")
 _NUMBER_RE = re.compile(_NUM)
+_DIGITS = re.compile(r"\d+")
 _BARE_SUM = re.compile(r"\s*\d+(?:[.,]\d+)?\s*[-+−×÷*/x^]\s*\d+(?:[.,]\d+)?\s*(?:=|son|es|is|equals)\s*-?\d+(?:[.,]\d+)?\.?\s*")
 # the same asked with a verb: "Add 3 and 4", "the sum of 3 and 4", "subtract 4 from 9" (9 - 4),
 # "multiply 3 by 4", "divide 12 by 3", and in Spanish ("suma 3 y 4", "resta 4 de 9", "multiplica 3 por 4")
@@ -525,10 +549,34 @@ def build(out_dir: Path, docs: list | None = None) -> dict:
         for w in ws:
             df[w] = df.get(w, 0) + 1
     path = Path(out_dir) / "retrieval.npz"
+    first: dict[int, str] = {}
+    for e, q in questions:
+        first.setdefault(e, q)
+    fit = answer_fit(Path(out_dir), answers, first) if (Path(out_dir) / "hf" / "config.json").exists() else None
     Guide.save(path, LexicalIndex.build(questions, answers), answers, df, unknown, sorted(honest), lang,
                [asked.get(e, set()) for e in range(len(answers))], [(e, content_words(q)) for e, q in questions],
-               [_phrase_hash(q) for _, q in questions])
-    return {"entries": len(answers), "phrasings": len(questions), "words": len(df), "bytes": path.stat().st_size}
+               [_phrase_hash(q) for _, q in questions], fit)
+    return {"entries": len(answers), "phrasings": len(questions), "words": len(df), "bytes": path.stat().st_size,
+            "learned": None if fit is None else int((fit > LEARNED).sum())}
+
+
+def answer_fit(folder: Path, answers: list[str], first: dict[int, str]) -> np.ndarray:
+    """How well the network in `folder` has learned each answer (see LEARNED): the mean log-probability
+    of its first FIT_TOKENS tokens after its entry's first training phrasing, as a user turn."""
+    from .transformer import TransformerEngine, forward
+
+    eng = TransformerEngine(folder, retrieval=False)
+    fit = np.zeros(len(answers))
+    for e, text in enumerate(answers):
+        a = eng.tok.encode(text)[:FIT_TOKENS]
+        if not a or e not in first:  # nothing to measure: taken as learned
+            continue
+        prompt = eng.render_prompt([{"role": "user", "content": first[e]}])
+        z = forward(eng.w, prompt + a, None, want="logits")[len(prompt) - 1:-1].astype(np.float64)
+        z -= z.max(axis=1, keepdims=True)
+        logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        fit[e] = float(logp[np.arange(len(a)), a].mean())
+    return fit
 
 
 if __name__ == "__main__":
