@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from llmkit.engine.guide import Guide, content_words
+from llmkit.engine.guide import Guide, _hash, _phrase_hash, content_words
 from llmkit.engine.lexical import LexicalIndex
 from llmkit.engine.tokenizer import Tokenizer
 from llmkit.engine.transformer import HF_DIR
@@ -131,3 +131,20 @@ def test_the_rerank_takes_the_network_s_word_only_on_answers_it_learned(tmp_path
     assert g.learned is None
     w3 = dict(g.weigh(cands, first_logp, rest([-1.0, -20.0, -3.0])))
     assert w3[0] > w3[1]
+
+
+def test_each_entry_s_phrasings_read_back_from_the_flat_arrays(tmp_path):
+    """`Guide.load` keeps the phrasings' words and exact hashes in the index's arrays and reads a candidate's
+    when asked: the same tuples, in the same order, as the phrasings were saved with."""
+    path = tmp_path / "retrieval.npz"
+    questions = [(e, q) for e, (_, qs, _) in enumerate(ENTRIES) for q in qs]
+    questions.append((0, "catch errors in code"))  # an entry's phrasings need not be next to each other
+    Guide.save(path, _index(), [a for a, *_ in ENTRIES], {"catch": 2}, phrasings=[(e, content_words(q)) for e, q in questions],
+               exact=[_phrase_hash(q) for _, q in questions])
+    g = Guide.load(path, Tokenizer.load(HF_DIR / "tokenizer.json"))
+    for e in range(len(ENTRIES)):
+        want = [tuple(sorted({_hash(w) for w in content_words(q)})) for f, q in questions if f == e]
+        assert g.phrasing_words.get(e) == want == g.phrasing_words[e]
+    assert g.phrasing_words.get(len(ENTRIES), "none") == "none"
+    assert g.exact[_phrase_hash("how do I catch errors")] == {0}
+    assert g.exact.get(_phrase_hash("not a phrasing at all"), "none") == "none"
