@@ -2,6 +2,8 @@
 
     python bench/retrieval_dev.py                   # retrieval figures (about a minute)
     python bench/retrieval_dev.py --engine 120      # also the whole engine on 120 dev questions + the OOS set
+    python bench/retrieval_dev.py --engine 150 --base-corpus OLD/llmkit/engine/corpus [--entries new]
+                                                    # only the entries an older corpus had (or lacked)
 
 Neither the corpus' held-out phrasings nor bench/heldout_v3.jsonl are read here: those are the
 test sets, and a retrieval tuned on them would report figures it cannot keep. Instead:
@@ -151,11 +153,19 @@ def main() -> None:
                     help="model folder whose tokenizer (and, with --engine, network) to use")
     ap.add_argument("--engine", type=int, default=0, help="also run the whole engine on this many dev questions")
     ap.add_argument("--show", type=int, default=0, help="print this many misses")
+    ap.add_argument("--base-corpus", type=Path,
+                    help="an older corpus folder (e.g. a worktree's llmkit/engine/corpus): ask only the left-out "
+                         "phrasings of entries it has (--entries base, the same questions as a run on it) or of "
+                         "those it lacks (--entries new)")
+    ap.add_argument("--entries", choices=["base", "new"], default="base")
     args = ap.parse_args()
     tok = Tokenizer.load(args.data / "hf" / "tokenizer.json")
     docs = corpus.load()  # training phrasings only: `heldout` is never read
     answers = list(dict.fromkeys(d.answer for d in docs))
     docs_loo, asked = leave_one_out(docs)
+    if args.base_corpus:
+        base = {d.answer for d in corpus.load(args.base_corpus)}
+        asked = [(q, a) for q, a in asked if (a in base) == (args.entries == "base")]
     t0 = time.perf_counter()
     g = load_guide(docs_loo, tok)
     build_s = time.perf_counter() - t0
