@@ -117,6 +117,28 @@ def test_an_answer_that_is_only_a_sum_is_about_that_sum_alone(question, start):
 
 
 @pytest.mark.parametrize("question, start", [
+    ("What is 20% of 50?", "I don't know that"),  # had been "Half of 50 is 25.": it lacks the 20
+    ("What is 15% of 80?", "I don't know that"),  # had been a URL answer with a "15" in it
+    ("What does 404 mean?", "Status 404"), ("429", "429 means"),  # numbers the answer has
+])
+def test_a_question_with_no_content_words_is_about_its_numbers(question, start):
+    """The shipped model: a question made only of numbers and function words matches by its numbers alone
+    (character pieces), so a candidate must have each of them."""
+    text = get_engine().generate([{"role": "user", "content": question}], SamplingParams(temperature=0, max_tokens=12))
+    assert text.text().startswith(start)
+
+
+@pytest.mark.parametrize("question, start", [("What is the GIL?", "I don't know that"),
+                                             ("How old is Marta Gil?", "I don't know that"),
+                                             ("¿Cuántos años tiene Marta Gil?", "No lo sé")])
+def test_i_dont_know_comes_in_the_question_s_language(question, start):
+    """"What is the GIL?" found only the Spanish "No lo sé" about people ("edad de Marta Gil" is one of its
+    phrasings): an honest answer in the other language is the question's own "I don't know that"."""
+    text = get_engine().generate([{"role": "user", "content": question}], SamplingParams(temperature=0, max_tokens=12))
+    assert text.text().startswith(start)
+
+
+@pytest.mark.parametrize("question, start", [
     ("Tell me about Canada.", None), ("What is Canada?", None),
     ("¿Qué es Canadá?", None), ("Tell me about France.", "Paris is the capital of France"),
 ])

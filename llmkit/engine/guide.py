@@ -276,6 +276,10 @@ class Guide:
             # (none in it among the first: the best-scored one just below, as the best one's translation)
             found = ([(e, s) for e, s in found if self.lang[e] == lang]
                      or sorted([(e, s) for e, s in spare if self.lang[e] == lang], key=lambda c: -c[1])[:1] or found)
+            if lang in self.unknown_entry and all(e in self.honest and self.lang[e] != lang for e, _ in found):
+                # only another language's "I can't know" ("What is the GIL?" found "edad de Marta Gil"): the
+                # question's own "I don't know that"
+                return [(self.unknown_entry[lang], 1.0)]
         if queries and len(found) > 1 and self.exact:
             # the question is word for word one of an entry's training phrasings: that entry (or those that
             # share the phrasing), not a neighbour the network finds likelier (an answer it learned by heart
