@@ -111,39 +111,6 @@ detalle detalles detallado resumen resume principiante principiantes basico bás
 _STOP_FOLDED = {"".join(c for c in unicodedata.normalize("NFKD", w) if not unicodedata.combining(c)) for w in _STOP}
 
 
-class _Phrasings:
-    """Each entry's training phrasings' content words (hashes), as `get(entry)` -> a list of tuples, read
-    from the index's flat arrays when asked (a candidate's, a dozen per question): 22,805 phrasings held as
-    tuples of Python ints took 3.7 MB of every gateway."""
-
-    def __init__(self, entry: np.ndarray, ptr: np.ndarray, hashes: np.ndarray):
-        self.order = np.argsort(entry, kind="stable")  # phrasings grouped by entry, in their order
-        self.starts = np.searchsorted(entry[self.order], np.arange(int(entry.max(initial=-1)) + 2))
-        self.ptr, self.hashes = ptr, hashes
-        self.cache: dict[int, list[tuple]] = {}
-
-    def __bool__(self) -> bool:
-        return len(self.order) > 0
-
-    def get(self, e: int, default=()):
-        got = self.cache.get(e)
-        if got is None:
-            if not 0 <= e < len(self.starts) - 1 or self.starts[e] == self.starts[e + 1]:
-                return default
-            got = [tuple(self.hashes[self.ptr[i]:self.ptr[i + 1]].tolist())
-                   for i in self.order[self.starts[e]:self.starts[e + 1]].tolist()]
-            if len(self.cache) >= GRAM_ENTRIES:
-                self.cache.clear()
-            self.cache[e] = got
-        return got
-
-    def __getitem__(self, e: int) -> list[tuple]:
-        got = self.get(e, None)
-        if got is None:
-            raise KeyError(e)
-        return got
-
-
 class _Exact:
     """`_phrase_hash` of each training phrasing -> the entries it belongs to, as two sorted arrays (a dict of
     sets took 5.9 MB)."""
@@ -180,8 +147,8 @@ class Guide:
         self.honest: set[int] = set()  # entries whose answer says it cannot know
         self.folded: list[str] = []  # each answer folded, to look rare words up in
         self.asked_rare: list[frozenset] = []  # each entry's rare words as its training phrasings ask them (hashes)
-        # entry -> each training phrasing's content words (hashes), as tuples (`_Phrasings`)
-        self.phrasing_words: dict[int, list[tuple]] | _Phrasings = {}
+        # entry -> each training phrasing's content words (hashes), as tuples (a third of a frozenset's memory)
+        self.phrasing_words: dict[int, list[tuple]] = {}
         self._repeats: tuple[int, dict] | None = None
         self.exact: dict[int, set[int]] | _Exact = {}  # `_phrase_hash` of a training phrasing -> its entries
         self.lang: list[str] = []  # each entry's language ("en", "es"): answers come in the question's
@@ -206,8 +173,12 @@ class Guide:
         if "asked_rare_ptr" in z.files:
             ptr, hashes = z["asked_rare_ptr"].tolist(), z["asked_rare"].tolist()
             guide.asked_rare = [frozenset(hashes[a:b]) for a, b in zip(ptr, ptr[1:])]
-        if "phrasing_words_ptr" in z.files:
-            guide.phrasing_words = _Phrasings(z["phrasing_entry"], z["phrasing_words_ptr"], z["phrasing_words"])
+        if "phrasing_words_ptr" in z.files:  # built here, not when asked: a class's burst of questions waits on it
+            ptr, hashes = z["phrasing_words_ptr"].tolist(), z["phrasing_words"].tolist()
+            one: dict[int, int] = {}  # one int object per word hash, shared by the phrasings that use it
+            hashes = [one.setdefault(h, h) for h in hashes]
+            for e, a, b in zip(z["phrasing_entry"].tolist(), ptr, ptr[1:]):
+                guide.phrasing_words.setdefault(e, []).append(tuple(hashes[a:b]))
         if "phrasing_exact" in z.files:
             guide.exact = _Exact(z["phrasing_exact"], z["phrasing_entry"])
         if "entry_lang" in z.files:
