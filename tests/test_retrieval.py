@@ -101,7 +101,6 @@ def test_a_word_never_seen_in_the_place_of_an_entry_s_specific_word_gets_i_dont_
     assert answers[g.candidates("explain docker to my grandmother")[0][0]].startswith("Docker")
 
 
-
 def test_the_rerank_takes_the_network_s_word_only_on_answers_it_learned(tmp_path):
     """An answer the network never learned (`Guide.learned` False: added to the corpus after training) is
     scored in the rerank as the mean of the learned candidates beside it, so the words decide; the saved
@@ -134,13 +133,13 @@ def test_the_rerank_takes_the_network_s_word_only_on_answers_it_learned(tmp_path
 
 
 def test_each_entry_s_phrasings_read_back_from_the_flat_arrays(tmp_path):
-    """`Guide.load` keeps the phrasings' words and exact hashes in the index's arrays and reads a candidate's
-    when asked: the same tuples, in the same order, as the phrasings were saved with."""
+    """`Guide.load` reads back each entry's phrasings' words (the same tuples, in the same order, as they were
+    saved with) and the phrasings' exact hashes (kept as two sorted arrays)."""
     path = tmp_path / "retrieval.npz"
     questions = [(e, q) for e, (_, qs, _) in enumerate(ENTRIES) for q in qs]
     questions.append((0, "catch errors in code"))  # an entry's phrasings need not be next to each other
-    Guide.save(path, _index(), [a for a, *_ in ENTRIES], {"catch": 2}, phrasings=[(e, content_words(q)) for e, q in questions],
-               exact=[_phrase_hash(q) for _, q in questions])
+    Guide.save(path, _index(), [a for a, *_ in ENTRIES], {"catch": 2},
+               phrasings=[(e, content_words(q)) for e, q in questions], exact=[_phrase_hash(q) for _, q in questions])
     g = Guide.load(path, Tokenizer.load(HF_DIR / "tokenizer.json"))
     for e in range(len(ENTRIES)):
         want = [tuple(sorted({_hash(w) for w in content_words(q)})) for f, q in questions if f == e]

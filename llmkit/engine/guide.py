@@ -453,11 +453,13 @@ class Guide:
         return self.mix(p_lm, self.copy_probs(weights, out), None if out else keep, first=not out)
 
     @staticmethod
-    def mix(p_lm: np.ndarray, copy: tuple[np.ndarray, float, float] | None, keep=None, first: bool = False) -> np.ndarray:
+    def mix(p_lm: np.ndarray, copy: tuple[np.ndarray, float, float] | None, keep=None,
+            first: bool = False) -> np.ndarray:
         """The network's distribution with the answers' mixed in. The tokens `keep` (a tool call's
         first tokens) keep the network's own odds and the other tokens share the rest as the mixture
         does; where the network's likeliest token is one of `keep` (or would become the likeliest),
-        the network's distribution as it is: a greedy reply decides as the network does."""
+        the network's distribution as it is: a greedy reply decides as the network does. `first`: the
+        reply's first token (the answers have MIX_FIRST of it)."""
         if copy is None:
             return p_lm
         p_copy, mass, exact = copy
