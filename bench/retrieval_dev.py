@@ -29,6 +29,11 @@ Figures (2026-11-29, this 2-core machine, under load; v3's network):
     query                     1.1 ms                 1.1 ms
     retrieval.npz             8.9 MB                 5.2 MB
     engine, 150 dev questions answered 0.647, OOS 28/30    0.680, OOS 30/30
+
+Session 16 (2026-11-30; 521 entries added that the network never trained on, docs/offline-model-v3.md):
+`--base-corpus <the session start's corpus>` keeps the same 2,098 questions and 150 engine questions as before
+(top-1 0.564 -> 0.556, candidates top-1 0.540 -> 0.539, engine answered 0.713 -> 0.707, OOS 30/30);
+`--entries new` asks the new entries' 521 (top-1 0.472, candidates 0.522, engine 0.520 of 200).
 """
 
 from __future__ import annotations
