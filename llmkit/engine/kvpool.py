@@ -14,7 +14,8 @@ of a larger chunk when it outgrows its capacity, and gives its slot back when it
 Reproducible: a reply's scores cover its chunk's whole capacity, positions past its own masked
 with -inf (their probability is an exact 0). The capacity follows from the reply's own prompt and
 length only, never from its neighbours, and each slot's products and reductions read its own row:
-a reply gets the same bits alone and in any batch.
+a reply's attention gets the same bits alone and in any batch (the pass's other products do not
+quite: scheduler.py's docstring).
 """
 
 from __future__ import annotations
@@ -26,14 +27,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .kvcache import KVCache
+from .kvcache import GROW, KVCache
 
 if TYPE_CHECKING:
     from .transformer import Weights
 
 SLOTS = 32  # replies per chunk: a class
 POSITIONS = 4096  # at most this many positions per chunk (fewer slots for long replies: 32 x 128, 4 x 1,024)
-STEP = 16  # chunk capacities are multiples of this many positions (as KVCache.GROW)
+STEP = GROW  # chunk capacities are multiples of this many positions, as a KVCache's
 
 
 class Chunk:

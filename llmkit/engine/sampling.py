@@ -102,7 +102,6 @@ def draw(p: np.ndarray, rng: np.random.Generator) -> int:
     return j * _BLOCK + i
 
 
-
 class StopScanner:
     """Holds back text that may be the start of a stop string; reports when one appears."""
 
