@@ -117,3 +117,17 @@ def test_system_prompt_language_is_followed(engine):
     msgs = [{"role": "system", "content": "Responde siempre en inglés."}, {"role": "user", "content": "¿Qué es Docker?"}]
     text = engine.generate(msgs, SamplingParams(temperature=0, max_tokens=40)).text()
     assert detect_lang(text) == "en", text
+
+
+
+@pytest.mark.parametrize("system, question, lang", [
+    ("Responde siempre en español.", "How do arrays work in JavaScript?", "es"),
+    ("Always answer in Spanish.", "What is prompt caching?", "es"),
+    ("Answer in English only.", "¿Qué es el fine-tuning?", "en"),
+])
+def test_the_language_asked_for_wins_where_the_question_s_words_find_only_the_other(engine, system, question, lang):
+    """The question's words find entries in its own language only; the answer comes from their
+    translations (guide.counterparts), not in the language the system prompt did not ask for."""
+    msgs = [{"role": "system", "content": system}, {"role": "user", "content": question}]
+    text = engine.generate(msgs, SamplingParams(temperature=0, max_tokens=40)).text()
+    assert detect_lang(text) == lang, text

@@ -147,3 +147,27 @@ def test_each_entry_s_phrasings_read_back_from_the_flat_arrays(tmp_path):
     assert g.phrasing_words.get(len(ENTRIES), "none") == "none"
     assert g.exact[_phrase_hash("how do I catch errors")] == {0}
     assert g.exact.get(_phrase_hash("not a phrasing at all"), "none") == "none"
+
+
+def test_an_entry_s_translation_is_linked_and_offered_when_only_the_other_language_is_found(tmp_path):
+    """`counterparts` links an entry to the other language's entry that its phrasings and answer score
+    best (names and cognates carry across), and `Guide._translated` offers those links when the language
+    asked for ("Always answer in Spanish.") has no entry among what the question's words found; where the
+    best entry has no link, nothing is offered (a neighbour's translation would be another answer)."""
+    from llmkit.engine.guide import counterparts
+
+    rows = [("Docker packages an application into a container.", ["What is Docker?", "docker containers"], "en"),
+            ("Docker empaqueta una aplicación en un contenedor.", ["¿Qué es Docker?", "contenedores docker"], "es"),
+            ("A Python list keeps items in order: [1, 2, 3].", ["What is a Python list?", "python list"], "en"),
+            ("Una lista de Python guarda elementos en orden: [1, 2, 3].", ["¿Qué es una lista de Python?"], "es"),
+            ("Paris is the capital of France.", ["What is the capital of France?"], "en")]
+    index = LexicalIndex.build([(e, q) for e, (_, qs, _) in enumerate(rows) for q in qs], [a for a, *_ in rows])
+    lang = [lg for *_, lg in rows]
+    links = counterparts(index, [" ".join(qs + [a]) for a, qs, _ in rows], lang)
+    assert links[:4] == [1, 0, 3, 2]
+    path = tmp_path / "retrieval.npz"
+    Guide.save(path, index, [a for a, *_ in rows], lang=lang, counterpart=links[:4] + [-1])
+    g = Guide.load(path, Tokenizer.load(HF_DIR / "tokenizer.json"))
+    assert g.counterpart == [1, 0, 3, 2, -1]
+    assert g._translated([(0, 0.9), (2, 0.4)], "es") == [(1, 0.9), (3, 0.4)]
+    assert g._translated([(4, 0.9), (0, 0.4)], "es") == []  # the best one has no translation

@@ -68,6 +68,7 @@ RERANK_TOKENS = 4
 # phrasings of 264 entries the network never saw, answered 0.350 -> 0.417; those of the learned entries
 # 0.707 -> 0.720; out of scope 30/30).
 LEARNED = -2.0
+COUNTERPART_GAP = 0.1  # a one-way translation link's lead over the next best (`counterparts`)
 FIT_TOKENS = 24
 MIX = 0.6  # the retrieved answers' share of a step's distribution (the network has the rest)
 # ... once the reply follows an answer word for word (after its first token, which chooses among
@@ -156,6 +157,7 @@ class Guide:
         self.tok = None  # the tokenizer (Guide.load): a reply may spell an answer's words in other tokens
         self._spelled: dict[int, tuple[str, dict[int, int]]] = {}  # entry -> (its text, {len(text of a[:k]): k})
         self.learned: list[bool] | None = None  # each answer learned by the network (`answer_fit`; None: all)
+        self.counterpart: list[int] = []  # each entry's translation in the other language, -1 none (`counterparts`)
 
     @classmethod
     def load(cls, path: Path, tok) -> "Guide":
@@ -185,6 +187,8 @@ class Guide:
             guide.lang = json.loads(bytes(z["entry_lang"]).decode())
         if "answer_fit" in z.files:
             guide.learned = (z["answer_fit"] > LEARNED).tolist()
+        if "counterpart" in z.files:
+            guide.counterpart = z["counterpart"].tolist()
         return guide
 
     @staticmethod
@@ -192,10 +196,11 @@ class Guide:
              unknown_entry: dict[str, int] | None = None, honest: list[int] | None = None,
              lang: list[str] | None = None, asked: list[set[str]] | None = None,
              phrasings: list[tuple[int, list[str]]] | None = None, exact: list[int] | None = None,
-             fit: np.ndarray | None = None) -> None:
+             fit: np.ndarray | None = None, counterpart: list[int] | None = None) -> None:
         """`df`: each word of the corpus -> how many entries use it (v3's knowing what it doesn't);
         `asked`: each entry's content words in its training phrasings (the rare ones are kept);
-        `phrasings`: each training phrasing's entry and content words; `fit`: `answer_fit`'s figures."""
+        `phrasings`: each training phrasing's entry and content words; `fit`: `answer_fit`'s figures;
+        `counterpart`: `counterparts`' links."""
         index.save(path)
         z = dict(np.load(path))
         z["answers"] = np.frombuffer(json.dumps(answers, ensure_ascii=False).encode(), dtype=np.uint8)
@@ -222,7 +227,22 @@ class Guide:
             z["entry_lang"] = np.frombuffer(json.dumps(lang).encode(), dtype=np.uint8)
         if fit is not None:
             z["answer_fit"] = np.asarray(fit, dtype=np.float16)
+        if counterpart is not None:
+            z["counterpart"] = np.asarray(counterpart, dtype=np.int32)
         np.savez_compressed(path, **z)
+
+    def _translated(self, found: list[tuple[int, float]], lang: str) -> list[tuple[int, float]]:
+        """`found`'s entries as their translations into `lang` (`counterparts`), those that have one,
+        if the best one has ("Always answer in Spanish." then "What is Python?" finds only English
+        entries by its words); none otherwise (a neighbour's translation is another answer)."""
+        out: dict[int, float] = {}
+        for e, s in found:
+            c = self.counterpart[e] if e < len(self.counterpart) else -1
+            if c >= 0 and self.lang[c] == lang:
+                out.setdefault(c, s)
+            elif not out:
+                return []
+        return list(out.items())
 
     def candidates(self, query: str | list[str]) -> list[tuple[int, float]]:
         """The best entries for the query (for several queries: the one matching best); the
@@ -246,7 +266,8 @@ class Guide:
         if queries and self.lang and found:  # the same answer exists in both languages: that one wins
             # (none in it among the first: the best-scored one just below, as the best one's translation)
             found = ([(e, s) for e, s in found if self.lang[e] == lang]
-                     or sorted([(e, s) for e, s in spare if self.lang[e] == lang], key=lambda c: -c[1])[:1] or found)
+                     or sorted([(e, s) for e, s in spare if self.lang[e] == lang], key=lambda c: -c[1])[:1]
+                     or self._translated(found, lang) or found)
             if lang in self.unknown_entry and all(e in self.honest and self.lang[e] != lang for e, _ in found):
                 # only another language's "I can't know" ("What is the GIL?" found "edad de Marta Gil"): the
                 # question's own "I don't know that"
@@ -590,11 +611,32 @@ def build(out_dir: Path, docs: list | None = None) -> dict:
     for e, q in questions:
         first.setdefault(e, q)
     fit = answer_fit(Path(out_dir), answers, first) if (Path(out_dir) / "hf" / "config.json").exists() else None
-    Guide.save(path, LexicalIndex.build(questions, answers), answers, df, unknown, sorted(honest), lang,
+    index = LexicalIndex.build(questions, answers)
+    said: dict[int, list[str]] = {}
+    for e, q in questions:
+        said.setdefault(e, []).append(q)
+    Guide.save(path, index, answers, df, unknown, sorted(honest), lang,
                [asked.get(e, set()) for e in range(len(answers))], [(e, content_words(q)) for e, q in questions],
-               [_phrase_hash(q) for _, q in questions], fit)
+               [_phrase_hash(q) for _, q in questions], fit,
+               counterparts(index, [" ".join(said.get(e, []) + [a]) for e, a in enumerate(answers)], lang))
     return {"entries": len(answers), "phrasings": len(questions), "words": len(df), "bytes": path.stat().st_size,
             "learned": None if fit is None else int((fit > LEARNED).sum())}
+
+
+def counterparts(index: LexicalIndex, texts: list[str], lang: list[str]) -> list[int]:
+    """Each entry's translation (-1: none found): the other language's entry that its phrasings and
+    answer together score best (shared names, code and cognates: "Python", "regresión"), kept where
+    that entry's own best is this one, or where it leads the next best by COUNTERPART_GAP. On the
+    corpus files written as parallel en/es lists, 99% of the mutual links and 95% of the leading
+    ones are the written pair."""
+    langs = np.array(lang)
+    best, gap = np.full(len(texts), -1), np.zeros(len(texts))
+    for e, text in enumerate(texts):
+        s = np.where(langs != lang[e], index.scores(text), -1.0)
+        top = np.argsort(-s)[:2]
+        if s[top[0]] > 0:
+            best[e], gap[e] = int(top[0]), s[top[0]] - max(0.0, s[top[1]])
+    return [int(b) if b >= 0 and (best[b] == e or gap[e] >= COUNTERPART_GAP) else -1 for e, b in enumerate(best)]
 
 
 def answer_fit(folder: Path, answers: list[str], first: dict[int, str]) -> np.ndarray:
