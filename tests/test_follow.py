@@ -131,3 +131,11 @@ def test_the_language_asked_for_wins_where_the_question_s_words_find_only_the_ot
     msgs = [{"role": "system", "content": system}, {"role": "user", "content": question}]
     text = engine.generate(msgs, SamplingParams(temperature=0, max_tokens=40)).text()
     assert detect_lang(text) == lang, text
+
+
+def test_a_detected_language_does_not_translate(engine):
+    """A Spanish keyword question reads as English to `detect_lang`; with no language asked for, its own
+    words' (Spanish) entries answer, not their English translations."""
+    text = engine.generate([{"role": "user", "content": "contar vocales en python"}],
+                           SamplingParams(temperature=0, max_tokens=40)).text()
+    assert detect_lang("contar vocales en python") == "en" and detect_lang(text) == "es", text

@@ -234,7 +234,9 @@ class Guide:
     def _translated(self, found: list[tuple[int, float]], lang: str) -> list[tuple[int, float]]:
         """`found`'s entries as their translations into `lang` (`counterparts`), those that have one,
         if the best one has ("Always answer in Spanish." then "What is Python?" finds only English
-        entries by its words); none otherwise (a neighbour's translation is another answer)."""
+        entries by its words); none otherwise (a neighbour's translation is another answer). Only for a
+        language asked for in so many words: a question's detected language can be wrong ("contar
+        vocales en python" reads as English), its own words' entries are not."""
         out: dict[int, float] = {}
         for e, s in found:
             c = self.counterpart[e] if e < len(self.counterpart) else -1
@@ -259,7 +261,8 @@ class Guide:
         from .corpus import detect_lang
 
         # the language asked for (a system prompt's "answer in Spanish": engine/follow.py), else the question's
-        lang = getattr(query, "lang", None) or (detect_lang(queries[0]) if queries else "en")
+        asked = getattr(query, "lang", None)
+        lang = asked or (detect_lang(queries[0]) if queries else "en")
         if queries and self.unknown_entry and (not found or self.unknown_share(queries[0]) > UNKNOWN_SHARE):
             entry = self.unknown_entry.get(lang, self.unknown_entry.get("en"))
             return [(entry, 1.0)] if entry is not None else found
@@ -267,7 +270,7 @@ class Guide:
             # (none in it among the first: the best-scored one just below, as the best one's translation)
             found = ([(e, s) for e, s in found if self.lang[e] == lang]
                      or sorted([(e, s) for e, s in spare if self.lang[e] == lang], key=lambda c: -c[1])[:1]
-                     or self._translated(found, lang) or found)
+                     or (self._translated(found, lang) if asked else []) or found)
             if lang in self.unknown_entry and all(e in self.honest and self.lang[e] != lang for e, _ in found):
                 # only another language's "I can't know" ("What is the GIL?" found "edad de Marta Gil"): the
                 # question's own "I don't know that"
