@@ -240,3 +240,25 @@ def test_the_model_ships_its_sampling_default_and_a_request_overrides_it():
     for seed in range(4):  # unset is the model's default, not "off"
         assert text(temperature=1.0, seed=seed) == text(temperature=1.0, seed=seed, min_p=shipped["min_p"])
     assert any(text(temperature=1.0, seed=s) != text(temperature=1.0, seed=s, min_p=0.0) for s in range(8))
+
+
+@pytest.mark.skipif(not HAS_TORCH, reason="torch not installed (pip install -e '.[train]'; make test installs it): training data check skipped")
+def test_a_stage_can_dwell_on_the_entries_its_network_has_not_learned(tmp_path):
+    """--focus-unlearned: the entries whose answer the --init network's index scores under guide.LEARNED
+    (written after it was trained) come that many times in each epoch's Q/A pairs; the rest once."""
+    from llmkit.engine.corpus import Doc
+    from llmkit.engine.tokenizer import Tokenizer
+    from llmkit.engine.train_transformer import Data, unlearned_focus
+
+    docs = [Doc(["What is Docker?", "docker explained"], "Docker packages apps."),
+            Doc(["What is a t-test?"], "A t-test compares two means."),
+            Doc(["What is HTTP?"], "HTTP is the web's protocol.")]
+    answers = [d.answer for d in docs]
+    np.savez(tmp_path / "retrieval.npz", answers=np.frombuffer(json.dumps(answers).encode(), dtype=np.uint8),
+             answer_fit=np.array([-0.05, -7.0, -0.2], dtype=np.float16))
+    focus = unlearned_focus(docs, tmp_path, 3)
+    assert focus == {1: 3}
+    assert unlearned_focus(docs, tmp_path, 1) == {} and unlearned_focus(docs, None, 3) == {}
+    data = Data(Tokenizer.load(HF_DIR / "tokenizer.json"), docs, 64, 0, focus=focus)
+    assert sorted(data.pairs) == sorted([(0, "What is Docker?"), (0, "docker explained")] + [(1, "What is a t-test?")] * 3
+                                        + [(2, "What is HTTP?")])

@@ -214,7 +214,8 @@ class Data:
     def __init__(self, tok: Tokenizer, docs: list[corpus.Doc], block: int, seed: int,
                  first_weight: float = 1.0, first_span: int = 0, prompt_weight: float = 0.0, synthetic_per_doc: int = 0,
                  tool_convs: list[dict] | None = None, tools_share: float = 0.0,
-                 extract_convs: list[dict] | None = None, extract_share: float = 0.0, json_marker: bool = False):
+                 extract_convs: list[dict] | None = None, extract_share: float = 0.0, json_marker: bool = False,
+                 focus: dict[int, int] | None = None):
         self.tok, self.docs, self.block = tok, docs, block
         # tool-use conversations (corpus.load_tools(), training ones only) and the share of each
         # epoch's rows they fill; the rest of the rows replay the Q/A corpus (a random subset of it)
@@ -232,7 +233,8 @@ class Data:
         first_of = {}
         self.answer_class = [first_of.setdefault(d.answer, len(first_of)) for d in docs]  # same answer, same class
         self.n_classes = len(first_of)
-        self.pairs = [(i, q) for i, d in enumerate(docs) for q in d.questions]
+        # `focus`: entry -> how many times its phrasings come in each epoch (--focus-unlearned)
+        self.pairs = [(i, q) for i, d in enumerate(docs) for q in d.questions for _ in range((focus or {}).get(i, 1))]
         self._enc: dict[str, list[int]] = {}
 
     def enc(self, text: str) -> list[int]:
@@ -476,6 +478,22 @@ def heldout_loss(model: Transformer, items, batch: int = 32) -> tuple[float, flo
 
 
 # -- training -----------------------------------------------------------------------
+def unlearned_focus(docs: list[corpus.Doc], init: Path | None, times: int) -> dict[int, int]:
+    """The entries whose answer the `init` network has not learned (its index's `guide.answer_fit`
+    under `guide.LEARNED`: written after it was trained), each to come `times` times per epoch: a
+    stage that teaches new entries spends its steps on them rather than on what is known."""
+    if times <= 1 or init is None or not (Path(init) / "retrieval.npz").exists():
+        return {}
+    from .guide import LEARNED
+
+    z = np.load(Path(init) / "retrieval.npz")
+    if "answer_fit" not in z.files:
+        return {}
+    answers = json.loads(bytes(z["answers"]).decode())
+    known = {a for a, f in zip(answers, z["answer_fit"].astype(np.float64)) if f > LEARNED}
+    return {i: times for i, d in enumerate(docs) if d.answer not in known}
+
+
 def train(args) -> dict:
     t0, c0 = time.perf_counter(), time.process_time()
     torch.set_num_threads(args.threads)
@@ -514,7 +532,8 @@ def train(args) -> dict:
     extract_convs = corpus.load_extract() if args.extract_share > 0 else []
     data = Data(tok, docs, args.block, args.seed, args.first_weight, args.first_span, args.prompt_weight, args.synthetic,
                 tool_convs=tool_convs, tools_share=args.tools_share,
-                extract_convs=extract_convs, extract_share=args.extract_share, json_marker=args.json_marker)
+                extract_convs=extract_convs, extract_share=args.extract_share, json_marker=args.json_marker,
+                focus=unlearned_focus(docs, args.init, args.focus_unlearned))
     held = data.heldout()
     tools_held = data.tools_heldout(tool_convs)
     extract_held = data.tools_heldout(extract_convs)  # the held-out loss of the JSON reply
@@ -805,6 +824,9 @@ def parse(argv=None):
     p.add_argument("--json-marker", action="store_true",
                    help="extraction rows say in the system turn that JSON with these keys is asked "
                         "(engine/tools.json_block), and info.json tells the engine to say it too")
+    p.add_argument("--focus-unlearned", type=int, default=1,
+                   help="with --init: the phrasings of each entry that network has not learned (its index's "
+                        "answer_fit) come this many times per epoch; 1 = like the rest")
     p.add_argument("--embed-steps", type=int, default=1500, help="steps fitting the embedding head")
     p.add_argument("--embed-only", action="store_true", help="with --init: only refit the embedding head")
     p.add_argument("--init", type=Path, default=None, help="start from this exported model instead of random")
