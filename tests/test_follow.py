@@ -139,3 +139,31 @@ def test_a_detected_language_does_not_translate(engine):
     text = engine.generate([{"role": "user", "content": "contar vocales en python"}],
                            SamplingParams(temperature=0, max_tokens=40)).text()
     assert detect_lang("contar vocales en python") == "en" and detect_lang(text) == "es", text
+
+
+@pytest.mark.parametrize("system, subject", [
+    ("You are a JavaScript tutor.", "javascript"),
+    ("Eres un experto en SQL.", "sql"),
+    ("You are a helpful assistant that answers questions about Docker.", "docker"),
+    ("You are a patient tutor for beginners.\nAnswer in two short sentences.", ""),
+    ("You are a helpful assistant.", ""),
+    ("Classify the support ticket.", ""),
+])
+def test_a_role_s_subject_is_read_from_the_system_prompt(system, subject):
+    msgs = [{"role": "system", "content": system}, {"role": "user", "content": "How do I write a loop?"}]
+    assert follow.role_subject(msgs) == subject
+
+
+@pytest.mark.parametrize("system, question, has, lacks", [
+    ("You are a JavaScript tutor.", "How do I write a loop?", "let i = 0", "```python"),
+    ("Eres un tutor de JavaScript.", "¿Cómo hago un bucle?", "let i = 0", "```python"),
+    ("You are a Python tutor.", "How do I write a loop?", "```python", "let i = 0"),
+    ("You are a SQL tutor.", "How do I join two tables?", "JOIN", "append"),
+    ("You are a Docker expert.", "How do I list what is running?", "docker ps", "ollama"),
+    # the subject must be what the answer is about *and* the question's words must be in it too
+    ("You are a weather bot.", "What is an API?", "Application Programming Interface", "weather"),
+])
+def test_the_role_s_subject_picks_among_the_question_s_answers(engine, system, question, has, lacks):
+    msgs = [{"role": "system", "content": system}, {"role": "user", "content": question}]
+    text = engine.generate(msgs, SamplingParams(temperature=0, max_tokens=50)).text()
+    assert has in text and lacks not in text, text

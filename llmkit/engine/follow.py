@@ -7,6 +7,10 @@ controller would, and the network still writes every token:
 - **Language.** "Answer in Spanish" / "Responde siempre en inglés" in a system prompt (or a
   system prompt written in Spanish) decides which language's answers retrieval offers;
   without one, the question's language does (guide.py).
+- **A role's subject.** "You are a JavaScript tutor." then "How do I write a loop?": the role's
+  subject words (`role_subject`) join the question where its own words find an answer about
+  something else (guide.py), so the loop comes in JavaScript. How a role talks (a pirate) is
+  not followed: the network has no examples of it.
 - **Length in sentences.** "in 2 sentences", "in one sentence", "en tres frases": the reply
   ends after that many sentences (`SentenceCounter`, in the decode loop), as a stop sequence would. Code
   blocks and numbers ("3.14", "e.g.") do not end sentences.
@@ -135,6 +139,39 @@ def requested_language(messages: list[dict]) -> str | None:
         if len(text.split()) >= 4 and detect_lang(text) == "es":
             return "es"
     return None
+
+
+_ROLE = re.compile(r"\b(?:you\s+are|you're|act\s+as|eres|act[uú]a\s+como|sos)\s+(?:an?\s+|the\s+|una?\s+|el\s+|la\s+)?"
+                   r"([^.!?\n]{1,80})", re.IGNORECASE)
+# what a role is, not what it is about: "a patient tutor for beginners", "un asistente útil"
+_ROLE_WORDS = set("""
+tutor tutors teacher teachers expert experts assistant assistants helper helpful friendly patient concise brief
+short kind senior junior professional developer developers engineer engineers programmer programmers beginner
+beginners student students course mentor coach specialist guide bot chatbot ai model language who that which
+answers answer questions question knows speaks great good best very really an a the for of in on with and or
+your you me my always only clear careful polite experienced world class
+profesor profesora profesores experto experta expertos asistente útil util amable paciente conciso concisa breve
+desarrolladores desarrollador programador programadora principiantes principiante estudiantes estudiante curso
+servicial mentor guía guia un una el la los las de del para en con y o que muy buen buena claro clara siempre
+""".split())
+
+
+def role_subject(messages: list[dict]) -> str:
+    """The subject words of a system prompt's role ("You are a JavaScript tutor." -> "javascript",
+    "Eres un experto en SQL" -> "sql"), lower case, those the last question does not already have;
+    "" for none."""
+    from .guide import content_words  # folded, without function words ("about", "sobre")
+
+    users = [m for m in messages if m.get("role") == "user"]
+    asked = set(content_words(_text(users[-1]))) if users else set()
+    words: list[str] = []
+    for m in messages:
+        if m.get("role") != "system":
+            continue
+        for role in _ROLE.finditer(_text(m)):
+            words += [w for w in content_words(role.group(1))
+                      if w not in _ROLE_WORDS and w not in asked and not w.isdigit() and w not in words]
+    return " ".join(words[:4])
 
 
 _END = re.compile(r"(?<!\b[A-Z])(?<!\be\.g)(?<!\bi\.e)[.!?][\"')\]]*$")

@@ -231,6 +231,14 @@ class Guide:
             z["counterpart"] = np.asarray(counterpart, dtype=np.int32)
         np.savez_compressed(path, **z)
 
+    def _mentions(self, e: int, words: str) -> bool:
+        """Whether entry `e`'s answer or one of its training phrasings has one of `words`."""
+        text = self.folded[e] if e < len(self.folded) else ""
+        if any(re.search(r"(?<!\w)" + re.escape(_fold(w)) + r"(?!\w)", text) for w in words.split()):
+            return True
+        hashes = {_hash(w) for w in content_words(words)}
+        return any(hashes.intersection(p) for p in self.phrasing_words.get(e, ()))
+
     def _translated(self, found: list[tuple[int, float]], lang: str) -> list[tuple[int, float]]:
         """`found`'s entries as their translations into `lang` (`counterparts`), those that have one,
         if the best one has ("Always answer in Spanish." then "What is Python?" finds only English
@@ -256,6 +264,16 @@ class Guide:
         pool = POOL if self.phrasing_words else LEXICAL_TOP
         tops = [self.index.top(q, pool, MIN_SCORE) for q in queries]
         best = max(tops, key=lambda t: t[0][1] if t else -1.0, default=[])
+        subject = getattr(query, "subject", "")
+        if subject and queries and self.folded and not (best and self._mentions(best[0][0], subject)):
+            # the role's subject ("You are a JavaScript tutor."): the question with it, where the question's
+            # own best answer is about something else ("How do I write a loop?" found Python's for loop)
+            with_subject = self.index.top(f"{queries[0]} {subject}", pool, MIN_SCORE)
+            about = " ".join(content_words(queries[0]))  # and about the question: "You are a weather bot." is
+            on = [c for c in with_subject  # no reason to answer "What is an API?" with the weather
+                  if self._mentions(c[0], subject) and (not about or self._mentions(c[0], about))]
+            if on:  # those about the subject first ("¿Cómo hago un bucle?" still ranks Python's loop first)
+                best = on + [c for c in with_subject if c not in on]
         about = self._about(queries, best)
         found, spare = about[:LEXICAL_TOP], about[LEXICAL_TOP:2 * LEXICAL_TOP]  # translations rank close
         from .corpus import detect_lang

@@ -486,10 +486,12 @@ def _attachments_asked(messages: list[dict]) -> list[dict]:
 class Query(list):
     """The texts retrieval looks up, and `lang`: the answers' language a system prompt asks for
     (engine/follow.py), or None for the question's own; `typed`: the texts as the user typed them,
-    before form instructions ("in one sentence") were taken out."""
+    before form instructions ("in one sentence") were taken out; `subject`: what a system prompt's
+    role is about ("You are a JavaScript tutor."), to look the question up with."""
 
     lang: str | None = None
     typed: list[str] = []
+    subject: str = ""  # a system prompt's role's subject (follow.role_subject)
 
 
 def question(messages: list[dict]) -> Query:
@@ -497,7 +499,7 @@ def question(messages: list[dict]) -> Query:
     more", "why?") also the turn before it with it; the better match wins (`Guide.candidates`)."""
     typed = _question(messages)
     q = Query(follow.strip_instructions(t) for t in typed)
-    q.lang, q.typed = follow.requested_language(messages), typed
+    q.lang, q.typed, q.subject = follow.requested_language(messages), typed, follow.role_subject(messages)
     return q
 
 
