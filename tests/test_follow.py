@@ -159,7 +159,7 @@ def test_a_role_s_subject_is_read_from_the_system_prompt(system, subject):
     ("Eres un tutor de JavaScript.", "¿Cómo hago un bucle?", "let i = 0", "```python"),
     ("You are a Python tutor.", "How do I write a loop?", "```python", "let i = 0"),
     ("You are a SQL tutor.", "How do I join two tables?", "JOIN", "append"),
-    ("You are a Docker expert.", "How do I list what is running?", "docker ps", "ollama"),
+    ("You are a Docker expert.", "How do I list what is running?", "docker", "ollama"),
     # the subject must be what the answer is about *and* the question's words must be in it too
     ("You are a weather bot.", "What is an API?", "Application Programming Interface", "weather"),
 ])
@@ -167,3 +167,16 @@ def test_the_role_s_subject_picks_among_the_question_s_answers(engine, system, q
     msgs = [{"role": "system", "content": system}, {"role": "user", "content": question}]
     text = engine.generate(msgs, SamplingParams(temperature=0, max_tokens=50)).text()
     assert has in text and lacks not in text, text
+
+
+def test_a_subject_the_whole_corpus_is_about_is_no_subject(engine):
+    """"LLM API" names what the whole course is about (guide._narrow): lesson 08's panel ("You are a tutor for
+    an LLM API course.") asks "Give me an example of one." after "What is a system prompt?", and gets an
+    example of a system prompt, not whichever answer names an API."""
+    assert engine.guide._narrow("llm api apis python") == "" and engine.guide._narrow("javascript sql") == "javascript sql"
+    msgs = [{"role": "system", "content": "You are a tutor for an LLM API course. Answer in two sentences."},
+            {"role": "user", "content": "What is a system prompt?"},
+            {"role": "assistant", "content": "A system prompt is the first message, with the role system."},
+            {"role": "user", "content": "Give me an example of one."}]
+    text = engine.generate(msgs, SamplingParams(temperature=0, max_tokens=40)).text()
+    assert "You are" in text, text

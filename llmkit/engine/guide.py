@@ -68,6 +68,7 @@ RERANK_TOKENS = 4
 # phrasings of 264 entries the network never saw, answered 0.350 -> 0.417; those of the learned entries
 # 0.707 -> 0.720; out of scope 30/30).
 LEARNED = -2.0
+SUBJECT_SHARE = 0.05  # a role's subject word names a corner of the corpus if no more entries mention it (`_narrow`)
 COUNTERPART_GAP = 0.1  # a one-way translation link's lead over the next best (`counterparts`)
 FIT_TOKENS = 24
 MIX = 0.6  # the retrieved answers' share of a step's distribution (the network has the rest)
@@ -157,6 +158,7 @@ class Guide:
         self.tok = None  # the tokenizer (Guide.load): a reply may spell an answer's words in other tokens
         self._spelled: dict[int, tuple[str, dict[int, int]]] = {}  # entry -> (its text, {len(text of a[:k]): k})
         self.learned: list[bool] | None = None  # each answer learned by the network (`answer_fit`; None: all)
+        self.df: tuple[np.ndarray, np.ndarray] | None = None  # sorted word hashes, how many entries use each
         self.counterpart: list[int] = []  # each entry's translation in the other language, -1 none (`counterparts`)
 
     @classmethod
@@ -189,6 +191,8 @@ class Guide:
             guide.learned = (z["answer_fit"] > LEARNED).tolist()
         if "counterpart" in z.files:
             guide.counterpart = z["counterpart"].tolist()
+        if "df_hash" in z.files:
+            guide.df = (z["df_hash"], z["df_n"])
         return guide
 
     @staticmethod
@@ -208,6 +212,9 @@ class Guide:
             z["known"] = np.unique(np.array([_hash(v) for w in df for v in _variants(w)], dtype=np.uint32))
             rare = sorted((_hash(w), n) for w, n in df.items() if n < RARE_DF)
             z["rare_hash"] = np.array([h for h, _ in rare], dtype=np.uint32)
+            every = sorted({_hash(w): n for w, n in df.items()}.items())  # every word's count (`_narrow`)
+            z["df_hash"] = np.array([h for h, _ in every], dtype=np.uint32)
+            z["df_n"] = np.array([min(n, 65535) for _, n in every], dtype=np.uint16)
             z["rare_df"] = np.array([n for _, n in rare], dtype=np.uint16)
             z["honest"] = np.array(sorted(honest or []), dtype=np.int32)
             if asked is not None:
@@ -230,6 +237,23 @@ class Guide:
         if counterpart is not None:
             z["counterpart"] = np.asarray(counterpart, dtype=np.int32)
         np.savez_compressed(path, **z)
+
+    def _narrow(self, subject: str) -> str:
+        """The words of a role's subject that name a corner of the corpus: those no more than SUBJECT_SHARE
+        of the entries use ("javascript", "sql"); "python", "api" and "llm" are what the whole course is
+        about, and would pull "Give me an example of one." to any answer that names them."""
+        if self.df is None:
+            return ""
+        hashes, counts = self.df
+        words = []
+        for w in subject.split():
+            n = 0
+            for v in {w, w[:-1] if len(w) > 3 and w.endswith("s") else w}:  # "apis" is "api"
+                i = int(np.searchsorted(hashes, _hash(v)))
+                n = max(n, int(counts[i]) if i < len(hashes) and hashes[i] == _hash(v) else 0)
+            if n <= SUBJECT_SHARE * len(self.answers):
+                words.append(w)
+        return " ".join(words)
 
     def _mentions(self, e: int, words: str) -> bool:
         """Whether entry `e`'s answer or one of its training phrasings has one of `words`."""
@@ -264,7 +288,7 @@ class Guide:
         pool = POOL if self.phrasing_words else LEXICAL_TOP
         tops = [self.index.top(q, pool, MIN_SCORE) for q in queries]
         best = max(tops, key=lambda t: t[0][1] if t else -1.0, default=[])
-        subject = getattr(query, "subject", "")
+        subject = self._narrow(getattr(query, "subject", ""))
         if subject and queries and self.folded and not (best and self._mentions(best[0][0], subject)):
             # the role's subject ("You are a JavaScript tutor."): the question with it, where the question's
             # own best answer is about something else ("How do I write a loop?" found Python's for loop)
