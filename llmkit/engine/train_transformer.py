@@ -759,6 +759,11 @@ V3_STAGE_I = ["--threads", "1", "--steps", "200", "--warmup", "10", "--lr", "3e-
 # and the lesson check failed (Spanish lesson 02's weather question got no call)
 V3_STAGE_K = ["--threads", "1", "--steps", "300", "--warmup", "10", "--lr", "3e-4", "--answer-loss", "0",
               "--tools-share", "0.5", "--tools-varied", "--tools-records"]
+# stage M (session 17): from F, the entries F never learned (written in sessions 10-16) three times per epoch
+# (--focus-unlearned): it learned them (2,243 of 2,246 answers), but picked answers no better (dev 0.673 against
+# F's 0.700 with the same index) and the lesson check still showed word salad after tool results
+V3_STAGE_M = ["--threads", "1", "--steps", "900", "--warmup", "20", "--lr", "5e-4", "--answer-loss", "0",
+              "--tools-share", "0.45", "--tools-varied", "--focus-unlearned", "3"]
 V3_ARGS = V3_STAGE_A + ["--out", str(DATA_DIRS["transformer-v3"])]  # stage A alone (what v3 was before tools)
 
 
