@@ -169,9 +169,12 @@ def role_subject(messages: list[dict]) -> str:
         if m.get("role") != "system":
             continue
         for role in _ROLE.finditer(_text(m)):
-            words += [w for w in content_words(role.group(1))
-                      if w not in _ROLE_WORDS and w not in asked and not w.isdigit() and w not in words]
-    return " ".join(words[:4])
+            for w in content_words(role.group(1)):
+                if w not in _ROLE_WORDS and w not in asked and not w.isdigit() and w not in words:
+                    words.append(w)
+                    if len(words) == 4:  # enough to look up with (and a huge system prompt stays cheap)
+                        return " ".join(words)
+    return " ".join(words)
 
 
 _END = re.compile(r"(?<!\b[A-Z])(?<!\be\.g)(?<!\bi\.e)[.!?][\"')\]]*$")
