@@ -293,9 +293,10 @@ class Guide:
             # the role's subject ("You are a JavaScript tutor."): the question with it, where the question's
             # own best answer is about something else ("How do I write a loop?" found Python's for loop)
             with_subject = self.index.top(f"{queries[0]} {subject}", pool, MIN_SCORE)
-            about = " ".join(content_words(queries[0]))  # and about the question: "You are a weather bot." is
-            on = [c for c in with_subject  # no reason to answer "What is an API?" with the weather
-                  if self._mentions(c[0], subject) and (not about or self._mentions(c[0], about))]
+            # ... and about the question's own words too: "You are a weather bot." is no reason to answer
+            # "What is an API?" with the weather
+            own = " ".join(content_words(queries[0]))
+            on = [c for c in with_subject if self._mentions(c[0], subject) and (not own or self._mentions(c[0], own))]
             if on:  # those about the subject first ("¿Cómo hago un bucle?" still ranks Python's loop first)
                 best = on + [c for c in with_subject if c not in on]
         about = self._about(queries, best)
