@@ -289,16 +289,18 @@ class Guide:
         tops = [self.index.top(q, pool, MIN_SCORE) for q in queries]
         best = max(tops, key=lambda t: t[0][1] if t else -1.0, default=[])
         subject = self._narrow(getattr(query, "subject", ""))
-        if subject and queries and self.folded and not (best and self._mentions(best[0][0], subject)):
-            # the role's subject ("You are a JavaScript tutor."): the question with it, where the question's
-            # own best answer is about something else ("How do I write a loop?" found Python's for loop)
-            with_subject = self.index.top(f"{queries[0]} {subject}", pool, MIN_SCORE)
-            # ... and about the question's own words too: "You are a weather bot." is no reason to answer
-            # "What is an API?" with the weather
+        if subject and queries and self.folded:
+            # the role's subject ("You are a JavaScript tutor."): the question looked up with it ("How do I write
+            # a loop?" alone finds Python's loops), and where answers name the subject and the question's own
+            # words, only those ("You are a weather bot." is no reason to answer "What is an API?" with the
+            # weather: none of the weather answers names an API, so the question's own answers stay)
             own = " ".join(content_words(queries[0]))
-            on = [c for c in with_subject if self._mentions(c[0], subject) and (not own or self._mentions(c[0], own))]
-            if on:  # those about the subject first ("¿Cómo hago un bucle?" still ranks Python's loop first)
-                best = on + [c for c in with_subject if c not in on]
+            on: dict[int, float] = {}
+            for e, sc in self.index.top(f"{queries[0]} {subject}", pool, MIN_SCORE) + best:
+                if e not in on and self._mentions(e, subject) and (not own or self._mentions(e, own)):
+                    on[e] = sc
+            if on:
+                best = list(on.items())
         about = self._about(queries, best)
         found, spare = about[:LEXICAL_TOP], about[LEXICAL_TOP:2 * LEXICAL_TOP]  # translations rank close
         from .corpus import detect_lang
