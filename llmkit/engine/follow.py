@@ -143,16 +143,16 @@ def requested_language(messages: list[dict]) -> str | None:
 
 _ROLE = re.compile(r"\b(?:you\s+are|you're|act\s+as|eres|act[uú]a\s+como|sos)\s+(?:an?\s+|the\s+|una?\s+|el\s+|la\s+)?"
                    r"([^.!?\n]{1,80})", re.IGNORECASE)
-# what a role is, not what it is about: "a patient tutor for beginners", "un asistente útil"
+# what a role is, not what it is about: "a patient tutor for beginners", "un asistente útil" (folded; function
+# words and "beginners" are already out of `content_words`)
 _ROLE_WORDS = set("""
-tutor tutors teacher teachers expert experts assistant assistants helper helpful friendly patient concise brief
-short kind senior junior professional developer developers engineer engineers programmer programmers beginner
-beginners student students course mentor coach specialist guide bot chatbot ai model language who that which
-answers answer questions question knows speaks great good best very really an a the for of in on with and or
-your you me my always only clear careful polite experienced world class
-profesor profesora profesores experto experta expertos asistente útil util amable paciente conciso concisa breve
-desarrolladores desarrollador programador programadora principiantes principiante estudiantes estudiante curso
-servicial mentor guía guia un una el la los las de del para en con y o que muy buen buena claro clara siempre
+tutor tutors teacher teachers expert experts assistant assistants helper helpful friendly patient concise kind
+senior junior professional developer developers engineer engineers programmer programmers student students course
+mentor coach specialist guide bot chatbot model language answers answer questions question knows speaks great good
+best clear careful polite experienced world class always only
+profesor profesora profesores experto experta expertos asistente util amable paciente conciso concisa
+desarrolladores desarrollador programador programadora estudiantes estudiante curso servicial mentor guia buen buena
+claro clara siempre
 """.split())
 
 

@@ -655,14 +655,12 @@ def build(out_dir: Path, docs: list | None = None) -> dict:
         for w in ws:
             df[w] = df.get(w, 0) + 1
     path = Path(out_dir) / "retrieval.npz"
-    first: dict[int, str] = {}
-    for e, q in questions:
-        first.setdefault(e, q)
-    fit = answer_fit(Path(out_dir), answers, first) if (Path(out_dir) / "hf" / "config.json").exists() else None
-    index = LexicalIndex.build(questions, answers)
-    said: dict[int, list[str]] = {}
+    said: dict[int, list[str]] = {}  # each entry's training phrasings, in order
     for e, q in questions:
         said.setdefault(e, []).append(q)
+    first = {e: qs[0] for e, qs in said.items()}
+    fit = answer_fit(Path(out_dir), answers, first) if (Path(out_dir) / "hf" / "config.json").exists() else None
+    index = LexicalIndex.build(questions, answers)
     Guide.save(path, index, answers, df, unknown, sorted(honest), lang,
                [asked.get(e, set()) for e in range(len(answers))], [(e, content_words(q)) for e, q in questions],
                [_phrase_hash(q) for _, q in questions], fit,
