@@ -108,6 +108,10 @@ def test_a_sum_is_answered_only_by_an_answer_that_does_that_sum(guide):
     ("What is 15% of 80?", "I don't know that"), ("What is 7 times 8?", "I don't know that"),
     ("¿Cuánto es el 10 por ciento de 50?", "No lo sé"), ("what is 2+2?", "2 + 2 = 4."),
     ("¿Cuánto son 3 veces 12?", "12 × 3 = 36."),  # an operation whose order does not matter, either way
+    # only arithmetic's words beside the numbers: an answer must have the numbers (the corpus's "we only use 10
+    # percent of the brain" myth has the 10, not the 50)
+    ("What is 10 percent of 50?", "I don't know that"), ("Do we only use 10 percent of our brain?", "No, that's a myth"),
+    ("¿Usamos solo el 10 por ciento del cerebro?", "No, es un mito"),
 ])
 def test_an_answer_that_is_only_a_sum_is_about_that_sum_alone(question, start):
     """The shipped model: "What is 15% of 80?" asks no sum the rule reads, and had been answered
