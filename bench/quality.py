@@ -4,6 +4,7 @@
     python bench/quality.py --show 5              # also print a few answers
     python bench/quality.py --engines transformer-v2 --limit 50
     python bench/quality.py --set v3 --engines transformer-v2   # only the second held-out set
+    python bench/quality.py --set corpus --engines transformer-v3 --corpus-from OLD/llmkit/engine/corpus
 
 Two question sets (`--set corpus|v3|both`, default both).
 
@@ -301,8 +302,10 @@ def table(rows: list[tuple], header: tuple) -> str:
 
 
 def run_corpus_set(args, engines: dict) -> dict:
-    """The corpus' held-out phrasings against their reference answers (the original set)."""
-    docs = corpus.load()
+    """The corpus' held-out phrasings against their reference answers (the original set); with
+    --corpus-from, those of an older corpus folder (the set grows with the corpus: the same items
+    compare two sessions)."""
+    docs = corpus.load(args.corpus_from) if args.corpus_from else corpus.load()
     items = heldout_items(docs)
     if args.limit:
         items = items[: args.limit]
@@ -442,6 +445,9 @@ def main(argv=None) -> None:
     p.add_argument("--v3-file", type=Path, default=V3_PATH, help="the v3 question file (default %(default)s)")
     p.add_argument("--retrain-v1", choices=["auto", "always", "never"], default="auto")
     p.add_argument("--no-perplexity", action="store_true")
+    p.add_argument("--corpus-from", type=Path,
+                   help="the corpus set as an older corpus folder had it (e.g. a worktree's llmkit/engine/corpus): "
+                        "its held-out phrasings, references and key terms, answered by today's engines")
     p.add_argument("--v2-data", type=Path, help="evaluate the v2 model in this folder (train_transformer --out)")
     p.add_argument("--json", type=Path, help="also write the figures here (v3's under the key \"heldout_v3\")")
     args = p.parse_args(argv)
