@@ -37,6 +37,11 @@ def start_gateway(extra_env: dict | None = None, python: str | None = None) -> t
     return proc, url, time.perf_counter() - t0
 
 
+def pin(pid: int, core: int) -> None:
+    """Every thread of process `pid` onto `core` (taskset -a): a server measured on a core of its own."""
+    subprocess.run(["taskset", "-a", "-cp", str(core), str(pid)], check=True, capture_output=True)
+
+
 def rss_mib(pid: int) -> float:
     with open(f"/proc/{pid}/status") as f:
         for line in f:

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import httpx
 
-from _util import rss_mib, start_gateway, table
+from _util import pin, rss_mib, start_gateway, table
 
 Q = "What is an API?"
 PROTOCOLS = {
@@ -188,7 +188,7 @@ def _memory_mib(pid: int) -> float:
 
 def _pin(pid: int, core: int) -> None:
     for p in _family(pid):
-        subprocess.run(["taskset", "-a", "-cp", str(core), str(p)], check=True, capture_output=True)
+        pin(p, core)
 
 
 async def _streams(url: str, clients: int, per_client: int, max_tokens: int, pid: int,

@@ -12,10 +12,12 @@ Upstreams:
   so nothing but the proxying is measured (how LiteLLM's proxy overhead is measured too).
 
 Direct and routed batches alternate (the machine's load drifts); "added" is routed minus
-direct. On a 2-core machine the client, the upstream and the gateway share the cores, and at 32
-clients the gateway's CPU per request waits in that queue; `--pin` gives the gateway core 0 and
-the upstream and this client core 1, as a gateway deployed apart from its engines runs. Non-streaming and streaming (time to the last byte) are both measured. A benchmark:
+direct. Non-streaming and streaming (time to the last byte) are both measured. A benchmark:
 it prints, it never fails on a figure.
+
+On a 2-core machine the client, the upstream and the gateway share the cores, and at 32 clients
+the gateway's CPU per request waits in that queue; `--pin` gives the gateway core 0 and the
+upstream and this client core 1, as a gateway deployed apart from its engines runs.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import httpx  # noqa: E402
 
-from _util import free_port, table  # noqa: E402
+from _util import free_port, pin, table  # noqa: E402
 
 FIXED_APP = r'''
 import json, sys
@@ -151,11 +153,6 @@ def measure(direct: str, routed: str, model_direct: str, model_routed: str, n: i
     return {"direct": (pct(d, .5), pct(d, .95)), "routed": (pct(r, .5), pct(r, .95)), "cpu": per, "failed": fails}
 
 
-def _pin(pid: int, core: int) -> None:
-    """Every thread of `pid` onto `core` (taskset -a)."""
-    subprocess.run(["taskset", "-a", "-cp", str(core), str(pid)], check=True, capture_output=True)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--requests", type=int, default=200)
@@ -193,9 +190,9 @@ def main() -> None:
         gw_url = f"http://127.0.0.1:{gw_port}"
         wait(gw_url, "/health", gw)
         if args.pin:
-            _pin(gw.pid, 0)
+            pin(gw.pid, 0)
             for p in procs[:-1]:
-                _pin(p.pid, 1)
+                pin(p.pid, 1)
         for name, (url, model) in targets.items():
             for stream in (False, True):
                 for conc in (1, 32):
