@@ -574,8 +574,8 @@ _NUMBER_RE = re.compile(_NUM)
 _DIGITS = re.compile(r"\d+")
 # words a question about a calculation has besides its numbers (content_words' forms: folded, 3+ letters)
 _ARITHMETIC = {"percent", "percentage", "ciento", "porciento", "porcentaje", "cuanto", "cuantos", "cuanta", "calcula",
-               "calculate", "compute", "times", "veces", "plus", "minus", "menos", "divided", "dividido", "entre",
-               "multiplied", "multiplicado", "half", "mitad", "double", "doble", "much", "many"}
+               "calculate", "compute", "times", "veces", "plus", "minus", "menos", "divided", "dividido",
+               "multiplied", "multiplicado", "half", "mitad", "double", "doble"}
 _BARE_SUM = re.compile(r"\s*\d+(?:[.,]\d+)?\s*[-+−×÷*/x^]\s*\d+(?:[.,]\d+)?\s*(?:=|son|es|is|equals)\s*-?\d+(?:[.,]\d+)?\.?\s*")
 # the same asked with a verb: "Add 3 and 4", "the sum of 3 and 4", "subtract 4 from 9" (9 - 4),
 # "multiply 3 by 4", "divide 12 by 3", and in Spanish ("suma 3 y 4", "resta 4 de 9", "multiplica 3 por 4")

@@ -491,7 +491,7 @@ class Query(list):
 
     lang: str | None = None
     typed: list[str] = []
-    subject: str = ""  # a system prompt's role's subject (follow.role_subject)
+    subject: str = ""
 
 
 def question(messages: list[dict]) -> Query:
