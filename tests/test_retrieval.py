@@ -171,3 +171,64 @@ def test_an_entry_s_translation_is_linked_and_offered_when_only_the_other_langua
     assert g.counterpart == [1, 0, 3, 2, -1]
     assert g._translated([(0, 0.9), (2, 0.4)], "es") == [(1, 0.9), (3, 0.4)]
     assert g._translated([(4, 0.9), (0, 0.4)], "es") == []  # the best one has no translation
+
+
+def _classified() -> LexicalIndex:
+    from llmkit.engine.classifier import Classifier, train
+
+    index = _index()
+    questions = [(e, q) for e, (_, qs, _) in enumerate(ENTRIES) for q in qs]
+    index.classifier = Classifier(train(questions, len(ENTRIES)))
+    return index
+
+
+def test_the_classifier_learns_each_entry_from_its_phrasings_and_trains_the_same_twice():
+    from llmkit.engine.classifier import train
+
+    index = _classified()
+    for e, (_, qs, _) in enumerate(ENTRIES):
+        for q in qs:
+            assert int(np.argmax(index.classifier.probs(q))) == e, q
+    p = index.classifier.probs("how can I catch an exception in python")
+    assert int(np.argmax(p)) == 0 and p[0] > 3 * p[1]  # "catch" with "exception": try/except, not the ball game
+    assert not index.classifier.probs("").any()  # no features: no opinion
+    again = train([(e, q) for e, (_, qs, _) in enumerate(ENTRIES) for q in qs], len(ENTRIES))
+    assert all((again[k] == index.classifier.arrays[k]).all() for k in again)
+
+
+def test_the_classifier_reorders_what_words_found_and_finds_nothing_alone(tmp_path):
+    index = _classified()
+    assert index.top("zzzz qqqq", 3, min_lexical=0.25) == []
+    q = "catch an exception"
+    clf, index.classifier = index.classifier, None
+    assert [e for e, _ in index.top(q, 2)] == [2, 1]  # by words: raising one, then the ball game ("catch")
+    index.classifier = clf
+    assert [e for e, _ in index.top(q, 2)] == [2, 0]  # it knows "catch" with "exception" is try/except
+    index.save(tmp_path / "i.npz")
+    back = LexicalIndex.load(tmp_path / "i.npz")
+    np.testing.assert_allclose(back.classifier.probs(q), index.classifier.probs(q), atol=1e-6)  # packed as saved
+    assert [e for e, _ in back.top(q, 3)] == [e for e, _ in index.top(q, 3)]
+
+
+def test_where_the_network_has_not_learned_a_candidate_the_classifier_weighs_in(tmp_path):
+    """`Guide.weigh` with the query: among candidates with an answer the network never learned, the
+    classifier's logits join the weights; among learned ones the network's figures stand alone."""
+    path = tmp_path / "retrieval.npz"
+    index = _classified()
+    fit = np.array([-0.05, -7.5, -7.5, -0.02, -6.0, -0.3])  # entries 1 and 2 never learned
+    Guide.save(path, index, [a for a, *_ in ENTRIES], fit=fit)
+    g = Guide.load(path, Tokenizer.load(HF_DIR / "tokenizer.json"))
+    assert g.index.classifier is not None
+    first_logp = np.zeros(g.vocab)
+    q = "how do I raise an exception"  # the words and the classifier: entry 2, not the ball game
+
+    def rest(seqs):
+        return [0.0] * len(seqs)
+
+    cands = [(1, 0.45), (2, 0.45)]  # the same lexical score, neither learned
+    assert dict(g.weigh(cands, first_logp, rest)) == pytest.approx({1: 0.5, 2: 0.5})
+    w = dict(g.weigh(cands, first_logp, rest, q))
+    assert w[2] > 0.6
+    assert dict(g.weigh(cands, first_logp, rest, [q, "an earlier turn"])) == pytest.approx(w)  # the last question
+    learned = [(0, 0.45), (3, 0.45)]  # both learned: the classifier stays out
+    assert dict(g.weigh(learned, first_logp, rest, "capital of france")) == pytest.approx({0: 0.5, 3: 0.5})

@@ -72,6 +72,9 @@ LEARNED = -2.0
 # "javascript" 5.2% (the corpus has grown a corner for it: 5% had turned the JavaScript tutor off), "http" 6.0%,
 # "json" 7.4% are corners; "llm" 9.0%, "openai" 10%, "api" 16%, "python" 30% are what the whole course is about
 SUBJECT_SHARE = 0.08
+# where the network has not learned a candidate's answer (LEARNED), the entry classifier's logit joins the weights
+# (engine/classifier.py): among answers the network never saw it is the better judge of which one was asked for
+CLASSIFIER_WEIGHT = 0.5
 COUNTERPART_GAP = 0.1  # a one-way translation link's lead over the next best (`counterparts`)
 FIT_TOKENS = 24
 MIX = 0.6  # the retrieved answers' share of a step's distribution (the network has the rest)
@@ -394,11 +397,14 @@ class Guide:
         at[at >= len(self.known)] = 0
         return bool((self.known[at] == keys).any())
 
-    def weigh(self, cands: list[tuple[int, float]], first_logp: np.ndarray, score_rest) -> list[tuple[int, float]]:
+    def weigh(self, cands: list[tuple[int, float]], first_logp: np.ndarray, score_rest,
+              query: str | list[str] | None = None) -> list[tuple[int, float]]:
         """Candidates' weights: lexical score and the network's log-likelihood of each answer's
         first tokens (`first_logp`: log-probs after the prompt; `score_rest(seqs)`: for each
-        sequence, the log-prob of s[1:] given the prompt and s[0]). One candidate weighs 1 whatever the
-        network says (the softmax of one number), so it is not scored: no rerank rows for it."""
+        sequence, the log-prob of s[1:] given the prompt and s[0]); where the network has not learned
+        one of them, the classifier's word on `query` (the one `candidates` was given) too. One
+        candidate weighs 1 whatever the network says (the softmax of one number), so it is not
+        scored: no rerank rows for it."""
         if len(cands) == 1:
             return [(cands[0][0], 1.0)]
         firsts = [list(self.answers[e][:RERANK_TOKENS]) for e, _ in cands]
@@ -408,6 +414,10 @@ class Guide:
             known = [ll for (e, _), ll in zip(cands, lls) if self.learned[e]]
             mean = sum(known) / len(known) if known else 0.0
             lls = [ll if self.learned[e] else mean for (e, _), ll in zip(cands, lls)]
+            text = query if query is None or isinstance(query, str) else (query[:1] or [None])[0]
+            if text and self.index.classifier is not None:
+                z = self.index.classifier.logits(text, [e for e, _ in cands])
+                lls = [ll + CLASSIFIER_WEIGHT * float(x) for ll, x in zip(lls, z)]
         logits = [s / LEXICAL_TEMPERATURE + ll for (_, s), ll in zip(cands, lls)]
         z = np.exp(np.array(logits) - max(logits))
         z /= z.sum()
@@ -632,10 +642,12 @@ def _hash(text: str) -> int:
     return zlib.crc32(text.encode())
 
 
-def build(out_dir: Path, docs: list | None = None) -> dict:
+def build(out_dir: Path, docs: list | None = None, classify: bool = True) -> dict:
     """Write `retrieval.npz` for the current corpus (training phrasings only) into `out_dir`;
-    `docs`: other documents than `corpus.load()`'s (bench/retrieval_dev.py leaves phrasings out)."""
+    `docs`: other documents than `corpus.load()`'s (bench/retrieval_dev.py leaves phrasings out);
+    `classify`: train the entry classifier too (engine/classifier.py; torch, a few minutes)."""
     from . import corpus
+    from .classifier import Classifier, train
 
     answers: list[str] = []
     entry: dict[str, int] = {}
@@ -669,6 +681,8 @@ def build(out_dir: Path, docs: list | None = None) -> dict:
     first = {e: qs[0] for e, qs in said.items()}
     fit = answer_fit(Path(out_dir), answers, first) if (Path(out_dir) / "hf" / "config.json").exists() else None
     index = LexicalIndex.build(questions, answers)
+    if classify:
+        index.classifier = Classifier(train(questions, len(answers)))
     Guide.save(path, index, answers, df, unknown, sorted(honest), lang,
                [asked.get(e, set()) for e in range(len(answers))], [(e, content_words(q)) for e, q in questions],
                [_phrase_hash(q) for _, q in questions], fit,

@@ -16,6 +16,9 @@ reorders what shared words found (`top`'s `min_lexical`): close in that space is
 question ("the population of Lagos" is near "the population of a country"). Indexes built before
 it have no latent arrays and score as before. On a leave-one-phrasing-out dev set of training
 phrasings (bench/retrieval_dev.py) it raises top-1 from 0.48 to 0.57 and top-3 from 0.75 to 0.84.
+
+An index built by `guide.build` also holds an entry classifier (engine/classifier.py) learned from
+all of each entry's phrasings; its probability joins the ranking (`CLASSIFIER_SHARE`).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ ANSWER_FEATURES = 200  # an answer row keeps its heaviest features (the tail of 
 LATENT_BUCKETS = 1 << 13  # hashed words the latent half reads
 LATENT_DIM = 128  # its components (an entry's phrasings and answer make one document)
 LATENT_SHARE = 1.0  # an entry's score also gains this x the latent cosine of question and entry
+CLASSIFIER_SHARE = 0.5  # and this x the classifier's probability of the entry (engine/classifier.py)
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -94,8 +98,10 @@ def _vector(counts: Counter, idf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 class LexicalIndex:
     """An inverted index (bucket -> rows, weights) over phrasing rows and answer rows."""
 
-    def __init__(self, idf, colptr, rows, vals, row_entry, row_is_answer, n_entries, latent=None, levels=None):
+    def __init__(self, idf, colptr, rows, vals, row_entry, row_is_answer, n_entries, latent=None, levels=None,
+                 classifier=None):
         self.idf, self.colptr, self.rows = idf, colptr, rows
+        self.classifier = classifier  # a trained `classifier.Classifier` (guide.build), or None
         # weights kept as given, or (a loaded packed index) as 8-bit codes into `levels`: 1 byte a
         # posting instead of 4, the same numbers read (`_weights`)
         self._vals, self.levels = vals, levels
@@ -173,7 +179,8 @@ class LexicalIndex:
                             n_entries=np.array(self.n_entries), latent_idf=self.latent["latent_idf"],
                             latent_basis_q=np.round(basis / scale).astype(np.int8),
                             latent_basis_scale=scale.astype(np.float32),
-                            latent_entries=self.latent["latent_entries"].astype(np.float16))
+                            latent_entries=self.latent["latent_entries"].astype(np.float16),
+                            **(self.classifier.arrays if self.classifier is not None else {}))
 
     @classmethod
     def load(cls, path: Path) -> "LexicalIndex":
@@ -201,8 +208,13 @@ class LexicalIndex:
                   "latent_basis_q": z["latent_basis_q"], "latent_basis_scale": z["latent_basis_scale"],
                   "latent_entries": z["latent_entries"].astype(np.float32)}
         rows = rows.astype(np.uint16 if len(z["row_entry"]) <= 1 << 16 else np.int32)
+        clf = None
+        if "clf_out" in z.files:
+            from .classifier import Classifier
+
+            clf = Classifier({k: z[k] for k in Classifier.KEYS})
         return cls(z["idf"], colptr.astype(np.int32), rows, z["vals_log"], z["row_entry"], z["row_is_answer"],
-                   int(z["n_entries"]), latent, levels=levels)
+                   int(z["n_entries"]), latent, levels=levels, classifier=clf)
 
     def scores(self, text: str) -> np.ndarray:
         """Every entry's score for `text`: the lexical one plus the latent one (see `top`)."""
@@ -248,6 +260,8 @@ class LexicalIndex:
         ahead of its neighbours: "What is Docker?" is not "What is Docker Compose?")."""
         lexical = self.lexical_scores(text)
         s = lexical if self.latent is None else lexical + LATENT_SHARE * np.maximum(0.0, self.latent_cosines(text))
+        if self.classifier is not None:
+            s = s + CLASSIFIER_SHARE * self.classifier.probs(text)
         s = np.where(lexical >= min_lexical, s, -1.0)
         order = np.argsort(-s, kind="stable")[:k]
         return [(int(i), float(lexical[i])) for i in order if s[i] >= 0]

@@ -645,7 +645,8 @@ class Scheduler:
         if seq.rerank is not None:  # the candidates were scored in this pass: weigh them
             r, seq.rerank = seq.rerank, None
             lls = _logliks(r["logits"], r["seqs"]) if r["seqs"] else []
-            seq.weights = g.weigh(r["cands"], np.log(np.maximum(p, 1e-30)), lambda seqs: lls) if r["cands"] else []
+            seq.weights = g.weigh(r["cands"], np.log(np.maximum(p, 1e-30)), lambda seqs: lls,
+                                  seq.query) if r["cands"] else []
         if not seq.weights:
             return p
         return g.step(p, seq.weights, ids[seq.start:], req.keep)

@@ -406,7 +406,7 @@ class TransformerEngine(TokenCounting):
                     start = len(ids)
                     cands = guide.candidates(query)
                     weights = guide.weigh(cands, np.log(np.maximum(p, 1e-30)),
-                                          lambda seqs: self._loglik(cache, seqs)) if cands else []
+                                          lambda seqs: self._loglik(cache, seqs), query) if cands else []
             return guide.step(p, weights, ids[start:], keep) if weights else p
 
         return next_probs
