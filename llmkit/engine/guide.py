@@ -414,7 +414,7 @@ class Guide:
             known = [ll for (e, _), ll in zip(cands, lls) if self.learned[e]]
             mean = sum(known) / len(known) if known else 0.0
             lls = [ll if self.learned[e] else mean for (e, _), ll in zip(cands, lls)]
-            text = query if query is None or isinstance(query, str) else (query[:1] or [None])[0]
+            text = query[0] if isinstance(query, list) and query else query  # the (last) question
             if text and self.index.classifier is not None:
                 z = self.index.classifier.logits(text, [e for e, _ in cands])
                 lls = [ll + CLASSIFIER_WEIGHT * float(x) for ll, x in zip(lls, z)]
@@ -645,7 +645,7 @@ def _hash(text: str) -> int:
 def build(out_dir: Path, docs: list | None = None, classify: bool = True) -> dict:
     """Write `retrieval.npz` for the current corpus (training phrasings only) into `out_dir`;
     `docs`: other documents than `corpus.load()`'s (bench/retrieval_dev.py leaves phrasings out);
-    `classify`: train the entry classifier too (engine/classifier.py; torch, a few minutes)."""
+    `classify`: train the entry classifier too (engine/classifier.py; torch, about a minute)."""
     from . import corpus
     from .classifier import Classifier, train
 
