@@ -141,6 +141,23 @@ def test_a_detected_language_does_not_translate(engine):
     assert detect_lang("contar vocales en python") == "en" and detect_lang(text) == "es", text
 
 
+@pytest.mark.parametrize("question, lang", [
+    ("explícame map en python", "es"),  # "í" and "en": Spanish, though `detect_lang` reads it as English
+    ("backpropagation in simple terms", "en"),  # looked up as "backpropagation"; typed, "in" says English
+])
+def test_the_answer_comes_in_the_language_the_question_is_typed_in(engine, question, lang):
+    text = engine.generate([{"role": "user", "content": question}], SamplingParams(temperature=0, max_tokens=40)).text()
+    assert detect_lang(text) == lang, text
+
+
+def test_a_typo_is_read_as_the_word_it_slipped_from(engine):
+    """"funsiona" is a word never seen: read as "funciona" (guide.Guide.spelled), the question is about APIs
+    (before, the rare-word rules left an answer about the brain's workings)."""
+    text = engine.generate([{"role": "user", "content": "como funsiona una api"}],
+                           SamplingParams(temperature=0, max_tokens=40)).text()
+    assert "API" in text and detect_lang(text) == "es", text
+
+
 @pytest.mark.parametrize("system, subject", [
     ("You are a JavaScript tutor.", "javascript"),
     ("Eres un experto en SQL.", "sql"),

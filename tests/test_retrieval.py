@@ -232,3 +232,62 @@ def test_where_the_network_has_not_learned_a_candidate_the_classifier_weighs_in(
     assert dict(g.weigh(cands, first_logp, rest, [q, "an earlier turn"])) == pytest.approx(w)  # the last question
     learned = [(0, 0.45), (3, 0.45)]  # both learned: the classifier stays out
     assert dict(g.weigh(learned, first_logp, rest, "capital of france")) == pytest.approx({0: 0.5, 3: 0.5})
+
+
+def test_a_typo_of_a_common_word_reads_as_that_word_and_a_real_word_stays_as_typed():
+    """`_Spell`: a question's rare word one slip from a word many entries use is read as it; a real word
+    (the English and Spanish dictionaries, or one an answer uses) is not, however close, and neither is
+    another form of the word (its ending changed) nor a change of its first letter."""
+    from llmkit.engine.guide import _Spell, spelling_keep
+
+    spell = _Spell([("python", 40), ("docker", 12), ("test", 9), ("ones", 6), ("sirve", 6), ("memory", 5),
+                    ("reduce", 4)])
+    spell.keep = spelling_keep(spell, {"dockers"})
+    assert spell.correct("pyhton", 0) == "python"  # two letters swapped
+    assert spell.correct("dokcer", 1) == "docker"
+    assert spell.correct("memmory", 0) == "memory"  # one letter too many
+    assert spell.correct("dockre", 0) == "docker"  # swapped at the end: a slip, not an ending
+    assert spell.correct("zones", 0) is None  # a real word, not "ones"
+    assert spell.correct("dockers", 0) is None  # an answer uses it
+    assert spell.correct("sirvo", 0) is None  # another form of "sirve" (a Spanish verb the dictionary lacks)
+    assert spell.correct("seduce", 0) is None  # a real word; and the first letter is not where slips are
+    assert spell.correct("pythn", 20) is None  # as common as a typo can be here: not one
+    assert spell.correct("qwerty", 0) is None  # nothing near
+
+
+def test_a_question_s_typo_finds_its_entry_and_a_name_stays_as_typed(tmp_path):
+    """`Guide.spelled` before the rare-word rules: "dokcer" would otherwise be a word never seen, and the
+    question "I don't know"; a capitalised word past the first is a name ("Mount Dokcer") and stays."""
+    answers = [a for a, *_ in ENTRIES]
+    questions = [(e, q) for e, (_, qs, _) in enumerate(ENTRIES) for q in qs]
+    df = {w: 1 for a, qs, _ in ENTRIES for t in qs + [a] for w in content_words(t)}
+    df["docker"] = 5  # as if five entries used it
+    unknown = {"en": 5}
+    Guide.save(tmp_path / "retrieval.npz", _index(), answers, df, unknown, [5],
+               asked=[{w for q in qs for w in content_words(q)} for _, qs, _ in ENTRIES],
+               phrasings=[(e, content_words(q)) for e, q in questions], said={"docker"})
+    g = Guide.load(tmp_path / "retrieval.npz", Tokenizer.load(HF_DIR / "tokenizer.json"))
+    assert g.spelled("explain dokcer containers") == "explain docker containers"
+    assert g.spelled("Where is Mount Dokcer?") == "Where is Mount Dokcer?"
+    assert answers[g.candidates("explain dokcer containers")[0][0]].startswith("Docker")
+
+
+def test_a_question_s_language_comes_from_its_words_or_else_from_the_entries_it_finds(tmp_path):
+    """`Guide.question_lang`: function words and accents where they say ("explícame range en python" has
+    "í" and "en"); a question of names and keywords alone ("contenedores docker") takes the language of
+    the entries the classifier finds for it."""
+    from llmkit.engine.classifier import Classifier, train
+
+    rows = [("Docker packages an application into a container.", ["What is Docker?", "docker containers"], "en"),
+            ("Docker empaqueta una aplicación en un contenedor.", ["¿Qué es Docker?", "contenedores docker"], "es"),
+            ("A Python list keeps items in order.", ["What is a Python list?", "python list"], "en"),
+            ("Una lista de Python guarda elementos en orden.", ["¿Qué es una lista de Python?", "lista python"], "es")]
+    questions = [(e, q) for e, (_, qs, _) in enumerate(rows) for q in qs]
+    index = LexicalIndex.build(questions, [a for a, *_ in rows])
+    index.classifier = Classifier(train(questions, len(rows)))
+    Guide.save(tmp_path / "retrieval.npz", index, [a for a, *_ in rows], lang=[lg for *_, lg in rows])
+    g = Guide.load(tmp_path / "retrieval.npz", Tokenizer.load(HF_DIR / "tokenizer.json"))
+    assert g.question_lang("explícame range en python") == "es"
+    assert g.question_lang("what is a list in python") == "en"
+    assert g.question_lang("contenedores docker") == "es"  # no function word: the entries it finds are Spanish
+    assert g.question_lang("docker containers") == "en"

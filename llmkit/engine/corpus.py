@@ -127,6 +127,12 @@ def answer_id(answer: str) -> str:
 
 def detect_lang(text: str) -> str:
     """English or Spanish, by common function words and Spanish-only characters."""
+    es, en = lang_cues(text)
+    return "es" if es > en else "en"
+
+
+def lang_cues(text: str) -> tuple[int, int]:
+    """How many Spanish and English function words and characters the text has (`detect_lang`)."""
     low = f" {text.lower()} "
     es = sum(low.count(w) for w in (" el ", " la ", " los ", " las ", " que ", " es ", " qué ", " cómo ",
                                     " por ", " para ", " una ", " un ", " de ", " y ", " hola", "¿", "ñ", "ó", "á", "é",
@@ -134,4 +140,4 @@ def detect_lang(text: str) -> str:
                                     " dame ", " hazme ", " quién ", " dónde ", " cuándo "))
     en = sum(low.count(w) for w in (" the ", " is ", " what ", " how ", " to ", " of ", " and ", " a ",
                                     " are ", " do ", " does ", " can ", " i ", " you ", " hello", " hi "))
-    return "es" if es > en else "en"
+    return es, en

@@ -96,10 +96,23 @@ MIX_FIRST = 0.75
 MATCH_MAX = 6  # longest generated suffix looked up in a candidate answer
 REJOIN = 3  # a reply whose last tokens are this many of an answer's, in order, is following it again
 GRAM_ENTRIES = 256  # answers whose token pairs are kept indexed (about 10 KB each)
+SPELL_DF = 3  # a word in this many entries is one a typo can be corrected to (`Guide.spelled`)
+SPELL_RARE = 2  # a question's word in at most this many entries may be a typo of a commoner one
+SPELL = True
+LANG_VOTE = True
+LANG_CUES = True
+_ES_MORE = (" en ", " o ", " con ", " del ", " al ", " se ", " mi ", " lo ", " sin ", " entre ", " mis ", " tu ", " le ",
+            " pero ", " muy ", " hay ", " son ", " esto ", " este ", " esta ", " qué ", " cómo ", "í", "ú", "¡")
+_EN_MORE = (" in ", " for ", " with ", " my ", " on ", " it ", " this ", " why ", " your ", " me ", " an ", " be ",
+            " not ", " from ", " which ", " when ", " should ", " what's ", " i'm ", " is ", " does ")
+_LANG_PUNCT = re.compile(r"[?!.,:;()\"]")
+LANG_MARGIN = 1  # function words and accents this far apart decide a question's language (`question_lang`)
+LANG_SURE = 0.75  # else the classifier's entries in one language this share of its probability do
 UNKNOWN_SHARE = 0.5  # more than this share of a question's content words never seen in the corpus: "I don't know"
 RARE_DF = 12  # a word used by fewer entries than this names something specific: the answer must have it
 HONEST_TOPICS = ("unknowable", "no_realtime", "out_of_scope", "fallback")  # answers that say they can't know
 _WORD = re.compile(r"[^\W\d_]{3,}", re.UNICODE)  # words of 3+ letters
+_LETTERS = re.compile(r"[^\W\d_]+", re.UNICODE)
 # function words and the words questions are made of: they say how something is asked, not what about
 _STOP = set("""the and for are was were you your yours this that these those with from what which who whom whose
 when where why how does did done can could would should will shall may might must have has had not but about
@@ -108,6 +121,7 @@ him hers let lets make write say know want need like just also very much many mo
 six seven eight nine ten simple simply terms words sentences sentence short shortly brief briefly quick quickly
 example examples mean means meaning define definition describe difference between vs versus really actually
 is it me my we us an of to in on at by or as be if do so up no yes ok okay hey hi hello thanks thank
+cant dont doesnt didnt isnt arent wasnt wont wouldnt shouldnt couldnt whats hows wheres thats theres youre
 los las del una unos unas por para con sin que qué quien quién quienes cual cuál cuales como cómo cuando cuándo
 donde dónde porque por qué sobre entre este esta estos estas ese esa eso esos esas algo alguna alguno mas más
 muy pero tambien también dime explica explícame explicame cuenta cuéntame cuentame dame hazme escribe muestra
@@ -117,6 +131,70 @@ puedes quiero necesito sabes saber conoces
 detail details detailed depth overview summary summarize summarise beginner beginners newbie basics basic
 detalle detalles detallado resumen resume principiante principiantes basico básico""".split())
 _STOP_FOLDED = {"".join(c for c in unicodedata.normalize("NFKD", w) if not unicodedata.combining(c)) for w in _STOP}
+
+
+class _Spell:
+    """The corpus' common words (`SPELL_DF`+ entries, 3+ letters), found by their one-letter deletions
+    (SymSpell's idea, as `_variants`): a question's rare word one edit from one of them is read as it."""
+
+    def __init__(self, words: list[tuple[str, int]], keep: np.ndarray | None = None):
+        self.keep = keep  # sorted hashes of dictionary words one edit from a common one (`spelling_keep`)
+        self.words = [w for w, _ in words]  # most used first
+        self.n = [n for _, n in words]
+        keys = [(_hash(v), i) for i, w in enumerate(self.words) for v in _deletions(w)]
+        keys.sort()
+        self.hashes = np.array([h for h, _ in keys], dtype=np.uint32)
+        self.entry = np.array([i for _, i in keys], dtype=np.int32)
+
+    def neighbours(self, word: str) -> list[int]:
+        """The common words (indices, most used first) one edit from `word`."""
+        keys = np.array([_hash(v) for v in _deletions(word)], dtype=np.uint32)
+        lo, hi = np.searchsorted(self.hashes, keys), np.searchsorted(self.hashes, keys, side="right")
+        found = sorted({int(i) for a, b in zip(lo, hi) for i in self.entry[a:b]})
+        return [i for i in found if self.words[i] != word and _one_edit(word, self.words[i])]
+
+    def correct(self, word: str, n: int) -> str | None:
+        """The most used common word one edit from `word` (a letter added, dropped, replaced or two
+        swapped) that is used in `SPELL_DF` times as many entries as `word` (`n`); None if none is."""
+        if self.keep is not None:  # a real word, rare here: not a typo ("zones", "vocales", "Kenya")
+            at = int(np.searchsorted(self.keep, _hash(word)))
+            if at < len(self.keep) and self.keep[at] == _hash(word):
+                return None
+        for i in self.neighbours(word):  # most used first
+            if self.n[i] < SPELL_DF * max(n, 1):
+                return None
+            if _typo(word, self.words[i]):
+                return self.words[i]
+        return None
+
+
+def _typo(typed: str, word: str) -> bool:
+    """`typed` (one edit from `word`) reads as a slip of the keys, not another form of the word: its first
+    letter is right (a slip there is rare), and it is not `word` with another ending ("sirvo" is not
+    "sirve", "secuencias" not "secuencia": one of its last two letters replaced, or one added at the end)."""
+    if typed[0] != word[0]:
+        return False
+    if len(typed) == len(word):
+        at = next(i for i, (a, b) in enumerate(zip(typed, word)) if a != b)
+        return at < len(word) - 2 or typed[at:] == word[at:][::-1]  # a swap at the end is a slip ("tets")
+    return not (len(typed) == len(word) + 1 and typed.startswith(word))
+
+
+def _deletions(word: str) -> list[str]:
+    return [word] + [word[:i] + word[i + 1:] for i in range(len(word))]
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """`a` and `b` differ by one inserted, deleted or replaced letter, or two adjacent letters swapped."""
+    if abs(len(a) - len(b)) > 1:
+        return False
+    i = 0
+    while i < min(len(a), len(b)) and a[i] == b[i]:
+        i += 1
+    if len(a) == len(b):
+        return a[i + 1:] == b[i + 1:] or (a[i + 2:] == b[i + 2:] and a[i:i + 2] == b[i:i + 2][::-1])
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    return short[i:] == long_[i + 1:]
 
 
 class _Exact:
@@ -166,6 +244,8 @@ class Guide:
         self.learned: list[bool] | None = None  # each answer learned by the network (`answer_fit`; None: all)
         self.df: tuple[np.ndarray, np.ndarray] | None = None  # sorted word hashes, how many entries use each
         self.counterpart: list[int] = []  # each entry's translation in the other language, -1 none (`counterparts`)
+        self.spell: _Spell | None = None  # the corpus' common words, to correct a question's typos to
+        self._es: np.ndarray | None = None  # which entries are Spanish (`question_lang`)
 
     @classmethod
     def load(cls, path: Path, tok) -> "Guide":
@@ -199,6 +279,8 @@ class Guide:
             guide.counterpart = z["counterpart"].tolist()
         if "df_hash" in z.files:
             guide.df = (z["df_hash"], z["df_n"])
+        if "spell_words" in z.files:
+            guide.spell = _Spell(json.loads(bytes(z["spell_words"]).decode()), z["spell_keep"])
         return guide
 
     @staticmethod
@@ -206,11 +288,11 @@ class Guide:
              unknown_entry: dict[str, int] | None = None, honest: list[int] | None = None,
              lang: list[str] | None = None, asked: list[set[str]] | None = None,
              phrasings: list[tuple[int, list[str]]] | None = None, exact: list[int] | None = None,
-             fit: np.ndarray | None = None, counterpart: list[int] | None = None) -> None:
+             fit: np.ndarray | None = None, counterpart: list[int] | None = None, said: set[str] | None = None) -> None:
         """`df`: each word of the corpus -> how many entries use it (v3's knowing what it doesn't);
         `asked`: each entry's content words in its training phrasings (the rare ones are kept);
         `phrasings`: each training phrasing's entry and content words; `fit`: `answer_fit`'s figures;
-        `counterpart`: `counterparts`' links."""
+        `counterpart`: `counterparts`' links; `said`: the answers' words (`spelling_keep`)."""
         index.save(path)
         z = dict(np.load(path))
         z["answers"] = np.frombuffer(json.dumps(answers, ensure_ascii=False).encode(), dtype=np.uint8)
@@ -222,6 +304,9 @@ class Guide:
             z["df_hash"] = np.array([h for h, _ in every], dtype=np.uint32)
             z["df_n"] = np.array([min(n, 65535) for _, n in every], dtype=np.uint16)
             z["rare_df"] = np.array([n for _, n in rare], dtype=np.uint16)
+            common = sorted(((w, n) for w, n in df.items() if n >= SPELL_DF and len(w) >= 3), key=lambda x: (-x[1], x[0]))
+            z["spell_words"] = np.frombuffer(json.dumps(common, ensure_ascii=False).encode(), dtype=np.uint8)
+            z["spell_keep"] = spelling_keep(_Spell(common), set(said or ()))
             z["honest"] = np.array(sorted(honest or []), dtype=np.int32)
             if asked is not None:
                 per = [sorted({_hash(w) for w in ws if df.get(w, RARE_DF) < RARE_DF}) for ws in asked]
@@ -287,7 +372,7 @@ class Guide:
     def candidates(self, query: str | list[str]) -> list[tuple[int, float]]:
         """The best entries for the query (for several queries: the one matching best); the
         "I don't know" entry alone when the (last) question is mostly about words never seen."""
-        queries = [query] if isinstance(query, str) else query
+        queries = [self.spelled(q) for q in ([query] if isinstance(query, str) else query)]
         # more than kept (an index built with the per-phrasing words; before, as many): the rare-word rules
         # drop entries that outrank the one about the question, and the answer in the language asked for
         # can rank just below its translation
@@ -309,11 +394,10 @@ class Guide:
                 best = list(on.items())
         about = self._about(queries, best)
         found, spare = about[:LEXICAL_TOP], about[LEXICAL_TOP:2 * LEXICAL_TOP]  # translations rank close
-        from .corpus import detect_lang
-
         # the language asked for (a system prompt's "answer in Spanish": engine/follow.py), else the question's
         asked = getattr(query, "lang", None)
-        lang = asked or (detect_lang(queries[0]) if queries else "en")
+        typed = getattr(query, "typed", None)  # as typed: "in simple terms" says English, "backpropagation" alone not
+        lang = asked or (self.question_lang(self.spelled(typed[0]) if typed else queries[0]) if queries else "en")
         if queries and self.unknown_entry and (not found or self.unknown_share(queries[0]) > UNKNOWN_SHARE):
             entry = self.unknown_entry.get(lang, self.unknown_entry.get("en"))
             return [(entry, 1.0)] if entry is not None else found
@@ -334,6 +418,52 @@ class Guide:
             same = set().union(*(self.exact.get(_phrase_hash(t), ()) for t in typed + queries[:1]))
             found = [(e, s) for e, s in found if e in same] or found
         return found
+
+    def spelled(self, text: str) -> str:
+        """The question with each rare word one typo away from a common word of the corpus read as that
+        word ("que es un archivo swager", "what is a mime tipe"): the rare-word rules would otherwise ask
+        the answers for the typo itself."""
+        if not SPELL or self.spell is None or self.df is None or not isinstance(text, str):
+            return text
+
+        def fix(m: re.Match) -> str:
+            w = _fold(m.group(0))
+            if len(w) < 4 or w in _STOP_FOLDED or (m.start() > 0 and not m.group(0).islower()):
+                return m.group(0)  # a name or an acronym past the first word ("Mount Kenya", "BERT") as typed
+            n = self._df(w)
+            return (self.spell.correct(w, n) if n <= SPELL_RARE else None) or m.group(0)
+
+        return _LETTERS.sub(fix, text)
+
+    def _df(self, word: str) -> int:
+        hashes, counts = self.df
+        h = _hash(word)
+        at = int(np.searchsorted(hashes, h))
+        return int(counts[at]) if at < len(hashes) and hashes[at] == h else 0
+
+    def question_lang(self, text: str) -> str:
+        """The question's language: its function words and accents (`corpus.lang_cues`) where they are
+        clear, else the language of the entries the classifier finds for it ("modelo multimodal ejemplos",
+        "explícame range en python")."""
+        from .corpus import lang_cues
+
+        es, en = lang_cues(text)
+        if LANG_CUES:  # more function words than `detect_lang` counts
+            low = f" {_LANG_PUNCT.sub(' ', text.lower())} "
+            es += sum(low.count(w) for w in _ES_MORE)
+            en += sum(low.count(w) for w in _EN_MORE)
+        if LANG_VOTE and abs(es - en) < LANG_MARGIN and self.index.classifier is not None and self.lang:
+            if self._es is None:
+                self._es = np.array([x == "es" for x in self.lang])
+            p = self.index.classifier.probs(text)
+            total = float(p.sum())
+            if total > 0:
+                share = float(p[self._es].sum()) / total
+                if share >= LANG_SURE:
+                    return "es"
+                if share <= 1 - LANG_SURE:
+                    return "en"
+        return "es" if es > en else "en"
 
     def declines(self, query: str | list[str]) -> bool:
         """Retrieval has no answer to the question: its only candidates say they cannot know."""
@@ -416,7 +546,7 @@ class Guide:
             lls = [ll if self.learned[e] else mean for (e, _), ll in zip(cands, lls)]
             text = query[0] if isinstance(query, list) and query else query  # the (last) question
             if text and self.index.classifier is not None:
-                z = self.index.classifier.logits(text, [e for e, _ in cands])
+                z = self.index.classifier.logits(self.spelled(text), [e for e, _ in cands])
                 lls = [ll + CLASSIFIER_WEIGHT * float(x) for ll, x in zip(lls, z)]
         logits = [s / LEXICAL_TEMPERATURE + ll for (_, s), ll in zip(cands, lls)]
         z = np.exp(np.array(logits) - max(logits))
@@ -686,9 +816,24 @@ def build(out_dir: Path, docs: list | None = None, classify: bool = True) -> dic
     Guide.save(path, index, answers, df, unknown, sorted(honest), lang,
                [asked.get(e, set()) for e in range(len(answers))], [(e, content_words(q)) for e, q in questions],
                [_phrase_hash(q) for _, q in questions], fit,
-               counterparts(index, [" ".join(said.get(e, []) + [a]) for e, a in enumerate(answers)], lang))
+               counterparts(index, [" ".join(said.get(e, []) + [a]) for e, a in enumerate(answers)], lang),
+               {w for a in answers for w in content_words(a)})
     return {"entries": len(answers), "phrasings": len(questions), "words": len(df), "bytes": path.stat().st_size,
             "learned": None if fit is None else int((fit > LEARNED).sum())}
+
+
+def spelling_keep(spell: _Spell, said: set[str]) -> np.ndarray:
+    """Sorted hashes of the real words one edit from a common word of the corpus: the English and Spanish
+    dictionaries' (pyspellchecker's) and the answers' own (`said`: answers are spelled right; "xfail",
+    "OpenAPI", "dunder"). Rare here ("during" is not "turing", "zones" not "ones"), `Guide.spelled`
+    leaves them as typed."""
+    from spellchecker import SpellChecker
+
+    common = set(spell.words)
+    real = {_fold(w) for lang in ("en", "es") for w in SpellChecker(language=lang, distance=1).word_frequency.keys()}
+    real |= said
+    keep = {_hash(w) for w in real if len(w) >= 4 and w not in common and w.isalpha() and spell.neighbours(w)}
+    return np.array(sorted(keep), dtype=np.uint32)
 
 
 def counterparts(index: LexicalIndex, texts: list[str], lang: list[str]) -> list[int]:
