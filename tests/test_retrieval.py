@@ -291,3 +291,28 @@ def test_a_question_s_language_comes_from_its_words_or_else_from_the_entries_it_
     assert g.question_lang("what is a list in python") == "en"
     assert g.question_lang("contenedores docker") == "es"  # no function word: the entries it finds are Spanish
     assert g.question_lang("docker containers") == "en"
+
+
+def test_the_classifier_vouches_for_an_entry_that_lacks_one_of_the_question_s_rare_words(tmp_path):
+    """The rare-word rule wants every rare word of the question in an entry's answer or phrasings; where no
+    entry has them all, one the classifier is sure of (`RARE_SURE`) that lacks only one of them answers.
+    Two missing stays "I don't know"."""
+    answers = [a for a, *_ in ENTRIES]
+    questions = [(e, q) for e, (_, qs, _) in enumerate(ENTRIES) for q in qs]
+    df: dict[str, int] = {}
+    for a, qs, _ in ENTRIES:
+        for w in {w for t in qs + [a] for w in content_words(t)}:
+            df[w] = df.get(w, 0) + 1
+    asked = [{w for q in qs for w in content_words(q)} for _, qs, _ in ENTRIES]
+    tok = Tokenizer.load(HF_DIR / "tokenizer.json")
+    found = {}
+    for name, index in (("words", _index()), ("classifier", _classified())):
+        Guide.save(tmp_path / f"{name}.npz", index, answers, df, {"en": 5}, [5], asked=asked,
+                   phrasings=[(e, content_words(q)) for e, q in questions])
+        g = Guide.load(tmp_path / f"{name}.npz", tok)
+        found[name] = {q: [e for e, _ in g.candidates(q)] for q in ("throw and catch exceptions",
+                                                                     "catch exceptions capital france")}
+    # "throw" is raising's word, "catch" try/except's: no entry has both
+    assert found["words"]["throw and catch exceptions"] == [5]
+    assert found["classifier"]["throw and catch exceptions"] == [0]
+    assert found["classifier"]["catch exceptions capital france"] == [5]

@@ -109,6 +109,7 @@ _LANG_PUNCT = re.compile(r"[?!.,:;()\"]")
 LANG_MARGIN = 1  # function words and accents this far apart decide a question's language (`question_lang`)
 LANG_SURE = 0.75  # else the classifier's entries in one language this share of its probability do
 UNKNOWN_SHARE = 0.5  # more than this share of a question's content words never seen in the corpus: "I don't know"
+RARE_SURE = 0.3  # the classifier's probability that vouches for an entry lacking one of a question's rare words
 RARE_DF = 12  # a word used by fewer entries than this names something specific: the answer must have it
 HONEST_TOPICS = ("unknowable", "no_realtime", "out_of_scope", "fallback")  # answers that say they can't know
 _WORD = re.compile(r"[^\W\d_]{3,}", re.UNICODE)  # words of 3+ letters
@@ -475,7 +476,14 @@ class Guide:
         if queries and self.rare:
             words = content_words(queries[0])
             rare = [w for w in words if _hash(w) in self.rare]
-            found = [(e, s) for e, s in found if e in self.honest or all(self._covers(e, w) for w in rare)]
+            kept = [(e, s) for e, s in found if e in self.honest or all(self._covers(e, w) for w in rare)]
+            if not kept and len(rare) >= 2 and self.index.classifier is not None:
+                # no answer has every rare word: one the classifier is sure of that lacks only one of them
+                # ("loss exploding pytorch": the learning-rate answer says neither "exploding" nor "pytorch"
+                # in those words, but its phrasings' other words point there)
+                p = self.index.classifier.probs(queries[0])
+                kept = [(e, s) for e, s in found if p[e] >= RARE_SURE and sum(not self._covers(e, w) for w in rare) == 1]
+            found = kept
             if self.phrasing_words and not all(self._known(w) for w in words):
                 # a word never seen, likely in the place of what an entry is asked about: the entry
                 # stays only when the question names every content word of one of its phrasings
