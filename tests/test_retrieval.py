@@ -240,8 +240,8 @@ def test_a_typo_of_a_common_word_reads_as_that_word_and_a_real_word_stays_as_typ
     another form of the word (its ending changed) nor a change of its first letter."""
     from llmkit.engine.guide import _Spell, spelling_keep
 
-    spell = _Spell([("python", 40), ("docker", 12), ("test", 9), ("ones", 6), ("sirve", 6), ("memory", 5),
-                    ("reduce", 4)])
+    spell = _Spell.of([("python", 40), ("docker", 12), ("test", 9), ("ones", 6), ("sirve", 6), ("memory", 5),
+                       ("reduce", 4)])
     spell.keep = spelling_keep(spell, {"dockers"})
     assert spell.correct("pyhton", 0) == "python"  # two letters swapped
     assert spell.correct("dokcer", 1) == "docker"

@@ -138,14 +138,19 @@ class _Spell:
     """The corpus' common words (`SPELL_DF`+ entries, 3+ letters), found by their one-letter deletions
     (SymSpell's idea, as `_variants`): a question's rare word one edit from one of them is read as it."""
 
-    def __init__(self, words: list[tuple[str, int]], keep: np.ndarray | None = None):
-        self.keep = keep  # sorted hashes of dictionary words one edit from a common one (`spelling_keep`)
-        self.words = [w for w, _ in words]  # most used first
-        self.n = [n for _, n in words]
-        keys = [(_hash(v), i) for i, w in enumerate(self.words) for v in _deletions(w)]
-        keys.sort()
-        self.hashes = np.array([h for h, _ in keys], dtype=np.uint32)
-        self.entry = np.array([i for _, i in keys], dtype=np.int32)
+    def __init__(self, words: list[str], n: np.ndarray, hashes: np.ndarray, entry: np.ndarray,
+                 keep: np.ndarray | None = None):
+        self.words, self.n = words, n  # most used first, and how many entries use each
+        self.hashes, self.entry = hashes, entry  # each word's deletions' hashes, sorted, and whose they are
+        self.keep = keep  # sorted hashes of real words one edit from a common one (`spelling_keep`)
+
+    @classmethod
+    def of(cls, counts: list[tuple[str, int]], keep: np.ndarray | None = None) -> "_Spell":
+        """From (word, entries) pairs, most used first; the table is built here, at index build (built at
+        load, its Python temporaries left the gateway 5 MB bigger)."""
+        keys = sorted((_hash(v), i) for i, (w, _) in enumerate(counts) for v in _deletions(w))
+        return cls([w for w, _ in counts], np.array([min(n, 65535) for _, n in counts], dtype=np.uint16),
+                   np.array([h for h, _ in keys], dtype=np.uint32), np.array([i for _, i in keys], dtype=np.int32), keep)
 
     def neighbours(self, word: str) -> list[int]:
         """The common words (indices, most used first) one edit from `word`."""
@@ -162,7 +167,7 @@ class _Spell:
             if at < len(self.keep) and self.keep[at] == _hash(word):
                 return None
         for i in self.neighbours(word):  # most used first
-            if self.n[i] < SPELL_DF * max(n, 1):
+            if int(self.n[i]) < SPELL_DF * max(n, 1):
                 return None
             if _typo(word, self.words[i]):
                 return self.words[i]
@@ -281,7 +286,8 @@ class Guide:
         if "df_hash" in z.files:
             guide.df = (z["df_hash"], z["df_n"])
         if "spell_words" in z.files:
-            guide.spell = _Spell(json.loads(bytes(z["spell_words"]).decode()), z["spell_keep"])
+            guide.spell = _Spell(json.loads(bytes(z["spell_words"]).decode()), z["spell_n"], z["spell_hashes"],
+                                 z["spell_entry"], z["spell_keep"])
         return guide
 
     @staticmethod
@@ -306,8 +312,10 @@ class Guide:
             z["df_n"] = np.array([min(n, 65535) for _, n in every], dtype=np.uint16)
             z["rare_df"] = np.array([n for _, n in rare], dtype=np.uint16)
             common = sorted(((w, n) for w, n in df.items() if n >= SPELL_DF and len(w) >= 3), key=lambda x: (-x[1], x[0]))
-            z["spell_words"] = np.frombuffer(json.dumps(common, ensure_ascii=False).encode(), dtype=np.uint8)
-            z["spell_keep"] = spelling_keep(_Spell(common), set(said or ()))
+            spell = _Spell.of(common)
+            z["spell_words"] = np.frombuffer(json.dumps(spell.words, ensure_ascii=False).encode(), dtype=np.uint8)
+            z["spell_n"], z["spell_hashes"], z["spell_entry"] = spell.n, spell.hashes, spell.entry
+            z["spell_keep"] = spelling_keep(spell, set(said or ()))
             z["honest"] = np.array(sorted(honest or []), dtype=np.int32)
             if asked is not None:
                 per = [sorted({_hash(w) for w in ws if df.get(w, RARE_DF) < RARE_DF}) for ws in asked]
