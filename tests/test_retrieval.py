@@ -76,20 +76,26 @@ def test_an_index_without_the_latent_half_scores_by_words_alone(tmp_path):
     np.testing.assert_allclose(back.scores(q), index.lexical_scores(q), atol=1e-3)
 
 
-@pytest.fixture(scope="module")
-def guide(tmp_path_factory) -> tuple[Guide, list[str]]:
-    answers = [a for a, *_ in ENTRIES]
+def _guide(path: Path, index: LexicalIndex, counts: dict[str, int] | None = None, **extra) -> Guide:
+    """ENTRIES saved with `index` as a guide: each word's entry count (`counts` overrides some), the
+    "I don't know" entry, each entry's phrasings' words; `extra`: more of `Guide.save`'s arguments."""
     questions = [(e, q) for e, (_, qs, _) in enumerate(ENTRIES) for q in qs]
     df: dict[str, int] = {}
     for a, qs, _ in ENTRIES:
         for w in {w for t in qs + [a] for w in content_words(t)}:
             df[w] = df.get(w, 0) + 1
-    path = Path(tmp_path_factory.mktemp("retrieval")) / "retrieval.npz"
+    df.update(counts or {})
     unknown = {"en": next(e for e, (*_, topic) in enumerate(ENTRIES) if topic == "fallback")}
-    asked = [{w for q in qs for w in content_words(q)} for _, qs, _ in ENTRIES]
-    Guide.save(path, _index(), answers, df, unknown, [unknown["en"]], asked=asked,
-               phrasings=[(e, content_words(q)) for e, q in questions])
-    return Guide.load(path, Tokenizer.load(HF_DIR / "tokenizer.json")), answers
+    Guide.save(path, index, [a for a, *_ in ENTRIES], df, unknown, [unknown["en"]],
+               asked=[{w for q in qs for w in content_words(q)} for _, qs, _ in ENTRIES],
+               phrasings=[(e, content_words(q)) for e, q in questions], **extra)
+    return Guide.load(path, Tokenizer.load(HF_DIR / "tokenizer.json"))
+
+
+@pytest.fixture(scope="module")
+def guide(tmp_path_factory) -> tuple[Guide, list[str]]:
+    path = Path(tmp_path_factory.mktemp("retrieval")) / "retrieval.npz"
+    return _guide(path, _index()), [a for a, *_ in ENTRIES]
 
 
 def test_a_word_never_seen_in_the_place_of_an_entry_s_specific_word_gets_i_dont_know(guide):
@@ -259,14 +265,7 @@ def test_a_question_s_typo_finds_its_entry_and_a_name_stays_as_typed(tmp_path):
     """`Guide.spelled` before the rare-word rules: "dokcer" would otherwise be a word never seen, and the
     question "I don't know"; a capitalised word past the first is a name ("Mount Dokcer") and stays."""
     answers = [a for a, *_ in ENTRIES]
-    questions = [(e, q) for e, (_, qs, _) in enumerate(ENTRIES) for q in qs]
-    df = {w: 1 for a, qs, _ in ENTRIES for t in qs + [a] for w in content_words(t)}
-    df["docker"] = 5  # as if five entries used it
-    unknown = {"en": 5}
-    Guide.save(tmp_path / "retrieval.npz", _index(), answers, df, unknown, [5],
-               asked=[{w for q in qs for w in content_words(q)} for _, qs, _ in ENTRIES],
-               phrasings=[(e, content_words(q)) for e, q in questions], said={"docker"})
-    g = Guide.load(tmp_path / "retrieval.npz", Tokenizer.load(HF_DIR / "tokenizer.json"))
+    g = _guide(tmp_path / "retrieval.npz", _index(), {"docker": 5}, said={"docker"})  # as if five entries used it
     assert g.spelled("explain dokcer containers") == "explain docker containers"
     assert g.spelled("Where is Mount Dokcer?") == "Where is Mount Dokcer?"
     assert answers[g.candidates("explain dokcer containers")[0][0]].startswith("Docker")
@@ -297,19 +296,9 @@ def test_the_classifier_vouches_for_an_entry_that_lacks_one_of_the_question_s_ra
     """The rare-word rule wants every rare word of the question in an entry's answer or phrasings; where no
     entry has them all, one the classifier is sure of (`RARE_SURE`) that lacks only one of them answers.
     Two missing stays "I don't know"."""
-    answers = [a for a, *_ in ENTRIES]
-    questions = [(e, q) for e, (_, qs, _) in enumerate(ENTRIES) for q in qs]
-    df: dict[str, int] = {}
-    for a, qs, _ in ENTRIES:
-        for w in {w for t in qs + [a] for w in content_words(t)}:
-            df[w] = df.get(w, 0) + 1
-    asked = [{w for q in qs for w in content_words(q)} for _, qs, _ in ENTRIES]
-    tok = Tokenizer.load(HF_DIR / "tokenizer.json")
     found = {}
     for name, index in (("words", _index()), ("classifier", _classified())):
-        Guide.save(tmp_path / f"{name}.npz", index, answers, df, {"en": 5}, [5], asked=asked,
-                   phrasings=[(e, content_words(q)) for e, q in questions])
-        g = Guide.load(tmp_path / f"{name}.npz", tok)
+        g = _guide(tmp_path / f"{name}.npz", index)
         found[name] = {q: [e for e, _ in g.candidates(q)] for q in ("throw and catch exceptions",
                                                                      "catch exceptions capital france")}
     # "throw" is raising's word, "catch" try/except's: no entry has both

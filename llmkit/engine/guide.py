@@ -98,9 +98,8 @@ REJOIN = 3  # a reply whose last tokens are this many of an answer's, in order, 
 GRAM_ENTRIES = 256  # answers whose token pairs are kept indexed (about 10 KB each)
 SPELL_DF = 3  # a word in this many entries is one a typo can be corrected to (`Guide.spelled`)
 SPELL_RARE = 2  # a question's word in at most this many entries may be a typo of a commoner one
-SPELL = True
-LANG_VOTE = True
-LANG_CUES = True
+SPELL = True  # `Guide.spelled` on (off: questions read as typed, as before; bench/retrieval_dev.py A/B runs)
+LANG_VOTE = True  # `Guide.question_lang` asks the classifier where function words do not tell (off: as before)
 _ES_MORE = (" en ", " o ", " con ", " del ", " al ", " se ", " mi ", " lo ", " sin ", " entre ", " mis ", " tu ", " le ",
             " pero ", " muy ", " hay ", " son ", " esto ", " este ", " esta ", " qué ", " cómo ", "í", "ú", "¡")
 _EN_MORE = (" in ", " for ", " with ", " my ", " on ", " it ", " this ", " why ", " your ", " me ", " an ", " be ",
@@ -147,7 +146,7 @@ class _Spell:
     @classmethod
     def of(cls, counts: list[tuple[str, int]], keep: np.ndarray | None = None) -> "_Spell":
         """From (word, entries) pairs, most used first; the table is built here, at index build (built at
-        load, its Python temporaries left the gateway 5 MB bigger)."""
+        load, its Python temporaries left the process 2.5 MB bigger, the gateway's peak 5 MiB)."""
         keys = sorted((_hash(v), i) for i, (w, _) in enumerate(counts) for v in _deletions(w))
         return cls([w for w, _ in counts], np.array([min(n, 65535) for _, n in counts], dtype=np.uint16),
                    np.array([h for h, _ in keys], dtype=np.uint32), np.array([i for _, i in keys], dtype=np.int32), keep)
@@ -457,10 +456,9 @@ class Guide:
         from .corpus import lang_cues
 
         es, en = lang_cues(text)
-        if LANG_CUES:  # more function words than `detect_lang` counts
-            low = f" {_LANG_PUNCT.sub(' ', text.lower())} "
-            es += sum(low.count(w) for w in _ES_MORE)
-            en += sum(low.count(w) for w in _EN_MORE)
+        low = f" {_LANG_PUNCT.sub(' ', text.lower())} "  # and more function words than `detect_lang` counts
+        es += sum(low.count(w) for w in _ES_MORE)
+        en += sum(low.count(w) for w in _EN_MORE)
         if LANG_VOTE and abs(es - en) < LANG_MARGIN and self.index.classifier is not None and self.lang:
             if self._es is None:
                 self._es = np.array([x == "es" for x in self.lang])
@@ -771,9 +769,7 @@ def content_words(text: str) -> list[str]:
 def _variants(word: str) -> list[str]:
     """The word and, for 5+ letters, its one-letter deletions: two words match when they share a
     variant, i.e. they differ by one inserted, deleted, replaced or swapped letter (SymSpell's idea)."""
-    if len(word) < 5:
-        return [word]
-    return [word] + [word[:i] + word[i + 1:] for i in range(len(word))]
+    return _deletions(word) if len(word) >= 5 else [word]
 
 
 def _phrase_hash(text: str) -> int:
