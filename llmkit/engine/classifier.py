@@ -83,26 +83,33 @@ class Classifier:
         self.arrays = {k: arrays[k] for k in self.KEYS}
         self._scale = arrays["clf_embed_scale"].astype(np.float32)
         self._out = arrays["clf_out"].astype(np.float32)
+        # the last text's logits: a question is read several times (the ranking, the rare-word rule, its
+        # language, the candidates' weights), each time whole
+        self._last: tuple[str, np.ndarray | None] = ("", None)
 
-    def _hidden(self, text: str) -> np.ndarray | None:
+    def _logits(self, text: str) -> np.ndarray | None:
+        """Every entry's logit for `text`; None for a text with no features."""
+        last = self._last
+        if last[0] == text and text:
+            return last[1]
         f = features(text)
-        if not len(f):
-            return None
-        return (self.arrays["clf_embed_q"][f].astype(np.float32) * self._scale[f, None]).mean(axis=0)
+        z = None
+        if len(f):
+            h = (self.arrays["clf_embed_q"][f].astype(np.float32) * self._scale[f, None]).mean(axis=0)
+            z = self._out @ h + self.arrays["clf_bias"]
+        self._last = (text, z)
+        return z
 
     def logits(self, text: str, entries: list[int]) -> np.ndarray:
         """The entries' logits for `text` (log-probabilities up to one shared constant: enough to weigh
         them against each other; 0 for a text with no features)."""
-        h = self._hidden(text)
-        if h is None:
-            return np.zeros(len(entries))
-        return self._out[entries] @ h + self.arrays["clf_bias"][entries]
+        z = self._logits(text)
+        return np.zeros(len(entries)) if z is None else z[entries]
 
     def probs(self, text: str) -> np.ndarray:
         """Every entry's probability for `text` (all 0 for a text with no features)."""
-        h = self._hidden(text)
-        if h is None:
+        z = self._logits(text)
+        if z is None:
             return np.zeros(len(self._out), dtype=np.float32)
-        z = self._out @ h + self.arrays["clf_bias"]
         p = np.exp(z - z.max())
         return p / p.sum()

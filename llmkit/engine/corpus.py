@@ -131,8 +131,17 @@ def detect_lang(text: str) -> str:
     return "es" if es > en else "en"
 
 
-def lang_cues(text: str) -> tuple[int, int]:
-    """How many Spanish and English function words and characters the text has (`detect_lang`)."""
+_ES_MORE = (" en ", " o ", " con ", " del ", " al ", " se ", " mi ", " lo ", " sin ", " entre ", " mis ", " tu ", " le ",
+            " pero ", " muy ", " hay ", " son ", " esto ", " este ", " esta ", " qué ", " cómo ", "í", "ú", "¡")
+_EN_MORE = (" in ", " for ", " with ", " my ", " on ", " it ", " this ", " why ", " your ", " me ", " an ", " be ",
+            " not ", " from ", " which ", " when ", " should ", " what's ", " i'm ", " is ", " does ")
+_PUNCT = re.compile(r"[?!.,:;()\"]")
+
+
+def lang_cues(text: str, more: bool = False) -> tuple[int, int]:
+    """How many Spanish and English function words and characters the text has (`detect_lang`); `more`:
+    and more function words, read past punctuation (guide.Guide.question_lang; `detect_lang` keeps its
+    own, which the n-gram model was trained with)."""
     low = f" {text.lower()} "
     es = sum(low.count(w) for w in (" el ", " la ", " los ", " las ", " que ", " es ", " qué ", " cómo ",
                                     " por ", " para ", " una ", " un ", " de ", " y ", " hola", "¿", "ñ", "ó", "á", "é",
@@ -140,4 +149,8 @@ def lang_cues(text: str) -> tuple[int, int]:
                                     " dame ", " hazme ", " quién ", " dónde ", " cuándo "))
     en = sum(low.count(w) for w in (" the ", " is ", " what ", " how ", " to ", " of ", " and ", " a ",
                                     " are ", " do ", " does ", " can ", " i ", " you ", " hello", " hi "))
+    if more:
+        low = f" {_PUNCT.sub(' ', text.lower())} "
+        es += sum(low.count(w) for w in _ES_MORE)
+        en += sum(low.count(w) for w in _EN_MORE)
     return es, en

@@ -100,11 +100,6 @@ SPELL_DF = 3  # a word in this many entries is one a typo can be corrected to (`
 SPELL_RARE = 2  # a question's word in at most this many entries may be a typo of a commoner one
 SPELL = True  # `Guide.spelled` on (off: questions read as typed, as before; bench/retrieval_dev.py A/B runs)
 LANG_VOTE = True  # `Guide.question_lang` asks the classifier where function words do not tell (off: as before)
-_ES_MORE = (" en ", " o ", " con ", " del ", " al ", " se ", " mi ", " lo ", " sin ", " entre ", " mis ", " tu ", " le ",
-            " pero ", " muy ", " hay ", " son ", " esto ", " este ", " esta ", " qué ", " cómo ", "í", "ú", "¡")
-_EN_MORE = (" in ", " for ", " with ", " my ", " on ", " it ", " this ", " why ", " your ", " me ", " an ", " be ",
-            " not ", " from ", " which ", " when ", " should ", " what's ", " i'm ", " is ", " does ")
-_LANG_PUNCT = re.compile(r"[?!.,:;()\"]")
 LANG_MARGIN = 1  # function words and accents this far apart decide a question's language (`question_lang`)
 LANG_SURE = 0.75  # else the classifier's entries in one language this share of its probability do
 UNKNOWN_SHARE = 0.5  # more than this share of a question's content words never seen in the corpus: "I don't know"
@@ -343,13 +338,9 @@ class Guide:
         about, and would pull "Give me an example of one." to any answer that names them."""
         if self.df is None:
             return ""
-        hashes, counts = self.df
         words = []
         for w in subject.split():
-            n = 0
-            for v in {w, w[:-1] if len(w) > 3 and w.endswith("s") else w}:  # "apis" is "api"
-                i = int(np.searchsorted(hashes, _hash(v)))
-                n = max(n, int(counts[i]) if i < len(hashes) and hashes[i] == _hash(v) else 0)
+            n = max(self._df(v) for v in {w, w[:-1] if len(w) > 3 and w.endswith("s") else w})  # "apis" is "api"
             if n <= SUBJECT_SHARE * len(self.answers):
                 words.append(w)
         return " ".join(words)
@@ -381,6 +372,7 @@ class Guide:
         """The best entries for the query (for several queries: the one matching best); the
         "I don't know" entry alone when the (last) question is mostly about words never seen."""
         queries = [self.spelled(q) for q in ([query] if isinstance(query, str) else query)]
+        typed = list(getattr(query, "typed", None) or [])  # the texts before form instructions were taken out
         # more than kept (an index built with the per-phrasing words; before, as many): the rare-word rules
         # drop entries that outrank the one about the question, and the answer in the language asked for
         # can rank just below its translation
@@ -404,7 +396,7 @@ class Guide:
         found, spare = about[:LEXICAL_TOP], about[LEXICAL_TOP:2 * LEXICAL_TOP]  # translations rank close
         # the language asked for (a system prompt's "answer in Spanish": engine/follow.py), else the question's
         asked = getattr(query, "lang", None)
-        typed = getattr(query, "typed", None)  # as typed: "in simple terms" says English, "backpropagation" alone not
+        # read as typed: "in simple terms" says English, "backpropagation" alone (what is looked up) does not
         lang = asked or (self.question_lang(self.spelled(typed[0]) if typed else queries[0]) if queries else "en")
         if queries and self.unknown_entry and (not found or self.unknown_share(queries[0]) > UNKNOWN_SHARE):
             entry = self.unknown_entry.get(lang, self.unknown_entry.get("en"))
@@ -422,8 +414,8 @@ class Guide:
             # the question is word for word one of an entry's training phrasings: that entry (or those that
             # share the phrasing), not a neighbour the network finds likelier (an answer it learned by heart
             # outscores one it never saw: "Explain how AI works in a few words" went to the pricing answer)
-            typed = (getattr(query, "typed", None) or queries)[:1]  # as typed: "one-sentence" is in the phrasing
-            same = set().union(*(self.exact.get(_phrase_hash(t), ()) for t in typed + queries[:1]))
+            # as typed too: "one-sentence" is in the phrasing
+            same = set().union(*(self.exact.get(_phrase_hash(t), ()) for t in (typed or queries)[:1] + queries[:1]))
             found = [(e, s) for e, s in found if e in same] or found
         return found
 
@@ -444,6 +436,7 @@ class Guide:
         return _LETTERS.sub(fix, text)
 
     def _df(self, word: str) -> int:
+        """How many entries use `word` (0: none; `df`)."""
         hashes, counts = self.df
         h = _hash(word)
         at = int(np.searchsorted(hashes, h))
@@ -455,10 +448,7 @@ class Guide:
         "explícame range en python")."""
         from .corpus import lang_cues
 
-        es, en = lang_cues(text)
-        low = f" {_LANG_PUNCT.sub(' ', text.lower())} "  # and more function words than `detect_lang` counts
-        es += sum(low.count(w) for w in _ES_MORE)
-        en += sum(low.count(w) for w in _EN_MORE)
+        es, en = lang_cues(text, more=True)
         if LANG_VOTE and abs(es - en) < LANG_MARGIN and self.index.classifier is not None and self.lang:
             if self._es is None:
                 self._es = np.array([x == "es" for x in self.lang])
