@@ -202,6 +202,21 @@ def test_the_classifier_learns_each_entry_from_its_phrasings_and_trains_the_same
     assert all((again[k] == index.classifier.arrays[k]).all() for k in again)
 
 
+def test_the_classifier_learns_an_entry_from_its_answer_s_words_too():
+    """Each answer is one more training row of its entry: a question in the answer's words, none of
+    them in the entry's phrasings, points to it."""
+    from llmkit.engine.classifier import Classifier, train
+
+    questions = [(e, q) for e, (_, qs, _) in enumerate(ENTRIES) for q in qs]
+    answers = [a for a, *_ in ENTRIES]
+    q = "packages an application into a container"  # the Docker answer's words ("containers" is a phrasing's)
+    alone = Classifier(train(questions, len(ENTRIES))).probs(q)
+    both = Classifier(train(questions, len(ENTRIES), answers=answers)).probs(q)
+    assert int(np.argmax(both)) == 4 and both[4] > 0.5 and both[4] > alone[4]
+    clf = Classifier(train(questions, len(ENTRIES), answers=answers))
+    assert all(int(np.argmax(clf.probs(q))) == e for e, q in questions)  # each phrasing still finds its entry
+
+
 def test_the_classifier_reorders_what_words_found_and_finds_nothing_alone(tmp_path):
     index = _classified()
     assert index.top("zzzz qqqq", 3, min_lexical=0.25) == []

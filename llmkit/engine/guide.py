@@ -814,7 +814,7 @@ def build(out_dir: Path, docs: list | None = None, classify: bool = True) -> dic
     fit = answer_fit(Path(out_dir), answers, first) if (Path(out_dir) / "hf" / "config.json").exists() else None
     index = LexicalIndex.build(questions, answers)
     if classify:
-        index.classifier = Classifier(train(questions, len(answers)))
+        index.classifier = Classifier(train(questions, len(answers), answers=answers))
     Guide.save(path, index, answers, df, unknown, sorted(honest), lang,
                [asked.get(e, set()) for e in range(len(answers))], [(e, content_words(q)) for e, q in questions],
                [_phrase_hash(q) for _, q in questions], fit,
