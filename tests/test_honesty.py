@@ -149,13 +149,16 @@ def test_i_dont_know_comes_in_the_question_s_language(question, start):
 def test_an_answer_that_names_none_of_the_questions_words_is_not_about_it(question, start):
     """The shipped model: "Canada" is in the corpus (so neither never-seen nor rare), and the latent half
     had matched "Tell me about Canada." to a joke and "What is Canada?" to the CSS answer. None: one of the
-    corpus' answers that say they do not know (which one depends on the index), in the question's language."""
+    corpus' answers that say they do not know (which one depends on the index), in the question's language.
+    An answer that names the question's word stays a candidate ("France": the rule keeps it; which
+    candidate the reply follows is the rerank's choice)."""
     engine = get_engine()
-    text = engine.generate([{"role": "user", "content": question}], SamplingParams(temperature=0, max_tokens=12)).text()
-    if start is not None:
-        assert text.startswith(start)
-        return
     g = engine.guide
+    if start is not None:
+        kept = [engine.tok.decode(list(g.answers[e])) for e, _ in g.candidates(question)]
+        assert any(a.startswith(start) for a in kept), kept
+        return
+    text = engine.generate([{"role": "user", "content": question}], SamplingParams(temperature=0, max_tokens=12)).text()
     declines = [engine.tok.decode(list(g.answers[e])) for e in g.honest if g.lang[e] == detect_lang(question)]
     assert any(d.startswith(text) for d in declines), text
 

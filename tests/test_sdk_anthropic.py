@@ -156,19 +156,25 @@ def test_models_list_and_retrieve(client):
 
 
 def test_a_deprecated_model_still_answers_and_says_when_it_retires(client):
-    """claude-sonnet-4-5 retires 2026-11-30 (the SDK's own DEPRECATED_MODELS): until then
-    old code keeps working, with the SDK's DeprecationWarning; the lessons use its replacement."""
+    """claude-sonnet-4-5 retires 2026-11-30 (the SDK's own DEPRECATED_MODELS up to anthropic 2.14; 2.15
+    dropped it after that day): old code keeps working, with the DeprecationWarning of an SDK that still
+    lists it; the lessons use its replacement."""
+    import contextlib
+
     from anthropic._data import DEPRECATED_MODELS
 
     from llmkit import catalog
 
     old = catalog.find("claude-sonnet-4-5")
     assert old.deprecated and old.lifecycle == "deprecated" and old.retires == "2026-11-30"
-    assert "November 30th, 2026" == DEPRECATED_MODELS[old.id]
+    said = DEPRECATED_MODELS.get(old.id)
+    assert said in ("November 30th, 2026", None)
+    warns = (pytest.warns(DeprecationWarning, match="end-of-life on November 30th, 2026") if said
+             else contextlib.nullcontext())
     new = catalog.find(old.replacement)
     assert new.id == "claude-sonnet-5-5" and new.lifecycle == "active" and new.id not in DEPRECATED_MODELS
     assert catalog.find("claude-sonnet") is new and catalog.find("claude-sonnet-4-5-20250929") is old
-    with pytest.warns(DeprecationWarning, match="end-of-life on November 30th, 2026"):
+    with warns:
         r = client.messages.create(model=old.id, max_tokens=8, messages=ASK)
     assert r.model == old.id and _text(r)
     info = client.models.retrieve(old.id)

@@ -445,11 +445,12 @@ class Guide:
     def question_lang(self, text: str) -> str:
         """The question's language: its function words and accents (`corpus.lang_cues`) where they are
         clear, else the language of the entries the classifier finds for it ("modelo multimodal ejemplos",
-        "explícame range en python")."""
+        "explícame range en python"). A question with no word ("429") has no language to find: English."""
         from .corpus import lang_cues
 
         es, en = lang_cues(text, more=True)
-        if LANG_VOTE and abs(es - en) < LANG_MARGIN and self.index.classifier is not None and self.lang:
+        if (LANG_VOTE and abs(es - en) < LANG_MARGIN and self.index.classifier is not None and self.lang
+                and _LETTERS.search(text)):
             if self._es is None:
                 self._es = np.array([x == "es" for x in self.lang])
             p = self.index.classifier.probs(text)
