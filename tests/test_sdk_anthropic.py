@@ -155,33 +155,44 @@ def test_models_list_and_retrieve(client):
     assert m.id == MODEL and m.display_name == "Claude Haiku 4.5" and m.lifecycle == "active"
 
 
-def test_a_deprecated_model_still_answers_and_says_when_it_retires(client):
-    """claude-sonnet-4-5 retires 2026-11-30 (the SDK's own DEPRECATED_MODELS up to anthropic 2.14; 2.15
-    dropped it after that day): old code keeps working, with the DeprecationWarning of an SDK that still
-    lists it; the lessons use its replacement."""
-    import contextlib
-
-    from anthropic._data import DEPRECATED_MODELS
-
+def test_a_retired_model_is_listed_only_on_request_and_old_code_still_runs_offline(client):
+    """claude-sonnet-4-5 retired on 2026-11-30: anthropic 2.15 dropped it from its model list and from
+    DEPRECATED_MODELS (2.14 still warned). The Models API lists it only when `lifecycle` asks for retired
+    models; offline, old code naming it still gets an answer (as for gpt-3.5-turbo), and llmkit moves a
+    live call to the replacement with a warning (tests/test_client.py)."""
     from llmkit import catalog
 
     old = catalog.find("claude-sonnet-4-5")
-    assert old.deprecated and old.lifecycle == "deprecated" and old.retires == "2026-11-30"
-    said = DEPRECATED_MODELS.get(old.id)
-    assert said in ("November 30th, 2026", None)
-    warns = (pytest.warns(DeprecationWarning, match="end-of-life on November 30th, 2026") if said
-             else contextlib.nullcontext())
+    assert old.retired == "2026-11-30" and old.lifecycle == "retired" and not old.deprecated
     new = catalog.find(old.replacement)
-    assert new.id == "claude-sonnet-5-5" and new.lifecycle == "active" and new.id not in DEPRECATED_MODELS
+    assert new.id == "claude-sonnet-5-5" and new.lifecycle == "active"
     assert catalog.find("claude-sonnet") is new and catalog.find("claude-sonnet-4-5-20250929") is old
-    with warns:
-        r = client.messages.create(model=old.id, max_tokens=8, messages=ASK)
-    assert r.model == old.id and _text(r)
     info = client.models.retrieve(old.id)
-    assert info.lifecycle == "deprecated" and info.retires_at.date().isoformat() == "2026-11-30"
-    listed = {m.id: m.lifecycle for m in client.models.list()}
-    assert listed[old.id] == "deprecated" and listed[new.id] == "active"
-    assert client.models.retrieve(new.id).retires_at is None
+    assert info.lifecycle == "retired" and info.retires_at is None
+    assert old.id not in {m.id for m in client.models.list()}
+    listed = {m.id: m.lifecycle for m in client.models.list(lifecycle=["retired"])}
+    assert listed[old.id] == "retired" and new.id not in listed
+    both = {m.id: m.lifecycle for m in client.models.list(lifecycle=["active", "retired"])}
+    assert both[old.id] == "retired" and both[new.id] == "active"
+    r = client.messages.create(model=old.id, max_tokens=8, messages=ASK)
+    assert r.model == old.id and _text(r)
+
+
+def test_a_deprecated_model_says_when_it_retires():
+    """A deprecated entry (`retires` set, not yet retired) is `deprecated` with its `retires_at`; the
+    SDK's own lifecycle words and field names."""
+    import dataclasses
+
+    from anthropic.types import ModelInfo
+
+    from llmkit import catalog
+    from llmkit.server.anthropic import _model_info
+
+    entry = dataclasses.replace(catalog.find("claude-sonnet-4-5"), retired=None, retires="2027-01-22")
+    info = ModelInfo.model_validate(_model_info(entry.id, 4096, entry))
+    assert info.lifecycle == "deprecated" and info.retires_at.date().isoformat() == "2027-01-22"
+    active = ModelInfo.model_validate(_model_info("claude-sonnet-5-5", 4096, catalog.find("claude-sonnet-5-5")))
+    assert active.lifecycle == "active" and active.retires_at is None
 
 
 def test_unknown_model_is_not_found(client):
