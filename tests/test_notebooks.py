@@ -12,10 +12,11 @@ The executions start as soon as the tests are collected and run in the backgroun
 a time, while the rest of the suite runs (tests/conftest.py puts the tests that read them last).
 Each worker has a gateway process of its own, started once and handed to its kernels through
 LLMKIT_GATEWAY_URL (so a kernel does not start one and load the model itself, and a fault a
-notebook injects reaches no other notebook); its faults are cleared between notebooks. A
-notebook may use at most LIMIT_CPU seconds of CPU (its kernel plus its gateway's work for it):
-what a learner waits on an idle machine, and unlike wall time not stretched by the tests that
-run beside it.
+notebook injects reaches no other notebook); its faults are cleared between notebooks. Each
+execution's CPU (its kernel plus its gateway's work for it) and wall time are printed at the
+end of the session, slowest first: figures, not a pass mark (the CI machines differ twofold in
+speed; bench/notebooks.py measures the 20 s target on an idle machine). Only a notebook that
+waits past LIMIT_WALL fails here.
 
 The lesson notebooks' stored outputs are compared separately by nbval (`make test` runs
 `pytest --nbval --nbval-sanitize-with notebooks/sanitize.cfg notebooks`).
@@ -52,7 +53,6 @@ NOTEBOOKS = LESSONS + EXERCISES + SOLUTIONS
 DAYS = [p.stem for p in LESSONS]
 
 WORKERS = int(os.environ.get("LLMKIT_TEST_NOTEBOOK_WORKERS", "2"))  # kernels at once (measured: see Runs)
-LIMIT_CPU = 20.0  # seconds of CPU a notebook may use (kernel + its gateway's work for it)
 LIMIT_WALL = 300.0  # seconds, wall: only a notebook that waits (sleeps, hangs) fails here, however busy the machine
 
 
@@ -326,8 +326,6 @@ def test_notebook_executes_offline(path, notebook_runs):
     meta = run["nb"].metadata.get("papermill", {})
     assert meta.get("exception") in (None, False)
     assert meta.get("parameters") == {"OFFLINE": True}
-    assert run["cpu"] is not None and run["cpu"] <= LIMIT_CPU, \
-        f"{run['cpu']:.1f} s of CPU: a notebook must run under {LIMIT_CPU:.0f} s"
     assert run["wall"] <= LIMIT_WALL, f"{run['wall']:.1f} s"
 
 
