@@ -1,18 +1,18 @@
 """The official SDKs' own examples (tests/sdk_examples/, copied unchanged from their repositories)
-run against the gateway as their authors wrote them: each a fresh Python process whose SDK finds
-the gateway through the environment variables a learner sets. Each must exit 0 and print what it
+run against the gateway as their authors wrote them: each a process of its own, as `python example.py`
+runs it (forked from one that imported the SDKs once: tests/forkrun.py), whose SDK finds the gateway
+through the environment variables a learner sets. Each must exit 0 and print what it
 means to print; the thinking examples must end in the 400 the real service gives a model that
 cannot think."""
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from forkrun import ForkRunner
 
 EXAMPLES = Path(__file__).parent / "sdk_examples"
 REFUSED = {"anthropic/thinking.py": "does not support thinking", "ollama/thinking.py": "does not support thinking"}
@@ -38,22 +38,26 @@ def env(gateway):
             "PYTHONUNBUFFERED": "1"}
 
 
+@pytest.fixture(scope="module")
+def runner(env):
+    with ForkRunner(env) as r:
+        yield r
+
+
 def test_the_examples_are_there():
     assert len(CASES) >= 35 and all(c.split("/")[0] in ("openai", "anthropic", "groq", "ollama") for c in CASES)
 
 
 @pytest.mark.parametrize("example", CASES)
-def test_sdk_example_runs_unchanged(example, env):
-    path = EXAMPLES / example
-    run = subprocess.run([sys.executable, path.name], cwd=path.parent, env=env, capture_output=True, text=True,
-                         timeout=120, stdin=subprocess.DEVNULL)
-    out = run.stdout + run.stderr
+def test_sdk_example_runs_unchanged(example, runner, tmp_path):
+    returncode, stdout, stderr = runner.run(EXAMPLES / example, tmp_path, timeout=120)
+    out = stdout + stderr
     if example in REFUSED:
-        assert run.returncode == 1 and "400" in out and REFUSED[example] in out, out[-2000:]
+        assert returncode == 1 and "400" in out and REFUSED[example] in out, out[-2000:]
         return
-    assert run.returncode == 0, out[-3000:]
-    assert run.stdout.strip(), out[-2000:]
+    assert returncode == 0, out[-3000:]
+    assert stdout.strip(), out[-2000:]
     if example in EXPECT:
-        assert any(e in run.stdout for e in EXPECT[example]), run.stdout[-2000:]
+        assert any(e in stdout for e in EXPECT[example]), stdout[-2000:]
     if example == "groq/chat_completion_stop.py":
-        assert ", 6" not in run.stdout
+        assert ", 6" not in stdout
