@@ -4,7 +4,8 @@
 
 - language: a training phrasing asked with a system prompt that asks for the other language
   ("Always answer in Spanish." before an English phrasing); is the first candidate retrieval hands the
-  engine in the language asked for? (guide.counterparts, docs/offline-model-v3.md)
+  engine in the language asked for? and where the corpus has the entry's written translation (the files
+  written as parallel en/es lists), is it that one? (guide.counterparts, guide.Guide._in_language)
 - role: a phrasing that names its subject ("How do I loop in JavaScript?") with the subject taken out,
   asked without a system prompt and with "You are a <subject> tutor." / "Eres un tutor de <subject>.";
   is its entry the first candidate? (follow.role_subject)
@@ -35,6 +36,22 @@ def first(guide, messages) -> int | None:
     return c[0][0] if c else None
 
 
+def written_pairs(entry: dict[str, int]) -> dict[int, int]:
+    """Entry -> its written translation, from the corpus files written as parallel lists (`X_en.jsonl`
+    and `X_es.jsonl` with as many lines: line i of one is line i of the other)."""
+    pairs: dict[int, int] = {}
+    for en in sorted(corpus.CORPUS_DIR.glob("*_en.jsonl")):
+        es = en.with_name(en.name.replace("_en.jsonl", "_es.jsonl"))
+        a = [json.loads(x)["a"] for x in en.read_text(encoding="utf-8").splitlines() if x.strip()]
+        b = [json.loads(x)["a"] for x in es.read_text(encoding="utf-8").splitlines() if x.strip()] if es.exists() else []
+        if len(a) != len(b):
+            continue
+        for x, y in zip(a, b):
+            if x in entry and y in entry:
+                pairs[entry[x]], pairs[entry[y]] = entry[y], entry[x]
+    return pairs
+
+
 def main() -> None:
     engine = get_engine("transformer-v3")
     guide = engine.guide
@@ -43,18 +60,27 @@ def main() -> None:
     docs = [d for d in corpus.load() if d.answer in entry]
     rng = random.Random(3)
     asked = rng.sample([d for d in docs if d.topic != "fallback" and len(d.questions) >= 3], 600)
-    links = guide.counterpart
-    for label, guide.counterpart in [("with translation links", links), ("without (guide.counterpart = [])", [])]:
+    pair = written_pairs(entry)
+    links, lookup = guide.counterpart, guide._in_language
+    for label, guide.counterpart, guide._in_language in [
+            ("shipped", links, lookup),
+            ("no lookup in the language asked (guide._in_language)", links, lambda *a: []),
+            ("neither, nor translation links (guide.counterpart = [])", [], lambda *a: [])]:
         got = {"en": [0, 0], "es": [0, 0]}
+        right = [0, 0]
         for d in asked:
             want = "es" if d.lang == "en" else "en"
             system = "Always answer in Spanish." if want == "es" else "Always answer in English."
             e = first(guide, [{"role": "system", "content": system}, {"role": "user", "content": d.questions[-1]}])
             got[want][0] += e is not None and guide.lang[e] == want
             got[want][1] += 1
+            if entry[d.answer] in pair:
+                right[0] += e == pair[entry[d.answer]]
+                right[1] += 1
         print(f"language asked, first candidate in it, {label}: "
-              + ", ".join(f"{lang} {n}/{of} = {n / of:.3f}" for lang, (n, of) in got.items()))
-    guide.counterpart = links
+              + ", ".join(f"{lang} {n}/{of} = {n / of:.3f}" for lang, (n, of) in got.items())
+              + f"; the written translation, where the corpus has one: {right[0]}/{right[1]} = {right[0] / right[1]:.3f}")
+    guide.counterpart, guide._in_language = links, lookup
     rows = []
     for d in docs:
         for q in d.questions:

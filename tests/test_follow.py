@@ -27,6 +27,8 @@ def test_sentence_limit_is_read_from_the_words(text, n):
     ("You are a helpful assistant.", "¿Qué es Docker?", None),
     ("Responde en español.", "What is Docker? Answer in English.", "en"),
     (None, "How do you say hello in Spanish?", None),
+    (None, "What is Python? Answer only in Spanish.", "es"),
+    (None, "What is Docker? Respond in Spanish please", "es"),
 ])
 def test_requested_language(system, question, lang):
     msgs = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": question}]
@@ -197,3 +199,36 @@ def test_a_subject_the_whole_corpus_is_about_is_no_subject(engine):
             {"role": "user", "content": "Give me an example of one."}]
     text = engine.generate(msgs, SamplingParams(temperature=0, max_tokens=40)).text()
     assert "You are" in text, text
+
+
+@pytest.mark.parametrize("system, question, must", [
+    ("Answer in Spanish.", "What is Python?", "Python es un lenguaje"),
+    ("You are a helpful assistant. Respond in Spanish.", "What is an API?", "API"),
+    ("Always answer in Spanish.", "What is Kubernetes?", "Kubernetes (o k8s)"),  # its own entry, not the one on pods
+    (None, "What is Python? Answer in Spanish.", "Python es un lenguaje"),
+    (None, "What is Docker? Respond in Spanish please", "Docker es"),  # "please" is not what it is about
+])
+def test_an_entry_with_no_one_translation_is_looked_up_in_the_language_asked(engine, system, question, must):
+    """Entries with two answers in the other language have no translation link (guide.counterparts keeps
+    only a clear one), so "What is Python?" with "Answer in Spanish." had got the English answer: the
+    question is looked up among the Spanish entries too, by its names and cognates (guide._in_language)."""
+    msgs = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": question}]
+    text = engine.generate(msgs, SamplingParams(temperature=0, max_tokens=40)).text()
+    assert detect_lang(text) == "es" and must in text, text
+
+
+def test_a_word_in_common_is_not_a_translation(engine):
+    """"neural network" reaches the Spanish answer on the browser's Network tab by one word; "red neuronal"
+    shares none with it. The English answer stays: the right one in the other language, not a wrong one."""
+    msgs = [{"role": "system", "content": "Answer in Spanish."}, {"role": "user", "content": "What is a neural network?"}]
+    text = engine.generate(msgs, SamplingParams(temperature=0, max_tokens=40)).text()
+    assert "F12" not in text and ("neural network" in text or "neuronal" in text), text
+
+
+@pytest.mark.parametrize("text,left", [
+    ("What is Docker? Respond in Spanish please", "What is Docker?"),
+    ("What is Python? Answer only in Spanish.", "What is Python?"),
+    ("Explain JSON. Responde en español, por favor.", "Explain JSON."),
+])
+def test_a_language_instruction_is_taken_out_whole(text, left):
+    assert follow.strip_instructions(text) == left

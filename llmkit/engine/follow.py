@@ -44,6 +44,7 @@ _ASK_LANG = re.compile(
 
 
 _VERB = r"(?:please\s+|por favor,?\s+)?(?:answer|respond|reply|explain it|write it|explícalo|responde|contesta|escríbelo)"
+_IN = r"\s+(?:only\s+|solo\s+|sólo\s+|always\s+|siempre\s+)?(?:in|en)\s+"  # "answer (only) in Spanish"
 # "Your response must begin with "1, "." (groq's stop-sequence example), "Start your answer with Yes",
 # "Tu respuesta debe empezar con ...": how the reply opens, not what it is about
 _OPENING = (r"(?:\b(?:your\s+|the\s+|tu\s+|la\s+)?(?:response|answer|reply|respuesta)\s+(?:must|should|has to|needs to|"
@@ -75,7 +76,7 @@ _FOR_WHOM = re.compile(
     re.IGNORECASE)
 _INSTRUCTION = re.compile(
     r"(?:\b" + _VERB + r"\s*)?(?:" + _SENTENCES.pattern + r")[.!]?"
-    r"|\b" + _VERB + r"\s+(?:in|en)\s+(?:" + "|".join(_LANG_WORDS.values()) + r")\b[.!]?"
+    r"|\b" + _VERB + _IN + r"(?:" + "|".join(_LANG_WORDS.values()) + r")\b(?:,?\s+(?:please|por favor))?[.!]?"
     r"|" + _OPENING,
     re.IGNORECASE)
 
@@ -127,7 +128,7 @@ def requested_language(messages: list[dict]) -> str | None:
     for m in users[-1:] + [m for m in messages if m.get("role") == "system"]:  # the question's own ask first
         text = _text(m)
         if m.get("role") == "user":  # a question asks only in so many words: "answer in Spanish"
-            ask = re.search(r"\b" + _VERB + r"\s+(?:in|en)\s+(" + "|".join(_LANG_WORDS.values()) + r")\b", text, re.I)
+            ask = re.search(r"\b" + _VERB + _IN + r"(" + "|".join(_LANG_WORDS.values()) + r")\b", text, re.I)
             if ask:
                 word = ask.group(1).lower()
                 return next(lang for lang, pat in _LANG_WORDS.items() if re.fullmatch(pat, word))

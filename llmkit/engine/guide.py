@@ -247,6 +247,7 @@ class Guide:
         self.counterpart: list[int] = []  # each entry's translation in the other language, -1 none (`counterparts`)
         self.spell: _Spell | None = None  # the corpus' common words, to correct a question's typos to
         self._es: np.ndarray | None = None  # which entries are Spanish (`question_lang`)
+        self._lang_masks: dict[str, np.ndarray] | None = None  # each language's entries (`_in_language`)
 
     @classmethod
     def load(cls, path: Path, tok) -> "Guide":
@@ -369,6 +370,42 @@ class Guide:
                 return []
         return list(out.items())
 
+    def _in_language(self, queries: list[str], lang: str, like: int | None = None) -> list[tuple[int, float]]:
+        """The question looked up among `lang`'s entries alone, under the same honesty rules, where nothing
+        found has a translation link ("What is an API?" has two Spanish answers, so neither is its one
+        translation): the entries its words reach across the languages (names, code, cognates: "API", "HTTP",
+        "recursion"/"recursión") one of whose training phrasings the question names whole; of several, the
+        one most like `like`, the entry found in the question's own language. A question whose words are no
+        names or cognates ("Why is the sky blue?": "cielo azul") keeps the answer in its own language."""
+        if not queries or not self.lang:
+            return []
+        if self._lang_masks is None:
+            langs = np.array(self.lang)
+            self._lang_masks = {x: langs == x for x in set(self.lang)}
+        mask = self._lang_masks.get(lang)
+        if mask is None:
+            return []
+        # its content words alone: the other language's function words only find what shares them ("What
+        # is Python?" found Python's `is` operator)
+        words = content_words(queries[0])
+        if not words:
+            return []
+        pool = POOL if self.phrasing_words else LEXICAL_TOP
+        found = self._about(queries, self.index.top(" ".join(words), pool, MIN_SCORE, among=mask))
+        # and only an entry one of whose training phrasings the question names whole: its words shared across the
+        # languages are the whole of what that phrasing asks ("python", "qué es kubernetes", "api significado")
+        # and most of what the question asks ("count to five please" is not "count sql", nor "how many users do
+        # I need for an a/b test" "test": a word in common is not a question in common)
+        named = {_hash(w) for w in words}
+        found = [(e, s) for e, s in found if any(2 * len(p) > len(named) and named.issuperset(p)
+                                                 for p in self.phrasing_words.get(e, ()))]
+        if len(found) > 1 and like is not None and self.folded:
+            # several ask it so ("python" alone is a phrasing of the for loop's entry too): the one whose answer is
+            # most like the answer found in the question's language (names, code, cognates), alone
+            near = self.index.scores(self.folded[like])
+            found = [max(found, key=lambda c: near[c[0]])]
+        return found[:LEXICAL_TOP]
+
     def candidates(self, query: str | list[str]) -> list[tuple[int, float]]:
         """The best entries for the query (for several queries: the one matching best); the
         "I don't know" entry alone when the (last) question is mostly about words never seen."""
@@ -404,9 +441,14 @@ class Guide:
             return [(entry, 1.0)] if entry is not None else found
         if queries and self.lang and found:  # the same answer exists in both languages: that one wins
             # (none in it among the first: the best-scored one just below, as the best one's translation)
-            found = ([(e, s) for e, s in found if self.lang[e] == lang]
-                     or sorted([(e, s) for e, s in spare if self.lang[e] == lang], key=lambda c: -c[1])[:1]
-                     or (self._translated(found, lang) if asked else []) or found)
+            mine = [(e, s) for e, s in found if self.lang[e] == lang]
+            near = sorted([(e, s) for e, s in spare if self.lang[e] == lang], key=lambda c: -c[1])[:1]
+            if asked:  # the best entry's own translation before a neighbour that happens to be in the language
+                # asked for ("What is Kubernetes?": Kubernetes' Spanish entry, not the Spanish one on pods)
+                found = (mine or self._translated(found, lang) or near
+                         or self._in_language(queries, lang, found[0][0]) or found)
+            else:
+                found = mine or near or found
             if lang in self.unknown_entry and all(e in self.honest and self.lang[e] != lang for e, _ in found):
                 # only another language's "I can't know" ("What is the GIL?" found "edad de Marta Gil"): the
                 # question's own "I don't know that"

@@ -252,16 +252,20 @@ class LexicalIndex:
             return self.latent["latent_basis"][idx]
         return self.latent["latent_basis_q"][idx].astype(np.float32) * self.latent["latent_basis_scale"]
 
-    def top(self, text: str, k: int = 3, min_lexical: float = 0.0) -> list[tuple[int, float]]:
+    def top(self, text: str, k: int = 3, min_lexical: float = 0.0,
+            among: np.ndarray | None = None) -> list[tuple[int, float]]:
         """The `k` best entries (by `scores`) and their lexical scores, among those whose lexical
         score reaches `min_lexical`: the latent half reorders what shared words found, it finds
         nothing alone (a question about Lagos' population is close to "the population of a country"
         in it), and the score it hands on is the one words earned (an exact phrasing stays far
-        ahead of its neighbours: "What is Docker?" is not "What is Docker Compose?")."""
+        ahead of its neighbours: "What is Docker?" is not "What is Docker Compose?"). `among`: a mask
+        of the entries that may be returned (one language's)."""
         lexical = self.lexical_scores(text)
         s = lexical if self.latent is None else lexical + LATENT_SHARE * np.maximum(0.0, self.latent_cosines(text))
         if self.classifier is not None:
             s = s + CLASSIFIER_SHARE * self.classifier.probs(text)
         s = np.where(lexical >= min_lexical, s, -1.0)
+        if among is not None:
+            s = np.where(among, s, -1.0)
         order = np.argsort(-s, kind="stable")[:k]
         return [(int(i), float(lexical[i])) for i in order if s[i] >= 0]
