@@ -232,3 +232,22 @@ def test_a_word_in_common_is_not_a_translation(engine):
 ])
 def test_a_language_instruction_is_taken_out_whole(text, left):
     assert follow.strip_instructions(text) == left
+
+
+@pytest.mark.parametrize("text,left", [
+    ("My name is Ana.", "hello"), ("Hi, I'm Bartholomew, nice to meet you", "hello"), ("Me llamo Ana.", "hola"),
+    ("Hola, soy María José, encantada", "hola"),
+    ("Hello, my name is Tom and I'm learning Python.", "Hello, my name is and I'm learning Python."),
+    ("I'm learning Python", "I'm learning Python"), ("soy nuevo", "soy nuevo"),  # no name: a lower-case word
+])
+def test_a_name_the_user_gives_is_who_they_are_not_the_topic(text, left):
+    assert follow.strip_instructions(text) == left
+
+
+@pytest.mark.parametrize("text, lang", [("My name is Ana.", "en"), ("Hi, I'm Priyanka!", "en"), ("Me llamo Lucía.", "es"),
+                                        ("Hola, soy Xabier.", "es")])
+def test_an_introduction_is_greeted_not_declined(engine, text, lang):
+    """A name it never read had made "My name is Ana." an "I don't know that" (the name a rare word, and "my name"
+    the words of "What's my name?", which it cannot know)."""
+    reply = engine.generate([{"role": "user", "content": text}], SamplingParams(temperature=0, max_tokens=30)).text()
+    assert detect_lang(reply) == lang and "know" not in reply and "No lo sé" not in reply, reply

@@ -74,6 +74,22 @@ _FOR_WHOM = re.compile(
     r"|\b(?:a|para)\s+(?:un\s+|una\s+|mi\s+|los\s+|las\s+)?(?:niñ[oa]s?|chic[oa]s?|principiantes?|abuel[oa]s?|madre|padre)"
     r"(?:\s+de\s+\d{1,2}\s+años)?\b",
     re.IGNORECASE)
+# "My name is Ana", "I'm Tom", "me llamo Lucía", "soy Carlos": the name a user gives is who they are, not what they
+# ask about (a name never seen made "My name is Ana." an "I don't know that"); after "I'm" and "soy" only a
+# capitalised word is a name ("I'm learning Python", "soy nuevo")
+_NAME = r"[^\W\d_][\w'-]*"
+_CAP = r"[A-ZÁÉÍÓÚÑ][\w'-]*"
+_INTRODUCED = re.compile(
+    r"\b(?i:my\s+name\s+is|my\s+name's|call\s+me|me\s+llamo|mi\s+nombre\s+es|ll[aá]mame)\s+(" + _NAME
+    + r"(?:\s+" + _CAP + r")?)"
+    r"|\b(?i:i'm|i\s+am|soy)\s+(?!I\b)(" + _CAP + r"(?:\s+" + _CAP + r")?)")
+# what is left of a turn that only introduces its writer ("Hi, I'm Ana.", "Me llamo Lucía, encantada"): a greeting,
+# looked up as one (the corpus greets; it has no entry for each name)
+_INTRO_ONLY = re.compile(
+    r"^\W*(?:(?:hi|hello|hey|hola|buenas|buenos\s+d[ií]as)\W+)?"
+    r"(?:my\s+name\s+is|my\s+name's|call\s+me|i'm|i\s+am|(me\s+llamo|mi\s+nombre\s+es|ll[aá]mame|soy))"
+    r"\W*(?:and\s+)?(?:(?:it's\s+)?(?:nice|pleased|glad)\s+to\s+meet\s+you|(encantad[oa]|un\s+placer|mucho\s+gusto))?\W*$",
+    re.IGNORECASE)
 _INSTRUCTION = re.compile(
     r"(?:\b" + _VERB + r"\s*)?(?:" + _SENTENCES.pattern + r")[.!]?"
     r"|\b" + _VERB + _IN + r"(?:" + "|".join(_LANG_WORDS.values()) + r")\b(?:,?\s+(?:please|por favor))?[.!]?"
@@ -83,9 +99,14 @@ _INSTRUCTION = re.compile(
 
 def strip_instructions(text: str) -> str:
     """The question without its form instructions ("Answer in one sentence.", "en 3 frases",
-    "in Spanish", "Your response must begin with ...", "to a 10 year old", "en términos sencillos"):
+    "in Spanish", "Your response must begin with ...", "to a 10 year old", "en términos sencillos") and the
+    name a user introduces themself with ("My name is Ana"):
     what the reply is about is what retrieval should look up."""
     out = _INSTRUCTION.sub(" ", text)
+    out = _INTRODUCED.sub(lambda m: m[0][:m.start(m.lastindex) - m.start()], out)
+    intro = _INTRO_ONLY.match(out)
+    if intro:
+        return "hola" if intro[1] or intro[2] or re.match(r"\W*(?:hola|buen)", out, re.I) else "hello"
     out = _ONE_SENTENCE.sub(" ", out)
     out = _AUDIENCE.sub(" ", out)
     if _EXPLAIN.search(out):
