@@ -237,9 +237,11 @@ def _check_measure(measure) -> str:
     role-only chunk first), one whose headers come 0.3 s late. The learner's clock must start
     before the request is sent and stop when the first chunk with text is read: so first_token is
     at least (first text read - request sent) and less than (next chunk read - call began)."""
-    drip, hang = 0.05, 0.3
-    for _ in range(3):  # on a busy machine the role-only chunk and the first text may be read together:
-        got, ex, began, ended = _timed_measure(measure, "slow", delay=drip)  # then nothing tells them apart
+    hang = 0.3
+    # on a busy machine the role-only chunk and the first text may be read together, and then nothing tells them
+    # apart: again, with the chunks further apart each time
+    for drip in (0.05, 0.1, 0.15):
+        got, ex, began, ended = _timed_measure(measure, "slow", delay=drip)
         events = [(at, e) for at, e in ex.timed_sse() if isinstance(e, dict)]
         texts = [at for at, e in events if _text_of(e)]
         if not texts:
