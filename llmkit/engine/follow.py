@@ -79,15 +79,17 @@ _FOR_WHOM = re.compile(
 # capitalised word is a name ("I'm learning Python", "soy nuevo")
 _NAME = r"[^\W\d_][\w'-]*"
 _CAP = r"[A-ZÁÉÍÓÚÑ][\w'-]*"
+_NAMING_EN, _NAMING_ES = r"my\s+name\s+is|my\s+name's|call\s+me", r"me\s+llamo|mi\s+nombre\s+es|ll[aá]mame"
 _INTRODUCED = re.compile(
-    r"\b(?i:my\s+name\s+is|my\s+name's|call\s+me|me\s+llamo|mi\s+nombre\s+es|ll[aá]mame)\s+(" + _NAME
+    r"\b(?i:" + _NAMING_EN + "|" + _NAMING_ES + r")\s+(" + _NAME
     + r"(?:\s+" + _CAP + r")?)"
     r"|\b(?i:i'm|i\s+am|soy)\s+(?!I\b)(" + _CAP + r"(?:\s+" + _CAP + r")?)")
 # what is left of a turn that only introduces its writer ("Hi, I'm Ana.", "Me llamo Lucía, encantada"): a greeting,
 # looked up as one (the corpus greets; it has no entry for each name)
+# (a Spanish word in it: group 1, 2 or 3)
 _INTRO_ONLY = re.compile(
-    r"^\W*(?:(?:hi|hello|hey|hola|buenas|buenos\s+d[ií]as)\W+)?"
-    r"(?:my\s+name\s+is|my\s+name's|call\s+me|i'm|i\s+am|(me\s+llamo|mi\s+nombre\s+es|ll[aá]mame|soy))"
+    r"^\W*(?:(?:hi|hello|hey|(hola|buenas|buenos\s+d[ií]as))\W+)?"
+    r"(?:" + _NAMING_EN + r"|i'm|i\s+am|(" + _NAMING_ES + r"|soy))"
     r"\W*(?:and\s+)?(?:(?:it's\s+)?(?:nice|pleased|glad)\s+to\s+meet\s+you|(encantad[oa]|un\s+placer|mucho\s+gusto))?\W*$",
     re.IGNORECASE)
 _INSTRUCTION = re.compile(
@@ -106,7 +108,7 @@ def strip_instructions(text: str) -> str:
     out = _INTRODUCED.sub(lambda m: m[0][:m.start(m.lastindex) - m.start()], out)
     intro = _INTRO_ONLY.match(out)
     if intro:
-        return "hola" if intro[1] or intro[2] or re.match(r"\W*(?:hola|buen)", out, re.I) else "hello"
+        return "hola" if any(intro.groups()) else "hello"
     out = _ONE_SENTENCE.sub(" ", out)
     out = _AUDIENCE.sub(" ", out)
     if _EXPLAIN.search(out):

@@ -246,8 +246,7 @@ class Guide:
         self.df: tuple[np.ndarray, np.ndarray] | None = None  # sorted word hashes, how many entries use each
         self.counterpart: list[int] = []  # each entry's translation in the other language, -1 none (`counterparts`)
         self.spell: _Spell | None = None  # the corpus' common words, to correct a question's typos to
-        self._es: np.ndarray | None = None  # which entries are Spanish (`question_lang`)
-        self._lang_masks: dict[str, np.ndarray] | None = None  # each language's entries (`_in_language`)
+        self._lang_masks: dict[str, np.ndarray] = {}  # each language's entries (`_lang_mask`)
 
     @classmethod
     def load(cls, path: Path, tok) -> "Guide":
@@ -370,6 +369,12 @@ class Guide:
                 return []
         return list(out.items())
 
+    def _lang_mask(self, lang: str) -> np.ndarray:
+        """Which entries are in `lang` (built once per language)."""
+        if lang not in self._lang_masks:
+            self._lang_masks[lang] = np.array([x == lang for x in self.lang])
+        return self._lang_masks[lang]
+
     def _in_language(self, queries: list[str], lang: str, like: int | None = None) -> list[tuple[int, float]]:
         """The question looked up among `lang`'s entries alone, under the same honesty rules, where nothing
         found has a translation link ("What is an API?" has two Spanish answers, so neither is its one
@@ -377,21 +382,13 @@ class Guide:
         "recursion"/"recursión") one of whose training phrasings the question names whole; of several, the
         one most like `like`, the entry found in the question's own language. A question whose words are no
         names or cognates ("Why is the sky blue?": "cielo azul") keeps the answer in its own language."""
-        if not queries or not self.lang:
-            return []
-        if self._lang_masks is None:
-            langs = np.array(self.lang)
-            self._lang_masks = {x: langs == x for x in set(self.lang)}
-        mask = self._lang_masks.get(lang)
-        if mask is None:
-            return []
         # its content words alone: the other language's function words only find what shares them ("What
         # is Python?" found Python's `is` operator)
         words = content_words(queries[0])
         if not words:
             return []
         pool = POOL if self.phrasing_words else LEXICAL_TOP
-        found = self._about(queries, self.index.top(" ".join(words), pool, MIN_SCORE, among=mask))
+        found = self._about(queries, self.index.top(" ".join(words), pool, MIN_SCORE, among=self._lang_mask(lang)))
         # and only an entry one of whose training phrasings the question names whole: its words shared across the
         # languages are the whole of what that phrasing asks ("python", "qué es kubernetes", "api significado")
         # and most of what the question asks ("count to five please" is not "count sql", nor "how many users do
@@ -494,12 +491,10 @@ class Guide:
         es, en = lang_cues(text, more=True)
         if (LANG_VOTE and abs(es - en) < LANG_MARGIN and self.index.classifier is not None and self.lang
                 and _LETTERS.search(text)):
-            if self._es is None:
-                self._es = np.array([x == "es" for x in self.lang])
             p = self.index.classifier.probs(text)
             total = float(p.sum())
             if total > 0:
-                share = float(p[self._es].sum()) / total
+                share = float(p[self._lang_mask("es")].sum()) / total
                 if share >= LANG_SURE:
                     return "es"
                 if share <= 1 - LANG_SURE:
