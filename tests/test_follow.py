@@ -251,3 +251,35 @@ def test_an_introduction_is_greeted_not_declined(engine, text, lang):
     the words of "What's my name?", which it cannot know)."""
     reply = engine.generate([{"role": "user", "content": text}], SamplingParams(temperature=0, max_tokens=30)).text()
     assert detect_lang(reply) == lang and "know" not in reply and "No lo sé" not in reply, reply
+
+
+@pytest.mark.parametrize("turns, name", [
+    (["Hi, my name is Isa", "Yes, can you remind me, What is my name?"], "Isa"),  # a popular course's chatbot cell
+    (["I'm Tom Lee.", "What's my name?"], "Tom Lee"),
+    (["My name is ana", "do you remember my name?"], "ana"),
+    (["Me llamo Lucía.", "¿Cómo me llamo?"], "Lucía"),
+    (["Hola, soy Xabier", "¿Sabes mi nombre?"], "Xabier"),
+    (["My name is Ana.", "Actually, call me Bea.", "What is my name?"], "Bea"),  # the latest one
+    (["My name is not important.", "What's my name?"], None), (["I'm learning Python", "Who am I?"], None),
+    (["My name is Ana.", "What is Python?"], None),  # not asked
+])
+def test_the_name_asked_for_is_the_one_the_conversation_gave(turns, name):
+    msgs = [{"role": "user", "content": t} for t in turns]
+    assert follow.recalled_name(msgs) == name
+
+
+@pytest.mark.parametrize("intro, reply, ask, name, lang", [
+    ("Hi, my name is Isa", "Hi Isa! It's nice to meet you. Is there anything I can help you with today?",
+     "Yes, can you remind me, What is my name?", "Isa", "en"),
+    ("I'm Priyanka.", "Hello! Nice to have you here.", "what's my name", "Priyanka", "en"),
+    ("Me llamo María José.", "¡Hola! ¿En qué te ayudo?", "¿Cómo me llamo?", "María José", "es"),
+])
+def test_what_s_my_name_is_answered_from_the_conversation(engine, intro, reply, ask, name, lang):
+    """Every chat course shows that the model remembers a name only because the history is sent again; the
+    question alone is still answered that it cannot see names (the corpus' honest entry)."""
+    msgs = [{"role": "system", "content": "You are a friendly chatbot."}, {"role": "user", "content": intro},
+            {"role": "assistant", "content": reply}, {"role": "user", "content": ask}]
+    text = engine.generate(msgs, SamplingParams(temperature=0, max_tokens=40)).text()
+    assert name in text and detect_lang(text) == lang, text
+    alone = engine.generate(msgs[-1:], SamplingParams(temperature=0, max_tokens=40)).text()
+    assert name not in alone and ("know" in alone or "No lo sé" in alone), alone

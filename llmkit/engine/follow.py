@@ -92,6 +92,49 @@ _INTRO_ONLY = re.compile(
     r"(?:" + _NAMING_EN + r"|i'm|i\s+am|(" + _NAMING_ES + r"|soy))"
     r"\W*(?:and\s+)?(?:(?:it's\s+)?(?:nice|pleased|glad)\s+to\s+meet\s+you|(encantad[oa]|un\s+placer|mucho\s+gusto))?\W*$",
     re.IGNORECASE)
+# "What's my name?" after "My name is Ana": the conversation says, so the reply says it (the corpus' answer to the
+# question alone is that it cannot see a user's name). Every chat course shows this turn: the model "remembers"
+# only because the client sends the history again.
+_ASKS_NAME = re.compile(
+    r"\bwhat(?:'s|\s+is|\s+was|\s+did\s+i\s+(?:say|tell\s+you)(?:\s+that)?)\s+my\s+name(?:\s+(?:is|was))?\b"
+    r"|\b(?:do|did)\s+you\s+(?:still\s+)?(?:know|remember|recall)\s+(?:what\s+)?my\s+name\b"
+    r"|\b(?:say|tell\s+me|remind\s+me(?:\s+of)?|repeat)\s+my\s+name\b|\bwho\s+am\s+i\b"
+    r"|\bc[oó]mo\s+me\s+llamo\b|\bcu[aá]l\s+(?:es|era)\s+mi\s+nombre\b|\bqui[eé]n\s+soy\b"
+    r"|\b(?:sabes|recuerdas|te\s+acuerdas\s+de|dime|rep[ií]teme|recu[eé]rdame)\s+(?:cu[aá]l\s+es\s+)?mi\s+nombre\b",
+    re.IGNORECASE)
+# a word after "my name is" that is not a name ("My name is not important", "me llamo como mi abuelo")
+_NOT_A_NAME = set("not no a an the secret private irrelevant unimportant none nothing your what como igual "
+                  "secreto nada".split())
+_RECALL = {"en": "Your name is {}: you told me earlier in this conversation.",
+           "es": "Te llamas {}: me lo dijiste antes en esta conversación."}
+
+
+def said_name(messages: list[dict]) -> str | None:
+    """The name the user last introduced themself with in this conversation ("My name is Ana",
+    "I'm Tom Lee", "me llamo Lucía"), or None."""
+    name = None
+    for m in messages:
+        if m.get("role") != "user":
+            continue
+        for found in _INTRODUCED.finditer(_text(m)):
+            got = found[found.lastindex]
+            if got.split()[0].lower() not in _NOT_A_NAME:
+                name = got
+    return name
+
+
+def recalled_name(messages: list[dict]) -> str | None:
+    """The name the last user turn asks for ("What's my name?", "¿Cómo me llamo?") where the conversation
+    has it, else None."""
+    users = [m for m in messages if m.get("role") == "user"]
+    return said_name(messages) if users and _ASKS_NAME.search(_text(users[-1])) else None
+
+
+def recall_answer(name: str, lang: str) -> str:
+    """What the reply to "What's my name?" follows once the conversation has said it."""
+    return _RECALL.get(lang, _RECALL["en"]).format(name)
+
+
 _INSTRUCTION = re.compile(
     r"(?:\b" + _VERB + r"\s*)?(?:" + _SENTENCES.pattern + r")[.!]?"
     r"|\b" + _VERB + _IN + r"(?:" + "|".join(_LANG_WORDS.values()) + r")\b(?:,?\s+(?:please|por favor))?[.!]?"

@@ -94,6 +94,11 @@ MIX_EXACT = 0.9
 # file", then spliced into another answer's words: 1 greedy reply of 150 on the dev set once the corpus grew);
 # at 0.75 that reply begins its answer and the dev set's answers are otherwise the same (2 of 350 changed).
 MIX_FIRST = 0.75
+# ... and while it follows an answer the conversation wrote ("Your name is Ana" after "My name is Ana":
+# `candidates`), which the network never learned: it was taught that it cannot see a user's name, and at
+# MIX_EXACT its own words ("I", "a") began or derailed 7 in 20 replies at temperature 1 (min_p 0.1 drops a
+# token under a tenth of the top one's: at 0.98 the network's share of any token is under that)
+MIX_WRITTEN = 0.98
 MATCH_MAX = 6  # longest generated suffix looked up in a candidate answer
 REJOIN = 3  # a reply whose last tokens are this many of an answer's, in order, is following it again
 GRAM_ENTRIES = 256  # answers whose token pairs are kept indexed (about 10 KB each)
@@ -403,11 +408,19 @@ class Guide:
             found = [max(found, key=lambda c: near[c[0]])]
         return found[:LEXICAL_TOP]
 
-    def candidates(self, query: str | list[str]) -> list[tuple[int, float]]:
+    def candidates(self, query: str | list[str]) -> list[tuple[int | tuple, float]]:
         """The best entries for the query (for several queries: the one matching best); the
-        "I don't know" entry alone when the (last) question is mostly about words never seen."""
+        "I don't know" entry alone when the (last) question is mostly about words never seen. An entry is
+        an index into `answers`, or an answer's token ids themselves where the conversation writes it (the
+        user's name, asked for: `follow.recalled_name`)."""
         queries = [self.spelled(q) for q in ([query] if isinstance(query, str) else query)]
         typed = list(getattr(query, "typed", None) or [])  # the texts before form instructions were taken out
+        name = getattr(query, "name", None)
+        if name and self.tok is not None and queries:  # "What's my name?" after "My name is Ana" (follow.py)
+            from .follow import recall_answer
+
+            lang = getattr(query, "lang", None) or self.question_lang(self.spelled(typed[0]) if typed else queries[0])
+            return [(tuple(self.tok.encode(recall_answer(name, lang))), 1.0)]
         # more than kept (an index built with the per-phrasing words; before, as many): the rare-word rules
         # drop entries that outrank the one about the question, and the answer in the language asked for
         # can rank just below its translation
@@ -596,6 +609,10 @@ class Guide:
         z /= z.sum()
         return [(e, float(p)) for (e, _), p in zip(cands, z)]
 
+    def _answer(self, e: int | tuple) -> tuple:
+        """An entry's answer as token ids (an answer the conversation wrote is its own ids: `candidates`)."""
+        return e if isinstance(e, tuple) else self.answers[e]
+
     def rerank_seqs(self, cands: list[tuple[int, float]]) -> list[list[int]]:
         """The sequences `weigh` has the network score (its `score_rest`): each candidate answer's first
         tokens, when it has more than one; none for a lone candidate (it weighs 1 unscored)."""
@@ -627,11 +644,13 @@ class Guide:
         n = len(out)
         rest = []
         for e, w in weights:
-            a = self.answers[e]
+            a = self._answer(e)
             if n <= len(a) and a[:n] == tuple(out):  # following this answer exactly
                 p[a[n] if n < len(a) else self.end_id] += w
                 mass += w
-                exact += w if n else 0.0  # the first token chooses among the answers: not yet following one
+                # the first token chooses among the answers: not yet following one (but an answer the
+                # conversation wrote is no guess: followed from its first token)
+                exact += w if n or isinstance(e, tuple) else 0.0
             else:
                 rest.append((e, w))
         if mass > 0:
@@ -641,7 +660,7 @@ class Guide:
         for e, w in rest:  # an answer's own words so far, in other tokens ("Sun" "light" for "S" "un" "l" "ight")
             k = self._spelled_as(e, text, n) if text else None
             if k is not None:
-                a = self.answers[e]
+                a = self._answer(e)
                 p[a[k] if k < len(a) else self.end_id] += w
                 mass += w
                 exact += w
@@ -664,11 +683,11 @@ class Guide:
     def _spelled_as(self, e: int, text: str, n: int) -> int | None:
         """k when the reply's `text` (its `n` tokens) is exactly the text of answer `e`'s first k tokens,
         written in other tokens (the network may pick a longer token than the answer's own)."""
-        if n > len(self.answers[e]) + 8:  # far longer in tokens than the answer: not the same words
+        if n > len(self._answer(e)) + 8:  # far longer in tokens than the answer: not the same words
             return None
         got = self._spelled.get(e)
         if got is None:
-            a = self.answers[e]
+            a = self._answer(e)
             got = (self.tok.decode(a), {len(self.tok.decode(a[:k])): k for k in range(1, len(a) + 1)})
             if len(self._spelled) >= GRAM_ENTRIES:
                 self._spelled.clear()
@@ -682,7 +701,7 @@ class Guide:
         occurs (in order of place; the end of the answer where it ends there), and that length."""
         if len(out) < 2:
             return [], 0
-        a = self.answers[e]
+        a = self._answer(e)
         places = self._grams.get(e)
         if places is None:  # built once per entry: a reply's every step looks its candidates up
             places = {}  # (token, next token) as one int -> where the pair ends in the answer
@@ -706,20 +725,22 @@ class Guide:
     def step(self, p_lm: np.ndarray, weights: list[tuple[int, float]], out: list[int], keep=None) -> np.ndarray:
         """The next token's distribution after the reply so far (`out`): the network's with the weighted
         answers mixed in; `keep` counts only at the first step (a tool call starts there or not at all)."""
-        return self.mix(p_lm, self.copy_probs(weights, out), None if out else keep, first=not out)
+        return self.mix(p_lm, self.copy_probs(weights, out), None if out else keep, first=not out,
+                        written=any(isinstance(e, tuple) for e, _ in weights))
 
     @staticmethod
     def mix(p_lm: np.ndarray, copy: tuple[np.ndarray, float, float] | None, keep=None,
-            first: bool = False) -> np.ndarray:
+            first: bool = False, written: bool = False) -> np.ndarray:
         """The network's distribution with the answers' mixed in. The tokens `keep` (a tool call's
         first tokens) keep the network's own odds and the other tokens share the rest as the mixture
         does; where the network's likeliest token is one of `keep` (or would become the likeliest),
         the network's distribution as it is: a greedy reply decides as the network does. `first`: the
-        reply's first token (the answers have MIX_FIRST of it)."""
+        reply's first token (the answers have MIX_FIRST of it). `written`: the answer is the conversation's
+        (MIX_WRITTEN of each step while the reply follows it)."""
         if copy is None:
             return p_lm
         p_copy, mass, exact = copy
-        lam = MIX_EXACT if exact > 0 else (MIX_FIRST if first else MIX) * min(mass, 1.0)
+        lam = (MIX_WRITTEN if written else MIX_EXACT) if exact > 0 else (MIX_FIRST if first else MIX) * min(mass, 1.0)
         out = np.multiply(p_copy, lam, out=p_copy)  # copy_probs' array is this call's own: no temporary
         out += (1.0 - lam) * p_lm
         if keep is not None and len(keep):

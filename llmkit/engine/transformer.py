@@ -487,11 +487,13 @@ class Query(list):
     """The texts retrieval looks up, and `lang`: the answers' language a system prompt asks for
     (engine/follow.py), or None for the question's own; `typed`: the texts as the user typed them,
     before form instructions ("in one sentence") were taken out; `subject`: what a system prompt's
-    role is about ("You are a JavaScript tutor."), to look the question up with."""
+    role is about ("You are a JavaScript tutor."), to look the question up with; `name`: the user's name
+    where the question asks for it and the conversation has it (engine/follow.py)."""
 
     lang: str | None = None
     typed: list[str] = []
     subject: str = ""
+    name: str | None = None
 
 
 def question(messages: list[dict]) -> Query:
@@ -500,6 +502,7 @@ def question(messages: list[dict]) -> Query:
     typed = _question(messages)
     q = Query(follow.strip_instructions(t) for t in typed)
     q.lang, q.typed, q.subject = follow.requested_language(messages), typed, follow.role_subject(messages)
+    q.name = follow.recalled_name(messages)
     return q
 
 
