@@ -415,6 +415,9 @@ class Guide:
         user's name, asked for: `follow.recalled_name`)."""
         queries = [self.spelled(q) for q in ([query] if isinstance(query, str) else query)]
         typed = list(getattr(query, "typed", None) or [])  # the texts before form instructions were taken out
+        written = getattr(query, "written", None)
+        if written and self.tok is not None:  # an answer the conversation writes (a tool result: results.py)
+            return [(tuple(self.tok.encode(written)), 1.0)]
         name = getattr(query, "name", None)
         if name and self.tok is not None and queries:  # "What's my name?" after "My name is Ana" (follow.py)
             from .follow import recall_answer

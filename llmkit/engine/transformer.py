@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import copying, follow, scheduler, tools
+from . import copying, follow, results, scheduler, tools
 from .kvcache import KVCache  # noqa: F401 (KVCache's home was here: lessons and checks import it from here)
 from .base import EngineInputError, Generation, SamplingParams, TokenCounting, require_text
 from .guide import Guide
@@ -340,10 +340,18 @@ class TransformerEngine(TokenCounting):
         if mode == "none":
             query = None
         batched = scheduler.enabled()
+        # after a tool result, the training answer that fits it, with its values (engine/results.py), is
+        # followed as retrieval's answers are; with tools still offered ("auto"), whether to call again is
+        # the network's own decision at the first step
+        written = self.result_answer(messages, params)
+        if written:
+            query = Query([written])
+            query.written = written
+            keep = tools.marker_starts(self.tok) if params.tools else None
         # a call's arguments and the answer after a result copy the conversation where the network is unsure
         copier = (copying.Copier(self.tok, copying.sources(messages), after_result=messages[-1].get("role") == "tool",
                                  known=copying.tool_words(params.tools))
-                  if params.tools or messages[-1].get("role") == "tool" else None)
+                  if (params.tools or messages[-1].get("role") == "tool") and not written else None)
         # structured outputs: string values written as the plain answer (sampling.decode), unless the user
         # gave data, not a question, that the model has no answer to ("Extract the event." / "Alice and Bob
         # are going to a science fair on Friday."): then values are copied from it, as a tool call's
@@ -363,6 +371,47 @@ class TransformerEngine(TokenCounting):
         if batched:  # the network steps of all replies run together (engine/scheduler.py)
             return self.scheduler.generation(gen, capacity, query, keep)
         return gen
+
+    def result_answer(self, messages: list[dict], params: SamplingParams) -> str | None:
+        """The answer templates write after the conversation's tool results (engine/results.py), one
+        sentence per result of the assistant's last calls (the OpenAI cookbook's three cities), in the
+        language asked for or the question's; None where a result fits no template, the reply must be a
+        call (tool_choice "required" or a named tool), or the last turn is not a result."""
+        if self.guide is None or not messages or messages[-1].get("role") != "tool":
+            return None
+        if params.tools and getattr(params, "tool_choice", "auto") not in ("auto", "none", None):
+            return None
+        i = len(messages)
+        while i > 0 and messages[i - 1].get("role") == "tool":
+            i -= 1
+        calls = messages[i - 1].get("tool_calls") or [] if i > 0 and messages[i - 1].get("role") == "assistant" else []
+        done = messages[i:]
+        if not calls or len(calls) != len(done):
+            return None
+        typed = _question(messages[:i - 1])
+        if not typed:
+            return None
+        lang = follow.requested_language(messages) or self.guide.question_lang(typed[0])
+        by_id = {c.get("id"): c for c in calls}
+        said = []
+        for call_at, m in enumerate(done):
+            call = by_id.get(m.get("tool_call_id")) or calls[call_at]
+            args = call.get("arguments")
+            if isinstance(args, str):
+                try:
+                    args = json.loads(args)
+                except ValueError:
+                    args = None
+            spec = next((t for t in params.tools or [] if getattr(t, "name", None) == call.get("name")), None)
+            content = m.get("content") or ""
+            if not isinstance(content, str):
+                content = " ".join(p.get("text", "") for p in content if isinstance(p, dict))
+            one = results.answer(content, args if isinstance(args, dict) else None,
+                                 spec or {"name": call.get("name") or m.get("name") or ""}, typed[0], lang)
+            if one is None:
+                return None
+            said.append(one)
+        return " ".join(said)
 
     @property
     def scheduler(self) -> "scheduler.Scheduler":
@@ -488,12 +537,14 @@ class Query(list):
     (engine/follow.py), or None for the question's own; `typed`: the texts as the user typed them,
     before form instructions ("in one sentence") were taken out; `subject`: what a system prompt's
     role is about ("You are a JavaScript tutor."), to look the question up with; `name`: the user's name
-    where the question asks for it and the conversation has it (engine/follow.py)."""
+    where the question asks for it and the conversation has it (engine/follow.py); `written`: an answer
+    the conversation writes (after a tool result: engine/results.py), followed instead of the corpus'."""
 
     lang: str | None = None
     typed: list[str] = []
     subject: str = ""
     name: str | None = None
+    written: str | None = None  # the reply's text, written from the conversation (a tool result: results.py)
 
 
 def question(messages: list[dict]) -> Query:
