@@ -23,6 +23,7 @@ grammar over several `%json{...}` schemas: the same `Grammar`, built with `lark=
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import weakref
@@ -273,7 +274,7 @@ def mask_probs(probs: np.ndarray, allowed: np.ndarray) -> np.ndarray:
     return out / s
 
 
-DIGITS, QUOTE, COMMA = frozenset("0123456789-"), frozenset('"'), frozenset(",")
+DIGITS, QUOTE, COMMA, CLOSE = frozenset("0123456789-"), frozenset('"'), frozenset(","), frozenset("]")
 
 
 @lru_cache(maxsize=16)
@@ -282,9 +283,15 @@ def led_by(tok, chars: frozenset) -> np.ndarray:
     return np.array([tok.decode([i]).lstrip()[:1] in chars for i in range(tok.vocab_size)])
 
 
+@functools.lru_cache(maxsize=16)
+def led_by_cached(tok, chars: frozenset) -> np.ndarray:
+    """`led_by`, worked out once per tokenizer and set of characters."""
+    return led_by(tok, chars)
+
+
 def without(probs: np.ndarray, tok, chars: frozenset) -> np.ndarray:
     """`probs` without the tokens `led_by(chars)`, where the grammar allows something else: DIGITS
-    ends a number that has its digits, COMMA closes a list that has its items."""
+    ends a number that has its digits, COMMA closes a list that has its items, CLOSE keeps one open."""
     led = led_by(tok, chars)
     if not (probs[~led] > 0).any():
         return probs

@@ -27,6 +27,8 @@ LOW, HIGH = 0.5, 2.0  # entropy (nats) where copying starts / is at full strengt
 _CUT = re.compile(r"[\"«»“”„{}\[\],;:?!¿¡\n]|\.(?:\s|$)")  # where a copied phrase ends
 _KEY_END = re.compile(r'":\s*$')  # after a key, before its value
 _NAME_START = re.compile(r'<tool_call>\n\{"name":\s*"?$')  # the tool's name: the network's choice, not a copy
+_KEY = re.compile(r'"((?:[^"\\]|\\.)*)"\s*:\s*')  # a key of the JSON written so far
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')  # a whole JSON string (an array's items so far)
 _VALUE_START = re.compile(r'":\s*"?$')  # `"city": "` or `"value": ` inside a call's arguments
 
 
@@ -52,6 +54,12 @@ def _quote_punct(tok) -> np.ndarray:
 def _closing(tok) -> np.ndarray:
     """Tokens that close a JSON string (begin with a quote)."""
     return np.array([tok.decode([i]).startswith('"') for i in range(tok.vocab_size)])
+
+
+@lru_cache(maxsize=8)
+def quote_then(tok, ch: str) -> np.ndarray:
+    """Tokens that close a JSON string and go on with `ch` (`"]`, `",`): how an array's item ends."""
+    return np.array([re.match(r'"\s*' + re.escape(ch), tok.decode([i])) is not None for i in range(tok.vocab_size)])
 
 
 @lru_cache(maxsize=4)
@@ -115,7 +123,7 @@ class Copier:
     reply's token ids so far, `so_far` the end of its text."""
 
     def __init__(self, tok, sources: list[str], after_result: bool = False, known: set[str] | None = None,
-                 json_reply: bool = False):
+                 json_reply: bool = False, preferred: dict | None = None):
         self.after_result = after_result  # copy into a text answer too (it follows a tool result)
         self.json_reply = json_reply  # the whole reply is JSON values (structured output): copy as into a call's arguments
         # words a copy never starts with: function words, and the tools' own words ("weather" in
@@ -144,6 +152,12 @@ class Copier:
                 if len(inner) > 1 and any(c.isalnum() for c in inner):
                     phrases[inner] = (inner.split()[0], QUOTED)
                     phrases.setdefault(f'"{inner}"', (inner.split()[0], QUOTES))
+        # the phrase each key's value is (engine/extraction.py): copied whole, as a quoted phrase is
+        self.preferred = preferred or {}
+        for v in self.preferred.values():
+            for item in v if isinstance(v, list) else [v]:
+                if len(item) > 1:
+                    phrases[item] = (item.split()[0], QUOTED)
         words = [w for ws in spans for w in ws if w]
         # quoted phrases are values of a call; an answer copies words and names, as it did
         plain = {t: v for t, v in phrases.items() if v[1] == WORDS}
@@ -212,6 +226,47 @@ class Copier:
                 named.add(seq[0])
         return named if in_call and named else got
 
+    def items_wanted(self, out: list[int]) -> int | None:
+        """How many items `preferred` gives the array being written (its key read from the JSON so
+        far), or None."""
+        if not self.preferred:
+            return None
+        text = self.decode(out)
+        keys = list(_KEY.finditer(text))
+        if not keys or not text[keys[-1].end():].startswith("["):
+            return None
+        try:
+            want = self.preferred.get(json.loads(f'"{keys[-1][1]}"'))
+        except ValueError:
+            return None
+        return len(want) if isinstance(want, list) else None
+
+    def _preferred_starts(self, out: list[int]) -> set[int]:
+        """The first tokens of the phrase `preferred` gives for the value beginning here (the key read
+        from the JSON so far; in an array, its next item), or an empty set."""
+        text = self.decode(out)
+        keys = list(_KEY.finditer(text))
+        if not keys:
+            return set()
+        try:
+            want = self.preferred.get(json.loads(f'"{keys[-1][1]}"'))
+        except ValueError:
+            return set()
+        if want is None:
+            return set()
+        after = text[keys[-1].end():]
+        if isinstance(want, list):
+            if not after.startswith("["):
+                return set()
+            done = len(_STRING.findall(after))
+            if done >= len(want):
+                return set()
+            want = want[done]
+        elif after not in ("", '"'):
+            return set()
+        return {seq[0] for seq, first, spaced, kind in self.tables[True].seqs
+                if kind == QUOTED and not spaced and self.decode(list(seq)) == json_text(want)}
+
     def word_ended(self, out: list[int], in_call: bool = True) -> bool:
         """The reply ends with a whole word copied from the sources."""
         return any(tuple(out[-len(e):]) == e for e in self.tables[in_call].ends if len(e) <= len(out))
@@ -269,6 +324,9 @@ class Copier:
         elif in_call and (_VALUE_START.search(so_far) if value_start is None else value_start) \
                 and not _NAME_START.search(so_far):  # an argument's value begins
             gate, hits = decisive, self._starts(out, so_far, in_call)
+            mine = self._preferred_starts(out) if self.preferred else None
+            if mine:  # the phrase this key's value is: it alone begins it
+                hits = mine
         elif in_call and nexts and self.word_ended(out, in_call):  # a name goes on ("San" -> "San Francisco")
             gate, hits = STRENGTH, nexts
         else:  # the next word of a phrase, or a new one in an answer: where the network is unsure

@@ -245,7 +245,18 @@ def decode(
                         probs = constrain.without(probs, tok, constrain.DIGITS)  # a number has its digits: it ends
                     # a list closes when it has its items, or in extraction when the user's data has no phrase
                     # left for another item (it would be the plain answer, "I don't know that", as a participant)
-                    if cursor is not None and not cursor.in_string and cursor.array_items and (
+                    wanted = (copier.items_wanted(out) if cursor is not None and cursor.stack and cursor.stack[-1] == "["
+                              and copier is not None and copier.json_reply else None)
+                    if wanted is not None:  # as many items as the pattern of the user's data gives (extraction.py)
+                        at = cursor.commas[-1] + 1  # the item being written (or just written)
+                        if cursor.in_string:  # its closing quote may come fused with what follows: `"]`, `",`
+                            ban = copying.quote_then(tok, "," if at >= wanted else "]")
+                        else:
+                            ban = constrain.led_by_cached(tok, constrain.COMMA if at >= wanted else constrain.CLOSE)
+                        if (probs[~ban] > 0).any():
+                            probs = np.where(ban, 0.0, probs)
+                            probs /= probs.sum()
+                    elif cursor is not None and not cursor.in_string and cursor.array_items and (
                             cursor.array_items >= MAX_ITEMS or (copier is not None and copier.json_reply
                                                                 and not copier.starts(out, tok.decode(out[-16:])))):
                         probs = constrain.without(probs, tok, constrain.COMMA)

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import copying, follow, results, scheduler, tools
+from . import copying, extraction, follow, results, scheduler, tools
 from .kvcache import KVCache  # noqa: F401 (KVCache's home was here: lessons and checks import it from here)
 from .base import EngineInputError, Generation, SamplingParams, TokenCounting, require_text
 from .guide import Guide
@@ -359,9 +359,11 @@ class TransformerEngine(TokenCounting):
         # A question it cannot answer keeps its honest "I don't know" in the values.
         extract = structured and copier is None and query is not None and self.guide is not None \
             and not copying.asks(messages) and self.guide.declines(query)
-        if extract:
-            copier = copying.Copier(self.tok, copying.sources(messages), json_reply=True,
-                                    known=copying.schema_words(params.json_schema))
+        if extract:  # which phrase goes under which key: a training pattern's, where one matches (extraction.py)
+            data = copying.sources(messages)
+            copier = copying.Copier(self.tok, data, json_reply=True, known=copying.schema_words(params.json_schema),
+                                    preferred=extraction.values(data[0], params.json_schema)
+                                    if data and isinstance(params.json_schema, dict) else None)
         repeats = self.guide.repeats(NO_REPEAT_NGRAM) if self.guide else None  # an answer's own repeats copy
         gen = decode(self.tok, seen, _batched if batched else self.stepper(capacity=capacity, query=query, keep=keep),
                      params, self.window, penalize=no_repeat(NO_REPEAT_NGRAM, repeats), copier=copier,

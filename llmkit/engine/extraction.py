@@ -1,0 +1,158 @@
+"""Which phrase of the user's data goes under which key, read the way a delexicalised parser reads it.
+
+In a structured-output request that gives data ("Extract the event information." / "Alice and Bob are
+going to a science fair on Friday.", the openai SDK's README), the grammar forces the keys and the copy
+step (copying.py) offers the user's phrases for the values, but which phrase goes under which key was the
+network's guess, and a 6M-parameter network guessed "going" for the name and "Bob" for the date. The
+training conversations (corpus/extract_gen.py) say how such sentences carry their fields: each one's text,
+with the values of its JSON answer replaced by slots, is a pattern ("{participants#0} and {participants#1}
+are going to a {name} on {date}."). A live text that one matches whole gives each slot's phrase, and its key
+is the live schema's key for the same field (the generator's key synonyms: "name", "title", "event"...).
+The copy step then begins each value with its phrase and carries it on whole; the network still writes the
+JSON around it and every value no pattern gives.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import threading
+import unicodedata
+
+_SENTENCE = re.compile(r"\w{2,}[.!?]\s+[A-ZÁÉÍÓÚÑ¿¡]")  # "viernes. Extrae": not "J. R. R. Tolkien"
+_ITEMS = re.compile(r",\s*(?:and\s+|y\s+)?|\s+(?:and|y)\s+")
+_lock = threading.Lock()
+_store: tuple[list[tuple[str, str, re.Pattern, list[tuple[str, int | None]], dict[str, str]]], dict] | None = None
+
+
+def _fold(s: str) -> str:
+    s = unicodedata.normalize("NFKD", s.lower())
+    return "".join(c for c in s if not unicodedata.combining(c))
+
+
+def _generator():
+    from .corpus import CORPUS_DIR
+
+    spec = importlib.util.spec_from_file_location("llmkit_extract_gen", CORPUS_DIR / "extract_gen.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _build():
+    """Every training conversation's text as a pattern, with its slots' keys and each key's field."""
+    from .corpus import load_extract
+
+    gen = _generator()
+    fields_of: dict[str, set[str]] = {}  # a folded key name -> the fields it may name
+    for field, (en, es) in gen.KEYS.items():
+        for k in en + es:
+            fields_of.setdefault(_fold(k), set()).add(field)
+    instructions = sorted({s for pair in list(gen.SYSTEMS.values()) + [gen.GENERIC_SYSTEMS] for side in pair
+                           for s in side}, key=len, reverse=True)
+    family_fields: dict[str, set[str]] = {}
+    rows = [r for r in load_extract() if not r.get("heldout")]
+    for r in rows:  # a family's fields: those its unambiguous key names name
+        for k in r["schema"].get("properties", {}):
+            f = fields_of.get(_fold(k), set())
+            if len(f) == 1:
+                family_fields.setdefault(r["family"], set()).update(f)
+    out, seen = [], set()
+    for r in rows:
+        text = next((m["content"] for m in r["messages"] if m["role"] == "user"), "")
+        for ins in instructions:  # the instruction some rows append to the data
+            if text.endswith(" " + ins):
+                text = text[: -len(ins) - 1]
+                break
+        try:
+            answer = json.loads(r["messages"][-1]["content"])
+        except ValueError:
+            continue
+        fam = family_fields.get(r["family"], set())
+        slots: dict[str, tuple[str, int | None]] = {}  # value text -> (key, list index)
+        key_field: dict[str, str] = {}
+        ok = True
+        for k, v in answer.items():
+            f = [x for x in fields_of.get(_fold(k), ()) if x in fam]
+            if len(f) != 1:
+                ok = False
+                break
+            key_field[k] = f[0]
+            items = v if isinstance(v, list) else [v]
+            for i, item in enumerate(items):
+                if isinstance(item, str) and item:
+                    if item in slots or item not in text:
+                        ok = False
+                        break
+                    slots[item] = (k, i if isinstance(v, list) else None)
+        if not ok or not slots:
+            continue
+        order = sorted(slots, key=len, reverse=True)
+        pat = re.compile(r"(?<!\w)(" + "|".join(map(re.escape, order)) + r")(?!\w)")
+        pieces, names, at = [], [], 0
+        for m in pat.finditer(text):
+            pieces.append(re.escape(text[at:m.start()]))
+            pieces.append(r"(.+?)")
+            names.append(slots[m[1]])
+            at = m.end()
+        pieces.append(re.escape(text[at:]))
+        if len(names) != len(slots):  # a value said twice: which one is which is not told
+            continue
+        source = "".join(pieces)
+        key = (r["lang"], source, tuple(names))
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append((r["family"], r["lang"], re.compile(source, re.IGNORECASE | re.DOTALL), names, key_field))
+    return out, fields_of
+
+
+def _patterns():
+    global _store
+    with _lock:
+        if _store is None:
+            _store = _build()
+        return _store
+
+
+def _tries(text: str) -> list[str]:
+    """The text, and the text without its last sentences (an instruction after the data)."""
+    text = " ".join(text.split())
+    cuts = [m.end() for m in re.finditer(r"[.!?](?=\s)", text)]
+    return [text] + [text[:c] for c in reversed(cuts)]
+
+
+def values(text: str, schema: dict) -> dict[str, str | list[str]]:
+    """The phrase (or phrases, for an array of strings) of `text` for each of the schema's top-level keys
+    that a training pattern matching the text gives; {} where none matches."""
+    props = schema.get("properties") if isinstance(schema, dict) else None
+    if not isinstance(props, dict) or not text or not text.strip():
+        return {}
+    patterns, fields_of = _patterns()
+    best: dict[str, str | list[str]] = {}
+    for candidate in _tries(text):
+        for family, _lang, rx, names, key_field in patterns:
+            m = rx.fullmatch(candidate)
+            if m is None or any(_SENTENCE.search(g) for g in m.groups()):  # a phrase runs into the next sentence
+                continue
+            by_field: dict[str, list[tuple[int | None, str]]] = {}
+            for (k, i), g in zip(names, m.groups()):
+                by_field.setdefault(key_field[k], []).append((i, g.strip()))
+            got: dict[str, str | list[str]] = {}
+            for live, spec in props.items():
+                fields = [f for f in fields_of.get(_fold(live), ()) if f in by_field]
+                if len(fields) != 1 or not isinstance(spec, dict):
+                    continue
+                found = by_field[fields[0]]
+                kind = spec.get("type")
+                if kind == "array" and (spec.get("items") or {}).get("type", "string") == "string":
+                    # "Alice, Bob" in one slot of a two-item pattern is two items
+                    got[live] = [x for _, g in sorted(found, key=lambda x: x[0] or 0) for x in _ITEMS.split(g) if x]
+                elif kind in ("string", None) and len(found) == 1 and found[0][0] is None:
+                    got[live] = found[0][1]
+            if len(got) > len(best):
+                best = got
+        if best:
+            return best
+    return best
