@@ -283,3 +283,15 @@ def test_what_s_my_name_is_answered_from_the_conversation(engine, intro, reply, 
     assert name in text and detect_lang(text) == lang, text
     alone = engine.generate(msgs[-1:], SamplingParams(temperature=0, max_tokens=40)).text()
     assert name not in alone and ("know" in alone or "No lo sé" in alone), alone
+
+
+@pytest.mark.parametrize("text, opening", [("Hi, my name is Isa", "Hello, Isa!"), ("Me llamo María José, encantada",
+                                                                                   "¡Hola, María José!")])
+def test_an_introduction_s_greeting_says_the_name_back(engine, text, opening):
+    """At temperature 1 the network's own "I" (it learned that it cannot know a user's name) had begun 3 greetings
+    in 20 with "I don't know that."; the greeting the corpus has, with the name, is followed as written."""
+    msgs = [{"role": "user", "content": text}]
+    for t in (0, 1, 1, 1):
+        reply = engine.generate(msgs, SamplingParams(temperature=t, max_tokens=20)).text()
+        assert reply.startswith(opening), reply
+    assert follow.greeted_name([{"role": "user", "content": "I'm Tom. What is Python?"}]) is None

@@ -42,7 +42,7 @@ def _generator():
 
 def _build():
     """Every training conversation's text as a pattern, with its slots' keys and each key's field."""
-    from .corpus import load_extract
+    from . import corpus
 
     gen = _generator()
     fields_of: dict[str, set[str]] = {}  # a folded key name -> the fields it may name
@@ -52,7 +52,8 @@ def _build():
     instructions = sorted({s for pair in list(gen.SYSTEMS.values()) + [gen.GENERIC_SYSTEMS] for side in pair
                            for s in side}, key=len, reverse=True)
     family_fields: dict[str, set[str]] = {}
-    rows = [r for r in load_extract() if not r.get("heldout")]
+    rows = [r for r in corpus.load_extract() if not r.get("heldout")]
+    corpus._extract_cache.clear()  # 2,000 conversations a server need not keep: the patterns are what it reads
     for r in rows:  # a family's fields: those its unambiguous key names name
         for k in r["schema"].get("properties", {}):
             f = fields_of.get(_fold(k), set())

@@ -159,6 +159,19 @@ def strip_instructions(text: str) -> str:
     return " ".join(out.split()) or text
 
 
+def greeted_name(messages: list[dict]) -> str | None:
+    """The name of a last turn that only introduces its writer ("Hi, my name is Isa", "Me llamo Lucía"):
+    the greeting it gets says it back, as people (and real models) do. None for any other turn."""
+    users = [m for m in messages if m.get("role") == "user"]
+    if not users:
+        return None
+    text = _text(users[-1])
+    if strip_instructions(text) not in ("hello", "hola"):
+        return None
+    name = said_name(users[-1:])
+    return name if name and len(name) <= 40 else None
+
+
 def _text(m: dict) -> str:
     c = m.get("content") or ""
     return c if isinstance(c, str) else " ".join(p.get("text", "") for p in c if isinstance(p, dict))

@@ -473,6 +473,12 @@ class Guide:
             # as typed too: "one-sentence" is in the phrasing
             same = set().union(*(self.exact.get(_phrase_hash(t), ()) for t in (typed or queries)[:1] + queries[:1]))
             found = [(e, s) for e, s in found if e in same] or found
+        greet = getattr(query, "greet", None)
+        if greet and found and self.tok is not None:  # "Hi, my name is Isa": the greeting says the name back
+            text = self.tok.decode(list(self.answers[found[0][0]]))
+            m = re.match(r"(¡?[^\W\d_]+)!", text)
+            if m:
+                return [(tuple(self.tok.encode(f"{m[1]}, {greet}!{text[m.end():]}")), 1.0)]
         return found
 
     def spelled(self, text: str) -> str:

@@ -546,6 +546,7 @@ class Query(list):
     typed: list[str] = []
     subject: str = ""
     name: str | None = None
+    greet: str | None = None  # the name an introduction gave: the greeting says it ("Hello, Isa!")
     written: str | None = None  # the reply's text, written from the conversation (a tool result: results.py)
 
 
@@ -556,6 +557,7 @@ def question(messages: list[dict]) -> Query:
     q = Query(follow.strip_instructions(t) for t in typed)
     q.lang, q.typed, q.subject = follow.requested_language(messages), typed, follow.role_subject(messages)
     q.name = follow.recalled_name(messages)
+    q.greet = follow.greeted_name(messages)
     return q
 
 
