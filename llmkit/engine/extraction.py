@@ -20,10 +20,13 @@ import re
 import threading
 import unicodedata
 
+# the patterns are sentences of data: a longer text is not one of them (and lazy groups on a long text could
+# take long to fail), and an instruction after the data is a sentence or two
+MAX_TEXT, MAX_CUTS = 400, 3
 _SENTENCE = re.compile(r"\w{2,}[.!?]\s+[A-ZÁÉÍÓÚÑ¿¡]")  # "viernes. Extrae": not "J. R. R. Tolkien"
 _ITEMS = re.compile(r",\s*(?:and\s+|y\s+)?|\s+(?:and|y)\s+")
 _lock = threading.Lock()
-_store: tuple[list[tuple[str, str, re.Pattern, list[tuple[str, int | None]], dict[str, str]]], dict] | None = None
+_store: tuple[list[tuple], dict] | None = None
 
 
 def _fold(s: str) -> str:
@@ -105,7 +108,8 @@ def _build():
         if key in seen:
             continue
         seen.add(key)
-        out.append((r["family"], r["lang"], re.compile(source, re.IGNORECASE | re.DOTALL), names, key_field))
+        literals = tuple(x.lower() for x in pat.split(text)[::2] if x.strip())  # what a text must contain
+        out.append((r["family"], r["lang"], re.compile(source, re.IGNORECASE | re.DOTALL), names, key_field, literals))
     return out, fields_of
 
 
@@ -121,19 +125,22 @@ def _tries(text: str) -> list[str]:
     """The text, and the text without its last sentences (an instruction after the data)."""
     text = " ".join(text.split())
     cuts = [m.end() for m in re.finditer(r"[.!?](?=\s)", text)]
-    return [text] + [text[:c] for c in reversed(cuts)]
+    return [text] + [text[:c] for c in reversed(cuts)][:MAX_CUTS]
 
 
 def values(text: str, schema: dict) -> dict[str, str | list[str]]:
     """The phrase (or phrases, for an array of strings) of `text` for each of the schema's top-level keys
     that a training pattern matching the text gives; {} where none matches."""
     props = schema.get("properties") if isinstance(schema, dict) else None
-    if not isinstance(props, dict) or not text or not text.strip():
+    if not isinstance(props, dict) or not text or not text.strip() or len(text) > MAX_TEXT:
         return {}
     patterns, fields_of = _patterns()
     best: dict[str, str | list[str]] = {}
     for candidate in _tries(text):
-        for family, _lang, rx, names, key_field in patterns:
+        low = candidate.lower()
+        for family, _lang, rx, names, key_field, literals in patterns:
+            if not all(x in low for x in literals):  # most patterns, without running them
+                continue
             m = rx.fullmatch(candidate)
             if m is None or any(_SENTENCE.search(g) for g in m.groups()):  # a phrase runs into the next sentence
                 continue

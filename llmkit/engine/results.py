@@ -24,6 +24,7 @@ import re
 import threading
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 _SLOT = "\x00"
@@ -36,6 +37,7 @@ _DEFAULTED = {"unit": "celsius", "units": "celsius", "currency": "usd"}
 # one unit, several spellings: what a template's "°C" stands for, however the live result writes it
 _SAME = {"c": "celsius", "°c": "celsius", "metric": "celsius", "f": "fahrenheit", "°f": "fahrenheit",
          "imperial": "fahrenheit"}
+MAX_RESULT, MAX_VALUES = 4_000, 64  # a result's characters and values beyond any template's
 FAMILY_GAP = 0.1  # templates of the families whose tools are this close to the most like the live tool's
 _COPULA = {"esta"}  # the words (3+ letters, accents off) of "It is " and "Está ": a frame that says only what "it" is
 _lock = threading.Lock()
@@ -55,11 +57,12 @@ class Template:
     asked: frozenset[str]  # the question's words, values taken out
 
 
-def _words(text: str) -> set[str]:
+@lru_cache(maxsize=8192)
+def _words(text: str) -> frozenset[str]:
     """Lower-case words of 3+ letters, accents off ("área" is the key "area_km2"'s word), snake_case and
     camelCase split."""
     text = unicodedata.normalize("NFKD", _CAMEL.sub(" ", text.replace("_", " ")))
-    return {w.lower() for w in _WORD.findall("".join(c for c in text if not unicodedata.combining(c)))}
+    return frozenset(w.lower() for w in _WORD.findall("".join(c for c in text if not unicodedata.combining(c))))
 
 
 def _text_of(v) -> str | None:
@@ -235,11 +238,33 @@ def _fill(t: Template, live: dict[str, str]) -> tuple[str, set[str]] | None:
         if k not in live and _DEFAULTED.get(k) == _SAME.get(v, v):  # a result that leaves its unit out
             continue
         got = live.get(k, "").casefold()
-        if _SAME.get(got, got) != _SAME.get(v, v) and not (got and re.search(
+        if _SAME.get(got, got) != _SAME.get(v, v) and not (got and len(got) <= 40 and re.search(
                 r"(?<!\w)" + re.escape(got) + r"(?!\w)", "\x00".join(t.parts).casefold())):
             return None  # neither the training value nor the word the template says ("soleado" in "y está soleado")
         used.add(k)
     return "".join(out), used
+
+
+def _by_lang() -> dict[str, list[Template]]:
+    global _langs
+    if _langs is None:
+        got: dict[str, list[Template]] = {}
+        for t in templates():
+            got.setdefault(t.lang, []).append(t)
+        _langs = got
+    return _langs
+
+
+def _tools_by_lang() -> dict[str, list[tuple[frozenset, str]]]:
+    """Each language's distinct (tool words, family) pairs: what the live tool is compared with."""
+    global _tools
+    if _tools is None:
+        _tools = {lang: list(dict.fromkeys((t.tool, t.family) for t in ts)) for lang, ts in _by_lang().items()}
+    return _tools
+
+
+_langs: dict | None = None
+_tools: dict | None = None
 
 
 def _jaccard(a: frozenset, b: frozenset) -> float:
@@ -273,29 +298,29 @@ def answer(result: str, args: dict | None, tool, question: str, lang: str) -> st
     template writes, in `lang`; None where no template fits. Only the families whose tools are most like
     the live one's are looked at (a weather result is never said as a time); a tool like none of them
     only by templates over the same keys."""
+    if len(result) > MAX_RESULT:
+        return None
     live = values(result, args)
     keys = frozenset(k for k in live if not k.startswith("@"))
-    if not keys:
+    if not keys or len(live) > MAX_VALUES:  # no training result is that big: nothing fits
         return None
     tool_w, asked = _tool_words(tool), _asked(question, live)
-    mine = [t for t in templates() if t.lang == lang]
+    mine = _by_lang().get(lang, [])
     like: dict[frozenset, float] = {}  # a few dozen distinct tools among the templates
     near: dict[str, float] = {}
-    for t in mine:
-        if t.tool not in like:
-            like[t.tool] = _tool_like(tool_w, t.tool)
-        near[t.family] = max(near.get(t.family, 0.0), like[t.tool])
+    for tools, fam in _tools_by_lang().get(lang, ()):
+        like[tools] = _tool_like(tool_w, tools)
+        near[fam] = max(near.get(fam, 0.0), like[tools])
     top = max(near.values(), default=0.0)
+    cands = [t for t in mine if ((near[t.family] >= top - FAMILY_GAP) if top > 0 else t.keys == keys)]
     # how well an answer's form fits the question: the best of the questions it answered in training (one
     # form comes with many key names and phrasings, each row with one of each)
     fits: dict[tuple, float] = {}
-    for t in mine:
+    for t in cands:
         form = (t.family, t.parts, t.fixed)
         fits[form] = max(fits.get(form, 0.0), _jaccard(asked, t.asked))
     best, score = None, 0.0
-    for t in mine:
-        if (near[t.family] < top - FAMILY_GAP) if top > 0 else t.keys != keys:
-            continue
+    for t in cands:
         got = _fill(t, live)
         if got is None:
             continue
@@ -311,7 +336,7 @@ def answer(result: str, args: dict | None, tool, question: str, lang: str) -> st
         if best is None or s > score:
             best, score = text, s
     if best is None and len(keys) == 1 and not _NUMBER.match(live[next(iter(keys))]) \
-            and len(live[next(iter(keys))].split()) <= 4:
+            and len(live[next(iter(keys))].split()) <= 4 and len(live[next(iter(keys))]) <= 60:
         # one short word or phrase ("sunny": google-genai's README weather function): said as what "it" is,
         # the frame the flight status's answers use ("It is delayed.", "Está retrasado.")
         value = live[next(iter(keys))]
