@@ -58,3 +58,8 @@ def test_a_key_no_pattern_gives_is_still_the_network_s_and_valid(engine):
     got = json.loads(engine.generate(msgs, SamplingParams(temperature=0, max_tokens=120, json_schema=schema)).text())
     jsonschema.validate(got, schema)
     assert got["name"] == "science fair" and got["participants"] == ["Alice", "Bob"]
+
+
+def test_a_long_text_is_no_pattern_s_sentence():
+    assert extraction.values("Alice and Bob are going to a science fair on Friday. " * 10, EVENT) == {}
+    assert extraction.values(" and " * 70 + " are going to a " * 5, EVENT) == {}

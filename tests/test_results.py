@@ -112,3 +112,10 @@ def test_a_required_call_after_a_result_is_still_a_call(engine):
     g = engine.generate(msgs, SamplingParams(temperature=0, max_tokens=40, tools=[tool], tool_choice="required"))
     g.text()
     assert g.tool_calls and g.tool_calls[0]["name"] == "get_weather"
+
+
+def test_a_huge_result_fits_no_template():
+    """No training result has thousands of characters or dozens of values: nothing to fill, nothing to say."""
+    assert results.answer(json.dumps({"result": "y" * 5000}), {"city": "Paris"}, W[0], "Weather?", "en") is None
+    assert results.answer(json.dumps({f"k{i}": i for i in range(100)}), {"city": "Paris"}, W[0], "Weather?", "en") is None
+    assert results.answer(json.dumps({"result": "y" * 200}), {"city": "Paris"}, W[0], "Weather?", "en") is None
