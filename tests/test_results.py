@@ -119,3 +119,10 @@ def test_a_huge_result_fits_no_template():
     assert results.answer(json.dumps({"result": "y" * 5000}), {"city": "Paris"}, W[0], "Weather?", "en") is None
     assert results.answer(json.dumps({f"k{i}": i for i in range(100)}), {"city": "Paris"}, W[0], "Weather?", "en") is None
     assert results.answer(json.dumps({"result": "y" * 200}), {"city": "Paris"}, W[0], "Weather?", "en") is None
+
+
+def test_a_template_says_no_number_in_words():
+    """"What is sixteen times six?" was answered "Sixteen times six is 96.": delexicalised, a template that said
+    the question's numbers as words, which a result of 4 for another question had filled ("Sixteen times six is 4.")."""
+    assert not any(results._words(" ".join(t.parts)) & results._NUMBER_WORDS for t in results.templates())
+    assert results.answer("4", None, {"name": "f"}, "hi", "en") == "The result is 4."

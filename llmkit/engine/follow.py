@@ -118,7 +118,7 @@ def said_name(messages: list[dict]) -> str | None:
             continue
         for found in _INTRODUCED.finditer(_text(m)):
             got = found[found.lastindex]
-            if got.split()[0].lower() not in _NOT_A_NAME:
+            if got.split()[0].lower() not in _NOT_A_NAME and len(got) <= 40:  # a name, not a pasted text
                 name = got
     return name
 
@@ -168,8 +168,7 @@ def greeted_name(messages: list[dict]) -> str | None:
     text = _text(users[-1])
     if strip_instructions(text) not in ("hello", "hola"):
         return None
-    name = said_name(users[-1:])
-    return name if name and len(name) <= 40 else None
+    return said_name(users[-1:])
 
 
 def _text(m: dict) -> str:

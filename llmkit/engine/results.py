@@ -40,6 +40,11 @@ _SAME = {"c": "celsius", "°c": "celsius", "metric": "celsius", "f": "fahrenheit
 MAX_RESULT, MAX_VALUES = 4_000, 64  # a result's characters and values beyond any template's
 FAMILY_GAP = 0.1  # templates of the families whose tools are this close to the most like the live tool's
 _COPULA = {"esta"}  # the words (3+ letters, accents off) of "It is " and "Está ": a frame that says only what "it" is
+_NUMBER_WORDS = frozenset(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen "
+    "eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety cero uno dos tres cuatro cinco seis "
+    "siete ocho nueve diez once doce trece catorce quince dieciseis diecisiete dieciocho diecinueve veinte treinta "
+    "cuarenta cincuenta sesenta setenta ochenta noventa".split())  # not "million": "USD per million" is a unit
 _lock = threading.Lock()
 _store: list["Template"] | None = None
 
@@ -144,8 +149,9 @@ def delexicalise(answer: str, vals: dict[str, str], lang: str, tool=None, questi
         numeric.append(bool(_NUMBER.match(m[1])))
         at = m.end()
     parts.append(answer[at:])
-    if not any(not n.startswith("@") for s in slots for n in s) or any(c.isdigit() for p in parts for c in p):
-        return None  # copies nothing of the result, or says a number it did not copy
+    if not any(not n.startswith("@") for s in slots for n in s) or any(c.isdigit() for p in parts for c in p) \
+            or _words(" ".join(parts)) & _NUMBER_WORDS:
+        return None  # copies nothing of the result, or says a number it did not copy ("Sixteen times six is")
     used = {n for s in slots for n in s}
     fixed = tuple(sorted((k, v.casefold()) for k, v in vals.items()
                          if not k.startswith("@") and k not in used and _CATEGORICAL.match(v)))
