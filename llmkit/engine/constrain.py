@@ -23,7 +23,6 @@ grammar over several `%json{...}` schemas: the same `Grammar`, built with `lark=
 
 from __future__ import annotations
 
-import functools
 import json
 import threading
 import weakref
@@ -281,12 +280,6 @@ DIGITS, QUOTE, COMMA, CLOSE = frozenset("0123456789-"), frozenset('"'), frozense
 def led_by(tok, chars: frozenset) -> np.ndarray:
     """Tokens whose text begins, after any spaces, with one of `chars` (DIGITS: " 4", "-")."""
     return np.array([tok.decode([i]).lstrip()[:1] in chars for i in range(tok.vocab_size)])
-
-
-@functools.lru_cache(maxsize=16)
-def led_by_cached(tok, chars: frozenset) -> np.ndarray:
-    """`led_by`, worked out once per tokenizer and set of characters."""
-    return led_by(tok, chars)
 
 
 def without(probs: np.ndarray, tok, chars: frozenset) -> np.ndarray:

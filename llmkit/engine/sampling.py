@@ -252,7 +252,7 @@ def decode(
                         if cursor.in_string:  # its closing quote may come fused with what follows: `"]`, `",`
                             ban = copying.quote_then(tok, "," if at >= wanted else "]")
                         else:
-                            ban = constrain.led_by_cached(tok, constrain.COMMA if at >= wanted else constrain.CLOSE)
+                            ban = constrain.led_by(tok, constrain.COMMA if at >= wanted else constrain.CLOSE)
                         if (probs[~ban] > 0).any():
                             probs = np.where(ban, 0.0, probs)
                             probs /= probs.sum()
