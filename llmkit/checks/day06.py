@@ -599,9 +599,14 @@ def _check_benchmark(benchmark) -> str:
                               "usage's completion_tokens, ask for it with stream_options={{'include_usage': True}}, "
                               "over the seconds from the request to the stream's end).", name=t(name),
                               mine=statistics.median(speed), truth=statistics.median(true_speed)))
-        results[name] = (statistics.median(ttft), statistics.median(speed))
-    (a_first, a_speed), (b_first, b_speed) = results.values()
-    if not (a_first < b_first and a_speed > b_speed):
+        results[name] = (statistics.median(ttft), statistics.median(speed),
+                         statistics.median(true_first) if len(true_first) == n else None,
+                         statistics.median(true_speed) if len(true_speed) == n else None)
+    (a_first, a_speed, ta_first, ta_speed), (b_first, b_speed, tb_first, tb_speed) = results.values()
+    # the figures must say what the streams did: on a busy machine the streams themselves can come out of the
+    # order their pacing sets (a load spike in A's run), and figures that say so are right
+    truth_in_order = None in (ta_first, ta_speed, tb_first, tb_speed) or (ta_first < tb_first and ta_speed > tb_speed)
+    if not (a_first < b_first and a_speed > b_speed) and truth_in_order:
         raise Incorrect(t("engine A is faster than engine B by construction, but your figures say A {a_first:.3f} s "
                           "/ {a_speed:.0f} tok/s, B {b_first:.3f} s / {b_speed:.0f} tok/s.", a_first=a_first,
                           a_speed=a_speed, b_first=b_first, b_speed=b_speed))
