@@ -226,35 +226,30 @@ class Copier:
                 named.add(seq[0])
         return named if in_call and named else got
 
-    def items_wanted(self, out: list[int]) -> int | None:
-        """How many items `preferred` gives the array being written (its key read from the JSON so
-        far), or None."""
-        if not self.preferred:
-            return None
-        text = self.decode(out)
-        keys = list(_KEY.finditer(text))
-        if not keys or not text[keys[-1].end():].startswith("["):
-            return None
-        try:
-            want = self.preferred.get(json.loads(f'"{keys[-1][1]}"'))
-        except ValueError:
-            return None
-        return len(want) if isinstance(want, list) else None
-
-    def _preferred_starts(self, out: list[int]) -> set[int]:
-        """The first tokens of the phrase `preferred` gives for the value beginning here (the key read
-        from the JSON so far; in an array, its next item), or an empty set."""
+    def _preferred_here(self, out: list[int]) -> tuple[str | list[str] | None, str]:
+        """What `preferred` gives the key whose value the JSON so far is writing, and the text after that key."""
         text = self.decode(out)
         keys = list(_KEY.finditer(text))
         if not keys:
-            return set()
+            return None, ""
         try:
-            want = self.preferred.get(json.loads(f'"{keys[-1][1]}"'))
+            return self.preferred.get(json.loads(f'"{keys[-1][1]}"')), text[keys[-1].end():]
         except ValueError:
-            return set()
+            return None, ""
+
+    def items_wanted(self, out: list[int]) -> int | None:
+        """How many items `preferred` gives the array being written, or None."""
+        if not self.preferred:
+            return None
+        want, after = self._preferred_here(out)
+        return len(want) if isinstance(want, list) and after.startswith("[") else None
+
+    def _preferred_starts(self, out: list[int]) -> set[int]:
+        """The first tokens of the phrase `preferred` gives for the value beginning here (in an array, its
+        next item), or an empty set."""
+        want, after = self._preferred_here(out)
         if want is None:
             return set()
-        after = text[keys[-1].end():]
         if isinstance(want, list):
             if not after.startswith("["):
                 return set()

@@ -405,10 +405,7 @@ class TransformerEngine(TokenCounting):
                 except ValueError:
                     args = None
             spec = next((t for t in params.tools or [] if getattr(t, "name", None) == call.get("name")), None)
-            content = m.get("content") or ""
-            if not isinstance(content, str):
-                content = " ".join(p.get("text", "") for p in content if isinstance(p, dict))
-            one = results.answer(content, args if isinstance(args, dict) else None,
+            one = results.answer(follow._text(m), args if isinstance(args, dict) else None,
                                  spec or {"name": call.get("name") or m.get("name") or ""}, typed[0], lang)
             if one is None:
                 return None
