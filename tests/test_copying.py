@@ -166,3 +166,61 @@ def test_a_quoted_phrase_is_copied_whole(engine):
                             SamplingParams(temperature=0, max_tokens=60, tools=[SEARCH], tool_choice="required"))
         g.text()
         assert g.tool_calls and g.tool_calls[0]["arguments"]["query"] in (want, f'"{want}"'), g.tool_calls
+
+
+# -- one call per item the user listed ----------------------------------------------------------
+@pytest.mark.parametrize("text, want", [
+    ("What's the weather like in San Francisco, Tokyo, and Paris?", [["San Francisco", "Tokyo", "Paris"]]),
+    ("What's the weather in Paris and in Tokyo?", [["Paris", "Tokyo"]]),
+    ("¿Qué tiempo hace en Madrid, Quito y en Lima?", [["Madrid", "Quito", "Lima"]]),
+    ("Is it warmer in Lima or in La Paz?", [["Lima", "La Paz"]]),
+    ("Tell me about Rio de Janeiro and Ciudad de México", [["Rio de Janeiro", "Ciudad de México"]]),
+    ("What's the weather in San Francisco, CA?", []),  # a place and its state: no conjunction, no list
+    ("Weather in Paris, France and Tokyo, Japan", []),  # pairs, not one list: the model decides
+    ("What is 10 minus 4 and 6 plus 6?", []),  # numbers are operands, not items
+    ("I like Paris and I love Tokyo", []),  # "I" is no item
+])
+def test_listed_finds_what_the_user_coordinated(text, want):
+    assert copying.listed(text) == want
+
+
+def test_uncovered_wants_one_call_per_item_and_only_then():
+    lists = [["San Francisco", "Tokyo", "Paris"]]
+    one = ("get_weather", {"city": "Paris", "unit": "celsius"})
+    assert copying.uncovered(lists, [one])
+    assert copying.uncovered(lists, [one, ("get_weather", {"city": "tokyo"})])
+    assert not copying.uncovered(lists, [one, ("get_weather", {"city": "Tokyo"}), ("get_weather", {"city": "San Francisco, CA"})])
+    assert not copying.uncovered(lists, [("get_weather", {"city": "Paris and Tokyo"})])  # one call asked for two
+    assert not copying.uncovered(lists, [one, ("search", {"query": "Tokyo"})])  # two tools: the model's plan
+    assert not copying.uncovered(lists, [("get_weather", {"city": "Berlin"})])  # not the list's
+    assert not copying.uncovered([], [one])
+
+
+UNIT_WEATHER = ToolSpec("get_current_weather", "Get the current weather in a given location", {
+    "type": "object", "properties": {"location": {"type": "string", "description": "The city and state, e.g. San Francisco, CA"},
+                                     "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}},
+    "required": ["location"]})
+
+
+@pytest.mark.parametrize("question, places", [
+    ("What's the weather like in San Francisco, Tokyo, and Paris?", {"San Francisco", "Tokyo", "Paris"}),  # OpenAI cookbook
+    ("¿Qué tiempo hace en Madrid, Quito y Lima?", {"Madrid", "Quito", "Lima"}),
+])
+def test_a_listed_item_each_gets_its_call(engine, question, places):
+    """The network wrote a second call for two cities (training's parallel case) and ended after one for
+    three, or with a second argument; a call per city the user listed, each city once, at any temperature,
+    the streamed tokens being the calls' JSON. Without parallel calls, still one."""
+    for kw in [dict(temperature=0)] + [dict(temperature=1.0, seed=s) for s in range(4)]:
+        g = engine.generate([{"role": "user", "content": question}],
+                            SamplingParams(max_tokens=300, tools=[UNIT_WEATHER], tool_choice="required", **kw))
+        toks = list(g)
+        assert g.finish_reason == "tool_calls"
+        assert sorted(c["arguments"]["location"] for c in g.tool_calls) == sorted(places), (kw, g.tool_calls)
+        for i, call in enumerate(g.tool_calls):
+            jsonschema.validate(call["arguments"], UNIT_WEATHER.parameters)
+            assert json.loads("".join(t.text for t in toks if t.tool_call == i)) == call["arguments"]
+    g = engine.generate([{"role": "user", "content": question}],
+                        SamplingParams(temperature=0, max_tokens=300, tools=[UNIT_WEATHER], tool_choice="required",
+                                       parallel_tool_calls=False))
+    g.text()
+    assert len(g.tool_calls) == 1 and g.tool_calls[0]["arguments"]["location"] in places

@@ -63,3 +63,53 @@ def test_a_key_no_pattern_gives_is_still_the_network_s_and_valid(engine):
 def test_a_long_text_is_no_pattern_s_sentence():
     assert extraction.values("Alice and Bob are going to a science fair on Friday. " * 10, EVENT) == {}
     assert extraction.values(" and " * 70 + " are going to a " * 5, EVENT) == {}
+
+
+# -- an array of records with a name (Ollama's README FriendList) ---------------------------------
+FRIEND = {"type": "object", "properties": {"name": {"type": "string"}, "age": {"type": "integer"},
+                                           "is_available": {"type": "boolean"}},
+          "required": ["name", "age", "is_available"]}
+FRIENDS = {"type": "object", "properties": {"friends": {"type": "array", "items": FRIEND}}, "required": ["friends"]}
+README_FRIENDS = ("I have two friends. The first is Ollama 22 years old busy saving the world, and the second is Alonso "
+                  "23 years old and wants to hang out. Return a list of friends in JSON format")
+
+
+@pytest.mark.parametrize("text, want", [
+    (README_FRIENDS, [{"name": "Ollama", "age": "22"}, {"name": "Alonso", "age": "23"}]),
+    ("My team: Priya, 31, on call; Ana María, 7, on holiday; and Kenji who is 45.",  # a form no training row has
+     [{"name": "Priya", "age": "31"}, {"name": "Ana María", "age": "7"}, {"name": "Kenji", "age": "45"}]),
+    ("Tengo dos amigos: Pedro de 53 años y Marta de 34 años.", [{"name": "Pedro", "age": "53"}, {"name": "Marta", "age": "34"}]),
+    ("Tom and Ana are friends, Tom is 30 years and 2 months.", []),  # a name twice: which record is which is not told
+    ("Return a list of friends in JSON format.", []),  # no name: the sentence's first word and JSON are none
+])
+def test_records_one_per_name_with_the_numbers_after_it(text, want):
+    assert extraction.records(text, FRIENDS["properties"]["friends"]) == want
+
+
+def test_records_need_a_name_key_and_an_array_of_objects():
+    assert extraction.records(README_FRIENDS, {"type": "array", "items": {"type": "string"}}) == []
+    assert extraction.records(README_FRIENDS, {"type": "array", "items": {
+        "type": "object", "properties": {"age": {"type": "integer"}}}}) == []
+    # a number key the segment does not hold as many numbers for is left to the network
+    spec = {"type": "array", "items": {"type": "object", "properties": {
+        "nombre": {"type": "string"}, "edad": {"type": "integer"}, "altura": {"type": "number"}}}}
+    assert extraction.records("Mis amigos: Pedro de 53 años; Marta de 34 años y 1.62 m.", spec) == \
+        [{"nombre": "Pedro"}, {"nombre": "Marta", "edad": "34", "altura": "1.62"}]
+
+
+# as pydantic writes FriendList.model_json_schema(), which the README passes: the items a `$ref`
+PYDANTIC_FRIENDS = {"$defs": {"FriendInfo": {**FRIEND, "title": "FriendInfo"}}, "title": "FriendList", "type": "object",
+                    "properties": {"friends": {"items": {"$ref": "#/$defs/FriendInfo"}, "title": "Friends", "type": "array"}},
+                    "required": ["friends"]}
+
+
+@pytest.mark.parametrize("schema", [FRIENDS, PYDANTIC_FRIENDS], ids=["inline", "pydantic"])
+@pytest.mark.parametrize("temperature, seed", [(0, None), (1, 1), (1, 2), (1, 3)])
+def test_the_ollama_readme_friend_list_is_extracted(engine, schema, temperature, seed):
+    """Ollama's README structured output: two records, each with its own name and age (whether each friend is
+    available stays the network's reading)."""
+    g = engine.generate([{"role": "user", "content": README_FRIENDS}],
+                        SamplingParams(temperature=temperature, seed=seed, max_tokens=200, json_schema=schema))
+    got = json.loads(g.text())
+    jsonschema.validate(got, schema)
+    assert [(f["name"], f["age"]) for f in got["friends"]] == [("Ollama", 22), ("Alonso", 23)]

@@ -127,6 +127,40 @@ def test_anthropic_disable_parallel_tool_use(claude):
     assert "tool_choice.disable_parallel_tool_use" in e.value.message
 
 
+# -- one call per city the user listed: the OpenAI cookbook's parallel function calling ------------
+COOKBOOK_TOOLS = [{"type": "function", "function": {
+    "name": "get_current_weather", "description": "Get the current weather in a given location",
+    "parameters": {"type": "object", "properties": {
+        "location": {"type": "string", "description": "The city and state, e.g. San Francisco, CA"},
+        "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}}, "required": ["location"]}}}]
+COOKBOOK_WEATHER = {"tokyo": ("10", "celsius"), "san francisco": ("72", "fahrenheit"), "paris": ("22", "celsius")}
+
+
+def test_openai_cookbook_three_cities_three_calls_and_one_answer(oai):
+    """The cookbook's request, streamed as it is there: three calls (indices 0, 1, 2), one per city; its
+    three results back give the answer with each city's temperature."""
+    messages = [{"role": "user", "content": "What's the weather like in San Francisco, Tokyo, and Paris?"}]
+    calls: dict[int, dict] = {}
+    for chunk in oai.chat.completions.create(model="gpt-4o", messages=messages, tools=COOKBOOK_TOOLS,
+                                             tool_choice="auto", stream=True, seed=3):
+        for tc in (chunk.choices[0].delta.tool_calls or []) if chunk.choices else []:
+            c = calls.setdefault(tc.index, {"id": tc.id, "name": tc.function.name, "arguments": ""})
+            c["arguments"] += tc.function.arguments or ""
+    assert sorted(calls) == [0, 1, 2]
+    cities = [json.loads(c["arguments"])["location"] for c in calls.values()]
+    assert sorted(x.lower() for x in cities) == sorted(COOKBOOK_WEATHER), cities
+    messages.append({"role": "assistant", "tool_calls": [
+        {"id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": c["arguments"]}}
+        for c in calls.values()]})
+    for c, city in zip(calls.values(), cities):
+        temp, unit = COOKBOOK_WEATHER[city.lower()]
+        messages.append({"role": "tool", "tool_call_id": c["id"],
+                         "content": json.dumps({"location": city, "temperature": temp, "unit": unit})})
+    answer = oai.chat.completions.create(model="gpt-4o", messages=messages, seed=3).choices[0].message.content
+    for city, (temp, _) in COOKBOOK_WEATHER.items():
+        assert temp in answer and city in answer.lower(), answer
+
+
 # -- counting tokens with tools ------------------------------------------------------------------
 SYSTEM = "You are a weather assistant. Answer in one sentence."
 

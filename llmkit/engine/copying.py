@@ -84,6 +84,53 @@ WORDS, QUOTED, QUOTES = 0, 1, 2  # a phrase of the sources; one the user quoted,
 _QUOTED = re.compile(r'"([^"\n]{2,80})"|“([^”\n]{2,80})”|«([^»\n]{2,80})»|\'([^\'\n]{2,80})\'(?!\w)')
 
 
+# a list the user wrote ("San Francisco, Tokyo, and Paris", "en Madrid y en Lima"): names joined by commas
+# and a conjunction, a preposition repeated or not (not numbers: "10 minus 4 and 6 plus 6" is no list of operands)
+_NAME = r"(?:[A-ZÁÉÍÓÚÑÜ][\w'’.-]*(?:\s+(?:(?:de|del|la|las|los|of|the)\s+)?[A-ZÁÉÍÓÚÑÜ][\w'’.-]*)*)"
+_PREP = r"(?:(?:in|en|for|para|of|de|at|to|a|the|el|la)\s+)?"
+_AND = r"(?:\s*,\s*(?:(?:and|y|e|or|o|&)\s+)?|\s+(?:and|y|e|or|o|&)\s+)"
+_LIST = re.compile(rf"(?<![\w'’-]){_NAME}(?:{_AND}{_PREP}{_NAME})+")
+_CONJ = re.compile(r"(?:^|\s)(?:and|y|e|or|o|&)\s")
+MAX_LISTED = 8  # items of one list: more is pasted text, not a question naming a few places
+
+
+def listed(text: str) -> list[list[str]]:
+    """The lists of names `text` coordinates (at least one conjunction: "Paris, France"
+    alone is one place), each as its items."""
+    out = []
+    for m in _LIST.finditer(text[:2000]):
+        seps = [bool(_CONJ.search(" " + x.group(0))) for x in re.finditer(_AND, m.group(0))]
+        # "A and B", "A, B, and C", "A y B y C": not "Paris, France and Tokyo, Japan" (pairs, not a list)
+        if not seps or not seps[-1] or (not all(seps) and any(seps[:-1])):
+            continue
+        items = re.findall(rf"(?<![\w'’-]){_NAME}", re.sub(rf"{_AND}{_PREP}", " | ", m.group(0)))
+        from .guide import _STOP
+
+        items = [i for i in (x.strip(" .") for x in items) if len(i) > 1 and i.lower() not in _STOP]  # not "I"
+        if 2 <= len(items) <= MAX_LISTED and len({i.lower() for i in items}) == len(items):
+            out.append(items)
+    return out
+
+
+def _says(value, item: str) -> bool:
+    """A call's argument value says `item` (as a whole word, any case)."""
+    return re.search(r"(?<!\w)" + re.escape(item.lower()) + r"(?!\w)", str(value).lower()) is not None
+
+
+def uncovered(lists: list[list[str]], calls: list[tuple[str, dict]]) -> bool:
+    """Whether the calls written so far leave an item of a listed group unasked, where each call asked
+    for one of its items (the OpenAI cookbook's "San Francisco, Tokyo, and Paris": three calls of one
+    tool). A call whose value holds two items ("Paris, France") is not such a group: the model decides."""
+    if not calls or len({name for name, _ in calls}) != 1:
+        return False
+    for items in lists:
+        per = [sum(any(_says(v, i) for v in args.values() if isinstance(v, (str, int, float))) for i in items)
+               for _, args in calls]
+        if all(n == 1 for n in per) and len(calls) < len(items):
+            return True
+    return False
+
+
 def json_text(s: str) -> str:
     """`s` as it is written inside a JSON string (quotes, backslashes and control characters
     escaped, other characters as they are: the layout of tools.dumps)."""
@@ -156,8 +203,9 @@ class Copier:
         self.preferred = preferred or {}
         for v in self.preferred.values():
             for item in v if isinstance(v, list) else [v]:
-                if len(item) > 1:
-                    phrases[item] = (item.split()[0], QUOTED)
+                for x in item.values() if isinstance(item, dict) else [item]:  # a record's values (extraction.records)
+                    if len(x) > 1 or x.isdigit():
+                        phrases[x] = (x.split()[0], QUOTED)
         words = [w for ws in spans for w in ws if w]
         # quoted phrases are values of a call; an answer copies words and names, as it did
         plain = {t: v for t, v in phrases.items() if v[1] == WORDS}
@@ -171,6 +219,8 @@ class Copier:
         self.seqs = self.tables[True].seqs
         self.glue = _glue(tok)  # tokens that would run on into the word before them
         self.point = _point_led(tok)
+        # the lists the user's words hold, for calls of one tool per item (`uncovered`)
+        self.lists = [] if after_result or json_reply else [x for src in sources for x in listed(src)]
         self.decode = tok.decode
         self.alnum = _alnum(tok)  # a copy is a word's token, never bare whitespace or punctuation
 
@@ -226,9 +276,46 @@ class Copier:
                 named.add(seq[0])
         return named if in_call and named else got
 
+    def _record_here(self, text: str) -> tuple[list[dict], int, str] | None:
+        """Inside an array that `preferred` gives records for (extraction.records): (the records, the index of
+        the record being written or -1 between two, that record's text so far); None elsewhere."""
+        for key, want in self.preferred.items():
+            if not (isinstance(want, list) and want and isinstance(want[0], dict)):
+                continue
+            opened = None
+            for opened in re.finditer(r'"' + re.escape(json_text(key)) + r'"\s*:\s*\[', text):
+                pass
+            if opened is None:
+                continue
+            after = text[opened.end():]
+            depth, index, start, in_str, esc = 0, -1, 0, False, False
+            for j, ch in enumerate(after):
+                if in_str:
+                    esc, in_str = (False, True) if esc else (ch == "\\", ch != '"')
+                elif ch == '"':
+                    in_str = True
+                elif ch in "{[":
+                    depth += 1
+                    if depth == 1 and ch == "{":
+                        index, start = index + 1, j
+                elif ch in "}]":
+                    depth -= 1
+                    if depth < 0:  # the array is closed
+                        break
+            else:
+                return (want, index, after[start:]) if depth >= 1 else (want, -1, "")
+        return None
+
     def _preferred_here(self, out: list[int]) -> tuple[str | list[str] | None, str]:
         """What `preferred` gives the key whose value the JSON so far is writing, and the text after that key."""
         text = self.decode(out)
+        record = self._record_here(text)
+        if record is not None:  # a key of one record: its value, if the record has one
+            want, index, text = record
+            if not 0 <= index < len(want):
+                return None, ""
+            keys = list(_KEY.finditer(text))
+            return (want[index].get(json.loads(f'"{keys[-1][1]}"')), text[keys[-1].end():]) if keys else (None, "")
         keys = list(_KEY.finditer(text))
         if not keys:
             return None, ""
@@ -241,6 +328,9 @@ class Copier:
         """How many items `preferred` gives the array being written, or None."""
         if not self.preferred:
             return None
+        record = self._record_here(self.decode(out))
+        if record is not None:  # between two records (or before the first): as many as the text names
+            return len(record[0]) if record[1] < 0 else None
         want, after = self._preferred_here(out)
         return len(want) if isinstance(want, list) and after.startswith("[") else None
 
@@ -259,8 +349,34 @@ class Copier:
             want = want[done]
         elif after not in ("", '"'):
             return set()
+        # a number right after `:` comes with its space (`"age": 22`); a string's words right after its quote
+        space = not after and self.decode(out[-1:]).endswith((":", ","))
         return {seq[0] for seq, first, spaced, kind in self.tables[True].seqs
-                if kind == QUOTED and not spaced and self.decode(list(seq)) == json_text(want)}
+                if kind == QUOTED and spaced == space and self.decode(list(seq)).strip() == json_text(want)}
+
+    def _preferred_done(self, out: list[int]) -> bool:
+        """The string value being written is the whole phrase `preferred` gives its key: it closes here
+        ("Ollama", not "Ollama 22 years", where the user's phrase goes on)."""
+        if not self.preferred:
+            return False
+        want, after = self._preferred_here(out)
+        return isinstance(want, str) and after == '"' + json_text(want)
+
+    def _preferred_next(self, out: list[int]) -> set[int]:
+        """The next token of the phrase `preferred` gives the value being written, once begun: "22", not
+        "23", after a " 2" both begin with; an empty set where none is under way."""
+        want, after = self._preferred_here(out)
+        if not isinstance(want, str) or not after.strip(' "'):
+            return set()
+        got = set()
+        for seq, first, spaced, kind in self.tables[True].seqs:
+            if kind != QUOTED or self.decode(list(seq)).strip() != json_text(want):
+                continue
+            for j in range(min(len(seq) - 1, len(out)), 0, -1):
+                if tuple(out[-j:]) == seq[:j]:
+                    got.add(seq[j])
+                    break
+        return got
 
     def word_ended(self, out: list[int], in_call: bool = True) -> bool:
         """The reply ends with a whole word copied from the sources."""
@@ -289,7 +405,8 @@ class Copier:
                 keep = _closing(self.decode.__self__).copy()
                 if not (probs[keep] > 0).any():  # a bare value (a number, "31"): it ends, no digit or decimals run on
                     keep = ~(self.glue | self.point)
-                if not any(tuple(out[-len(e):]) == e for e in self.tables[True].closed if len(e) <= len(out)):
+                if not any(tuple(out[-len(e):]) == e for e in self.tables[True].closed if len(e) <= len(out)) \
+                        and not self._preferred_done(out):
                     keep[list(nexts)] = True
                 if (probs[keep] > 0).any():
                     probs[~keep] = 0.0
@@ -309,13 +426,16 @@ class Copier:
         # the rest of a word (or a quoted phrase, or a number's decimals: "2" ".5") begun: carry it on
         after_digit = bool(out) and self.decode(out[-1:])[-1:].isdigit()
         hits = {i for i in nexts if self.glue[i] or (self.point[i] and after_digit)} | named
+        going = self._preferred_next(out) if self.preferred else None
+        if going:  # the phrase this key's value is, under way: its own next token
+            hits = going
         # a structured reply's values are the user's phrases while one is left (extraction): which one is
         # the network's choice, sampled at the request's temperature, but a value begins with one and a
         # word begun is written whole (at temperature 1 a tenth of the mass elsewhere derailed values
         # into the network's free text: "date": " by tr knowledge from 809; ...")
         decisive = 1.0 if self.json_reply else STRENGTH
-        if hits:
-            gate = decisive
+        if hits:  # in a call, a word begun is written whole too ("San Fran" was closed there at temperature 1)
+            gate = 1.0 if in_call and any(self.glue[i] for i in hits) else decisive
         elif in_call and (_VALUE_START.search(so_far) if value_start is None else value_start) \
                 and not _NAME_START.search(so_far):  # an argument's value begins
             gate, hits = decisive, self._starts(out, so_far, in_call)

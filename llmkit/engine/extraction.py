@@ -128,9 +128,23 @@ def _tries(text: str) -> list[str]:
     return [text] + [text[:c] for c in reversed(cuts)][:MAX_CUTS]
 
 
-def values(text: str, schema: dict) -> dict[str, str | list[str]]:
+def values(text: str, schema: dict) -> dict[str, str | list]:
     """The phrase (or phrases, for an array of strings) of `text` for each of the schema's top-level keys
-    that a training pattern matching the text gives; {} where none matches."""
+    that a training pattern matching the text gives; {} where none matches. An array of records with a
+    name (Ollama's README FriendList) that no pattern gives: `records`."""
+    got = _matched(text, schema)
+    props = schema.get("properties") if isinstance(schema, dict) else None
+    if isinstance(props, dict) and text and len(text) <= MAX_TEXT:
+        for live, spec in props.items():
+            if live not in got and isinstance(spec, dict):
+                found = records(text, spec, schema)
+                if found:
+                    got[live] = found
+    return got
+
+
+def _matched(text: str, schema: dict) -> dict[str, str | list[str]]:
+    """What a training pattern matching `text` gives each top-level key of `schema`."""
     props = schema.get("properties") if isinstance(schema, dict) else None
     if not isinstance(props, dict) or not text or not text.strip() or len(text) > MAX_TEXT:
         return {}
@@ -164,3 +178,65 @@ def values(text: str, schema: dict) -> dict[str, str | list[str]]:
         if best:
             return best
     return best
+
+
+# a name in running text: capitalised words ("Ollama", "Ana María"), not an acronym ("JSON") and not a sentence's
+# first word ("The first is ...", "Return a list ...")
+_NAMED = re.compile(r"(?<![\w'’-])[A-ZÁÉÍÓÚÑÜ][a-záéíóúñüç'’-]+(?:\s+[A-ZÁÉÍÓÚÑÜ][a-záéíóúñüç'’-]+)*")
+_NUMBER = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)?(?![\w])")
+_NAME_KEY = "name"  # the generator's field whose key synonyms name a record's person (name, nombre, full_name...)
+MAX_RECORDS = 8
+
+
+def _resolved(node, root: dict | None, depth: int = 0):
+    """`node` with a local `$ref` ("#/$defs/FriendInfo", as pydantic writes a nested model) followed."""
+    while isinstance(node, dict) and isinstance(node.get("$ref"), str) and node["$ref"].startswith("#/") and depth < 8:
+        target = root
+        for part in node["$ref"][2:].split("/"):
+            target = target.get(part.replace("~1", "/").replace("~0", "~")) if isinstance(target, dict) else None
+        node, depth = target, depth + 1
+    return node
+
+
+def records(text: str, spec: dict, root: dict | None = None) -> list[dict[str, str]]:
+    """An array of records whose items have a name key ("I have two friends. The first is Ollama 22 years old
+    busy saving the world, and the second is Alonso 23 years old and wants to hang out."): one record per name
+    the text gives, in order, and each record's number keys the numbers said after its name, before the next
+    (in order, where they are as many as the keys); [] where the schema or the text is not such a list. The
+    training data's friend lists are sentence forms of their own ("Tengo tres amigos: ..."); this reads any
+    form that names each item and follows it with its numbers. Other keys (a boolean "is_available") stay the
+    network's. `root`: the whole schema, where the items are a `$ref` into it."""
+    items = _resolved(spec.get("items"), root) if spec.get("type") == "array" else None
+    props = items.get("properties") if isinstance(items, dict) and items.get("type", "object") == "object" else None
+    if not isinstance(props, dict) or not text:
+        return []
+    _, fields_of = _patterns()
+    name_keys = [k for k, v in props.items() if isinstance(v, dict) and v.get("type", "string") == "string"
+                 and _NAME_KEY in fields_of.get(_fold(k), ())]
+    number_keys = [k for k, v in props.items() if isinstance(v, dict) and v.get("type") in ("integer", "number")]
+    if len(name_keys) != 1:
+        return []
+    from .guide import _STOP
+
+    names, said = [], []
+    for m in _NAMED.finditer(text):
+        said.append(m.group(0))
+        before = text[:m.start()].rstrip()
+        if not before or before[-1] in ".!?¿¡\"«“" or m.group(0).lower() in _STOP:
+            continue
+        names.append(m)
+    # a name said twice (a sentence's first word included): which record is which is not told
+    if not names or len(names) > MAX_RECORDS or any(said.count(m.group(0)) > 1 for m in names):
+        return []
+    out = []
+    for i, m in enumerate(names):
+        record = {name_keys[0]: m.group(0)}
+        segment = text[m.end(): names[i + 1].start() if i + 1 < len(names) else len(text)]
+        said = _NUMBER.findall(segment)
+        if number_keys and len(said) == len(number_keys):
+            for k, n in zip(number_keys, said):
+                if props[k].get("type") == "integer" and not n.isdigit():
+                    break
+                record[k] = n.replace(",", ".")
+        out.append(record)
+    return out

@@ -267,9 +267,13 @@ def decode(
                                    value_start=cursor.value_starts if cursor is not None else None)
                 elif numbers and not in_value and not cursor.in_string:  # a number value: the plain answer's
                     probs = numbers(probs, out, tok.decode(out[-16:]), value_start=cursor.value_starts)
+                if calls is not None and calls.active and copier is not None:  # one call per item the user listed
+                    probs = calls.another(probs, copier.lists)
                 # repetition blocks look at the whole reply: not inside a value written as an answer
                 # (two fields may rightly say the same), and never against the grammar
-                if penalize is not None and not in_value:
+                # (nor in tool calls: each call repeats the one before it but for its values, and a third call
+                # had its `"location": "` quote banned, leaving `""`)
+                if penalize is not None and not in_value and not (calls is not None and calls.active):
                     blocked = penalize(probs, out)
                     probs = blocked if allowed is None or blocked.sum() > 0 else probs
                 if params.repeat_penalty and params.repeat_penalty != 1.0 and out:

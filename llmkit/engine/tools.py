@@ -234,6 +234,8 @@ def _lark_str(s: str) -> str:
     return json.dumps(s)  # a Lark string literal: JSON's escaping is Lark's
 
 
+ANOTHER = 1.0  # the probability moved to another call where the user listed items not yet asked for (at 0.9,
+# temperature 1 ended one reply in ten an item short, as extraction's lists are held to their items: all of it)
 MAX_CALLS = 4  # calls in one reply ("required" / "auto"); a named tool_choice is exactly one call
 
 
@@ -361,6 +363,30 @@ class CallWriter:
             self.active = True
             return call_grammar(self.specs, self.max_calls).matcher(self.tok)
         return None
+
+    def another(self, probs: np.ndarray, lists: list[list[str]]) -> np.ndarray:
+        """Between two calls (after a call's close, where the grammar allows another): where the user
+        listed items and each call so far asked for one of them, another call for the items still
+        unasked gets `ANOTHER` of the probability (copying.uncovered). The network wrote a second
+        call for two items (training's parallel case) but ended after one for three, or with a
+        second argument (the OpenAI cookbook's weather in three cities, with a unit)."""
+        sep = self.tok.encode(CALL_SEP)[0]
+        if not lists or probs[sep] <= 0 or not self.text.endswith(CALL_CLOSE):
+            return probs
+        from .copying import uncovered
+
+        done = []
+        for name, args, complete in parse_calls(self.text):
+            if complete:
+                try:
+                    done.append((name, json.loads(args)))
+                except ValueError:
+                    return probs
+        if not uncovered(lists, [(n, a) for n, a in done if isinstance(a, dict)]):
+            return probs
+        probs = probs * (1.0 - ANOTHER)
+        probs[sep] += ANOTHER
+        return probs
 
     def feed(self, nid: int, lp=None, top=None) -> list:
         """The Tokens one more token of the calls' text emits: the first of a call carries its
