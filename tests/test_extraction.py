@@ -113,3 +113,27 @@ def test_the_ollama_readme_friend_list_is_extracted(engine, schema, temperature,
     got = json.loads(g.text())
     jsonschema.validate(got, schema)
     assert [(f["name"], f["age"]) for f in got["friends"]] == [("Ollama", 22), ("Alonso", 23)]
+
+
+# the openai SDK's examples/parsing.py: MathResponse, as pydantic writes it
+MATH = {"$defs": {"Step": {"properties": {"explanation": {"title": "Explanation", "type": "string"},
+                                          "output": {"title": "Output", "type": "string"}},
+                           "required": ["explanation", "output"], "title": "Step", "type": "object"}},
+        "properties": {"steps": {"items": {"$ref": "#/$defs/Step"}, "title": "Steps", "type": "array"},
+                       "final_answer": {"title": "Final Answer", "type": "string"}},
+        "required": ["steps", "final_answer"], "title": "MathResponse", "type": "object"}
+
+
+def test_a_request_for_the_model_s_own_work_is_not_data_to_copy(engine):
+    """"solve 8x + 31 = 2" asks for the model's work: its values are the model's answer (a 6M-parameter model's
+    honest "I don't know that"), not phrases copied from the request ("final_answer": "8x" had been)."""
+    from llmkit.engine import copying
+
+    for text in ["solve 8x + 31 = 2", "Please explain recursion", "Resuelve 2x = 4", "Write a haiku about rain"]:
+        assert copying.asks([{"role": "user", "content": text}]), text
+    for text in ["Alice and Bob are going to a science fair on Friday.", README_FRIENDS, "Solveig, 31, lives in Oslo."]:
+        assert not copying.asks([{"role": "user", "content": text}]), text
+    msgs = [{"role": "system", "content": "You are a helpful math tutor."}, {"role": "user", "content": "solve 8x + 31 = 2"}]
+    got = json.loads(engine.generate(msgs, SamplingParams(temperature=0, max_tokens=200, json_schema=MATH)).text())
+    jsonschema.validate(got, MATH)
+    assert "8x" not in got["final_answer"] and "know" in got["final_answer"], got

@@ -521,10 +521,16 @@ def schema_words(schema) -> set[str]:
     return out
 
 
+# a request for the model's own work ("solve 8x + 31 = 2", the openai SDK's parse example), not data to copy from
+_TASK = re.compile(r"\s*(?:please\s+|por favor,?\s+)?(?:solve|calculate|compute|simplify|evaluate|explain|describe|write|"
+                   r"tell me|give me|resuelve|calcula|simplifica|explica|describe|escribe|dime|dame)\b", re.IGNORECASE)
+
+
 def asks(messages: list[dict]) -> bool:
-    """The last user turn is a question (it ends with a question mark), not data to work on."""
+    """The last user turn is a question (it ends with a question mark) or asks for the model's own work
+    ("Solve ...", "Explica ..."), not data to work on."""
     text = sources([m for m in messages if m.get("role") != "tool"])
-    return bool(text) and text[-1].rstrip().rstrip(")\"'»”").endswith("?")
+    return bool(text) and (text[-1].rstrip().rstrip(")\"'»”").endswith("?") or _TASK.match(text[-1]) is not None)
 
 
 def tool_words(tools) -> set[str]:
