@@ -356,15 +356,16 @@ ADD = ToolSpec("add_two_numbers", "Add two numbers", {"type": "object", "require
 
 
 def test_a_text_reply_beside_tools_is_retrievals_and_stays_honest(engine, path):
-    """With tools offered ("auto"), the network decides between calling and answering; when it
-    answers, retrieval writes the text as it does without tools, its honesty included: ollama's
-    examples/tools.py ("What is three plus one?" with calculator tools) got "1 + 1 = 2." from the
-    network alone."""
+    """With tools offered ("auto"), the model decides between calling and answering (the network with the
+    training data's prior: engine/decision.py); when it answers, retrieval writes the text as it does without
+    tools, its honesty included: ollama's examples/tools.py ("What is three plus one?" with calculator tools)
+    got "1 + 1 = 2." from the network alone. That question now gets its call; with "none", the honest text."""
     q = [{"role": "user", "content": "What is three plus one?"}]
-    gen, toks = run(engine, q, temperature=0, max_tokens=40, tools=[ADD])
-    if gen.finish_reason != "tool_calls":
-        text = "".join(t.text for t in toks)
-        assert text.startswith("I don't know"), text
+    gen, toks = run(engine, q, temperature=0, max_tokens=80, tools=[ADD])
+    assert gen.finish_reason == "tool_calls" and sorted(gen.tool_calls[0]["arguments"].values()) == [1, 3], toks
+    gen, toks = run(engine, q, temperature=0, max_tokens=40, tools=[ADD], tool_choice="none")
+    text = "".join(t.text for t in toks)
+    assert text.startswith("I don't know"), text
     plain = engine.generate([{"role": "user", "content": "What is an API key?"}],
                             SamplingParams(temperature=0, max_tokens=30)).text()
     with_tools = engine.generate([{"role": "user", "content": "What is an API key?"}],

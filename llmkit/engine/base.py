@@ -60,6 +60,9 @@ class SamplingParams:
     # False: a reply holds at most one call (OpenAI/Groq `parallel_tool_calls: false`, Anthropic
     # `disable_parallel_tool_use`): the call grammar ends after one call, no second one can begin
     parallel_tool_calls: bool = True
+    # set by the engine (engine/decision.py): the training data's probability of a call for this question
+    # and these tools, mixed into the first step's with tool_choice "auto"; no protocol field sets it
+    call_prior: float | None = None
 
 
 @dataclass

@@ -314,8 +314,9 @@ class CallWriter:
     grammar (one of the tools / that tool) masks from the first token. A call's tokens are not
     text: they come out as `Token`s with `tool_call` set, whose texts are the arguments JSON."""
 
-    def __init__(self, specs: list[ToolSpec], choice, tok, parallel: bool = True):
+    def __init__(self, specs: list[ToolSpec], choice, tok, parallel: bool = True, prior: float | None = None):
         self.tok = tok
+        self.prior = prior  # "auto": the training data's probability of a call (engine/decision.py)
         self.choice = choice if choice is not None else "auto"
         if isinstance(self.choice, dict):
             specs = [s for s in specs if s.name == self.choice.get("name")]
@@ -336,7 +337,8 @@ class CallWriter:
         if not tools:
             return None
         specs = check_tools(tools, params.tool_choice)
-        return cls(specs, params.tool_choice, tok, getattr(params, "parallel_tool_calls", True) is not False)
+        return cls(specs, params.tool_choice, tok, getattr(params, "parallel_tool_calls", True) is not False,
+                   getattr(params, "call_prior", None))
 
     def matcher(self):
         """The grammar's matcher, when calls are written from the first token (required / named)."""
@@ -346,8 +348,25 @@ class CallWriter:
         return call_grammar(self.specs, self.max_calls).matcher(self.tok)
 
     def first_step(self, probs: np.ndarray) -> np.ndarray:
-        """The first token's distribution: unchanged for "auto" (the model decides), the marker's
-        first tokens removed for "none"."""
+        """The first token's distribution: for "auto" the model decides, its probability of a call mixed
+        with the training data's (`prior`, decision.MIX of it; the network's odds among the call's first
+        tokens and among the text's kept); the marker's first tokens removed for "none"."""
+        if self.choice == "auto" and self.prior is not None and len(self.starts):
+            from .decision import MIX
+
+            net = float(probs[self.starts].sum())
+            want = (1.0 - MIX) * net + MIX * self.prior
+            probs = probs.copy()
+            if net > 0:
+                probs[self.starts] *= want / net
+            else:  # the network gave a call nothing: the marker's own first token carries the prior's share
+                probs[self.tok.encode(CALL_OPEN)[0]] = want
+            rest = np.ones(len(probs), dtype=bool)
+            rest[self.starts] = False
+            text = float(probs[rest].sum())
+            if text > 0:
+                probs[rest] *= (1.0 - want) / text
+            return probs
         if self.choice == "none" and len(self.starts):
             probs = probs.copy()
             probs[self.starts] = 0.0

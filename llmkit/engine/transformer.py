@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import copying, extraction, follow, results, scheduler, tools
+from . import copying, decision, extraction, follow, results, scheduler, tools
 from .kvcache import KVCache  # noqa: F401 (KVCache's home was here: lessons and checks import it from here)
 from .base import EngineInputError, Generation, SamplingParams, TokenCounting, require_text
 from .guide import Guide
@@ -336,6 +336,8 @@ class TransformerEngine(TokenCounting):
         # a call stay its own at the first step (`keep`), and a text reply keeps retrieval's honesty ("What
         # is three plus one?" with calculator tools had got "1 + 1 = 2." from the network alone)
         mode = tools.retrieval_mode(messages, params)
+        if params.tools and params.tool_choice == "auto" and params.call_prior is None:  # engine/decision.py
+            params = replace(params, call_prior=decision.call_prior(messages, params.tools))
         keep = tools.marker_starts(self.tok) if mode == "text" else None
         if mode == "none":
             query = None

@@ -1,0 +1,186 @@
+"""Whether a tool call is due: what the training conversations did with questions and tools like these.
+
+With tool_choice "auto" the first token decides between a call and a text answer (engine/tools.py). The
+6M-parameter network learned that decision for the sentence forms it was trained on, but a question asked
+another way tips it: the Ollama README's "What is three plus one?" with `add_two_numbers` got P(call) 0.003
+(a text answer), where "What is 3 plus 1?" got 0.54. The same remedy as for its answers (guide.py): a
+nearest-neighbour prior from the training data, mixed with the network's own probability.
+
+Every decision point of the training tool conversations (corpus/tools_gen.py, held-out question templates
+left out) gives one pair per offered tool: the question's words, the tool's words (name, description,
+argument names), and whether that tool was called. For a live question and its tools, each live tool's
+neighbours are the pairs whose tool is like it (words weighed by how few tools use them: "weather" names
+one, "get" most) ranked by question likeness x tool likeness, and the plain course questions answered in
+text whatever the tools (ranked by question likeness: "Tell me a joke" is one of them with any tool); its
+prior is the share of the `K` nearest that were calls. The call's prior is the largest of the live tools'; none where no training tool is like
+any live one (a tool of a kind the data never had: the network alone decides). The first step's
+probability of a call becomes (1 - `MIX`) x the network's + `MIX` x the prior (tools.CallWriter.first_step);
+the network's distribution among the call's first tokens, and among the text's, is kept.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import threading
+import unicodedata
+from collections import Counter, defaultdict
+from pathlib import Path
+
+K = 15  # nearest pairs a live tool's prior is read from
+MIN_LIKE = 0.35  # a training tool this like the live one (idf-weighted word overlap) is a neighbour's
+FAMILY_GAP = 0.1  # ... and within this of the most like it: "get the local time in a city" is 0.45 like
+# "get the current weather in a city", and its questions ("Tell me the time in Paris") are no weather's
+# the prior's share of the first step's call probability: retrieval's share at a reply's first token
+# (guide.MIX_FIRST), which this decision is; set from the design, not measured on the held-out bench
+from .guide import MIX_FIRST as MIX  # noqa: E402
+MAX_QUESTION = 2_000  # characters of the question read (a pasted document is not a question form)
+FILE = Path(__file__).parent / "data" / "tool_decisions.json"
+_NUMBER_WORDS = frozenset(
+    "zero one two three four five six seven eight nine ten eleven twelve twenty hundred thousand cero uno una dos "
+    "tres cuatro cinco seis siete ocho nueve diez once doce veinte cien mil".split())
+_lock = threading.Lock()
+_index: "_Index | None" = None
+
+
+def _fold(s: str) -> str:
+    s = unicodedata.normalize("NFKD", s.lower())
+    return "".join(c for c in s if not unicodedata.combining(c))
+
+
+def words(text: str) -> list[str]:
+    """A text's words, accents off; a number (digits or a small number's word) is "#": "3 plus 1" and
+    "three plus one" are one form."""
+    return ["#" if w.isdigit() or w in _NUMBER_WORDS else w for w in re.findall(r"[^\W_]+", _fold(text[:MAX_QUESTION]))]
+
+
+def tool_words(tool) -> frozenset[str]:
+    """A tool's name, description and argument names, as words (a ToolSpec or a neutral dict)."""
+    get = (lambda k: getattr(tool, k, None)) if not isinstance(tool, dict) else tool.get
+    params = get("parameters") or {}
+    props = params.get("properties") if isinstance(params, dict) else None
+    text = f"{get('name') or ''} {get('description') or ''} {' '.join(props) if isinstance(props, dict) else ''}"
+    return frozenset(words(text.replace("_", " ")))
+
+
+def _build() -> dict:
+    """The training pairs: distinct questions (word lists), distinct tools (word lists), per pair
+    (question, tool, called), and the plain questions (answered in text whatever the tools)."""
+    from .corpus import load_tools
+
+    questions: dict[tuple, int] = {}
+    tools_: dict[frozenset, int] = {}
+    pairs, plain = set(), set()
+    for row in load_tools(varied=True, records=True):
+        if row.get("heldout"):
+            continue
+        msgs = row["messages"]
+        last = max(i for i, m in enumerate(msgs) if m.get("role") == "user")
+        for i, m in enumerate(msgs):
+            # a decision on a user turn (the turn after a result is the result's answer: results.py)
+            if m.get("role") != "assistant" or i == 0 or msgs[i - 1].get("role") != "user":
+                continue
+            q = tuple(words(msgs[i - 1]["content"]))
+            called = {c["name"] for c in m.get("tool_calls") or []}
+            qi = questions.setdefault(q, len(questions))
+            if not called and (row["case"] == "no_tool" or i - 1 < last):
+                plain.add(qi)  # a course question answered in text whatever the tools ("Tell me a joke")
+            for t in row["tools"]:
+                ti = tools_.setdefault(tool_words(t), len(tools_))
+                pairs.add((qi, ti, int(t["name"] in called)))
+    return {"questions": [list(q) for q in questions], "tools": [sorted(t) for t in tools_],
+            "pairs": sorted(pairs), "plain": sorted(plain)}
+
+
+def _dump(data: dict) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+class _Index:
+    def __init__(self, data: dict):
+        qs = [Counter(q) for q in data["questions"]]
+        self.tools = [frozenset(t) for t in data["tools"]]
+        n = len(qs)
+        df = Counter(w for q in qs for w in q)
+        self.idf = {w: math.log((n + 1) / (c + 0.5)) for w, c in df.items()}
+        self.unseen = math.log(n + 1)
+        self.vectors = [self._vector(q) for q in qs]
+        self.by_word: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        for i, v in enumerate(self.vectors):
+            for w, x in v.items():
+                self.by_word[w].append((i, x))
+        self.pairs_of_tool: dict[int, list[tuple[int, int]]] = defaultdict(list)  # tool -> (question, called)
+        for qi, ti, y in data["pairs"]:
+            self.pairs_of_tool[ti].append((qi, y))
+        self.plain = data["plain"]
+        tdf = Counter(w for t in self.tools for w in t)
+        self.tidf = {w: math.log((len(self.tools) + 1) / (c + 0.5)) for w, c in tdf.items()}
+        self.tunseen = math.log(len(self.tools) + 1)
+
+    def _vector(self, q: Counter) -> dict[str, float]:
+        v = {w: (1 + math.log(c)) * self.idf.get(w, self.unseen) for w, c in q.items()}
+        norm = math.sqrt(sum(x * x for x in v.values())) or 1.0
+        return {w: x / norm for w, x in v.items()}
+
+    def tool_like(self, a: frozenset, b: frozenset) -> float:
+        """The weighted share of the smaller tool's words that the other has: a docstring's "Args: a (int):
+        The first number ... Returns: int: The sum" (the Ollama README's add_two_numbers) does not make a
+        tool less like "add two numbers"."""
+        weigh = lambda s: sum(self.tidf.get(x, self.tunseen) for x in s)
+        least = min(weigh(a), weigh(b))
+        return weigh(a & b) / least if least else 0.0
+
+    def prior(self, question: str, tools) -> float | None:
+        v = self._vector(Counter(words(question)))
+        sims: dict[int, float] = defaultdict(float)
+        for w, x in v.items():
+            for i, y in self.by_word.get(w, ()):
+                sims[i] += x * y
+        best = None
+        for t in tools:
+            live = tool_words(t)
+            likes = [self.tool_like(live, known) for known in self.tools]
+            if max(likes, default=0.0) < MIN_LIKE:  # a kind of tool the data never had: no opinion on it
+                continue
+            floor = max(MIN_LIKE, max(likes) - FAMILY_GAP)  # the tools most like it (as results.py)
+            # a plain question's neighbours say "text" for any tool
+            scored = [(sims[qi] ** 2 * MIN_LIKE, 0) for qi in self.plain if sims.get(qi, 0.0) > 0]
+            for ti, like in enumerate(likes):
+                if like >= floor:
+                    scored += [(sims[qi] ** 2 * like, y) for qi, y in self.pairs_of_tool[ti] if sims.get(qi, 0.0) > 0]
+            scored.sort(reverse=True)
+            top = scored[:K]
+            weight = sum(s for s, _ in top)
+            if weight > 0:
+                p = sum(s * y for s, y in top) / weight
+                best = p if best is None else max(best, p)
+        return best
+
+
+def index() -> _Index:
+    """The pairs' index: the committed file (`python -m llmkit.engine.decision` writes it from the generator;
+    tests/test_decision.py checks that it is current), else built here."""
+    global _index
+    with _lock:
+        if _index is None:
+            _index = _Index(json.loads(FILE.read_text(encoding="utf-8")) if FILE.exists() else _build())
+        return _index
+
+
+def call_prior(messages: list[dict], tools) -> float | None:
+    """The training data's probability that the last user turn, with these tools, gets a call; None where
+    the last turn is not the user's or no training tool is like the live ones."""
+    if not tools or not messages or messages[-1].get("role") != "user":
+        return None
+    c = messages[-1].get("content")
+    text = c if isinstance(c, str) else " ".join(p.get("text", "") for p in c or [] if isinstance(p, dict))
+    if not text.strip():
+        return None
+    return index().prior(text, tools)
+
+
+if __name__ == "__main__":
+    FILE.write_text(_dump(_build()), encoding="utf-8")
+    d = json.loads(FILE.read_text(encoding="utf-8"))
+    print(f"{FILE}: {len(d['questions'])} questions, {len(d['tools'])} tools, {len(d['pairs'])} pairs")
