@@ -28,6 +28,8 @@ import unicodedata
 from collections import Counter, defaultdict
 from pathlib import Path
 
+import numpy as np
+
 K = 15  # nearest pairs a live tool's prior is read from
 MIN_LIKE = 0.35  # a training tool this like the live one (idf-weighted word overlap) is a neighbour's
 FAMILY_GAP = 0.1  # ... and within this of the most like it: "get the local time in a city" is 0.45 like
@@ -65,8 +67,9 @@ def tool_words(tool) -> frozenset[str]:
 
 
 def _build() -> dict:
-    """The training pairs: distinct questions (word lists), distinct tools (word lists), per pair
-    (question, tool, called), and the plain questions (answered in text whatever the tools)."""
+    """The training pairs: distinct questions and distinct tools (their words, space-separated), per pair
+    (question, tool, called) three numbers in a row, and the plain questions (answered in text whatever the
+    tools)."""
     from .corpus import load_tools
 
     questions: dict[tuple, int] = {}
@@ -89,8 +92,9 @@ def _build() -> dict:
             for t in row["tools"]:
                 ti = tools_.setdefault(tool_words(t), len(tools_))
                 pairs.add((qi, ti, int(t["name"] in called)))
-    return {"questions": [list(q) for q in questions], "tools": [sorted(t) for t in tools_],
-            "pairs": sorted(pairs), "plain": sorted(plain)}
+    # flat and as strings: a server loads it in about 3 MB (nested lists of words took 11 at their peak)
+    return {"questions": [" ".join(q) for q in questions], "tools": [" ".join(sorted(t)) for t in tools_],
+            "pairs": [x for p in sorted(pairs) for x in p], "plain": sorted(plain)}
 
 
 def _dump(data: dict) -> str:
@@ -98,22 +102,33 @@ def _dump(data: dict) -> str:
 
 
 class _Index:
+    """The pairs as arrays: the questions' TF-IDF vectors by word (a CSR matrix, word -> questions, weights),
+    each tool's pairs; about 3 MB."""
+
     def __init__(self, data: dict):
-        qs = [Counter(q) for q in data["questions"]]
-        self.tools = [frozenset(t) for t in data["tools"]]
-        n = len(qs)
-        df = Counter(w for q in qs for w in q)
-        self.idf = {w: math.log((n + 1) / (c + 0.5)) for w, c in df.items()}
+        self.tools = [frozenset(t.split()) for t in data["tools"]]
+        vocab: dict[str, int] = {}
+        q_of, w_of = [], []
+        for qi, q in enumerate(data["questions"]):
+            for w in q.split():
+                q_of.append(qi)
+                w_of.append(vocab.setdefault(w, len(vocab)))
+        self.n = n = len(data["questions"])
+        keys, tf = np.unique(np.array(q_of, dtype=np.int64) * len(vocab) + np.array(w_of, dtype=np.int64),
+                             return_counts=True)  # (question, word) and how often the question has it
+        qs, ws = (keys // len(vocab)).astype(np.int32), (keys % len(vocab)).astype(np.int32)
+        idf = np.log((n + 1) / (np.bincount(ws, minlength=len(vocab)) + 0.5))
+        self.idf = {w: float(idf[i]) for w, i in vocab.items()}
         self.unseen = math.log(n + 1)
-        self.vectors = [self._vector(q) for q in qs]
-        self.by_word: dict[str, list[tuple[int, float]]] = defaultdict(list)
-        for i, v in enumerate(self.vectors):
-            for w, x in v.items():
-                self.by_word[w].append((i, x))
-        self.pairs_of_tool: dict[int, list[tuple[int, int]]] = defaultdict(list)  # tool -> (question, called)
-        for qi, ti, y in data["pairs"]:
-            self.pairs_of_tool[ti].append((qi, y))
-        self.plain = data["plain"]
+        x = (1 + np.log(tf)) * idf[ws]
+        x /= np.sqrt(np.bincount(qs, weights=x * x, minlength=n))[qs]
+        order = np.argsort(ws, kind="stable")
+        self.vocab, self.at, self.weight = vocab, qs[order], x[order].astype(np.float32)
+        self.ptr = np.concatenate([[0], np.cumsum(np.bincount(ws, minlength=len(vocab)))])
+        pairs = np.array(data["pairs"], dtype=np.int32).reshape(-1, 3)
+        self.pairs_of_tool = {int(t): (pairs[pairs[:, 1] == t, 0], pairs[pairs[:, 1] == t, 2])
+                              for t in np.unique(pairs[:, 1])}  # tool -> (questions, called)
+        self.plain = np.array(data["plain"], dtype=np.int32)
         tdf = Counter(w for t in self.tools for w in t)
         self.tidf = {w: math.log((len(self.tools) + 1) / (c + 0.5)) for w, c in tdf.items()}
         self.tunseen = math.log(len(self.tools) + 1)
@@ -132,11 +147,11 @@ class _Index:
         return weigh(a & b) / least if least else 0.0
 
     def prior(self, question: str, tools) -> float | None:
-        v = self._vector(Counter(words(question)))
-        sims: dict[int, float] = defaultdict(float)
-        for w, x in v.items():
-            for i, y in self.by_word.get(w, ()):
-                sims[i] += x * y
+        sims = np.zeros(self.n, dtype=np.float64)
+        for w, x in self._vector(Counter(words(question))).items():
+            if w in self.vocab:
+                a, b = self.ptr[self.vocab[w]], self.ptr[self.vocab[w] + 1]
+                sims[self.at[a:b]] += x * self.weight[a:b]
         best = None
         for t in tools:
             live = tool_words(t)
@@ -145,15 +160,20 @@ class _Index:
                 continue
             floor = max(MIN_LIKE, max(likes) - FAMILY_GAP)  # the tools most like it (as results.py)
             # a plain question's neighbours say "text" for any tool
-            scored = [(sims[qi] ** 2 * MIN_LIKE, 0) for qi in self.plain if sims.get(qi, 0.0) > 0]
+            score = [sims[self.plain] ** 2 * MIN_LIKE]
+            called = [np.zeros(len(self.plain), dtype=np.int32)]
             for ti, like in enumerate(likes):
-                if like >= floor:
-                    scored += [(sims[qi] ** 2 * like, y) for qi, y in self.pairs_of_tool[ti] if sims.get(qi, 0.0) > 0]
-            scored.sort(reverse=True)
-            top = scored[:K]
-            weight = sum(s for s, _ in top)
+                if like >= floor and ti in self.pairs_of_tool:
+                    qi, y = self.pairs_of_tool[ti]
+                    score.append(sims[qi] ** 2 * like)
+                    called.append(y)
+            s, y = np.concatenate(score), np.concatenate(called)
+            keep = s > 0
+            s, y = s[keep], y[keep]
+            top = np.lexsort((-y, -s))[:K]  # the nearest first (a call first among equals)
+            weight = float(s[top].sum())
             if weight > 0:
-                p = sum(s * y for s, y in top) / weight
+                p = float((s[top] * y[top]).sum()) / weight
                 best = p if best is None else max(best, p)
         return best
 
@@ -183,4 +203,4 @@ def call_prior(messages: list[dict], tools) -> float | None:
 if __name__ == "__main__":
     FILE.write_text(_dump(_build()), encoding="utf-8")
     d = json.loads(FILE.read_text(encoding="utf-8"))
-    print(f"{FILE}: {len(d['questions'])} questions, {len(d['tools'])} tools, {len(d['pairs'])} pairs")
+    print(f"{FILE}: {len(d['questions'])} questions, {len(d['tools'])} tools, {len(d['pairs']) // 3} pairs")
