@@ -60,9 +60,10 @@ class SamplingParams:
     # False: a reply holds at most one call (OpenAI/Groq `parallel_tool_calls: false`, Anthropic
     # `disable_parallel_tool_use`): the call grammar ends after one call, no second one can begin
     parallel_tool_calls: bool = True
-    # set by the engine (engine/decision.py): the training data's probability of a call for this question
-    # and these tools, mixed into the first step's with tool_choice "auto"; no protocol field sets it
-    call_prior: float | None = None
+    # set by the engine (engine/decision.py): the training data's probability of a call of each tool for
+    # this question, mixed into the first step's with tool_choice "auto" and into which tool a call names;
+    # no protocol field sets it
+    call_prior: dict[str, float] | None = None
 
 
 @dataclass

@@ -15,7 +15,9 @@ text whatever the tools (ranked by question likeness: "Tell me a joke" is one of
 prior is the share of the `K` nearest that were calls. The call's prior is the largest of the live tools'; none where no training tool is like
 any live one (a tool of a kind the data never had: the network alone decides). The first step's
 probability of a call becomes (1 - `MIX`) x the network's + `MIX` x the prior (tools.CallWriter.first_step);
-the network's distribution among the call's first tokens, and among the text's, is kept.
+the network's distribution among the call's first tokens, and among the text's, is kept. Which tool: while
+the name is written, each tool's share of the priors goes to the tokens that spell it, as the network
+spreads it among them (tools.CallWriter.name_step), mixed in the same measure.
 """
 
 from __future__ import annotations
@@ -147,15 +149,22 @@ class _Index:
         return weigh(a & b) / least if least else 0.0
 
     def prior(self, question: str, tools) -> float | None:
+        """The call's prior: the largest of the tools'."""
+        got = [p for p in self.priors(question, tools) if p is not None]
+        return max(got) if got else None
+
+    def priors(self, question: str, tools) -> list[float | None]:
+        """Each tool's prior (None: no training tool like it)."""
         sims = np.zeros(self.n, dtype=np.float64)
         for w, x in self._vector(Counter(words(question))).items():
             if w in self.vocab:
                 a, b = self.ptr[self.vocab[w]], self.ptr[self.vocab[w] + 1]
                 sims[self.at[a:b]] += x * self.weight[a:b]
-        best = None
+        out: list[float | None] = []
         for t in tools:
             live = tool_words(t)
             likes = [self.tool_like(live, known) for known in self.tools]
+            out.append(None)
             if max(likes, default=0.0) < MIN_LIKE:  # a kind of tool the data never had: no opinion on it
                 continue
             floor = max(MIN_LIKE, max(likes) - FAMILY_GAP)  # the tools most like it (as results.py)
@@ -173,9 +182,8 @@ class _Index:
             top = np.lexsort((-y, -s))[:K]  # the nearest first (a call first among equals)
             weight = float(s[top].sum())
             if weight > 0:
-                p = float((s[top] * y[top]).sum()) / weight
-                best = p if best is None else max(best, p)
-        return best
+                out[-1] = float((s[top] * y[top]).sum()) / weight
+        return out
 
 
 def index() -> _Index:
@@ -188,16 +196,23 @@ def index() -> _Index:
         return _index
 
 
-def call_prior(messages: list[dict], tools) -> float | None:
-    """The training data's probability that the last user turn, with these tools, gets a call; None where
-    the last turn is not the user's or no training tool is like the live ones."""
+def tool_priors(messages: list[dict], tools) -> dict[str, float] | None:
+    """The training data's probability that the last user turn, with these tools, gets a call of each tool
+    (the tools no training tool is like left out); None where the last turn is not the user's or no tool has one."""
     if not tools or not messages or messages[-1].get("role") != "user":
         return None
     c = messages[-1].get("content")
     text = c if isinstance(c, str) else " ".join(p.get("text", "") for p in c or [] if isinstance(p, dict))
     if not text.strip():
         return None
-    return index().prior(text, tools)
+    got = {getattr(t, "name", None) or t.get("name"): p for t, p in zip(tools, index().priors(text, tools)) if p is not None}
+    return got or None
+
+
+def call_prior(messages: list[dict], tools) -> float | None:
+    """The probability of a call: the largest of `tool_priors`."""
+    got = tool_priors(messages, tools)
+    return max(got.values()) if got else None
 
 
 if __name__ == "__main__":

@@ -269,6 +269,8 @@ def decode(
                     probs = numbers(probs, out, tok.decode(out[-16:]), value_start=cursor.value_starts)
                 if calls is not None and calls.active and copier is not None:  # one call per item the user listed
                     probs = calls.another(probs, copier.lists)
+                if calls is not None and calls.active and calls.priors:  # which tool: the training data's too
+                    probs = calls.name_step(probs)
                 # repetition blocks look at the whole reply: not inside a value written as an answer
                 # (two fields may rightly say the same), and never against the grammar
                 # (nor in tool calls: each call repeats the one before it but for its values, and a third call

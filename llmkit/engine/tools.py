@@ -314,9 +314,11 @@ class CallWriter:
     grammar (one of the tools / that tool) masks from the first token. A call's tokens are not
     text: they come out as `Token`s with `tool_call` set, whose texts are the arguments JSON."""
 
-    def __init__(self, specs: list[ToolSpec], choice, tok, parallel: bool = True, prior: float | None = None):
+    def __init__(self, specs: list[ToolSpec], choice, tok, parallel: bool = True, priors: dict | None = None):
         self.tok = tok
-        self.prior = prior  # "auto": the training data's probability of a call (engine/decision.py)
+        # the training data's probability of a call of each tool (engine/decision.py); a call's is the largest
+        self.priors = priors or {}
+        self.prior = max(self.priors.values()) if self.priors else None
         self.choice = choice if choice is not None else "auto"
         if isinstance(self.choice, dict):
             specs = [s for s in specs if s.name == self.choice.get("name")]
@@ -406,6 +408,34 @@ class CallWriter:
         probs = probs * (1.0 - ANOTHER)
         probs[sep] += ANOTHER
         return probs
+
+    def name_step(self, probs: np.ndarray) -> np.ndarray:
+        """While a call's name is written: each tool still spelled by the name so far gets its share of the
+        priors, spread over the tokens that go on spelling it as the network spreads it, and that is
+        decision.MIX of the step (the network has the rest). Where the priors do not tell the tools apart
+        (one left, or none has a prior), the network's alone."""
+        at = self.text.rfind(_HEAD)
+        if at < 0 or len(self.priors) < 1:
+            return probs
+        written = self.text[at + len(_HEAD):]
+        names = [s.name for s in self.specs if dumps(s.name).startswith(written) and len(written) < len(dumps(s.name))]
+        if len(names) < 2 or not any(self.priors.get(n) for n in names):
+            return probs
+        from .decision import MIX
+
+        allowed = np.flatnonzero(probs > 0)
+        texts = {int(i): written + self.tok.decode([int(i)]) for i in allowed}
+        total = sum(self.priors.get(n, 0.0) for n in names)
+        guide = np.zeros_like(probs)
+        for n in names:
+            spelled = dumps(n)
+            mine = [i for i, t in texts.items() if spelled.startswith(t) or t.startswith(spelled)]
+            mass = probs[mine].sum() if mine else 0.0
+            if mass > 0:
+                guide[mine] += self.priors.get(n, 0.0) / total * probs[mine] / mass
+        if guide.sum() <= 0:
+            return probs
+        return (1.0 - MIX) * probs + MIX * guide / guide.sum()
 
     def feed(self, nid: int, lp=None, top=None) -> list:
         """The Tokens one more token of the calls' text emits: the first of a call carries its

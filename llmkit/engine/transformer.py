@@ -336,8 +336,8 @@ class TransformerEngine(TokenCounting):
         # a call stay its own at the first step (`keep`), and a text reply keeps retrieval's honesty ("What
         # is three plus one?" with calculator tools had got "1 + 1 = 2." from the network alone)
         mode = tools.retrieval_mode(messages, params)
-        if params.tools and params.tool_choice == "auto" and params.call_prior is None:  # engine/decision.py
-            params = replace(params, call_prior=decision.call_prior(messages, params.tools))
+        if params.tools and params.tool_choice != "none" and params.call_prior is None:  # engine/decision.py
+            params = replace(params, call_prior=decision.tool_priors(messages, params.tools))
         keep = tools.marker_starts(self.tok) if mode == "text" else None
         if mode == "none":
             query = None
