@@ -88,3 +88,18 @@ def test_the_prior_only_mixes_with_auto(engine):
                                                                tool_choice="required"))
     g.text()
     assert g.tool_calls and g.tool_calls[0]["name"] == "get_weather"
+
+
+@pytest.mark.parametrize("question, want", [("What is 10 minus 4?", "subtract_two_numbers"),
+                                            ("¿Cuánto es 9 menos 3?", "subtract_two_numbers"),
+                                            ("Add 12 and 30", "add_two_numbers")])
+def test_the_call_names_the_tool_the_question_asks_for(engine, question, want):
+    """Each tool's prior goes to the tokens that spell its name (tools.CallWriter.name_step), whichever order
+    the tools come in, with "auto" and "required"."""
+    priors = decision.tool_priors(ask(question), [ADD, SUBTRACT])
+    assert max(priors, key=priors.get) == want
+    for offered in ([ADD, SUBTRACT], [SUBTRACT, ADD]):
+        for choice in ("auto", "required"):
+            g = engine.generate(ask(question), SamplingParams(temperature=0, max_tokens=80, tools=offered, tool_choice=choice))
+            g.text()
+            assert [c["name"] for c in g.tool_calls] == [want], (offered[0].name, choice, g.tool_calls)
