@@ -332,11 +332,13 @@ class TransformerEngine(TokenCounting):
         want = room if params.max_tokens is None else min(room, max(params.max_tokens, 0))
         structured = params.json_schema is not None or params.json_object
         capacity, query = len(seen) + min(want, REPLY_GUESS) + 1, question(messages)
-        # retrieval never overrides a tool decision or a result; with "auto" the network's odds of starting
-        # a call stay its own at the first step (`keep`), and a text reply keeps retrieval's honesty ("What
-        # is three plus one?" with calculator tools had got "1 + 1 = 2." from the network alone)
+        # the corpus' answers never override a tool decision or a result; with "auto" the network's odds of
+        # starting a call are kept from them at the first step (`keep`) and mixed with the tool conversations'
+        # prior instead (below), and a text reply keeps retrieval's honesty ("What is three plus one?" with
+        # calculator tools had got "1 + 1 = 2." from the network alone)
         mode = tools.retrieval_mode(messages, params)
-        if params.tools and params.tool_choice != "none" and params.call_prior is None:  # engine/decision.py
+        # the training data's say on calling, and which tool (engine/decision.py): retrieval, off with it
+        if self.guide is not None and params.tools and params.tool_choice != "none" and params.call_prior is None:
             params = replace(params, call_prior=decision.tool_priors(messages, params.tools))
         keep = tools.marker_starts(self.tok) if mode == "text" else None
         if mode == "none":
