@@ -37,8 +37,13 @@ MIN_LIKE = 0.35  # a training tool this like the live one (idf-weighted word ove
 FAMILY_GAP = 0.1  # ... and within this of the most like it: "get the local time in a city" is 0.45 like
 # "get the current weather in a city", and its questions ("Tell me the time in Paris") are no weather's
 # the prior's share of the first step's call probability: retrieval's share at a reply's first token
-# (guide.MIX_FIRST), which this decision is; set from the design, not measured on the held-out bench
-from .guide import MIX_FIRST as MIX  # noqa: E402
+# (guide.MIX_FIRST), which this decision is; for a question the training data has word for word (numbers
+# aside), retrieval's share while it follows an answer word for word (guide.MIX_EXACT): "What is three plus
+# one?" is "What is 3 plus 1?", whose call the network gave 0.002 and the data 0.95, and at MIX_FIRST a fresh
+# gateway's first sampled reply to the Ollama README still answered in text. Set from the design, not
+# measured on the held-out bench.
+from .guide import MIX_EXACT, MIX_FIRST as MIX  # noqa: E402
+EXACT = 0.99  # a question this like a training question (cosine of their word vectors) is that question
 MAX_QUESTION = 2_000  # characters of the question read (a pasted document is not a question form)
 FILE = Path(__file__).parent / "data" / "tool_decisions.json"
 _NUMBER_WORDS = frozenset(
@@ -155,6 +160,10 @@ class _Index:
 
     def priors(self, question: str, tools) -> list[float | None]:
         """Each tool's prior (None: no training tool like it)."""
+        return self._priors(question, tools)[0]
+
+    def _priors(self, question: str, tools) -> tuple[list[float | None], float]:
+        """Each tool's prior, and how like the question its most like training question is."""
         sims = np.zeros(self.n, dtype=np.float64)
         for w, x in self._vector(Counter(words(question))).items():
             if w in self.vocab:
@@ -183,7 +192,7 @@ class _Index:
             weight = float(s[top].sum())
             if weight > 0:
                 out[-1] = float((s[top] * y[top]).sum()) / weight
-        return out
+        return out, float(sims.max(initial=0.0))
 
 
 def index() -> _Index:
@@ -205,8 +214,16 @@ def tool_priors(messages: list[dict], tools) -> dict[str, float] | None:
     text = c if isinstance(c, str) else " ".join(p.get("text", "") for p in c or [] if isinstance(p, dict))
     if not text.strip():
         return None
-    got = {getattr(t, "name", None) or t.get("name"): p for t, p in zip(tools, index().priors(text, tools)) if p is not None}
+    found, like = index()._priors(text, tools)
+    got = Priors({getattr(t, "name", None) or t.get("name"): p for t, p in zip(tools, found) if p is not None})
+    got.share = MIX_EXACT if like >= EXACT else MIX
     return got or None
+
+
+class Priors(dict):
+    """Each tool's prior, and `share`: how much of a step they take (MIX, or MIX_EXACT for a training question)."""
+
+    share: float = MIX
 
 
 def call_prior(messages: list[dict], tools) -> float | None:

@@ -351,11 +351,12 @@ class CallWriter:
 
     def first_step(self, probs: np.ndarray) -> np.ndarray:
         """The first token's distribution: for "auto" the model decides, its probability of a call mixed
-        with the training data's (`prior`, decision.MIX of it; the network's odds among the call's first
+        with the training data's (`prior`, decision.MIX of it, or MIX_EXACT; the network's odds among the call's first
         tokens and among the text's kept); the marker's first tokens removed for "none"."""
         if self.choice == "auto" and self.prior is not None and len(self.starts):
             from .decision import MIX
 
+            MIX = getattr(self.priors, "share", MIX)  # noqa: N806 (MIX_EXACT for a question the data has)
             net = float(probs[self.starts].sum())
             want = (1.0 - MIX) * net + MIX * self.prior
             probs = probs.copy()
@@ -423,6 +424,7 @@ class CallWriter:
             return probs
         from .decision import MIX
 
+        MIX = getattr(self.priors, "share", MIX)  # noqa: N806
         allowed = np.flatnonzero(probs > 0)
         texts = {int(i): written + self.tok.decode([int(i)]) for i in allowed}
         total = sum(self.priors.get(n, 0.0) for n in names)
