@@ -354,11 +354,9 @@ class CallWriter:
         with the training data's (`prior`, decision.MIX of it, or MIX_EXACT; the network's odds among the call's first
         tokens and among the text's kept); the marker's first tokens removed for "none"."""
         if self.choice == "auto" and self.prior is not None and len(self.starts):
-            from .decision import MIX
-
-            MIX = getattr(self.priors, "share", MIX)  # noqa: N806 (MIX_EXACT for a question the data has)
+            share = self._share()
             net = float(probs[self.starts].sum())
-            want = (1.0 - MIX) * net + MIX * self.prior
+            want = (1.0 - share) * net + share * self.prior
             probs = probs.copy()
             if net > 0:
                 probs[self.starts] *= want / net
@@ -413,7 +411,7 @@ class CallWriter:
     def name_step(self, probs: np.ndarray) -> np.ndarray:
         """While a call's name is written: each tool still spelled by the name so far gets its share of the
         priors, spread over the tokens that go on spelling it as the network spreads it, and that is
-        decision.MIX of the step (the network has the rest). Where the priors do not tell the tools apart
+        the priors' share of the step (`_share`; the network has the rest). Where the priors do not tell the tools apart
         (one left, or none has a prior), the network's alone."""
         at = self.text.rfind(_HEAD)
         if at < 0 or len(self.priors) < 1:
@@ -422,9 +420,7 @@ class CallWriter:
         names = [s.name for s in self.specs if dumps(s.name).startswith(written) and len(written) < len(dumps(s.name))]
         if len(names) < 2 or not any(self.priors.get(n) for n in names):
             return probs
-        from .decision import MIX
-
-        MIX = getattr(self.priors, "share", MIX)  # noqa: N806
+        share = self._share()
         allowed = np.flatnonzero(probs > 0)
         texts = {int(i): written + self.tok.decode([int(i)]) for i in allowed}
         total = sum(self.priors.get(n, 0.0) for n in names)
@@ -437,7 +433,13 @@ class CallWriter:
                 guide[mine] += self.priors.get(n, 0.0) / total * probs[mine] / mass
         if guide.sum() <= 0:
             return probs
-        return (1.0 - MIX) * probs + MIX * guide / guide.sum()
+        return (1.0 - share) * probs + share * guide / guide.sum()
+
+    def _share(self) -> float:
+        """The priors' share of a step: decision.MIX, or MIX_EXACT for a question the training data has."""
+        from .decision import MIX
+
+        return getattr(self.priors, "share", MIX)
 
     def feed(self, nid: int, lp=None, top=None) -> list:
         """The Tokens one more token of the calls' text emits: the first of a call carries its
