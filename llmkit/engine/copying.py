@@ -97,6 +97,8 @@ MAX_LISTED = 8  # items of one list: more is pasted text, not a question naming 
 def listed(text: str) -> list[list[str]]:
     """The lists of names `text` coordinates (at least one conjunction: "Paris, France"
     alone is one place), each as its items."""
+    from .guide import _STOP
+
     out = []
     for m in _LIST.finditer(text[:2000]):
         seps = [bool(_CONJ.search(" " + x.group(0))) for x in re.finditer(_AND, m.group(0))]
@@ -104,8 +106,6 @@ def listed(text: str) -> list[list[str]]:
         if not seps or not seps[-1] or (not all(seps) and any(seps[:-1])):
             continue
         items = re.findall(rf"(?<![\w'’-]){_NAME}", re.sub(rf"{_AND}{_PREP}", " | ", m.group(0)))
-        from .guide import _STOP
-
         items = [i for i in (x.strip(" .") for x in items) if len(i) > 1 and i.lower() not in _STOP]  # not "I"
         if 2 <= len(items) <= MAX_LISTED and len({i.lower() for i in items}) == len(items):
             out.append(items)
