@@ -603,10 +603,13 @@ def _check_benchmark(benchmark) -> str:
                          statistics.median(true_first) if len(true_first) == n else None,
                          statistics.median(true_speed) if len(true_speed) == n else None)
     (a_first, a_speed, ta_first, ta_speed), (b_first, b_speed, tb_first, tb_speed) = results.values()
-    # the figures must say what the streams did: on a busy machine the streams themselves can come out of the
-    # order their pacing sets (a load spike in A's run), and figures that say so are right
-    truth_in_order = None in (ta_first, ta_speed, tb_first, tb_speed) or (ta_first < tb_first and ta_speed > tb_speed)
-    if not (a_first < b_first and a_speed > b_speed) and truth_in_order:
+    # the figures must say what the streams did: where the recorded streams give both engines' true figures,
+    # each was held to its own above (within 30%), and that is the test: on a busy machine the model's own pace
+    # can dwarf the pacing's difference, and a learner's right medians then fall either side of each other (the
+    # solution's figures in a loaded `make test`: A 0.211 s / 16 tok/s, B 0.324 s / 16 tok/s, B's speed the
+    # higher by a fraction). Only where the truth is not known is the order the pacing sets the check.
+    truth_known = None not in (ta_first, ta_speed, tb_first, tb_speed)
+    if not truth_known and not (a_first < b_first and a_speed > b_speed):
         raise Incorrect(t("engine A is faster than engine B by construction, but your figures say A {a_first:.3f} s "
                           "/ {a_speed:.0f} tok/s, B {b_first:.3f} s / {b_speed:.0f} tok/s.", a_first=a_first,
                           a_speed=a_speed, b_first=b_first, b_speed=b_speed))
