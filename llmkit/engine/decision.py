@@ -26,11 +26,12 @@ import json
 import math
 import re
 import threading
-import unicodedata
 from collections import Counter, defaultdict
 from pathlib import Path
 
 import numpy as np
+
+from .lexical import _fold  # lower case without accents
 
 K = 15  # nearest pairs a live tool's prior is read from
 MIN_LIKE = 0.35  # a training tool this like the live one (idf-weighted word overlap) is a neighbour's
@@ -51,11 +52,6 @@ _NUMBER_WORDS = frozenset(
     "tres cuatro cinco seis siete ocho nueve diez once doce veinte cien mil".split())
 _lock = threading.Lock()
 _index: "_Index | None" = None
-
-
-def _fold(s: str) -> str:
-    s = unicodedata.normalize("NFKD", s.lower())
-    return "".join(c for c in s if not unicodedata.combining(c))
 
 
 def words(text: str) -> list[str]:

@@ -18,7 +18,8 @@ import importlib.util
 import json
 import re
 import threading
-import unicodedata
+
+from .lexical import _fold  # lower case without accents
 
 # the patterns are sentences of data: a longer text is not one of them (and lazy groups on a long text could
 # take long to fail), and an instruction after the data is a sentence or two
@@ -27,11 +28,6 @@ _SENTENCE = re.compile(r"\w{2,}[.!?]\s+[A-ZÁÉÍÓÚÑ¿¡]")  # "viernes. Extr
 _ITEMS = re.compile(r",\s*(?:and\s+|y\s+)?|\s+(?:and|y)\s+")
 _lock = threading.Lock()
 _store: tuple[list[tuple], dict] | None = None
-
-
-def _fold(s: str) -> str:
-    s = unicodedata.normalize("NFKD", s.lower())
-    return "".join(c for c in s if not unicodedata.combining(c))
 
 
 def _generator():
